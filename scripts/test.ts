@@ -1,0 +1,97 @@
+/**
+ * `npm test`: prepares a database, then runs every test file with node's test
+ * runner (TAP output, files in parallel).
+ *
+ *  - DATABASE_URL unset: starts Patron's own embedded PostgreSQL in a temporary
+ *    folder (the same launcher `npx patron start` uses) and stops it after.
+ *  - DATABASE_URL set: creates a fresh database `patron_test_<time>_<random>`
+ *    on that server, runs against it, and drops it after.
+ *
+ * Test files: `src/**\/*.test.ts` and `test/**\/*.test.ts`, or the paths given.
+ */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startEmbedded, type EmbeddedServer } from '../src/platform/db/embedded.js';
+import { Db } from '../src/platform/db/db.js';
+import { migrate } from '../src/platform/db/migrate.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+function findTests(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory() && entry.name !== 'node_modules') out.push(...findTests(p));
+    else if (entry.isFile() && entry.name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const files = (args.length > 0 ? args.map((a) => path.resolve(a)) : [...findTests(path.join(root, 'src')), ...findTests(path.join(root, 'test'))]).sort();
+  if (files.length === 0) {
+    console.error('no test files found');
+    return 1;
+  }
+
+  let embedded: EmbeddedServer | null = null;
+  let tmpDir: string | null = null;
+  let dropDb: (() => Promise<void>) | null = null;
+  let url: string;
+  const external = process.env.DATABASE_URL?.trim();
+  if (external) {
+    const name = `patron_test_${Date.now()}_${crypto.randomBytes(3).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: external });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const u = new URL(external);
+    u.pathname = `/${name}`;
+    url = u.toString();
+    dropDb = async () => {
+      const c = new pg.Client({ connectionString: external });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    };
+    console.log(`# database: fresh database ${name} on ${u.host}`);
+  } else {
+    tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'patron-test-'));
+    fs.chmodSync(tmpDir, 0o755);
+    embedded = await startEmbedded(path.join(tmpDir, 'data'));
+    url = embedded.url;
+    console.log(`# database: embedded PostgreSQL on port ${embedded.port}`);
+  }
+
+  try {
+    const db = new Db({ connectionString: url, max: 2 });
+    await migrate(db);
+    await db.close();
+
+    const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-reporter=tap', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...files],
+      { stdio: 'inherit', cwd: root, env: { ...process.env, DATABASE_URL: url, PATRON_TEST_DB_KIND: external ? 'external' : 'embedded', LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' } },
+    );
+    return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  } finally {
+    if (dropDb) await dropDb().catch((err) => console.error('# could not drop the test database:', err.message));
+    if (embedded) await embedded.stop().catch(() => undefined);
+    if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,150 @@
+/**
+ * The composition root: config -> database -> platform -> modules -> HTTP.
+ * Nothing else wires modules together; tests, the CLI and the server all build
+ * Patron through `createPatron`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { SettableClock } from './platform/clock.js';
+import type { Config } from './platform/config.js';
+import { Db } from './platform/db/db.js';
+import { startEmbedded, type EmbeddedServer } from './platform/db/embedded.js';
+import { migrate } from './platform/db/migrate.js';
+import { auditRoutes } from './platform/audit/audit.routes.js';
+import { healthRoutes } from './platform/http/health.routes.js';
+import type { HttpKit } from './platform/http/kit.js';
+import { createServer, type HttpServer } from './platform/http/server.js';
+import { createWriteRunner } from './platform/http/write.js';
+import { purgeExpired } from './platform/idempotency/idempotency.js';
+import { Jobs } from './platform/jobs/jobs.js';
+import { createLogger } from './platform/logger.js';
+import { Metrics } from './platform/metrics.js';
+import { outboxRoutes } from './platform/outbox/outbox.routes.js';
+import { MembersService } from './modules/members/members.service.js';
+import { membersRoutes } from './modules/members/members.routes.js';
+import { TenantsService } from './modules/tenants/tenants.service.js';
+import { tenantsRoutes } from './modules/tenants/tenants.routes.js';
+
+export const VERSION: string = JSON.parse(
+  fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
+).version;
+
+export interface PatronOptions {
+  config: Config;
+  logger?: Logger;
+  clock?: SettableClock;
+  /** 'work': run job workers and the scheduler here (server); 'client': enqueue only; 'off': no queue (CLI). */
+  jobs?: 'work' | 'client' | 'off';
+  /** Build the HTTP server (false for CLI commands). */
+  http?: boolean;
+}
+
+export interface Services {
+  tenants: TenantsService;
+  members: MembersService;
+}
+
+export interface Patron {
+  config: Config;
+  logger: Logger;
+  clock: SettableClock;
+  db: Db;
+  jobs: Jobs;
+  services: Services;
+  http: HttpServer | null;
+  embedded: EmbeddedServer | null;
+  /** Listens on config.host:config.port; returns the base URL. */
+  listen(): Promise<string>;
+  /** Graceful shutdown: stop accepting, finish in-flight requests, stop jobs, close the pool, stop the embedded server. */
+  close(): Promise<void>;
+}
+
+export async function createPatron(opts: PatronOptions): Promise<Patron> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? new SettableClock();
+  const jobsMode = opts.jobs ?? 'work';
+
+  // 1. Database: external, or our own embedded server.
+  let embedded: EmbeddedServer | null = null;
+  let url = config.databaseUrl;
+  if (!url) {
+    embedded = await startEmbedded(config.dataDir, (msg) => logger.info(msg));
+    url = embedded.url;
+  }
+  const db = new Db({ connectionString: url, max: config.dbPoolSize });
+  const cleanup: Array<() => Promise<void>> = [];
+  try {
+    await migrate(db, undefined, (msg) => logger.info(msg));
+
+    // 2. Platform.
+    const metrics = new Metrics(db);
+    const jobs = new Jobs({ db, clock, log: logger }, url, metrics);
+
+    // 3. Modules.
+    const tenants = new TenantsService(db, clock);
+    const members = new MembersService(clock, tenants);
+
+    jobs.define({
+      name: 'idempotency.purge',
+      description: `Delete stored Idempotency-Key answers older than ${config.idempotencyRetentionHours} hours.`,
+      schedule: '17 * * * *',
+      handler: async (_data, ctx) => {
+        const before = new Date(ctx.clock.now().getTime() - config.idempotencyRetentionHours * 3600_000);
+        let deleted = 0;
+        for (const tenantId of await tenants.allTenantIds()) deleted += await purgeExpired(ctx.db, tenantId, before);
+        return { deleted };
+      },
+    });
+
+    if (config.apiKey) await tenants.ensureConfiguredKey(config.apiKey);
+
+    // 4. HTTP.
+    let http: HttpServer | null = null;
+    if (opts.http !== false) {
+      http = await createServer({ config, logger, metrics, resolveKey: tenants.resolveKey, version: VERSION });
+      const kit: HttpKit = { write: createWriteRunner({ db, clock }) };
+      await http.register(healthRoutes({ db, metrics }));
+      await http.register(tenantsRoutes({ db, tenants, http: kit }));
+      await http.register(auditRoutes({ db }));
+      await http.register(outboxRoutes({ db }));
+      await http.register(membersRoutes({ db, members, http: kit }));
+      await http.ready();
+    }
+
+    if (jobsMode !== 'off') {
+      await jobs.start({ work: jobsMode === 'work' });
+      cleanup.push(() => jobs.stop());
+    }
+
+    let closed = false;
+    const patron: Patron = {
+      config, logger, clock, db, jobs, http, embedded,
+      services: { tenants, members },
+      async listen() {
+        if (!http) throw new Error('Patron was built without HTTP');
+        await http.listen({ port: config.port, host: config.host });
+        const addr = http.server.address();
+        const port = typeof addr === 'object' && addr ? addr.port : config.port;
+        const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+        return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        if (http) await http.close(); // stop accepting, finish in-flight requests
+        await jobs.stop(); // let running jobs finish
+        await db.close();
+        if (embedded) await embedded.stop();
+      },
+    };
+    return patron;
+  } catch (err) {
+    for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
+    await db.close().catch(() => undefined);
+    if (embedded) await embedded.stop().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Tenants and their API keys. A key is random, shown once, stored as a
+ * SHA-256 hash, scoped (read, write, admin), revocable, and remembers when it
+ * was last used (at most once a minute).
+ */
+import crypto from 'node:crypto';
+import type { Clock } from '../../platform/clock.js';
+import type { Db, Queryable } from '../../platform/db/db.js';
+import { errors, type FieldError } from '../../platform/errors.js';
+import { hashKey, type KeyResolver, type Scope } from '../../platform/http/auth.js';
+import { newId } from '../../platform/ids.js';
+import { emit } from '../../platform/outbox/outbox.js';
+import * as store from './tenants.store.js';
+
+export type { ApiKeyRow, TenantRow } from './tenants.store.js';
+
+/** The tenant that PATRON_API_KEY belongs to. */
+export const DEFAULT_TENANT_ID = '00000000-0000-7000-8000-000000000001';
+
+export interface TenantInput {
+  name: string;
+  default_currency?: string;
+  default_locale?: string;
+  time_zone?: string;
+  notification_email?: string | null;
+}
+
+const SUPPORTED_CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function validateTenantFields(input: Partial<TenantInput>): FieldError[] {
+  const errs: FieldError[] = [];
+  if (input.default_currency !== undefined && !SUPPORTED_CURRENCIES.has(input.default_currency)) {
+    errs.push({ field: 'default_currency', detail: 'must be an ISO 4217 currency code such as EUR or BGN' });
+  }
+  if (input.time_zone !== undefined && !isTimeZone(input.time_zone)) {
+    errs.push({ field: 'time_zone', detail: 'must be an IANA time zone such as Europe/Sofia' });
+  }
+  return errs;
+}
+
+/** A new random key: `ptr_` and 43 characters of base64url (256 bits). */
+export function generateKey(): string {
+  return `ptr_${crypto.randomBytes(32).toString('base64url')}`;
+}
+
+export class TenantsService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  async createTenant(tx: Queryable, input: TenantInput, opts: { id?: string; createdBy?: string | null } = {}): Promise<{ tenant: store.TenantRow; apiKey: string; keyId: string }> {
+    const errs = validateTenantFields(input);
+    if (errs.length) throw errors.validation(errs);
+    const now = this.clock.now();
+    const tenant = await store.insertTenant(tx, {
+      id: opts.id ?? newId(),
+      name: input.name,
+      default_currency: input.default_currency ?? 'EUR',
+      default_locale: input.default_locale ?? 'en',
+      time_zone: input.time_zone ?? 'UTC',
+      notification_email: input.notification_email ?? null,
+      created_at: now,
+    });
+    const { key, row } = await this.createKey(tx, tenant.id, { name: 'Initial admin key', scopes: ['admin'], createdBy: opts.createdBy ?? null });
+    await emit(tx, { tenantId: tenant.id, type: 'tenant.created', aggregateType: 'tenant', aggregateId: tenant.id, payload: { tenant_id: tenant.id, name: tenant.name }, occurredAt: now });
+    return { tenant, apiKey: key, keyId: row.id };
+  }
+
+  getTenant(db: Queryable, id: string) {
+    return store.getTenant(db, id);
+  }
+
+  listTenants(db: Queryable, after: string | null, limit: number) {
+    return store.listTenants(db, after, limit);
+  }
+
+  allTenantIds(): Promise<string[]> {
+    return store.allTenantIds(this.db);
+  }
+
+  async updateTenant(tx: Queryable, id: string, fields: Partial<TenantInput>): Promise<store.TenantRow> {
+    const errs = validateTenantFields(fields);
+    if (errs.length) throw errors.validation(errs);
+    const row = await store.updateTenant(tx, id, fields, this.clock.now());
+    if (!row) throw errors.notFound('tenant', id);
+    await emit(tx, { tenantId: id, type: 'tenant.updated', aggregateType: 'tenant', aggregateId: id, payload: { changed_fields: Object.keys(fields) }, occurredAt: this.clock.now() });
+    return row;
+  }
+
+  async createKey(tx: Queryable, tenantId: string, input: { name: string; scopes: Scope[]; createdBy: string | null }): Promise<{ key: string; row: store.ApiKeyRow }> {
+    const key = generateKey();
+    const row = await store.insertKey(tx, {
+      tenantId, id: newId(), name: input.name, prefix: key.slice(0, 10), hash: hashKey(key),
+      scopes: [...new Set(input.scopes)], createdAt: this.clock.now(), createdBy: input.createdBy,
+    });
+    return { key, row };
+  }
+
+  listKeys(db: Queryable, tenantId: string, after: string | null, limit: number) {
+    return store.listKeys(db, tenantId, after, limit);
+  }
+
+  async revokeKey(tx: Queryable, tenantId: string, id: string): Promise<store.ApiKeyRow> {
+    const existing = await store.getKey(tx, tenantId, id);
+    if (!existing) throw errors.notFound('API key', id);
+    if (existing.revoked_at) return existing;
+    return (await store.setKeyRevoked(tx, tenantId, id, this.clock.now()))!;
+  }
+
+  /**
+   * Makes sure the default tenant exists and has `key` with admin scope (the
+   * PATRON_API_KEY), so scripts can talk to Patron without reading its output.
+   */
+  async ensureConfiguredKey(key: string): Promise<void> {
+    await this.db.tx(async (tx) => {
+      // Serialise concurrent starts of several processes.
+      await tx.query('SELECT pg_advisory_xact_lock(727002)');
+      const now = this.clock.now();
+      if (!(await store.getTenant(tx, DEFAULT_TENANT_ID))) {
+        await store.insertTenant(tx, { id: DEFAULT_TENANT_ID, name: 'Default', default_currency: 'EUR', default_locale: 'en', time_zone: 'UTC', notification_email: null, created_at: now });
+      }
+      const hash = hashKey(key);
+      const found = await store.findKeyByHash(tx, hash);
+      if (found && found.tenant_id !== DEFAULT_TENANT_ID) {
+        throw new Error('PATRON_API_KEY is already a key of another tenant; choose another value.');
+      }
+      if (!found) {
+        await store.insertKey(tx, { tenantId: DEFAULT_TENANT_ID, id: newId(), name: 'PATRON_API_KEY', prefix: key.slice(0, 10), hash, scopes: ['admin'], createdAt: now, createdBy: 'config' });
+        return;
+      }
+      if (found.revoked_at) await store.setKeyRevoked(tx, DEFAULT_TENANT_ID, found.id, null);
+      if (!found.scopes.includes('admin')) await store.setKeyScopes(tx, DEFAULT_TENANT_ID, found.id, ['admin']);
+    });
+  }
+
+  /** For the auth hook: the key's tenant and scopes, or null when unknown or revoked. */
+  readonly resolveKey: KeyResolver = async (hash) => {
+    const found = await store.findKeyByHash(this.db, hash);
+    if (!found || found.revoked_at) return null;
+    const now = this.clock.now();
+    if (!found.last_used_at || now.getTime() - found.last_used_at.getTime() > 60_000) {
+      // At most once a minute per key, so the cost is negligible.
+      await store.touchKey(this.db, found.tenant_id, found.id, now);
+    }
+    return { tenantId: found.tenant_id, keyId: found.id, scopes: found.scopes };
+  };
+}

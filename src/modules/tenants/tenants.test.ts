@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { call, startTestApp, type TestApp } from '../../../test/helpers.js';
+
+let app: TestApp;
+before(async () => {
+  app = await startTestApp({ env: { PATRON_OPERATOR_KEY: 'operator_key_0123456789abcdef' } });
+});
+after(() => app.close());
+
+describe('tenants and API keys', () => {
+  test('an operator creates a tenant whose key works at once', async () => {
+    const res = await call(app.url, 'POST', '/v1/tenants', { key: 'operator_key_0123456789abcdef', body: { name: 'Café Sofia', default_currency: 'BGN', default_locale: 'bg', time_zone: 'Europe/Sofia' } });
+    assert.equal(res.status, 201);
+    assert.equal(res.body.tenant.default_currency, 'BGN');
+    assert.match(res.body.api_key, /^ptr_/);
+    const me = await call(app.url, 'GET', '/v1/tenant', { key: res.body.api_key });
+    assert.equal(me.status, 200);
+    assert.equal(me.body.id, res.body.tenant.id);
+    const list = await call(app.url, 'GET', '/v1/tenants?limit=500', { key: 'operator_key_0123456789abcdef' });
+    assert.ok(list.body.data.some((t: any) => t.id === res.body.tenant.id));
+  });
+
+  test('tenant routes refuse a tenant key, and tenant creation names every bad field', async () => {
+    const t = await app.newTenant();
+    assert.equal((await t.api('POST', '/v1/tenants', { body: { name: 'x' } })).status, 401);
+    const bad = await call(app.url, 'POST', '/v1/tenants', { key: 'operator_key_0123456789abcdef', body: { name: '', default_currency: 'euro', time_zone: 'Mars/Base', extra: 1 } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    const fields = bad.body.errors.map((e: any) => e.field).sort();
+    assert.deepEqual(fields, ['default_currency', 'extra', 'name']);
+    const tz = await call(app.url, 'POST', '/v1/tenants', { key: 'operator_key_0123456789abcdef', body: { name: 'Z', time_zone: 'Mars/Base', default_currency: 'XYZ' } });
+    assert.equal(tz.status, 400);
+    assert.deepEqual(tz.body.errors.map((e: any) => e.field).sort(), ['default_currency', 'time_zone']);
+  });
+
+  test('keys: created with scopes, shown once, hashed, revocable, last use recorded', async () => {
+    const t = await app.newTenant();
+    const created = await t.api('POST', '/v1/api-keys', { body: { name: 'POS', scopes: ['write'] } });
+    assert.equal(created.status, 201);
+    const secret = created.body.key as string;
+    assert.equal(created.body.prefix, secret.slice(0, 10));
+    const stored = await app.patron.db.query('SELECT key_hash FROM api_keys WHERE tenant_id = $1 AND id = $2', [t.id, created.body.id]);
+    assert.notEqual(stored.rows[0].key_hash.toString(), secret);
+    assert.equal((await t.api('GET', '/v1/members', { key: secret })).status, 200);
+    const listed = await t.api('GET', '/v1/api-keys');
+    const entry = listed.body.data.find((k: any) => k.id === created.body.id);
+    assert.equal(entry.key, undefined, 'the secret is never listed');
+    assert.ok(entry.last_used_at, 'last use is recorded');
+    // write scope cannot administer keys
+    assert.equal((await t.api('GET', '/v1/api-keys', { key: secret })).status, 403);
+    const revoked = await t.api('DELETE', `/v1/api-keys/${created.body.id}`);
+    assert.equal(revoked.status, 200);
+    assert.ok(revoked.body.revoked_at);
+    assert.equal((await t.api('GET', '/v1/members', { key: secret })).status, 401);
+  });
+
+  test('a read-scoped key reads but cannot write', async () => {
+    const t = await app.newTenant();
+    const read = await t.keyWith(['read']);
+    assert.equal((await t.api('GET', '/v1/members', { key: read })).status, 200);
+    const w = await t.api('POST', '/v1/members', { key: read, body: { email: 'x@example.com' } });
+    assert.equal(w.status, 403);
+    assert.equal(w.body.code, 'forbidden');
+  });
+
+  test('missing, malformed and unknown keys are 401 problem documents', async () => {
+    for (const key of [null, 'nonsense', 'ptr_unknownunknownunknownunknown']) {
+      const res = await call(app.url, 'GET', '/v1/members', { key });
+      assert.equal(res.status, 401);
+      assert.equal(res.body.code, 'unauthorized');
+    }
+  });
+
+  test('PATCH /v1/tenant updates settings with an admin key', async () => {
+    const t = await app.newTenant();
+    const res = await t.api('PATCH', '/v1/tenant', { body: { time_zone: 'Europe/Warsaw', notification_email: 'ops@example.com' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.time_zone, 'Europe/Warsaw');
+    const bad = await t.api('PATCH', '/v1/tenant', { body: {} });
+    assert.equal(bad.status, 400);
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * Configuration from the environment, validated once at start. An empty
+ * variable counts as unset. A bad value stops Patron with a message that names
+ * the variable and what it expects.
+ */
+import path from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** External PostgreSQL; undefined means the embedded server. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  apiKey: string | undefined;
+  operatorKey: string | undefined;
+  logLevel: LogLevel;
+  rateLimit: { enabled: boolean; max: number; windowMs: number };
+  /** Largest JSON body accepted, in bytes. */
+  bodyLimit: number;
+  /** Largest import upload accepted, in bytes. */
+  importLimit: number;
+  dbPoolSize: number;
+  /** Run the job workers and scheduler in this process. */
+  jobsEnabled: boolean;
+  /** How long stored Idempotency-Key answers are kept, in hours (at least 24). */
+  idempotencyRetentionHours: number;
+  /** Public base URL used in printed links. */
+  publicUrl: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** The variables Patron reads, with their defaults, for the README table and `--help`. */
+export const CONFIG_VARIABLES: Array<{ name: string; default: string; description: string }> = [
+  { name: 'PORT', default: '4000', description: 'HTTP port (0 picks a free one).' },
+  { name: 'HOST', default: '127.0.0.1', description: 'Interface to listen on (0.0.0.0 for all).' },
+  { name: 'DATABASE_URL', default: '(embedded)', description: 'PostgreSQL 15-18 connection string. Unset: Patron runs its own embedded PostgreSQL.' },
+  { name: 'PATRON_DATA_DIR', default: './.patron', description: 'Folder of the embedded PostgreSQL (data, port, password).' },
+  { name: 'PATRON_API_KEY', default: '(none)', description: 'At least 24 characters. At every start the default tenant gets this key with admin scope.' },
+  { name: 'PATRON_OPERATOR_KEY', default: '(none)', description: 'At least 24 characters. Allows POST/GET /v1/tenants for hosting many tenants.' },
+  { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
+  { name: 'RATE_LIMIT_ENABLED', default: 'true', description: 'Rate limiting per API key (true/false).' },
+  { name: 'RATE_LIMIT_MAX', default: '6000', description: 'Requests per key per window.' },
+  { name: 'RATE_LIMIT_WINDOW_MS', default: '60000', description: 'Rate-limit window in milliseconds.' },
+  { name: 'BODY_LIMIT_BYTES', default: '1048576', description: 'Largest JSON request body.' },
+  { name: 'IMPORT_LIMIT_BYTES', default: '2147483648', description: 'Largest import upload (streamed, never held in memory).' },
+  { name: 'DB_POOL_SIZE', default: '20', description: 'PostgreSQL connections per Patron process.' },
+  { name: 'PATRON_JOBS', default: 'true', description: 'Run background jobs and the scheduler in this process.' },
+  { name: 'IDEMPOTENCY_RETENTION_HOURS', default: '48', description: 'How long Idempotency-Key answers are kept (at least 24).' },
+  { name: 'PATRON_PUBLIC_URL', default: '(http://HOST:PORT)', description: 'Base URL printed in links.' },
+];
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return def;
+    if (!/^-?\d+$/.test(raw)) {
+      problems.push(`${name} must be a whole number, got "${raw}"`);
+      return def;
+    }
+    const n = Number(raw);
+    if (n < min || n > max) problems.push(`${name} must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+  const bool = (name: string, def: boolean): boolean => {
+    const raw = get(name);
+    if (raw === undefined) return def;
+    if (/^(true|1|yes|on)$/i.test(raw)) return true;
+    if (/^(false|0|no|off)$/i.test(raw)) return false;
+    problems.push(`${name} must be true or false, got "${raw}"`);
+    return def;
+  };
+  const secret = (name: string): string | undefined => {
+    const raw = get(name);
+    if (raw === undefined) return undefined;
+    if (raw.length < 24) problems.push(`${name} must be at least 24 characters long (got ${raw.length})`);
+    else if (/\s/.test(raw)) problems.push(`${name} must not contain white space`);
+    return raw;
+  };
+
+  const databaseUrl = get('DATABASE_URL');
+  if (databaseUrl !== undefined) {
+    try {
+      const u = new URL(databaseUrl);
+      if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+        problems.push(`DATABASE_URL must start with postgres:// or postgresql://, got "${u.protocol}"`);
+      }
+    } catch {
+      problems.push('DATABASE_URL is not a valid URL (expected postgres://user:password@host:port/database)');
+    }
+  }
+  const logLevel = (get('LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  const publicUrl = get('PATRON_PUBLIC_URL');
+  if (publicUrl !== undefined && !/^https?:\/\//.test(publicUrl)) problems.push('PATRON_PUBLIC_URL must start with http:// or https://');
+
+  const config: Config = {
+    port: int('PORT', 4000, 0, 65535),
+    host: get('HOST') ?? '127.0.0.1',
+    databaseUrl,
+    dataDir: path.resolve(cwd, get('PATRON_DATA_DIR') ?? '.patron'),
+    apiKey: secret('PATRON_API_KEY'),
+    operatorKey: secret('PATRON_OPERATOR_KEY'),
+    logLevel,
+    rateLimit: {
+      enabled: bool('RATE_LIMIT_ENABLED', true),
+      max: int('RATE_LIMIT_MAX', 6000, 1, 10_000_000),
+      windowMs: int('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
+    },
+    bodyLimit: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+    importLimit: int('IMPORT_LIMIT_BYTES', 2 * 1024 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+    dbPoolSize: int('DB_POOL_SIZE', 20, 2, 500),
+    jobsEnabled: bool('PATRON_JOBS', true),
+    idempotencyRetentionHours: int('IDEMPOTENCY_RETENTION_HOURS', 48, 24, 24 * 365),
+    publicUrl,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,79 @@
+/**
+ * The PostgreSQL pool and transactions. Modules receive a `Tx` (a client inside
+ * a transaction) or the `Db` itself for single-statement reads; they never
+ * create pools of their own.
+ */
+import pg from 'pg';
+
+// int8 (bigint) arrives as a string by default; Patron's counts, points and
+// money in minor units all fit in a JS number (2^53), so parse them.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+// `date` columns stay 'YYYY-MM-DD' strings: a birth date has no time zone.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+// numeric stays a string unless a module converts it deliberately.
+
+/** Anything that runs a parameterised query: the pool or a client in a transaction. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+/** A client inside an open transaction. */
+export type Tx = pg.PoolClient;
+
+export interface DbOptions {
+  connectionString: string;
+  max: number;
+  applicationName?: string;
+}
+
+export class Db {
+  readonly pool: pg.Pool;
+
+  constructor(opts: DbOptions) {
+    this.pool = new pg.Pool({
+      connectionString: opts.connectionString,
+      max: opts.max,
+      application_name: opts.applicationName ?? 'patron',
+      idleTimeoutMillis: 30_000,
+      connectionTimeoutMillis: 10_000,
+    });
+    // An idle client that loses its connection must not crash the process.
+    this.pool.on('error', () => undefined);
+  }
+
+  query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(text, values as any[]);
+  }
+
+  /** Runs `fn` in one transaction: commit on success, roll back on any error. */
+  async tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** Runs `fn` inside a savepoint of `tx`, rolling back only its own work on error. */
+export async function withSavepoint<T>(tx: Tx, fn: () => Promise<T>): Promise<T> {
+  await tx.query('SAVEPOINT patron_sp');
+  try {
+    const result = await fn();
+    await tx.query('RELEASE SAVEPOINT patron_sp');
+    return result;
+  } catch (err) {
+    await tx.query('ROLLBACK TO SAVEPOINT patron_sp');
+    throw err;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The Fastify instance and the cross-cutting plugins every route gets: request
+ * ids, structured logs, validation (every bad field, unknown fields rejected),
+ * problem+json errors, auth and scopes, rate limits, metrics and the OpenAPI
+ * document. Modules add their routes as plugins on top.
+ */
+import crypto from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions, type FastifyTypeProvider } from 'fastify';
+import type { Static, TSchema } from '@sinclair/typebox';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import { ERROR_CATALOG } from '../errors.js';
+import { installAuth, type KeyResolver } from './auth.js';
+import { installProblemHandlers } from './problem.js';
+import { ProblemSchema } from './schema.js';
+
+// ajv-formats is CommonJS with a default export.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+/**
+ * Request bodies, queries and params are typed from their TypeBox schemas.
+ * Replies are not: handlers return domain rows (with Date objects) and the
+ * response schema serialises them, so the wire type differs from the TS type.
+ */
+export interface PatronTypeProvider extends FastifyTypeProvider {
+  validator: this['schema'] extends TSchema ? Static<this['schema']> : unknown;
+  serializer: unknown;
+}
+
+export type HttpServer = FastifyInstance<any, any, any, Logger, PatronTypeProvider>;
+
+export interface ServerDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  resolveKey: KeyResolver;
+  version: string;
+}
+
+function makeAjv(part: 'body' | 'other'): Ajv {
+  const ajv = new Ajv({
+    allErrors: true, // report every bad field, not only the first
+    removeAdditional: false, // unknown fields are an error, never silently dropped
+    useDefaults: true,
+    coerceTypes: part === 'body' ? false : 'array', // query strings are text; JSON bodies are typed
+    strict: false,
+    verbose: true, // errors carry their schema, for the `x-message` of a pattern
+  });
+  addFormats(ajv);
+  return ajv;
+}
+
+export async function createServer(deps: ServerDeps): Promise<HttpServer> {
+  const { config } = deps;
+  const opts: FastifyServerOptions = {
+    loggerInstance: deps.logger,
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    // Our own Ajv instances (see makeAjv). Given as a factory, not through
+    // setValidatorCompiler, because Fastify rebuilds the compiler for every
+    // plugin that adds shared schemas, from this factory.
+    schemaController: {
+      compilersFactory: {
+        buildValidator: (externalSchemas: Record<string, unknown>) => {
+          const body = makeAjv('body');
+          const other = makeAjv('other');
+          for (const schema of Object.values(externalSchemas ?? {})) {
+            body.addSchema(schema as object);
+            other.addSchema(schema as object);
+          }
+          return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : other).compile(schema);
+        },
+      },
+    },
+  } as FastifyServerOptions;
+  const app = Fastify(opts).withTypeProvider<PatronTypeProvider>() as unknown as HttpServer;
+
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+  });
+
+  installProblemHandlers(app);
+  installAuth(app, { resolveKey: deps.resolveKey, operatorKey: config.operatorKey });
+
+  app.addSchema(ProblemSchema);
+
+  await app.register(rateLimit, {
+    global: config.rateLimit.enabled,
+    max: config.rateLimit.max,
+    timeWindow: config.rateLimit.windowMs,
+    hook: 'preHandler', // after auth, so the limit is per API key
+    keyGenerator: (request) => request.auth?.keyId ?? request.auth?.actor.id ?? request.ip,
+    // Thrown to the error handler, which answers 429 problem+json; the plugin has set Retry-After.
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(new Error(`Rate limit of ${context.max} requests per ${context.after} exceeded for this API key.`), { statusCode: 429 }),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Patron API',
+        version: deps.version,
+        description:
+          'Patron: self-hosted customer loyalty and retention. JSON in snake_case; lists as `{data, next_cursor}`; errors as application/problem+json; ' +
+          '`Idempotency-Key` accepted on every POST, PATCH and DELETE. Error codes: ' + ERROR_CATALOG.map((e) => `\`${e.code}\` (${e.status})`).join(', ') + '.',
+      },
+      servers: [{ url: config.publicUrl ?? '/' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A Patron API key.' } } },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
+  app.get('/openapi.json', { schema: { hide: true }, config: { auth: 'public', rateLimit: false } }, async () => app.swagger());
+
+  return app;
+}

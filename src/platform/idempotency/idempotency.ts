@@ -1,0 +1,89 @@
+/**
+ * Idempotency-Key storage. The key is held by a transaction-scoped advisory lock
+ * and its answer is stored in the same transaction as the work it describes:
+ *
+ *  - a second request with the key while the first is in flight cannot take
+ *    the lock and gets a 409 at once — never a second write;
+ *  - a crash (or any rollback) releases the lock and leaves no marker behind,
+ *    so the retry does the work exactly once;
+ *  - a later request with the key finds the stored answer: the same body
+ *    replays it, another body is a 409.
+ */
+import crypto from 'node:crypto';
+import type { Queryable } from '../db/db.js';
+import { errors } from '../errors.js';
+
+export const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
+
+export interface StoredAnswer {
+  requestHash: string;
+  statusCode: number;
+  body: unknown;
+}
+
+/** JSON with object keys sorted, so that key order does not change the hash. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  return `{${Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
+    .join(',')}}`;
+}
+
+export function requestHash(method: string, path: string, bodyDigest: string): string {
+  return crypto.createHash('sha256').update(`${method.toUpperCase()} ${path}\n${bodyDigest}`).digest('hex');
+}
+
+export const jsonBodyDigest = (body: unknown): string => crypto.createHash('sha256').update(canonicalJson(body ?? null)).digest('hex');
+
+/**
+ * Takes the key for the rest of the transaction, then returns its stored answer
+ * if there is one. Throws a 409 when another transaction holds the key.
+ */
+export async function claimKey(tx: Queryable, tenantId: string, key: string): Promise<StoredAnswer | null> {
+  const lock = await tx.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ':' || $2, 7)) AS ok`, [tenantId, key]);
+  if (!lock.rows[0]!.ok) {
+    throw errors.conflictOf('idempotency_key_in_flight', `A request with Idempotency-Key "${key}" is still being processed; retry after it completes.`);
+  }
+  const found = await tx.query(`SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`, [tenantId, key]);
+  const row = found.rows[0];
+  return row ? { requestHash: row.request_hash, statusCode: row.status_code, body: row.response_body } : null;
+}
+
+export function assertSameRequest(stored: StoredAnswer, hash: string, key: string): void {
+  if (stored.requestHash !== hash) {
+    throw errors.conflictOf('idempotency_key_reused', `Idempotency-Key "${key}" was already used with a different request (method, path or body).`);
+  }
+}
+
+export async function storeAnswer(
+  tx: Queryable,
+  a: { tenantId: string; key: string; requestHash: string; method: string; path: string; statusCode: number; body: unknown; at: Date },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO idempotency_keys (tenant_id, key, request_hash, method, path, status_code, response_body, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [a.tenantId, a.key, a.requestHash, a.method, a.path, a.statusCode, a.body === undefined ? null : JSON.stringify(a.body), a.at],
+  );
+}
+
+/**
+ * Deletes one tenant's answers older than the retention, in batches so that it
+ * never holds long locks. Per tenant, so that each statement stays on one shard.
+ */
+export async function purgeExpired(db: Queryable, tenantId: string, olderThan: Date, batch = 5000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const res = await db.query(
+      `DELETE FROM idempotency_keys
+        WHERE tenant_id = $1
+          AND key IN (SELECT key FROM idempotency_keys WHERE tenant_id = $1 AND created_at < $2 LIMIT $3)`,
+      [tenantId, olderThan, batch],
+    );
+    total += res.rowCount ?? 0;
+    if ((res.rowCount ?? 0) < batch) return total;
+  }
+}

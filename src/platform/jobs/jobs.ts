@@ -1,0 +1,146 @@
+/**
+ * One PostgreSQL-backed job queue (pg-boss 10) for every module's background
+ * and scheduled work. Modules `define` jobs; the composition root starts the
+ * queue. A scheduled job (cron) is sent once per slot however many Patron
+ * processes share the database (pg-boss keys the send by slot), and survives
+ * restarts because schedules and jobs live in PostgreSQL.
+ *
+ * Every job can also be run now, in this process, with `runNow` (the CLI's
+ * `patron jobs run NAME`, and tests that must not wait for a schedule).
+ */
+import PgBoss from 'pg-boss';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { Db, Tx } from '../db/db.js';
+
+export interface JobContext {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+}
+
+export interface JobDefinition<T extends object = Record<string, unknown>> {
+  /** Dotted name: `imports.run`, `idempotency.purge`, `ledger.expire` … */
+  name: string;
+  description: string;
+  /** Cron expression (in UTC) for scheduled jobs. */
+  schedule?: string;
+  /** Attempts after the first failure. */
+  retryLimit?: number;
+  /** Seconds a single run may take before pg-boss considers it expired. */
+  expireInSeconds?: number;
+  handler: (data: T, ctx: JobContext) => Promise<unknown>;
+}
+
+export interface JobMetrics {
+  onRun(name: string, outcome: 'succeeded' | 'failed', seconds: number): void;
+}
+
+export class Jobs {
+  private readonly defs = new Map<string, JobDefinition<any>>();
+  private boss: PgBoss | null = null;
+  private readonly workerIds = new Map<string, string>();
+
+  constructor(
+    private readonly ctx: JobContext,
+    private readonly connectionString: string,
+    private readonly metrics: JobMetrics = { onRun: () => undefined },
+  ) {}
+
+  define<T extends object>(def: JobDefinition<T>): void {
+    if (this.defs.has(def.name)) throw new Error(`Job ${def.name} is defined twice`);
+    this.defs.set(def.name, def as JobDefinition<any>);
+  }
+
+  list(): Array<{ name: string; description: string; schedule: string | null }> {
+    return [...this.defs.values()].map((d) => ({ name: d.name, description: d.description, schedule: d.schedule ?? null })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  has(name: string): boolean {
+    return this.defs.has(name);
+  }
+
+  /** Starts pg-boss: queues, schedules, and (when `work`) the workers of this process. */
+  async start(opts: { work: boolean }): Promise<void> {
+    const boss = new PgBoss({
+      connectionString: this.connectionString,
+      schema: 'pgboss',
+      max: 4,
+      application_name: 'patron-jobs',
+      schedule: opts.work,
+      supervise: opts.work,
+    });
+    boss.on('error', (err) => this.ctx.log.error({ err }, 'job queue error'));
+    await boss.start();
+    this.boss = boss;
+    for (const def of this.defs.values()) {
+      await boss.createQueue(def.name, {
+        name: def.name,
+        retryLimit: def.retryLimit ?? 3,
+        retryBackoff: true,
+        expireInSeconds: def.expireInSeconds ?? 3600,
+      });
+      if (def.schedule) await boss.schedule(def.name, def.schedule, {}, { tz: 'UTC' });
+      if (opts.work) {
+        const id = await boss.work(def.name, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async (jobs) => {
+          for (const job of jobs) await this.execute(def, (job.data ?? {}) as object);
+        });
+        this.workerIds.set(def.name, id);
+      }
+    }
+  }
+
+  /**
+   * Enqueues a job. With `tx`, the job is inserted in that transaction: it
+   * exists if and only if the transaction commits.
+   */
+  async enqueue(name: string, data: object, opts: { tx?: Tx; singletonKey?: string } = {}): Promise<string | null> {
+    if (!this.defs.has(name)) throw new Error(`Unknown job ${name}`);
+    if (!this.boss) throw new Error('The job queue is not started in this process');
+    const sendOpts: PgBoss.SendOptions = {};
+    if (opts.singletonKey) sendOpts.singletonKey = opts.singletonKey;
+    if (opts.tx) {
+      const tx = opts.tx;
+      sendOpts.db = { executeSql: (text, values) => tx.query(text, values) };
+    }
+    const id = await this.boss.send(name, data, sendOpts);
+    // Wake this process's worker instead of waiting for its next poll.
+    const worker = this.workerIds.get(name);
+    if (worker && !opts.tx) this.boss.notifyWorker(worker);
+    return id;
+  }
+
+  /** Wakes the local worker of a queue (after the transaction that enqueued commits). */
+  nudge(name: string): void {
+    const worker = this.workerIds.get(name);
+    if (worker && this.boss) this.boss.notifyWorker(worker);
+  }
+
+  /** Runs a job's handler now, in this process, bypassing the queue. */
+  async runNow(name: string, data: object = {}): Promise<unknown> {
+    const def = this.defs.get(name);
+    if (!def) throw new Error(`Unknown job "${name}". Known jobs: ${[...this.defs.keys()].sort().join(', ')}`);
+    return this.execute(def, data);
+  }
+
+  private async execute(def: JobDefinition<any>, data: object): Promise<unknown> {
+    const started = process.hrtime.bigint();
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const result = await def.handler(data, this.ctx);
+      this.metrics.onRun(def.name, 'succeeded', seconds());
+      return result;
+    } catch (err) {
+      this.metrics.onRun(def.name, 'failed', seconds());
+      this.ctx.log.error({ err, job: def.name }, 'job failed');
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.boss) return;
+    const boss = this.boss;
+    this.boss = null;
+    await boss.stop({ graceful: true, wait: true, timeout: 20_000 });
+  }
+}

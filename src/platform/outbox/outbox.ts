@@ -1,0 +1,60 @@
+/**
+ * The transactional outbox. `emit(tx, event)` writes a domain event in the same
+ * transaction as the state change it describes, so an event exists if and only
+ * if its change committed. The messaging module delivers the events (webhooks,
+ * triggers); until then they are listable for audit and tests.
+ */
+import type { Queryable } from '../db/db.js';
+import { newId } from '../ids.js';
+
+export interface DomainEvent {
+  tenantId: string;
+  /** Dotted name, `<aggregate>.<past-tense verb>`: member.created, points.earned … */
+  type: string;
+  aggregateType: string;
+  aggregateId: string;
+  /** The member the event concerns, for per-member ordering of delivery. */
+  memberId?: string | null;
+  payload: Record<string, unknown>;
+  occurredAt: Date;
+}
+
+export async function emit(tx: Queryable, event: DomainEvent): Promise<string> {
+  const id = newId();
+  await tx.query(
+    `INSERT INTO outbox_events (tenant_id, id, type, aggregate_type, aggregate_id, member_id, payload, occurred_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [event.tenantId, id, event.type, event.aggregateType, event.aggregateId, event.memberId ?? null, JSON.stringify(event.payload), event.occurredAt],
+  );
+  return id;
+}
+
+export interface StoredEvent {
+  id: string;
+  seq: number;
+  type: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  member_id: string | null;
+  payload: Record<string, unknown>;
+  occurred_at: Date;
+}
+
+export async function listEvents(
+  db: Queryable,
+  tenantId: string,
+  opts: { afterSeq?: number; type?: string; aggregateId?: string; limit: number },
+): Promise<StoredEvent[]> {
+  const res = await db.query(
+    `SELECT id, seq, type, aggregate_type, aggregate_id, member_id, payload, occurred_at
+       FROM outbox_events
+      WHERE tenant_id = $1
+        AND seq > $2
+        AND ($3::text IS NULL OR type = $3)
+        AND ($4::text IS NULL OR aggregate_id = $4)
+      ORDER BY seq
+      LIMIT $5`,
+    [tenantId, opts.afterSeq ?? 0, opts.type ?? null, opts.aggregateId ?? null, opts.limit],
+  );
+  return res.rows;
+}
