@@ -35,6 +35,20 @@ export interface PatronTypeProvider extends FastifyTypeProvider {
 
 export type HttpServer = FastifyInstance<any, any, any, Logger, PatronTypeProvider>;
 
+/** Every route registered, for the tests that walk the whole API (tenant isolation, scopes). */
+export interface RouteInfo {
+  method: string;
+  url: string;
+  auth: string | undefined;
+  hasBody: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: RouteInfo[];
+  }
+}
+
 export interface ServerDeps {
   config: Config;
   logger: Logger;
@@ -93,6 +107,15 @@ export async function createServer(deps: ServerDeps): Promise<HttpServer> {
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+  });
+
+  const routeTable: RouteInfo[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      routeTable.push({ method, url: route.url, auth: route.config?.auth, hasBody: Boolean(route.schema?.body) });
+    }
   });
 
   installProblemHandlers(app);
