@@ -55,7 +55,7 @@ export async function call<T = any>(url: string, method: string, path: string, o
     body = JSON.stringify(opts.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await fetch(url + path, { method, headers, body });
+  const res = await fetch(url + path, { method, headers, body: body as BodyInit | undefined });
   const text = await res.text();
   let parsed: any = text;
   if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text);
