@@ -18,10 +18,14 @@ import type { HttpKit } from './platform/http/kit.js';
 import { createServer, type HttpServer } from './platform/http/server.js';
 import { createWriteRunner } from './platform/http/write.js';
 import { purgeExpired } from './platform/idempotency/idempotency.js';
+import { Imports } from './platform/imports/imports.js';
+import { importsRoutes } from './platform/imports/imports.routes.js';
 import { Jobs } from './platform/jobs/jobs.js';
 import { createLogger } from './platform/logger.js';
 import { Metrics } from './platform/metrics.js';
 import { outboxRoutes } from './platform/outbox/outbox.routes.js';
+import { membersExportRoutes } from './modules/members/members.export.js';
+import { membersImporter } from './modules/members/members.import.js';
 import { MembersService } from './modules/members/members.service.js';
 import { membersRoutes } from './modules/members/members.routes.js';
 import { TenantsService } from './modules/tenants/tenants.service.js';
@@ -44,6 +48,7 @@ export interface PatronOptions {
 export interface Services {
   tenants: TenantsService;
   members: MembersService;
+  imports: Imports;
 }
 
 export interface Patron {
@@ -71,7 +76,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
   let embedded: EmbeddedServer | null = null;
   let url = config.databaseUrl;
   if (!url) {
-    embedded = await startEmbedded(config.dataDir, (msg) => logger.info(msg));
+    // A CLI command (no HTTP) is a transient owner: a server started meanwhile takes PostgreSQL over from it.
+    embedded = await startEmbedded(config.dataDir, (msg) => logger.info(msg), { transient: opts.http === false });
     url = embedded.url;
   }
   const db = new Db({ connectionString: url, max: config.dbPoolSize });
@@ -86,6 +92,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     // 3. Modules.
     const tenants = new TenantsService(db, clock);
     const members = new MembersService(clock, tenants);
+    const imports = new Imports({ db, clock, jobs, log: logger, importLimit: config.importLimit });
+    imports.register(membersImporter(tenants));
 
     jobs.define({
       name: 'idempotency.purge',
@@ -111,6 +119,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(auditRoutes({ db }));
       await http.register(outboxRoutes({ db }));
       await http.register(membersRoutes({ db, members, http: kit }));
+      await http.register(importsRoutes({ imports }));
+      await http.register(membersExportRoutes({ db }));
       await http.ready();
     }
 
@@ -122,7 +132,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded,
-      services: { tenants, members },
+      services: { tenants, members, imports },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
@@ -134,10 +144,19 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       async close() {
         if (closed) return;
         closed = true;
-        if (http) await http.close(); // stop accepting, finish in-flight requests
+        // Each step is logged, so an operator (and the process tests) can see the order.
+        if (http) {
+          await http.close(); // stop accepting, finish in-flight requests
+          logger.info('shutdown: HTTP server closed, in-flight requests finished');
+        }
         await jobs.stop(); // let running jobs finish
+        logger.info('shutdown: jobs stopped');
         await db.close();
-        if (embedded) await embedded.stop();
+        logger.info('shutdown: database pool closed');
+        if (embedded) {
+          const stopped = await embedded.stop();
+          logger.info(stopped ? 'shutdown: embedded PostgreSQL stopped' : 'shutdown: embedded PostgreSQL left running for its owner process');
+        }
       },
     };
     return patron;
