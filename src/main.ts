@@ -36,21 +36,13 @@ ${CONFIG_VARIABLES.map((v) => `  ${v.name.padEnd(28)} ${v.description} (default 
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      name: { type: 'string' },
-      currency: { type: 'string' },
-      locale: { type: 'string' },
-      'time-zone': { type: 'string' },
-      tenant: { type: 'string' },
-      key: { type: 'string' },
-      scopes: { type: 'string' },
-      data: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (err) {
+    return usage((err as Error).message); // an unknown or malformed option
+  }
+  const { values, positionals } = parsed;
   const [command, sub, arg] = positionals;
   if (!command || values.help || command === 'help') {
     process.stdout.write(USAGE);
@@ -105,7 +97,12 @@ async function main(argv: string[]): Promise<number> {
       if (sub === 'run' && arg) {
         return withPatron(config, async (p) => {
           if (!p.jobs.has(arg)) throw new CliError(`Unknown job "${arg}". Run \`npx patron jobs list\`.`);
-          const data = values.data ? (JSON.parse(values.data) as object) : {};
+          let data: object = {};
+          try {
+            if (values.data) data = JSON.parse(values.data) as object;
+          } catch {
+            throw new CliError(`--data must be JSON, got ${values.data}`);
+          }
           const result = await p.jobs.runNow(arg, data);
           process.stdout.write(`${JSON.stringify({ job: arg, result: result ?? null })}\n`);
         });
@@ -114,6 +111,24 @@ async function main(argv: string[]): Promise<number> {
     default:
       return usage(`unknown command "${command}"`);
   }
+}
+
+function parseCommandLine(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      currency: { type: 'string' },
+      locale: { type: 'string' },
+      'time-zone': { type: 'string' },
+      tenant: { type: 'string' },
+      key: { type: 'string' },
+      scopes: { type: 'string' },
+      data: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
 }
 
 class CliError extends Error {}
@@ -161,11 +176,21 @@ async function serve(config: Config, demo: boolean): Promise<number> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   let demoKey: string | null = null;
-  if (demo) {
-    const result = await loadDemo(patron);
-    demoKey = result.apiKey;
+  let url: string;
+  try {
+    if (demo) {
+      const result = await loadDemo(patron);
+      demoKey = result.apiKey;
+    }
+    url = await patron.listen();
+  } catch (err) {
+    // Stop what this process started (the embedded PostgreSQL) before exiting.
+    await patron.close().catch(() => undefined);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CliError(`Port ${config.port} on ${config.host} is already in use: set PORT to a free port (or 0 for any).`);
+    }
+    throw err;
   }
-  const url = await patron.listen();
   const base = config.publicUrl ?? url;
   const lines = [
     '',
@@ -174,7 +199,7 @@ async function serve(config: Config, demo: boolean): Promise<number> {
     `  API docs:   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
     `  Database:   ${patron.embedded ? `embedded PostgreSQL on 127.0.0.1:${patron.embedded.port}, data in ${patron.embedded.dataDir}` : 'external (DATABASE_URL)'}`,
   ];
-  if (demoKey) lines.push(`  API key:    ${demoKey}   (demo tenant, admin scope)`, '', `  Try: curl -H "Authorization: Bearer ${demoKey}" ${base}/v1/members?limit=3`);
+  if (demoKey) lines.push(`  API key:    ${demoKey}   (demo tenant, admin scope)`, '', `  Try: curl -H "Authorization: Bearer ${demoKey}" "${base}/v1/members?limit=3"`);
   else if (config.apiKey) lines.push('  API key:    the value of PATRON_API_KEY (default tenant, admin scope)');
   else lines.push('  API key:    none configured: set PATRON_API_KEY, or run `npx patron tenants create --name NAME`');
   lines.push('', 'Stop with Ctrl+C.', '');

@@ -39,6 +39,12 @@ const COLS = MEMBER_COLUMNS.join(', ');
 /** Fields a client may set. */
 export type MemberFields = Partial<Pick<MemberRow, 'external_id' | 'email' | 'phone' | 'first_name' | 'last_name' | 'birth_date' | 'locale' | 'time_zone' | 'attributes'>>;
 
+/** True for the unique-key violation of a taken external_id (a race the service's check cannot see). */
+export function isExternalIdTaken(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e?.code === '23505' && e.constraint === 'members_tenant_id_external_id_key';
+}
+
 export async function insertMember(db: Queryable, tenantId: string, m: MemberFields & { id: string; locale: Locale; enrolled_at: Date; now: Date }): Promise<MemberRow> {
   const res = await db.query<MemberRow>(
     `INSERT INTO members (tenant_id, id, external_id, email, phone, first_name, last_name, birth_date, locale, time_zone, attributes, status, enrolled_at, created_at, updated_at)
@@ -60,8 +66,12 @@ export async function getMemberByExternalId(db: Queryable, tenantId: string, ext
   return res.rows[0] ?? null;
 }
 
+const UPDATABLE = new Set<string>(['external_id', 'email', 'phone', 'first_name', 'last_name', 'birth_date', 'locale', 'time_zone', 'attributes', 'enrolled_at', 'status', 'blocked_at', 'blocked_reason']);
+
 export async function updateMember(db: Queryable, tenantId: string, id: string, fields: Record<string, unknown>, now: Date): Promise<MemberRow> {
   const cols = Object.keys(fields);
+  // Column names are interpolated: only known ones, whatever the caller passes.
+  for (const c of cols) if (!UPDATABLE.has(c)) throw new Error(`updateMember: unknown column ${c}`);
   const sets = cols.map((c, i) => `${c} = $${i + 4}`);
   const res = await db.query<MemberRow>(
     `UPDATE members SET ${[...sets, 'updated_at = $3'].join(', ')} WHERE tenant_id = $1 AND id = $2 RETURNING ${COLS}`,
@@ -76,11 +86,21 @@ export interface MemberFilter {
   phone?: string;
   q?: string;
   status?: string;
+  locale?: string;
+  enrolledAfter?: Date;
+  enrolledBefore?: Date;
   afterId?: string;
   limit: number;
 }
 
-/** Lists members in id order; `q` is a prefix search over email, phone, external id and names. */
+const likePrefix = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
+
+/**
+ * Lists members in id order. `q` is a prefix search: case-insensitive over
+ * email and names (lower() follows the database's Unicode case rules, so
+ * Cyrillic and Polish letters fold too), exact-case over external ids (they are
+ * the shop's codes), and over phones by their digits.
+ */
 export async function listMembers(db: Queryable, tenantId: string, f: MemberFilter): Promise<MemberRow[]> {
   const where = ['tenant_id = $1'];
   const values: unknown[] = [tenantId];
@@ -92,13 +112,23 @@ export async function listMembers(db: Queryable, tenantId: string, f: MemberFilt
   if (f.email !== undefined) add('lower(email) = lower(?)', f.email);
   if (f.phone !== undefined) add('phone = ?', f.phone);
   if (f.status !== undefined) add('status = ?', f.status);
+  if (f.locale !== undefined) add('locale = ?', f.locale);
+  if (f.enrolledAfter !== undefined) add('enrolled_at >= ?', f.enrolledAfter);
+  if (f.enrolledBefore !== undefined) add('enrolled_at < ?', f.enrolledBefore);
   if (f.q !== undefined) {
-    const prefix = f.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
-    add(
-      `(lower(email) LIKE ? OR phone LIKE ? OR external_id LIKE ? OR lower(first_name) LIKE ? OR lower(last_name) LIKE ?
-        OR lower(first_name || ' ' || last_name) LIKE ?)`,
-      prefix,
-    );
+    const q = f.q.trim().replace(/\s+/g, ' ');
+    const ors: string[] = [];
+    const param = (v: unknown) => {
+      values.push(v);
+      return `$${values.length}`;
+    };
+    const lowerPrefix = param(likePrefix(q.toLowerCase()));
+    ors.push(`lower(email) LIKE ${lowerPrefix}`, `lower(first_name) LIKE ${lowerPrefix}`, `lower(last_name) LIKE ${lowerPrefix}`,
+      `lower(first_name || ' ' || last_name) LIKE ${lowerPrefix}`);
+    ors.push(`external_id LIKE ${param(likePrefix(q))}`);
+    // "+359 888 12", "359888", "+48-601…": phones are stored as E.164.
+    if (/^\+?[0-9][0-9 ().-]*$/.test(q)) ors.push(`phone LIKE ${param(likePrefix(`+${q.replace(/[^0-9]/g, '')}`))}`);
+    where.push(`(${ors.join(' OR ')})`);
   }
   if (f.afterId !== undefined) add('id > ?', f.afterId);
   values.push(f.limit);
@@ -142,6 +172,91 @@ export async function consentHistory(db: Queryable, tenantId: string, memberId: 
     [tenantId, memberId],
   );
   return res.rows;
+}
+
+/** Channels on which the member has currently granted consent. */
+export async function grantedChannels(db: Queryable, tenantId: string, memberId: string): Promise<Channel[]> {
+  const res = await db.query<{ channel: Channel }>(
+    `SELECT channel FROM member_consents WHERE tenant_id = $1 AND member_id = $2 AND granted ORDER BY channel`,
+    [tenantId, memberId],
+  );
+  return res.rows.map((r) => r.channel);
+}
+
+/** A member row written as a whole: bulk loads (the demo) that bring their own history. */
+export type FullMemberRow = Omit<MemberRow, 'attributes'> & { attributes: Record<string, unknown> };
+
+/**
+ * Inserts many complete member rows in one statement per chunk. Rows whose id
+ * or external_id is already there are skipped (so a bulk load can be re-run);
+ * returns the ids actually inserted.
+ */
+export async function insertMemberRows(db: Queryable, tenantId: string, rows: FullMemberRow[]): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  for (let i = 0; i < rows.length; i += 2000) {
+    const chunk = rows.slice(i, i + 2000);
+    const col = <K extends keyof FullMemberRow>(k: K) => chunk.map((r) => r[k]);
+    const res = await db.query<{ id: string }>(
+      `INSERT INTO members (tenant_id, ${COLS})
+       SELECT $1, ${COLS}
+         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::date[], $9::text[], $10::text[],
+                     $11::jsonb[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::text[], $18::timestamptz[])
+              AS r(${COLS})
+       ON CONFLICT DO NOTHING
+       RETURNING id`,
+      [tenantId, col('id'), col('external_id'), col('email'), col('phone'), col('first_name'), col('last_name'), col('birth_date'), col('locale'),
+        col('time_zone'), chunk.map((r) => JSON.stringify(r.attributes)), col('status'), col('enrolled_at'), col('created_at'), col('updated_at'),
+        col('blocked_at'), col('blocked_reason'), col('erased_at')],
+    );
+    for (const r of res.rows) inserted.add(r.id);
+  }
+  return inserted;
+}
+
+export interface ConsentChange {
+  id: string;
+  memberId: string;
+  channel: Channel;
+  granted: boolean;
+  source: string;
+  at: Date;
+}
+
+/**
+ * Bulk form of `setConsent` for members created in the same load: writes the
+ * history as given (each entry a real change) and the last entry per channel
+ * as the current state.
+ */
+export async function insertConsentHistory(db: Queryable, tenantId: string, changes: ConsentChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  const latest = new Map<string, ConsentChange>();
+  for (const c of changes) latest.set(`${c.memberId}:${c.channel}`, c);
+  const cur = [...latest.values()];
+  for (let i = 0; i < changes.length; i += 5000) {
+    const chunk = changes.slice(i, i + 5000);
+    await db.query(
+      `INSERT INTO member_consent_events (tenant_id, id, member_id, channel, granted, source, occurred_at)
+       SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::boolean[], $6::text[], $7::timestamptz[])`,
+      [tenantId, chunk.map((c) => c.id), chunk.map((c) => c.memberId), chunk.map((c) => c.channel), chunk.map((c) => c.granted), chunk.map((c) => c.source), chunk.map((c) => c.at)],
+    );
+  }
+  for (let i = 0; i < cur.length; i += 5000) {
+    const chunk = cur.slice(i, i + 5000);
+    await db.query(
+      `INSERT INTO member_consents (tenant_id, member_id, channel, granted, source, updated_at)
+       SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::boolean[], $5::text[], $6::timestamptz[])`,
+      [tenantId, chunk.map((c) => c.memberId), chunk.map((c) => c.channel), chunk.map((c) => c.granted), chunk.map((c) => c.source), chunk.map((c) => c.at)],
+    );
+  }
+}
+
+/** Keeps the SHA-256 of an erased member's external_id (member_erasures), which imports check. */
+export async function rememberErasedExternalId(db: Queryable, tenantId: string, externalId: string, at: Date): Promise<void> {
+  await db.query(
+    `INSERT INTO member_erasures (tenant_id, external_id_sha256, erased_at) VALUES ($1, sha256(convert_to($2::text, 'UTF8')), $3)
+     ON CONFLICT DO NOTHING`,
+    [tenantId, externalId, at],
+  );
 }
 
 /** GDPR erasure: personal fields cleared; ids, dates and amounts elsewhere are kept. */

@@ -71,6 +71,20 @@ export async function storeAnswer(
 }
 
 /**
+ * Replaces every stored answer whose body is the resource `resourceId` with
+ * `replacement`. GDPR erasure uses it so that replayable answers (kept for days)
+ * no longer hold the personal data that was erased; a replay then returns the
+ * erased resource, as a GET would.
+ */
+export async function redactAnswersAbout(tx: Queryable, tenantId: string, resourceId: string, replacement: unknown): Promise<number> {
+  const res = await tx.query(
+    `UPDATE idempotency_keys SET response_body = $3 WHERE tenant_id = $1 AND status_code < 300 AND response_body->>'id' = $2`,
+    [tenantId, resourceId, JSON.stringify(replacement)],
+  );
+  return res.rowCount ?? 0;
+}
+
+/**
  * Deletes one tenant's answers older than the retention, in batches so that it
  * never holds long locks. Per tenant, so that each statement stays on one shard.
  */
