@@ -4,6 +4,7 @@
  * its API keys.
  */
 import { Type } from '@sinclair/typebox';
+import { recordAudit } from '../../platform/audit/audit.js';
 import { errors } from '../../platform/errors.js';
 import type { Db } from '../../platform/db/db.js';
 import { tenantOf } from '../../platform/http/auth.js';
@@ -26,8 +27,16 @@ export function tenantsRoutes(deps: { db: Db; tenants: TenantsService; http: Htt
       config: { auth: 'operator' },
       schema: { tags: ['tenants'], summary: 'Create a tenant (operator key)', body: CreateTenantBody, response: { 201: CreatedTenant, ...problems(400, 401, 403) } },
     }, async (req, reply) => {
-      // Operator writes are not tenant-scoped, so they run their own transaction.
-      const created = await db.tx((tx) => tenants.createTenant(tx, req.body, { createdBy: 'operator' }));
+      // Operator writes are not tenant-scoped, so they run their own transaction,
+      // and are audited in the new tenant's log like every other write.
+      const created = await db.tx(async (tx) => {
+        const made = await tenants.createTenant(tx, req.body, { createdBy: 'operator' });
+        await recordAudit(tx, {
+          tenantId: made.tenant.id, actor: req.auth!.actor, action: `POST ${req.routeOptions.url}`, resourceType: 'tenant', resourceId: made.tenant.id,
+          changedFields: Object.keys(req.body), requestId: String(req.id), occurredAt: made.tenant.created_at,
+        });
+        return made;
+      });
       return reply.code(201).send({ tenant: created.tenant, api_key: created.apiKey });
     });
 

@@ -38,6 +38,11 @@ export class Db {
     });
     // An idle client that loses its connection must not crash the process.
     this.pool.on('error', () => undefined);
+    // Neither must a checked-out one (server restart, pg_terminate_backend):
+    // the pool listens only while a client is idle, so the 'error' would be
+    // unhandled. Whoever holds the client sees the error on its running query
+    // or stream, and the pool drops the dead client when it is released.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {

@@ -12,7 +12,10 @@
  *  - the server is a daemon (pg_ctl), so a Patron killed with SIGKILL leaves it
  *    running: the next start finds it through postmaster.pid and takes it over;
  *  - a second Patron process (a CLI command next to a running server) connects
- *    as a guest and leaves the server to its owner.
+ *    as a guest and leaves the server to its owner;
+ *  - a CLI command that started the server itself (no Patron was running) is a
+ *    transient owner: a Patron server starting meanwhile takes ownership over,
+ *    and the command then leaves PostgreSQL running when it ends.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -29,7 +32,8 @@ export interface EmbeddedServer {
   dataDir: string;
   /** True when this process started (or took over) the server and stops it. */
   owner: boolean;
-  stop(): Promise<void>;
+  /** Stops the server when this process owns it; resolves to whether it did. */
+  stop(): Promise<boolean>;
 }
 
 export class EmbeddedPostgresError extends Error {
@@ -151,6 +155,18 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Alive and not a zombie waiting to be reaped (/proc, where there is one). */
+function running(pid: number): boolean {
+  if (!alive(pid)) return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync('/proc/self')) return false; // exited meanwhile
+    return true; // no /proc (macOS): trust kill(pid, 0)
+  }
+}
+
 function readPid(file: string): number | null {
   try {
     const pid = Number(fs.readFileSync(file, 'utf8').split('\n')[0]!.trim());
@@ -195,7 +211,26 @@ async function withStartLock<T>(dataDir: string, fn: () => Promise<T>): Promise<
   }
 }
 
-export async function startEmbedded(dataDirArg: string, log: (msg: string) => void = () => undefined): Promise<EmbeddedServer> {
+export interface EmbeddedOptions {
+  /** A short-lived process (a CLI command): a server started meanwhile takes ownership from it. */
+  transient?: boolean;
+}
+
+type Role = 'server' | 'transient';
+
+/** The owner file: the owner's pid on the first line, its role on the second. */
+function readOwner(file: string): { pid: number; role: Role } | null {
+  try {
+    const [first, second] = fs.readFileSync(file, 'utf8').split('\n');
+    const pid = Number(first?.trim());
+    if (!Number.isInteger(pid) || pid <= 0) return null;
+    return { pid, role: second?.trim() === 'transient' ? 'transient' : 'server' };
+  } catch {
+    return null;
+  }
+}
+
+export async function startEmbedded(dataDirArg: string, log: (msg: string) => void = () => undefined, opts: EmbeddedOptions = {}): Promise<EmbeddedServer> {
   const dataDir = path.resolve(dataDirArg);
   const who = postgresUser();
   fs.mkdirSync(dataDir, { recursive: true });
@@ -250,10 +285,14 @@ export async function startEmbedded(dataDirArg: string, log: (msg: string) => vo
     // 2. Is a server already running on this folder?
     const postmasterPid = readPid(path.join(pgData, 'postmaster.pid'));
     if (postmasterPid !== null && alive(postmasterPid)) {
-      const ownerPid = readPid(ownerFile);
-      if (ownerPid !== null && ownerPid !== process.pid && alive(ownerPid)) {
-        owner = false;
-        log(`using the embedded PostgreSQL of Patron process ${ownerPid} (port ${state.port})`);
+      const current = readOwner(ownerFile);
+      if (current && current.pid !== process.pid && running(current.pid)) {
+        if (current.role === 'transient' && !opts.transient) {
+          log(`taking over the embedded PostgreSQL from CLI process ${current.pid}, which leaves it running when it ends`);
+        } else {
+          owner = false;
+          log(`using the embedded PostgreSQL of Patron process ${current.pid} (port ${state.port})`);
+        }
       } else {
         log(`taking over the embedded PostgreSQL (pid ${postmasterPid}) left running by an earlier Patron process`);
       }
@@ -276,7 +315,7 @@ export async function startEmbedded(dataDirArg: string, log: (msg: string) => vo
       }
       log(`embedded PostgreSQL listening on 127.0.0.1:${state.port}`);
     }
-    if (owner) fs.writeFileSync(ownerFile, String(process.pid));
+    if (owner) fs.writeFileSync(ownerFile, `${process.pid}\n${opts.transient ? 'transient' : 'server'}\n`);
     await ensureDatabase(state.port, password);
 
     let stopped = false;
@@ -286,13 +325,27 @@ export async function startEmbedded(dataDirArg: string, log: (msg: string) => vo
       dataDir,
       owner,
       async stop() {
-        if (stopped || !owner) return;
+        if (stopped || !owner) return false;
         stopped = true;
-        const res = spawnSync(path.join(bin, 'pg_ctl'), ['stop', '-D', pgData, '-m', 'fast', '-w', '-t', '60'], { ...who, encoding: 'utf8', cwd: os.tmpdir() });
-        if (readPid(ownerFile) === process.pid) fs.rmSync(ownerFile, { force: true });
-        if (res.status !== 0 && !/not running|No such file/i.test(res.stderr)) {
-          throw new EmbeddedPostgresError(`pg_ctl stop failed: ${res.stderr}`);
-        }
+        // Under the start lock, so that a server cannot take ownership between the check and the stop.
+        return withStartLock(dataDir, async () => {
+          const current = readOwner(ownerFile);
+          if (current && current.pid !== process.pid && running(current.pid)) {
+            log(`leaving the embedded PostgreSQL running for Patron process ${current.pid}, which took it over`);
+            return false;
+          }
+          const pid = readPid(path.join(pgData, 'postmaster.pid'));
+          const res = spawnSync(path.join(bin, 'pg_ctl'), ['stop', '-D', pgData, '-m', 'fast', '-w', '-t', '60'], { ...who, encoding: 'utf8', cwd: os.tmpdir() });
+          if (current?.pid === process.pid) fs.rmSync(ownerFile, { force: true });
+          if (res.status !== 0 && !/not running|No such file/i.test(res.stderr)) {
+            throw new EmbeddedPostgresError(`pg_ctl stop failed: ${res.stderr}`);
+          }
+          // pg_ctl returns once postmaster.pid is gone, a moment before the
+          // postmaster exits: wait for the process too, so "stopped" means stopped.
+          const deadline = Date.now() + 10_000;
+          while (pid !== null && running(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          return true;
+        });
       },
     };
   });

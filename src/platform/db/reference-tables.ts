@@ -11,5 +11,13 @@ export const REFERENCE_TABLES = [
   'api_key_lookup', // API key hash -> tenant, read before the tenant is known
 ] as const;
 
+/**
+ * Reference tables that resolve a global value (an API key hash, later a
+ * public token) to its tenant before the tenant is known. They carry tenant_id
+ * as data (a foreign key to tenants), not as their distribution column; every
+ * other reference table has no tenant_id.
+ */
+export const TENANT_LOOKUP_TABLES: readonly string[] = ['api_key_lookup'];
+
 /** Schemas owned by libraries (the job queue), global as a whole. */
 export const REFERENCE_SCHEMAS = ['pgboss'] as const;

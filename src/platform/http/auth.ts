@@ -44,12 +44,15 @@ const SCOPE_RANK: Record<Scope, number> = { read: 1, write: 2, admin: 3 };
 
 export const hasScope = (scopes: Scope[], needed: Scope): boolean => scopes.some((s) => SCOPE_RANK[s] >= SCOPE_RANK[needed]);
 
-export function policyOf(request: FastifyRequest): AuthPolicy {
-  const configured = request.routeOptions.config?.auth;
+/** The policy of a route: its `config.auth`, else the default for its method and URL. */
+export function routePolicy(method: string, url: string, configured: AuthPolicy | undefined): AuthPolicy {
   if (configured) return configured;
-  const url = request.routeOptions.url ?? '';
   if (!url.startsWith('/v1/')) return 'public';
-  return request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+}
+
+export function policyOf(request: FastifyRequest): AuthPolicy {
+  return routePolicy(request.method, request.routeOptions.url ?? '', request.routeOptions.config?.auth);
 }
 
 function bearer(request: FastifyRequest): string | null {

@@ -19,8 +19,11 @@ export function decodeCursor<T extends Record<string, unknown>>(cursor: string |
   throw errors.field('cursor', 'is not a cursor returned by this list');
 }
 
+// Strict: a cursor that reaches SQL must cast to uuid, or a forged one would be a 422 (or worse) instead of a 400.
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export const isIdCursor = (v: any): v is { id: string } =>
-  typeof v === 'object' && v !== null && typeof v.id === 'string' && /^[0-9a-f-]{36}$/i.test(v.id);
+  typeof v === 'object' && v !== null && typeof v.id === 'string' && UUID_RE.test(v.id);
 
 /**
  * Builds a page from `limit + 1` rows fetched in order: the extra row only tells

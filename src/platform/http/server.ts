@@ -15,9 +15,9 @@ import addFormatsModule from 'ajv-formats';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import { ERROR_CATALOG } from '../errors.js';
-import { installAuth, type KeyResolver } from './auth.js';
-import { installProblemHandlers } from './problem.js';
+import { ERROR_CATALOG, errors } from '../errors.js';
+import { installAuth, routePolicy, type AuthPolicy, type KeyResolver } from './auth.js';
+import { installProblemHandlers, sendProblem } from './problem.js';
 import { ProblemSchema } from './schema.js';
 
 // ajv-formats is CommonJS with a default export.
@@ -40,6 +40,8 @@ export interface RouteInfo {
   method: string;
   url: string;
   auth: string | undefined;
+  /** The effective policy: `auth`, or the default for the method and URL (see auth.ts). */
+  policy: AuthPolicy;
   hasBody: boolean;
 }
 
@@ -79,6 +81,12 @@ export async function createServer(deps: ServerDeps): Promise<HttpServer> {
     genReqId: () => crypto.randomUUID(),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Path parameters carry client ids (a member's external_id, up to 200
+    // characters, longer once percent-encoded); the router's default of 100 is too short.
+    routerOptions: { maxParamLength: 2000 },
+    // The router's own rejections (a malformed %-escape, an over-long parameter) as problem documents too.
+    frameworkErrors: (err: Error & { code?: string }, request: any, reply: any) =>
+      sendProblem(request, reply, errors.validation([{ field: '(path)', detail: err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'is not a valid URL path' }])),
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     // Our own Ajv instances (see makeAjv). Given as a factory, not through
     // setValidatorCompiler, because Fastify rebuilds the compiler for every
@@ -109,15 +117,32 @@ export async function createServer(deps: ServerDeps): Promise<HttpServer> {
     request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
   });
 
+  // Graceful shutdown: a response sent while Patron is closing ends its
+  // keep-alive connection; otherwise the client's now idle connection would
+  // hold close() open until the keep-alive timeout (72 s).
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
+
   const routeTable: RouteInfo[] = [];
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       if (method === 'HEAD') continue;
-      routeTable.push({ method, url: route.url, auth: route.config?.auth, hasBody: Boolean(route.schema?.body) });
+      routeTable.push({ method, url: route.url, auth: route.config?.auth, policy: routePolicy(method, route.url, route.config?.auth), hasBody: Boolean(route.schema?.body) });
     }
   });
 
+  // JSON only: Fastify also parses text/plain by default, which turned a
+  // wrong Content-Type into a confusing 400 instead of a 415. Routes that take
+  // other types (imports) add their own parsers.
+  app.removeContentTypeParser('text/plain');
   installProblemHandlers(app);
   installAuth(app, { resolveKey: deps.resolveKey, operatorKey: config.operatorKey });
 

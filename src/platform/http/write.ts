@@ -95,7 +95,9 @@ export function createWriteRunner(deps: { db: Db; clock: Clock }): WriteRunner {
         });
         answer = { status, body: result };
       } catch (err) {
-        if (!isAppError(err) || err.status >= 500) throw err;
+        // A request rejected by validation (here: the service's own checks) is
+        // not an answer to keep: the client fixes the body and retries with the key.
+        if (!isAppError(err) || err.status >= 500 || err.code === 'validation_failed') throw err;
         answer = { status: err.status, body: problemBody(err, request.url, String(request.id)) };
       }
       await storeAnswer(tx, {

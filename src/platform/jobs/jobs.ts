@@ -13,6 +13,9 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Db, Tx } from '../db/db.js';
 
+/** Arbitrary constant: the advisory lock that serialises queue setup across processes. */
+const JOBS_SETUP_LOCK_KEY = 727_003;
+
 export interface JobContext {
   db: Db;
   clock: Clock;
@@ -71,17 +74,35 @@ export class Jobs {
       supervise: opts.work,
     });
     boss.on('error', (err) => this.ctx.log.error({ err }, 'job queue error'));
-    await boss.start();
-    this.boss = boss;
-    for (const def of this.defs.values()) {
-      await boss.createQueue(def.name, {
-        name: def.name,
-        retryLimit: def.retryLimit ?? 3,
-        retryBackoff: true,
-        expireInSeconds: def.expireInSeconds ?? 3600,
-      });
-      if (def.schedule) await boss.schedule(def.name, def.schedule, {}, { tz: 'UTC' });
-      if (opts.work) {
+    // pg-boss creates a queue (a partition of its job table) in a way that
+    // deadlocks when two processes create the same queue at once: Patron
+    // processes starting together set up the queue one after the other.
+    const lock = await this.ctx.db.pool.connect();
+    try {
+      await lock.query('SELECT pg_advisory_lock($1)', [JOBS_SETUP_LOCK_KEY]);
+      await boss.start();
+      this.boss = boss;
+      for (const def of this.defs.values()) {
+        const queue = { name: def.name, retryLimit: def.retryLimit ?? 3, retryBackoff: true, expireInSeconds: def.expireInSeconds ?? 3600 };
+        await boss.createQueue(def.name, queue);
+        // createQueue leaves an existing queue as it was: apply changed settings too.
+        await boss.updateQueue(def.name, queue);
+        if (def.schedule) await boss.schedule(def.name, def.schedule, {}, { tz: 'UTC' });
+      }
+      // A job that lost its schedule (or was removed) in this version must stop firing.
+      for (const s of await boss.getSchedules()) {
+        if (!this.defs.get(s.name)?.schedule) await boss.unschedule(s.name);
+      }
+    } catch (err) {
+      this.boss = null;
+      await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
+      throw err;
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock($1)', [JOBS_SETUP_LOCK_KEY]).catch(() => undefined);
+      lock.release();
+    }
+    if (opts.work) {
+      for (const def of this.defs.values()) {
         const id = await boss.work(def.name, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async (jobs) => {
           for (const job of jobs) await this.execute(def, (job.data ?? {}) as object);
         });
@@ -89,6 +110,7 @@ export class Jobs {
       }
     }
   }
+
 
   /**
    * Enqueues a job. With `tx`, the job is inserted in that transaction: it

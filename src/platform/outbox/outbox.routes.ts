@@ -23,7 +23,8 @@ const DomainEvent = Type.Object(
   { $id: 'DomainEvent' },
 );
 
-const isSeqCursor = (v: any): v is { seq: number } => typeof v === 'object' && v !== null && Number.isInteger(v.seq);
+// A bigint in SQL: a safe, non-negative integer, or the cursor is not one of ours.
+const isSeqCursor = (v: any): v is { seq: number } => typeof v === 'object' && v !== null && Number.isSafeInteger(v.seq) && v.seq >= 0;
 
 export function outboxRoutes(deps: { db: Db }) {
   return async function (app: HttpServer) {

@@ -1,0 +1,330 @@
+/**
+ * Tenant isolation and scopes over the WHOLE API, walked from the route table
+ * (`patron.http.routeTable`), so a route added by a later issue is covered the
+ * moment it is registered:
+ *
+ *  - without a key (or with an unknown one) every non-public route is a 401;
+ *    the public routes are listed here explicitly;
+ *  - operator routes refuse tenant keys;
+ *  - a key of tenant A gets a 404 (never 403, never 200) for every object of
+ *    tenant B, reading or writing, and B's data is unchanged afterwards (the
+ *    database rows of every tenant table are compared);
+ *  - lists and id-less writes of A never show or touch B;
+ *  - a read-scoped key gets 403 on every write route, a write-scoped key on
+ *    every admin route, and nothing is written.
+ *
+ * A new route needs at most two entries here, and the test FAILS until they
+ * exist: PATH_PARAMS (how to find tenant B's object for a path parameter) and
+ * SAMPLE_BODIES (a valid body, for routes that take one).
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { RouteInfo } from '../src/platform/http/server.js';
+import { call, startTestApp, type ApiResponse, type TestApp, type TestTenant } from './helpers.js';
+
+const OPERATOR_KEY = `operator_${crypto.randomBytes(16).toString('hex')}`;
+
+/** Routes anyone may call without a key. Everything else needs one. */
+const PUBLIC_ROUTES = new Set(['GET /health', 'GET /ready', 'GET /metrics', 'GET /openapi.json']);
+const isDocsRoute = (r: RouteInfo) => r.method === 'GET' && (r.url === '/docs' || r.url.startsWith('/docs/'));
+
+/** Tenant B's (or A's) objects that path parameters point at. */
+interface Fixture {
+  tenant: TestTenant;
+  memberId: string;
+  externalId: string;
+  email: string;
+  /** A second API key of the tenant (so that revoking it leaves the tenant usable). */
+  keyId: string;
+  keyPrefix: string;
+  /** A finished member import, when the API has imports. */
+  importId: string | null;
+}
+
+/**
+ * Path parameter -> the fixture's object, keyed by the URL up to and including
+ * the parameter (`/v1/members/:id/block` uses `/v1/members/:id`).
+ */
+const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => string }> = {
+  '/v1/members/:id': { of: (f) => f.memberId, random: () => crypto.randomUUID() },
+  '/v1/members/by-external-id/:external_id': { of: (f) => f.externalId, random: () => `nobody-${crypto.randomBytes(6).toString('hex')}` },
+  '/v1/api-keys/:id': { of: (f) => f.keyId, random: () => crypto.randomUUID() },
+  '/v1/tenants/:id': { of: (f) => f.tenant.id, random: () => crypto.randomUUID() },
+  '/v1/members/import/:id': { of: (f) => f.importId ?? assert.fail('the fixture has no import'), random: () => crypto.randomUUID() },
+};
+
+type Sample = { json: unknown } | { raw: string; contentType: string };
+
+/** A valid body for every route that takes one, keyed by `METHOD url`. */
+const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
+  'POST /v1/tenants': () => ({ json: { name: `Isolation ${crypto.randomBytes(3).toString('hex')}` } }),
+  'PATCH /v1/tenant': () => ({ json: { notification_email: 'ops@example.com' } }),
+  'POST /v1/api-keys': () => ({ json: { name: 'sample', scopes: ['read'] } }),
+  'POST /v1/members': () => ({ json: { first_name: 'Sample', external_id: `sample-${crypto.randomBytes(6).toString('hex')}` } }),
+  'PATCH /v1/members/:id': () => ({ json: { first_name: 'Changed', email: 'changed@example.com' } }),
+  'PATCH /v1/members/by-external-id/:external_id': () => ({ json: { first_name: 'Changed' } }),
+  'POST /v1/members/:id/block': () => ({ json: { reason: 'isolation test' } }),
+  'POST /v1/members/:id/consents': () => ({ json: { channel: 'sms', granted: true, source: 'isolation-test' } }),
+  'POST /v1/members/import': () => ({ raw: `external_id,email\nimp-${crypto.randomBytes(6).toString('hex')},imported@example.com\n`, contentType: 'text/csv' }),
+};
+
+const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
+const routeName = (r: RouteInfo) => `${r.method} ${r.url}`;
+const paramsOf = (url: string) => [...url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({ name: m[1]!, key: url.slice(0, m.index! + m[0].length) }));
+
+let app: TestApp;
+let A: TestTenant;
+let B: TestTenant;
+let routes: RouteInfo[];
+
+before(async () => {
+  app = await startTestApp({ env: { PATRON_OPERATOR_KEY: OPERATOR_KEY }, jobs: 'work' });
+  routes = app.patron.http!.routeTable;
+  A = await app.newTenant('Tenant A');
+  B = await app.newTenant('Tenant B');
+});
+after(() => app.close());
+
+async function makeFixture(t: TestTenant): Promise<Fixture> {
+  const externalId = `iso-${crypto.randomBytes(6).toString('hex')}`;
+  const email = `${externalId}@example.com`;
+  const member = await t.api('POST', '/v1/members', { body: { external_id: externalId, email, first_name: 'Iso', consent: { email: true } } });
+  assert.equal(member.status, 201, member.text);
+  const key = await t.api('POST', '/v1/api-keys', { body: { name: 'fixture', scopes: ['read'] } });
+  assert.equal(key.status, 201, key.text);
+  let importId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/members/import')) {
+    const started = await t.api('POST', '/v1/members/import', { raw: `external_id,first_name\n${externalId}-imp,Imported\n`, headers: { 'content-type': 'text/csv' } });
+    assert.equal(started.status, 202, started.text);
+    importId = started.body.id;
+  }
+  await settle(t.id);
+  return { tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId };
+}
+
+/** Waits until the tenant has no import in progress, so that its rows hold still for a snapshot. */
+async function settle(tenantId: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const res = await app.patron.db.query(`SELECT count(*)::int AS n FROM imports WHERE tenant_id = $1 AND status IN ('receiving', 'queued', 'running')`, [tenantId]);
+    if (res.rows[0].n === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`the imports of tenant ${tenantId} did not finish`);
+}
+
+/** The concrete path of a route for a fixture (or random ids); fails for a parameter with no PATH_PARAMS entry. */
+function pathFor(r: RouteInfo, f: Fixture | 'random'): string {
+  let path = r.url.replace(/\*$/, 'x');
+  for (const p of paramsOf(r.url)) {
+    const how = PATH_PARAMS[p.key];
+    if (!how) assert.fail(`PATH_PARAMS has no entry for ${p.key} (route ${routeName(r)}): add how to find a tenant's object for it`);
+    path = path.replace(`:${p.name}`, encodeURIComponent(f === 'random' ? how.random() : how.of(f)));
+  }
+  return path;
+}
+
+function bodyFor(r: RouteInfo, f: Fixture): { body?: unknown; raw?: string; headers?: Record<string, string> } {
+  if (!r.hasBody) return {};
+  const sample = SAMPLE_BODIES[routeName(r)];
+  if (!sample) assert.fail(`SAMPLE_BODIES has no entry for ${routeName(r)}: add a valid body for it`);
+  const s = sample(f);
+  return 'json' in s ? { body: s.json } : { raw: s.raw, headers: { 'content-type': s.contentType } };
+}
+
+function send(r: RouteInfo, f: Fixture | 'random', bodyFixture: Fixture, key: string | null): Promise<ApiResponse> {
+  return call(app.url, r.method, pathFor(r, f), { ...bodyFor(r, bodyFixture), key });
+}
+
+function assertProblem(res: ApiResponse, statuses: number[], what: string) {
+  assert.ok(statuses.includes(res.status), `${what}: expected ${statuses.join(' or ')}, got ${res.status} ${res.text.slice(0, 300)}`);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/, `${what}: a problem document`);
+}
+
+/** Every row the tenant owns, in every tenant table (plus its tenants row), as a comparable digest. */
+async function snapshot(tenantId: string): Promise<Record<string, string>> {
+  const db = app.patron.db;
+  const tables = await db.query<{ table_name: string }>(
+    `SELECT table_name FROM information_schema.columns
+      WHERE table_schema = 'public' AND column_name = 'tenant_id'
+      ORDER BY table_name`,
+  );
+  const out: Record<string, string> = {};
+  // last_used_at moves when a key is merely used; everything else must stay put.
+  const row = `(to_jsonb(t) - 'last_used_at')::text`;
+  for (const { table_name } of tables.rows) {
+    const res = await db.query(`SELECT count(*)::int AS n, md5(coalesce(string_agg(${row}, '|' ORDER BY ${row}), '')) AS h FROM "${table_name}" t WHERE tenant_id = $1`, [tenantId]);
+    out[table_name] = `${res.rows[0].n}:${res.rows[0].h}`;
+  }
+  const tenant = await db.query(`SELECT md5(to_jsonb(t)::text) AS h FROM tenants t WHERE id = $1`, [tenantId]);
+  out.tenants = tenant.rows[0].h;
+  return out;
+}
+
+const tenantRoutes = () => routes.filter((r) => r.policy !== 'public' && r.policy !== 'operator');
+
+describe('tenant isolation and scopes over every route', () => {
+  test('the route table is the whole API; public routes are exactly the listed ones', () => {
+    assert.ok(routes.filter((r) => r.url.startsWith('/v1/')).length >= 15, `the route table lists the API (${routes.length} routes)`);
+    const publicRoutes = routes.filter((r) => r.policy === 'public');
+    const unlisted = publicRoutes.filter((r) => !PUBLIC_ROUTES.has(routeName(r)) && !isDocsRoute(r)).map(routeName);
+    assert.deepEqual(unlisted, [], 'a route without a key must be listed in PUBLIC_ROUTES on purpose');
+    const stale = [...PUBLIC_ROUTES].filter((name) => !publicRoutes.some((r) => routeName(r) === name));
+    assert.deepEqual(stale, [], 'every listed public route exists and is public');
+    for (const r of routes.filter((x) => x.url.startsWith('/v1/'))) {
+      assert.ok(['read', 'write', 'admin', 'operator', 'public'].includes(r.policy), `${routeName(r)}: policy ${r.policy}`);
+      if (WRITE_METHODS.has(r.method)) assert.notEqual(r.policy, 'read', `${routeName(r)} writes, so it cannot be open to read keys`);
+    }
+  });
+
+  test('public routes answer without a key', async () => {
+    for (const r of routes.filter((x) => x.policy === 'public')) {
+      const url = r.url === '/docs/static/*' ? '/docs/static/swagger-ui.css' : r.url;
+      const res = await call(app.url, r.method, url);
+      assert.ok(res.status < 400, `${routeName(r)}: ${res.status}`);
+    }
+  });
+
+  test('every non-public route is a 401 without a key, with an unknown key and with a malformed header', async () => {
+    const f = await makeFixture(A);
+    const checked: string[] = [];
+    for (const r of routes.filter((x) => x.policy !== 'public')) {
+      const before = await snapshot(A.id);
+      assertProblem(await send(r, f, f, null), [401], `${routeName(r)} without a key`);
+      assertProblem(await send(r, 'random', f, `ptr_${crypto.randomBytes(32).toString('base64url')}`), [401], `${routeName(r)} with an unknown key`);
+      const basic = await call(app.url, r.method, pathFor(r, f), { ...bodyFor(r, f), headers: { authorization: `Basic ${Buffer.from(`x:${A.key}`).toString('base64')}` } });
+      assertProblem(basic, [401], `${routeName(r)} with Basic auth`);
+      assert.deepEqual(await snapshot(A.id), before, `${routeName(r)}: nothing written`);
+      checked.push(routeName(r));
+    }
+    assert.ok(checked.includes('POST /v1/members') && checked.includes('GET /v1/members/:id'));
+  });
+
+  test('operator routes refuse tenant keys, and work with the operator key', async () => {
+    const f = await makeFixture(B);
+    const operatorRoutes = routes.filter((r) => r.policy === 'operator');
+    assert.ok(operatorRoutes.some((r) => routeName(r) === 'POST /v1/tenants'), 'tenant creation is an operator route');
+    assert.ok(operatorRoutes.some((r) => routeName(r) === 'GET /v1/tenants'), 'the tenant list is an operator route');
+    const count = async () => (await app.patron.db.query('SELECT count(*)::int AS n FROM tenants')).rows[0].n as number;
+    for (const r of operatorRoutes) {
+      const before = await snapshot(B.id);
+      const tenantsBefore = await count();
+      for (const key of [A.key, await A.keyWith(['admin']), B.key]) {
+        assertProblem(await send(r, f, f, key), [401, 403], `${routeName(r)} with a tenant key`);
+      }
+      assert.deepEqual(await snapshot(B.id), before, `${routeName(r)}: nothing of B changed`);
+      if (WRITE_METHODS.has(r.method)) assert.equal(await count(), tenantsBefore, `${routeName(r)}: no tenant created`);
+      const ok = await send(r, f, f, OPERATOR_KEY);
+      assert.ok(ok.status >= 200 && ok.status < 300, `${routeName(r)} with the operator key: ${ok.status} ${ok.text.slice(0, 300)}`);
+    }
+  });
+
+  test("a key of tenant A cannot read tenant B's objects: 404, never 403 or 200", async () => {
+    const f = await makeFixture(B);
+    const reads = tenantRoutes().filter((r) => !WRITE_METHODS.has(r.method) && paramsOf(r.url).length > 0);
+    assert.ok(reads.length >= 4, 'the reads by id are walked');
+    const before = await snapshot(B.id);
+    for (const r of reads) {
+      assertProblem(await send(r, f, f, A.key), [404], `${routeName(r)} with A's key on B's object`);
+      assertProblem(await send(r, 'random', f, A.key), [404], `${routeName(r)} with A's key on an unknown id`);
+    }
+    assert.deepEqual(await snapshot(B.id), before);
+    // Positive control: the same requests with B's own key find the objects.
+    for (const r of reads) {
+      const own = await send(r, f, f, B.key);
+      assert.ok(own.status >= 200 && own.status < 300, `${routeName(r)} with B's key: ${own.status} ${own.text.slice(0, 300)}`);
+    }
+  });
+
+  test("a key of tenant A cannot change tenant B's objects: 404, and B is unchanged", async () => {
+    const writes = tenantRoutes().filter((r) => WRITE_METHODS.has(r.method) && paramsOf(r.url).length > 0);
+    assert.ok(writes.length >= 6, 'the writes by id are walked');
+    const aFixture = await makeFixture(A);
+    for (const r of writes) {
+      const f = await makeFixture(B); // fresh objects: each route starts from the same state
+      const before = await snapshot(B.id);
+      assertProblem(await send(r, f, aFixture, A.key), [404], `${routeName(r)} with A's key on B's object`);
+      assertProblem(await send(r, f, aFixture, A.key), [404], `${routeName(r)} again (a retry is a 404 too)`);
+      assertProblem(await send(r, 'random', aFixture, A.key), [404], `${routeName(r)} with A's key on an unknown id`);
+      const body = bodyFor(r, aFixture);
+      const withKey = await call(app.url, r.method, pathFor(r, f), { ...body, key: A.key, headers: { ...body.headers, 'idempotency-key': `iso-${crypto.randomUUID()}` } });
+      assertProblem(withKey, [404], `${routeName(r)} with A's key and an Idempotency-Key`);
+      assert.deepEqual(await snapshot(B.id), before, `${routeName(r)}: B's data is unchanged`);
+      // Positive control: B's own key reaches the object (it exists and the sample is valid).
+      const own = await send(r, f, f, B.key);
+      assert.ok(own.status !== 404 && own.status < 500 && own.status !== 400, `${routeName(r)} with B's key: ${own.status} ${own.text.slice(0, 300)}`);
+    }
+  });
+
+  test('lists and writes without an id never show or touch tenant B', async () => {
+    const f = await makeFixture(B);
+    const secretsOfB = [B.id, f.memberId, f.externalId, f.email, f.keyId, f.keyPrefix];
+    const leaks = (text: string) => secretsOfB.filter((s) => text.includes(s));
+    /** B's values found in an answer; a problem document's `instance` only echoes the request URL. */
+    const leaksIn = (res: ApiResponse) => {
+      if (res.status < 400) return leaks(res.text);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/, res.text.slice(0, 200));
+      const { instance: _echo, ...rest } = res.body;
+      return leaks(JSON.stringify(rest));
+    };
+    // Each filter alone: a route that does not know a parameter may refuse it (400).
+    const filters = ['', `?external_id=${f.externalId}`, `?email=${encodeURIComponent(f.email)}`, `?q=${f.externalId}`, `?aggregate_id=${f.memberId}`, `?resource_id=${f.memberId}`];
+    const lists = tenantRoutes().filter((r) => r.method === 'GET' && paramsOf(r.url).length === 0);
+    const seenByB = new Set<string>();
+    for (const r of lists) {
+      for (const suffix of filters) {
+        const mine = await call(app.url, 'GET', r.url + suffix, { key: A.key });
+        assert.ok(mine.status < 500, `${r.url}${suffix}: ${mine.status}`);
+        assert.deepEqual(leaksIn(mine), [], `${r.url}${suffix} with A's key shows B's data`);
+        const theirs = await call(app.url, 'GET', r.url + suffix, { key: B.key });
+        if (theirs.status < 300 && leaks(theirs.text).length > 0) seenByB.add(r.url);
+      }
+    }
+    // Positive control: these answers do show B's data to B, so an empty answer to A means something.
+    for (const url of ['/v1/tenant', '/v1/members', '/v1/api-keys', '/v1/audit-log', '/v1/domain-events', '/v1/members/export']) {
+      if (routes.some((r) => r.method === 'GET' && r.url === url)) assert.ok(seenByB.has(url), `${url} shows B's data to B`);
+    }
+
+    const writes = tenantRoutes().filter((r) => WRITE_METHODS.has(r.method) && paramsOf(r.url).length === 0);
+    assert.ok(writes.length >= 3);
+    const aFixture = await makeFixture(A);
+    const before = await snapshot(B.id);
+    for (const r of writes) {
+      const res = await send(r, aFixture, aFixture, A.key);
+      assert.ok(res.status >= 200 && res.status < 300, `${routeName(r)} with A's key works on A: ${res.status} ${res.text.slice(0, 300)}`);
+      assert.deepEqual(leaksIn(res), [], `${routeName(r)} answers with B's data`);
+    }
+    await settle(A.id);
+    assert.deepEqual(await snapshot(B.id), before, "A's writes left B unchanged");
+  });
+
+  test('a read-scoped key gets 403 on every write route, a write-scoped key on every admin route, and nothing is written', async () => {
+    const f = await makeFixture(A);
+    const readKey = await A.keyWith(['read']);
+    const writeKey = await A.keyWith(['write']);
+    const writes = tenantRoutes().filter((r) => WRITE_METHODS.has(r.method));
+    const admin = tenantRoutes().filter((r) => r.policy === 'admin');
+    assert.ok(writes.length >= 8 && admin.length >= 5);
+    const before = await snapshot(A.id);
+    for (const r of writes) {
+      const res = await send(r, f, f, readKey);
+      assertProblem(res, [403], `${routeName(r)} with a read key`);
+      assert.equal(res.body.code, 'forbidden');
+    }
+    for (const r of admin) {
+      assertProblem(await send(r, f, f, writeKey), [403], `${routeName(r)} with a write key`);
+      assertProblem(await send(r, f, f, readKey), [403], `${routeName(r)} with a read key`);
+    }
+    assert.deepEqual(await snapshot(A.id), before, 'nothing was written');
+    // Positive control: the scopes are not stricter than documented.
+    for (const r of tenantRoutes().filter((x) => x.policy === 'read')) {
+      const res = await send(r, f, f, readKey);
+      assert.ok(res.status >= 200 && res.status < 300, `${routeName(r)} with a read key: ${res.status} ${res.text.slice(0, 200)}`);
+    }
+    for (const r of tenantRoutes().filter((x) => x.policy === 'write')) {
+      const g = await makeFixture(A);
+      const res = await send(r, g, g, writeKey);
+      assert.ok(res.status !== 403 && res.status !== 401 && res.status < 500, `${routeName(r)} with a write key: ${res.status} ${res.text.slice(0, 200)}`);
+    }
+  });
+});
