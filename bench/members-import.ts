@@ -31,6 +31,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { startBenchPatron } from './lib/patron-process.js';
 import { machineInfo, round, writeResult } from './lib/report.js';
+import { createScratchDatabase } from '../src/platform/db/scratch-database.js';
 
 const run = promisify(execFile);
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -90,20 +91,11 @@ export async function generateCsv(file: string, rows: number, seed = 42): Promis
 }
 
 async function withScratchDatabase<T>(serverUrl: string, fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `patron_bench_copy_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
+  const scratch = await createScratchDatabase(serverUrl, 'patron_bench_copy');
   try {
-    return await fn(u.toString());
+    return await fn(scratch.url);
   } finally {
-    const c = new pg.Client({ connectionString: serverUrl });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.end();
+    await scratch.drop();
   }
 }
 

@@ -10,14 +10,13 @@
  * Test files: `src/**\/*.test.ts` and `test/**\/*.test.ts`, or the paths given.
  */
 import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { startEmbedded, type EmbeddedServer } from '../src/platform/db/embedded.js';
 import { Db } from '../src/platform/db/db.js';
 import { migrate } from '../src/platform/db/migrate.js';
+import { createScratchDatabase } from '../src/platform/db/scratch-database.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -46,21 +45,10 @@ async function main(): Promise<number> {
   let url: string;
   const external = process.env.DATABASE_URL?.trim();
   if (external) {
-    const name = `patron_test_${Date.now()}_${crypto.randomBytes(3).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: external });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(external);
-    u.pathname = `/${name}`;
-    url = u.toString();
-    dropDb = async () => {
-      const c = new pg.Client({ connectionString: external });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-    console.log(`# database: fresh database ${name} on ${u.host}`);
+    const scratch = await createScratchDatabase(external, 'patron_test');
+    url = scratch.url;
+    dropDb = () => scratch.drop();
+    console.log(`# database: fresh database ${scratch.name} on ${new URL(external).host}`);
   } else {
     tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'patron-test-'));
     fs.chmodSync(tmpDir, 0o755);

@@ -12,6 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { createScratchDatabase } from '../../src/platform/db/scratch-database.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -84,20 +85,9 @@ export async function startBenchPatron(opts: { env?: Record<string, string>; dat
     const base = (opts.databaseUrl ?? process.env.DATABASE_URL)?.trim();
     if (base) {
       database = 'external';
-      const name = `patron_${label.replace(/\W/g, '_')}_${crypto.randomBytes(4).toString('hex')}`;
-      const admin = new pg.Client({ connectionString: base });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${name}`);
-      await admin.end();
-      cleanups.push(async () => {
-        const c = new pg.Client({ connectionString: base });
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await c.end();
-      });
-      const u = new URL(base);
-      u.pathname = `/${name}`;
-      env.DATABASE_URL = u.toString();
+      const scratch = await createScratchDatabase(base, `patron_${label}`);
+      cleanups.push(() => scratch.drop());
+      env.DATABASE_URL = scratch.url;
     } else {
       delete env.DATABASE_URL;
       env.PATRON_DATA_DIR = path.join(tmp, 'data');

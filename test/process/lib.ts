@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { createScratchDatabase, type ScratchDatabase } from '../../src/platform/db/scratch-database.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'bin', 'patron.mjs');
@@ -310,30 +311,11 @@ export async function stopPostgresOn(dataDir: string): Promise<void> {
 
 // ── Fresh databases on the suite's server ───────────────────────────────────
 
-/** Creates `patron_<prefix>_<random>` on the suite's server; returns its URL and a drop function. */
-export async function freshDatabase(prefix: string): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+/** Creates a fresh database on the suite's server; returns its URL and a drop function. */
+export async function freshDatabase(prefix: string): Promise<ScratchDatabase> {
   const base = process.env.DATABASE_URL;
   if (!base) throw new Error('DATABASE_URL is not set: run the tests with `npm test`.');
-  const name = `patron_${prefix}_${crypto.randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(base);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    name,
-    async drop() {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
+  return createScratchDatabase(base, `patron_${prefix}`);
 }
 
 // ── Cleanup ─────────────────────────────────────────────────────────────────

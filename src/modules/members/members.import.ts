@@ -14,7 +14,7 @@
  */
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { Queryable, Tx } from '../../platform/db/db.js';
+import type { Tx } from '../../platform/db/db.js';
 import type { FieldError } from '../../platform/errors.js';
 import { ajvToFieldErrors } from '../../platform/http/problem.js';
 import type { Locale } from '../../platform/http/schema.js';

@@ -190,15 +190,17 @@ export class MembersService {
   }
 
   async get(db: Queryable, tenantId: string, id: string): Promise<MemberView> {
-    const row = await store.getMember(db, tenantId, id);
-    if (!row) throw errors.notFound('member', id);
-    return this.view(db, tenantId, row);
+    const found = await store.getMemberWithConsents(db, tenantId, { id });
+    if (!found) throw errors.notFound('member', id);
+    const { consents, ...row } = found;
+    return withConsent(row, consents);
   }
 
   async getByExternalId(db: Queryable, tenantId: string, externalId: string): Promise<MemberView> {
-    const row = await store.getMemberByExternalId(db, tenantId, externalId);
-    if (!row) throw errors.notFound('member with external_id', externalId);
-    return this.view(db, tenantId, row);
+    const found = await store.getMemberWithConsents(db, tenantId, { externalId });
+    if (!found) throw errors.notFound('member with external_id', externalId);
+    const { consents, ...row } = found;
+    return withConsent(row, consents);
   }
 
   /** The member's id for an external id, or null. */

@@ -61,6 +61,31 @@ export async function getMember(db: Queryable, tenantId: string, id: string, for
   return res.rows[0] ?? null;
 }
 
+/**
+ * A member and its consent state in one round trip (the hot read path:
+ * `GET /v1/members/{id}` and the external-id form).
+ */
+export async function getMemberWithConsents(
+  db: Queryable,
+  tenantId: string,
+  by: { id: string } | { externalId: string },
+): Promise<(MemberRow & { consents: ConsentRow[] }) | null> {
+  const res = await db.query(
+    `SELECT ${MEMBER_COLUMNS.map((c) => `m.${c}`).join(', ')},
+            COALESCE((SELECT json_agg(json_build_object('channel', c.channel, 'granted', c.granted, 'source', c.source, 'updated_at', c.updated_at))
+                        FROM member_consents c
+                       WHERE c.tenant_id = m.tenant_id AND c.member_id = m.id), '[]') AS consents
+       FROM members m
+      WHERE m.tenant_id = $1 AND ${'id' in by ? 'm.id = $2' : 'm.external_id = $2'}`,
+    [tenantId, 'id' in by ? by.id : by.externalId],
+  );
+  const row = res.rows[0];
+  if (!row) return null;
+  // json_agg gives timestamps as text: make them Dates like every other column.
+  row.consents = (row.consents as Array<ConsentRow & { updated_at: string }>).map((c) => ({ ...c, updated_at: new Date(c.updated_at) }));
+  return row;
+}
+
 export async function getMemberByExternalId(db: Queryable, tenantId: string, externalId: string): Promise<MemberRow | null> {
   const res = await db.query<MemberRow>(`SELECT ${COLS} FROM members WHERE tenant_id = $1 AND external_id = $2`, [tenantId, externalId]);
   return res.rows[0] ?? null;

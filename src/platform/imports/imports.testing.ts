@@ -2,35 +2,10 @@
  * For the import tests (not used by Patron itself): a scratch database on the
  * test server, and a helper that waits for an import to finish.
  */
-import crypto from 'node:crypto';
-import pg from 'pg';
+import { createScratchDatabase } from '../db/scratch-database.js';
 
-/** A fresh, empty database on the server of `serverUrl`; `drop()` removes it. */
-export async function scratchDatabase(serverUrl: string, prefix = 'patron_scratch'): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  const name = `${prefix}_${Date.now()}_${crypto.randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    name,
-    async drop() {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
-}
+/** A fresh, empty database on the test server (see platform/db/scratch-database.ts). */
+export const scratchDatabase = createScratchDatabase;
 
 /** Polls an import until it has finished (succeeded or failed); returns its last status. */
 export async function waitForImport(baseUrl: string, key: string, path: string, timeoutMs = 120_000): Promise<any> {
