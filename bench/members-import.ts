@@ -12,7 +12,7 @@
  *     succeeded. Its time runs from the first byte sent to `succeeded`; its
  *     peak RSS is the kernel's high-water mark of the process (VmHWM).
  *  4. With --indexed-reference: `\copy` of the file into a table shaped like
- *     `members` with its seven indexes, to show what the indexes alone cost.
+ *     `members` with its six indexes, to show what the indexes alone cost.
  *
  * Prints the figures and writes bench/results/members-import.json. Figures
  * only: nothing here asserts on time.

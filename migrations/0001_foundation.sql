@@ -152,12 +152,13 @@ CREATE TABLE members (
   blocked_at  timestamptz,
   blocked_reason text,
   erased_at   timestamptz,
-  PRIMARY KEY (tenant_id, id),
-  UNIQUE (tenant_id, external_id)
+  PRIMARY KEY (tenant_id, id)
 );
+-- One index serves both the uniqueness of the shop's id and prefix search on it
+-- (text_pattern_ops answers LIKE 'x%' under any collation).
+CREATE UNIQUE INDEX members_external_id ON members (tenant_id, external_id text_pattern_ops);
 CREATE INDEX members_email ON members (tenant_id, lower(email) text_pattern_ops);
 CREATE INDEX members_phone ON members (tenant_id, phone text_pattern_ops);
-CREATE INDEX members_external_id_prefix ON members (tenant_id, external_id text_pattern_ops);
 CREATE INDEX members_last_name ON members (tenant_id, lower(last_name) text_pattern_ops);
 CREATE INDEX members_first_name ON members (tenant_id, lower(first_name) text_pattern_ops);
 

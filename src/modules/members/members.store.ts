@@ -42,7 +42,7 @@ export type MemberFields = Partial<Pick<MemberRow, 'external_id' | 'email' | 'ph
 /** True for the unique-key violation of a taken external_id (a race the service's check cannot see). */
 export function isExternalIdTaken(err: unknown): boolean {
   const e = err as { code?: string; constraint?: string };
-  return e?.code === '23505' && e.constraint === 'members_tenant_id_external_id_key';
+  return e?.code === '23505' && e.constraint === 'members_external_id';
 }
 
 export async function insertMember(db: Queryable, tenantId: string, m: MemberFields & { id: string; locale: Locale; enrolled_at: Date; now: Date }): Promise<MemberRow> {
