@@ -91,6 +91,19 @@ describe('errors are problem+json', () => {
     assert.deepEqual(fieldsOf(array), ['(body)']);
   });
 
+  test('a route that takes no body refuses JSON fields as unknown, and accepts no body or {}', async () => {
+    const t = await app.newTenant();
+    const m = await t.api('POST', '/v1/members', { body: { email: 'nobody@example.com' } });
+    assert.equal(m.status, 201);
+    const extra = await t.api('POST', `/v1/members/${m.body.id}/unblock`, { body: { force: true, reason: 'x' } });
+    assertProblem(extra, 400, 'validation_failed');
+    assert.deepEqual(fieldsOf(extra), ['force', 'reason']);
+    const array = await t.api('POST', `/v1/members/${m.body.id}/unblock`, { body: [1] });
+    assertProblem(array, 400, 'validation_failed');
+    assert.equal((await t.api('POST', `/v1/members/${m.body.id}/unblock`)).status, 200);
+    assert.equal((await t.api('POST', `/v1/members/${m.body.id}/unblock`, { body: {} })).status, 200);
+  });
+
   test('an unsupported content type is a 415', async () => {
     const t = await app.newTenant();
     for (const type of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded']) {

@@ -146,6 +146,18 @@ export async function createServer(deps: ServerDeps): Promise<HttpServer> {
   installProblemHandlers(app);
   installAuth(app, { resolveKey: deps.resolveKey, operatorKey: config.operatorKey });
 
+  // A route without a body schema takes no fields: `{"x": 1}` sent to it is an
+  // unknown field, as on every other route, not something silently ignored.
+  // (Streamed bodies, such as imports, are not JSON and pass through.)
+  app.addHook('preValidation', async (request) => {
+    if (request.routeOptions.schema?.body) return;
+    const body = request.body as unknown;
+    if (body === undefined || body === null || typeof (body as { pipe?: unknown }).pipe === 'function') return;
+    if (typeof body !== 'object' || Array.isArray(body)) throw errors.validation([{ field: '(body)', detail: 'this route takes no body' }]);
+    const fields = Object.keys(body);
+    if (fields.length > 0) throw errors.validation(fields.map((field) => ({ field, detail: 'is not a known field' })));
+  });
+
   app.addSchema(ProblemSchema);
 
   await app.register(rateLimit, {
