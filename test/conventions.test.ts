@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/platform/config.js';
 import { DEFAULT_TENANT_ID } from '../src/modules/tenants/tenants.service.js';
+import { createScratchDatabase, type ScratchDatabase } from '../src/platform/db/scratch-database.js';
 import { call, startTestApp, type ApiResponse, type TestApp, type TestTenant } from './helpers.js';
 
 let app: TestApp;
@@ -458,9 +459,19 @@ describe('the clock', () => {
 });
 
 describe('PATRON_API_KEY', () => {
+  // A database of its own: the configured key is rotated at start, which would
+  // revoke the key of another test file configuring its own on a shared database.
+  let database: ScratchDatabase;
+  before(async () => {
+    database = await createScratchDatabase(process.env.DATABASE_URL!, 'patron_config_key');
+  });
+  after(async () => {
+    await database?.drop();
+  });
+
   test('gives the default tenant an admin key at every start, even after it was revoked', async () => {
     const key = `patron_test_${crypto.randomBytes(16).toString('hex')}`;
-    const first = await startTestApp({ env: { PATRON_API_KEY: key } });
+    const first = await startTestApp({ env: { PATRON_API_KEY: key, DATABASE_URL: database.url } });
     try {
       const me = await call(first.url, 'GET', '/v1/tenant', { key });
       assert.equal(me.status, 200);
@@ -474,12 +485,30 @@ describe('PATRON_API_KEY', () => {
     } finally {
       await first.close();
     }
-    const second = await startTestApp({ env: { PATRON_API_KEY: key } });
+    const second = await startTestApp({ env: { PATRON_API_KEY: key, DATABASE_URL: database.url } });
     try {
       const me = await call(second.url, 'GET', '/v1/tenant', { key });
       assert.equal(me.status, 200);
       assert.equal(me.body.id, DEFAULT_TENANT_ID);
       assert.equal((await call(second.url, 'GET', '/v1/api-keys', { key })).status, 200, 'admin again');
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('a new value rotates the key: the earlier configured value stops working', async () => {
+    const oldKey = `patron_old_${crypto.randomBytes(16).toString('hex')}`;
+    const newKey = `patron_new_${crypto.randomBytes(16).toString('hex')}`;
+    const first = await startTestApp({ env: { PATRON_API_KEY: oldKey, DATABASE_URL: database.url } });
+    try {
+      assert.equal((await call(first.url, 'GET', '/v1/tenant', { key: oldKey })).status, 200);
+    } finally {
+      await first.close();
+    }
+    const second = await startTestApp({ env: { PATRON_API_KEY: newKey, DATABASE_URL: database.url } });
+    try {
+      assert.equal((await call(second.url, 'GET', '/v1/tenant', { key: newKey })).status, 200);
+      assert.equal((await call(second.url, 'GET', '/v1/tenant', { key: oldKey })).status, 401, 'the old value is revoked');
     } finally {
       await second.close();
     }

@@ -7,24 +7,31 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import {
-  alive, api, cleanupAll, embeddedClient, postmasterPid, randomKey, runCli, startPatron, tempDataDir, waitForLockWaiter, waitReady, type PatronProcess,
+  alive, api, cleanupAll, freshDatabase, embeddedClient, postmasterPid, randomKey, runCli, startPatron, tempDataDir, waitForLockWaiter, waitReady, type PatronProcess,
 } from './lib.js';
+import type { ScratchDatabase } from '../../src/platform/db/scratch-database.js';
 
 after(cleanupAll);
 
 const CREATED = /^\{"tenant_id": "([0-9a-f-]{36})", "api_key": "(ptr_[A-Za-z0-9_-]{43})"\}\n$/;
 
 describe('CLI against an external database, next to a running server', () => {
-  const env = { DATABASE_URL: process.env.DATABASE_URL, PATRON_API_KEY: randomKey() };
+  // A database of its own: PATRON_API_KEY rotates the default tenant's configured
+  // key, so two files configuring different keys must not share a database.
+  const env: Record<string, string | undefined> = { PATRON_API_KEY: randomKey() };
+  let database: ScratchDatabase;
   let server: PatronProcess;
   let tenantId: string;
   let tenantKey: string;
 
   before(async () => {
+    database = await freshDatabase('cli');
+    env.DATABASE_URL = database.url;
     server = await startPatron({ env });
   });
   after(async () => {
     await server?.stop();
+    await database?.drop();
   });
 
   test('`tenants create --name NAME` prints exactly {"tenant_id": …, "api_key": …}; the key works on the server', async () => {
@@ -89,7 +96,7 @@ describe('CLI against an external database, next to a running server', () => {
     assert.match(list.stdout, /^idempotency\.purge\s+17 \* \* \* \*\s+Delete stored Idempotency-Key answers/m);
 
     // An answer stored long ago, which the purge must delete.
-    const db = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    const db = new pg.Client({ connectionString: env.DATABASE_URL });
     await db.connect();
     try {
       await db.query(

@@ -25,6 +25,7 @@ import { emitMany, type DomainEvent } from '../../platform/outbox/outbox.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { CHANNELS, CreateMemberBody, type Channel } from './members.schema.js';
 import { attributeErrors, canonicalTimeZone, validateMemberFields } from './members.service.js';
+import { canonicalJson } from '../../platform/idempotency/idempotency.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -248,14 +249,6 @@ function dedupe(errs: FieldError[]): FieldError[] {
 
 // ── Writing ──────────────────────────────────────────────────────────────
 
-/** JSON with object keys sorted: jsonb does not keep key order. */
-function canonical(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-}
-
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
 function mergeAttributes(base: Record<string, unknown>, row: MemberImportRow): Record<string, unknown> {
@@ -372,7 +365,7 @@ async function applyBatch(tx: Tx, tenantId: string, rows: Array<{ line: number; 
       let mask = 0;
       for (const [k, v] of Object.entries(next)) {
         const was = (m as unknown as Record<string, unknown>)[k];
-        const same = k === 'enrolled_at' ? new Date(v as string).getTime() === (was as Date).getTime() : canonical(v) === canonical(was);
+        const same = k === 'enrolled_at' ? new Date(v as string).getTime() === (was as Date).getTime() : canonicalJson(v) === canonicalJson(was);
         if (!same) {
           changed.push(k);
           mask |= BIT[k as keyof typeof BIT];

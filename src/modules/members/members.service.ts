@@ -18,6 +18,7 @@ import type { TenantsService } from '../tenants/tenants.service.js';
 import { CHANNELS, LIMITS, type Channel, type CreateMemberInput, type UpdateMemberInput } from './members.schema.js';
 import * as store from './members.store.js';
 import type { MemberRow } from './members.store.js';
+import { canonicalJson } from '../../platform/idempotency/idempotency.js';
 
 export type { MemberRow } from './members.store.js';
 
@@ -46,12 +47,31 @@ export function canonicalTimeZone(tz: string): string | null {
 const EARLIEST = '1900-01-01';
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
-/** True when a JSON value holds U+0000 anywhere (keys or strings): PostgreSQL's jsonb cannot store it. */
-function holdsNul(v: unknown): boolean {
-  if (typeof v === 'string') return v.includes('\u0000');
-  if (Array.isArray(v)) return v.some(holdsNul);
-  if (v && typeof v === 'object') return Object.entries(v).some(([k, x]) => k.includes('\u0000') || holdsNul(x));
-  return false;
+/** How deep attribute values may nest: enough for any real profile, and it keeps every recursive step safe. */
+const MAX_ATTRIBUTE_DEPTH = 8;
+
+/**
+ * Checks attribute values without recursion (a 20,000-deep array must be a 400,
+ * not a stack overflow): nesting depth, the NUL character PostgreSQL's jsonb
+ * cannot store, and numbers JSON cannot carry (1e400 parses to Infinity).
+ */
+function attributeValueError(attributes: Record<string, unknown>): string | null {
+  const stack: Array<{ v: unknown; depth: number }> = [{ v: attributes, depth: 0 }];
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return 'must not contain the NUL character (\\u0000)';
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return 'numbers must be finite (JSON cannot carry 1e400 or NaN)';
+    } else if (v !== null && typeof v === 'object') {
+      if (depth >= MAX_ATTRIBUTE_DEPTH) return `must not nest deeper than ${MAX_ATTRIBUTE_DEPTH} levels`;
+      for (const [k, x] of Object.entries(v)) {
+        if (k.includes('\u0000')) return 'must not contain the NUL character (\\u0000)';
+        stack.push({ v: x, depth: depth + 1 });
+      }
+    }
+  }
+  return null;
 }
 
 /** The size and key rules of custom attributes, for a body's attributes or the merged result of an update. */
@@ -61,7 +81,9 @@ export function attributeErrors(attributes: Record<string, unknown>): FieldError
   if (keys.length > LIMITS.attributesKeys) errs.push({ field: 'attributes', detail: `must have at most ${LIMITS.attributesKeys} keys (has ${keys.length})` });
   const badKey = keys.find((k) => k.length === 0 || k.length > LIMITS.attributeKeyLength);
   if (badKey !== undefined) errs.push({ field: 'attributes', detail: `keys must be 1 to ${LIMITS.attributeKeyLength} characters long` });
-  if (holdsNul(attributes)) errs.push({ field: 'attributes', detail: 'must not contain the NUL character (\\u0000)' });
+  const valueError = attributeValueError(attributes);
+  // Too deep or not storable: say so and stop, before anything walks it recursively.
+  if (valueError) return [...errs, { field: 'attributes', detail: valueError }];
   const bytes = Buffer.byteLength(JSON.stringify(attributes));
   if (bytes > LIMITS.attributesBytes) errs.push({ field: 'attributes', detail: `must be at most ${LIMITS.attributesBytes} bytes as JSON (is ${bytes})` });
   return errs;
@@ -106,13 +128,6 @@ export function validateMemberFields(input: Partial<CreateMemberInput> | Partial
   return errs;
 }
 
-/** JSON with object keys sorted: jsonb does not keep key order, so compare values this way. */
-function canonical(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-}
 
 const conflictOnExternalId = (externalId: string) =>
   errors.conflict(`A member with external_id "${externalId}" already exists.`, [{ field: 'external_id', detail: 'is already taken by another member' }]);
@@ -253,7 +268,7 @@ export class MembersService {
     const changes: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(next)) {
       const was = (current as unknown as Record<string, unknown>)[k];
-      const same = v instanceof Date ? was instanceof Date && was.getTime() === v.getTime() : canonical(v) === canonical(was);
+      const same = v instanceof Date ? was instanceof Date && was.getTime() === v.getTime() : canonicalJson(v) === canonicalJson(was);
       if (!same) changes[k] = v;
     }
     let row = current;

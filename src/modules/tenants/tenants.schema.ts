@@ -42,7 +42,7 @@ export const UpdateTenantBody = Obj(
   { minProperties: 1 },
 );
 
-export const CreatedTenant = Type.Object({ tenant: Type.Ref(Tenant), api_key: Type.String({ description: 'Shown once.' }) });
+export const CreatedTenant = Type.Object({ tenant: Type.Ref(Tenant), api_key: Nullable(Type.String({ description: 'The first admin key. Shown once: null when this answer is an Idempotency-Key replay.' })) });
 
 export const SCOPES = ['read', 'write', 'admin'] as const;
 
@@ -65,4 +65,7 @@ export const CreateKeyBody = Obj({
   scopes: Type.Array(StringEnum(SCOPES), { minItems: 1, uniqueItems: true, description: 'read, write (includes read), admin (includes write).' }),
 });
 
-export const CreatedKey = Type.Object({ ...ApiKey.properties, key: Type.String({ description: 'The secret. Shown once; store it now.' }) });
+export const CreatedKey = Type.Object({
+  ...ApiKey.properties,
+  key: Nullable(Type.String({ description: 'The secret. Shown once; store it now. Null when this answer is an Idempotency-Key replay.' })),
+});

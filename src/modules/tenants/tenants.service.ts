@@ -134,12 +134,17 @@ export class TenantsService {
       if (found && found.tenant_id !== DEFAULT_TENANT_ID) {
         throw new Error('PATRON_API_KEY is already a key of another tenant; choose another value.');
       }
+      let keepId: string;
       if (!found) {
-        await store.insertKey(tx, { tenantId: DEFAULT_TENANT_ID, id: newId(), name: 'PATRON_API_KEY', prefix: key.slice(0, 10), hash, scopes: ['admin'], createdAt: now, createdBy: 'config' });
-        return;
+        keepId = newId();
+        await store.insertKey(tx, { tenantId: DEFAULT_TENANT_ID, id: keepId, name: 'PATRON_API_KEY', prefix: key.slice(0, 10), hash, scopes: ['admin'], createdAt: now, createdBy: 'config' });
+      } else {
+        keepId = found.id;
+        if (found.revoked_at) await store.setKeyRevoked(tx, DEFAULT_TENANT_ID, found.id, null);
+        if (!found.scopes.includes('admin')) await store.setKeyScopes(tx, DEFAULT_TENANT_ID, found.id, ['admin']);
       }
-      if (found.revoked_at) await store.setKeyRevoked(tx, DEFAULT_TENANT_ID, found.id, null);
-      if (!found.scopes.includes('admin')) await store.setKeyScopes(tx, DEFAULT_TENANT_ID, found.id, ['admin']);
+      // Changing PATRON_API_KEY rotates it: the earlier configured value stops working.
+      await store.revokeConfigKeysExcept(tx, DEFAULT_TENANT_ID, keepId, now);
     });
   }
 

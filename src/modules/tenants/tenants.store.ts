@@ -116,6 +116,14 @@ export async function setKeyScopes(db: Queryable, tenantId: string, id: string, 
   await db.query(`UPDATE api_keys SET scopes = $3 WHERE tenant_id = $1 AND id = $2`, [tenantId, id, scopes]);
 }
 
+/** Revokes every key that came from configuration (PATRON_API_KEY) except `keepId`. */
+export async function revokeConfigKeysExcept(db: Queryable, tenantId: string, keepId: string, at: Date): Promise<void> {
+  await db.query(
+    `UPDATE api_keys SET revoked_at = $3 WHERE tenant_id = $1 AND created_by = 'config' AND id <> $2 AND revoked_at IS NULL`,
+    [tenantId, keepId, at],
+  );
+}
+
 /** Records use, at most once a minute per key, so that reads do not all write. */
 export async function touchKey(db: Queryable, tenantId: string, id: string, at: Date): Promise<void> {
   await db.query(

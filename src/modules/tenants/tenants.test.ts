@@ -81,3 +81,40 @@ describe('tenants and API keys', () => {
     assert.equal(bad.status, 400);
   });
 });
+
+describe('idempotent creation of tenants and keys', () => {
+  const op = 'operator_key_0123456789abcdef';
+
+  test('POST /v1/tenants with an Idempotency-Key creates one tenant; the replay hides the key; another body is a 409', async () => {
+    const key = `tenant-${Date.now()}`;
+    const body = { name: 'Idempotent Bakery', default_currency: 'PLN' };
+    const first = await call(app.url, 'POST', '/v1/tenants', { key: op, body, headers: { 'idempotency-key': key } });
+    assert.equal(first.status, 201);
+    assert.match(first.body.api_key, /^ptr_/);
+    const again = await call(app.url, 'POST', '/v1/tenants', { key: op, body, headers: { 'idempotency-key': key } });
+    assert.equal(again.status, 201);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.equal(again.body.tenant.id, first.body.tenant.id);
+    assert.equal(again.body.api_key, null, 'the admin key is shown once');
+    const count = await app.patron.db.query(`SELECT count(*)::int AS n FROM tenants WHERE name = 'Idempotent Bakery'`);
+    assert.equal(count.rows[0].n, 1);
+    const other = await call(app.url, 'POST', '/v1/tenants', { key: op, body: { name: 'Another' }, headers: { 'idempotency-key': key } });
+    assert.equal(other.status, 409);
+    assert.equal(other.body.code, 'idempotency_key_reused');
+  });
+
+  test('a replayed POST /v1/api-keys never returns or stores the secret', async () => {
+    const t = await app.newTenant();
+    const headers = { 'idempotency-key': 'new-pos-key' };
+    const first = await t.api('POST', '/v1/api-keys', { body: { name: 'POS', scopes: ['write'] }, headers });
+    assert.equal(first.status, 201);
+    assert.match(first.body.key, /^ptr_/);
+    const again = await t.api('POST', '/v1/api-keys', { body: { name: 'POS', scopes: ['write'] }, headers });
+    assert.equal(again.status, 201);
+    assert.equal(again.body.id, first.body.id);
+    assert.equal(again.body.key, null);
+    const stored = await app.patron.db.query(`SELECT response_body::text AS b FROM idempotency_keys WHERE tenant_id = $1`, [t.id]);
+    assert.ok(stored.rows.length > 0);
+    for (const r of stored.rows) assert.ok(!r.b.includes(first.body.key), 'the secret is not in the answer store');
+  });
+});

@@ -31,6 +31,11 @@ export interface WriteOptions<T> {
   resourceId?: (result: T) => string | null;
   /** Changed field names (default: the top-level fields of the JSON body). */
   changedFields?: string[];
+  /**
+   * What is stored for an Idempotency-Key replay (default: the result itself).
+   * A secret shown once (a new API key) must not be kept in the answer store.
+   */
+  storeAs?: (result: T) => unknown;
 }
 
 /** Sends the answer itself (status, headers, body); the route handler just returns. */
@@ -84,7 +89,7 @@ export function createWriteRunner(deps: { db: Db; clock: Clock }): WriteRunner {
         assertSameRequest(stored, hash, key);
         return { replayed: true, status: stored.statusCode, body: stored.body };
       }
-      let answer: { status: number; body: unknown };
+      let answer: { status: number; body: unknown; stored: unknown };
       try {
         // A domain error (404, 409, 422 …) is an answer too: keep it for replays,
         // but undo the work that led to it.
@@ -93,18 +98,19 @@ export function createWriteRunner(deps: { db: Db; clock: Clock }): WriteRunner {
           await audit(tx, r);
           return r;
         });
-        answer = { status, body: result };
+        answer = { status, body: result, stored: opts.storeAs ? opts.storeAs(result) : result };
       } catch (err) {
         // A request rejected by validation (here: the service's own checks) is
         // not an answer to keep: the client fixes the body and retries with the key.
         if (!isAppError(err) || err.status >= 500 || err.code === 'validation_failed') throw err;
-        answer = { status: err.status, body: problemBody(err, request.url, String(request.id)) };
+        const problem = problemBody(err, request.url, String(request.id));
+        answer = { status: err.status, body: problem, stored: problem };
       }
       await storeAnswer(tx, {
         tenantId: auth.tenantId, key, requestHash: hash, method: request.method, path: request.url,
-        statusCode: answer.status, body: answer.body, at: deps.clock.now(),
+        statusCode: answer.status, body: answer.stored, at: deps.clock.now(),
       });
-      return { replayed: false, ...answer };
+      return { replayed: false, status: answer.status, body: answer.body };
     });
 
     if (outcome.replayed) reply.header('idempotent-replayed', 'true');

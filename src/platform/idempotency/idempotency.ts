@@ -37,7 +37,17 @@ export function requestHash(method: string, path: string, bodyDigest: string): s
   return crypto.createHash('sha256').update(`${method.toUpperCase()} ${path}\n${bodyDigest}`).digest('hex');
 }
 
-export const jsonBodyDigest = (body: unknown): string => crypto.createHash('sha256').update(canonicalJson(body ?? null)).digest('hex');
+export function jsonBodyDigest(body: unknown): string {
+  let text: string;
+  try {
+    text = canonicalJson(body ?? null);
+  } catch (err) {
+    // Only a body nested thousands of levels deep exhausts the stack: bad input, not a bug.
+    if (err instanceof RangeError) throw errors.field('(body)', 'is nested too deeply');
+    throw err;
+  }
+  return crypto.createHash('sha256').update(text).digest('hex');
+}
 
 /**
  * Takes the key for the rest of the transaction, then returns its stored answer
