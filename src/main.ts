@@ -16,6 +16,8 @@ import { parseArgs } from 'node:util';
 import { createPatron, type Patron } from './app.js';
 import { ConfigError, loadConfig, CONFIG_VARIABLES, type Config } from './platform/config.js';
 import { EmbeddedPostgresError } from './platform/db/embedded.js';
+import { isAppError } from './platform/errors.js';
+import { isUuid } from './platform/ids.js';
 import { createLogger } from './platform/logger.js';
 import { loadDemo } from './demo/demo.js';
 import type { Scope } from './platform/http/auth.js';
@@ -72,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`{"tenant_id": ${JSON.stringify(created.tenant.id)}, "api_key": ${JSON.stringify(created.apiKey)}}\n`);
       });
     case 'keys':
+      if (values.tenant !== undefined && !isUuid(values.tenant)) return usage(`--tenant takes a tenant id (a UUID), got "${values.tenant}"`);
+      if (values.key !== undefined && !isUuid(values.key)) return usage(`--key takes a key id (a UUID, see GET /v1/api-keys), got "${values.key}"`);
       if (sub === 'create' && values.tenant) {
         const scopes = (values.scopes ?? 'admin').split(',').map((s) => s.trim()) as Scope[];
         if (!scopes.every((s) => ['read', 'write', 'admin'].includes(s))) return usage('--scopes takes read, write and/or admin');
@@ -210,7 +214,7 @@ async function serve(config: Config, demo: boolean): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    if (err instanceof ConfigError || err instanceof EmbeddedPostgresError || err instanceof CliError) {
+    if (err instanceof ConfigError || err instanceof EmbeddedPostgresError || err instanceof CliError || isAppError(err)) {
       process.stderr.write(`patron: ${err.message}\n`);
       process.exit(1);
     }

@@ -105,6 +105,16 @@ describe('errors are problem+json', () => {
     assert.equal((await t.api('POST', `/v1/members/${m.body.id}/unblock`, { body: {} })).status, 200);
   });
 
+  test('a NUL character in a query or path parameter is a 400 naming it, not a database error', async () => {
+    const t = await app.newTenant();
+    const q = await t.api('GET', '/v1/members?q=a%00b');
+    assertProblem(q, 400, 'validation_failed');
+    assert.deepEqual(fieldsOf(q), ['q']);
+    const p = await t.api('GET', '/v1/members/by-external-id/a%00b');
+    assertProblem(p, 400, 'validation_failed');
+    assert.deepEqual(fieldsOf(p), ['external_id']);
+  });
+
   test('an unsupported content type is a 415', async () => {
     const t = await app.newTenant();
     for (const type of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded']) {

@@ -131,12 +131,14 @@ describe('members export', () => {
     assert.equal(empty.text, `${COLUMNS.join(',')}\n`, 'no members: the header alone');
   });
 
-  test('an unknown format is a 400; a read key may export', async () => {
+  test('an unknown format is a 400; exporting every member needs an admin key', async () => {
     const t = await app.newTenant();
     const bad = await t.api('GET', '/v1/members/export?format=xml');
     assert.equal(bad.status, 400);
     assert.deepEqual(bad.body.errors.map((e: any) => e.field), ['format']);
-    assert.equal((await t.api('GET', '/v1/members/export', { key: await t.keyWith(['read']) })).status, 200);
+    assert.equal((await t.api('GET', '/v1/members/export', { key: await t.keyWith(['read']) })).status, 403);
+    assert.equal((await t.api('GET', '/v1/members/export', { key: await t.keyWith(['write']) })).status, 403);
+    assert.equal((await t.api('GET', '/v1/members/export', { key: await t.keyWith(['admin']) })).status, 200);
     assert.equal((await t.api('GET', '/v1/members/export', { key: null })).status, 401);
   });
 });

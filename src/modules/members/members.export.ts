@@ -49,6 +49,8 @@ export function membersExportRoutes(deps: { db: Db }) {
   const { db } = deps;
   return async function (app: HttpServer) {
     app.get('/v1/members/export', {
+      // Every member's personal data at once: like the per-member GDPR export, admin only.
+      config: { auth: 'admin' },
       schema: {
         tags: ['members', 'imports'],
         summary: 'Export members as CSV or NDJSON (streamed)',

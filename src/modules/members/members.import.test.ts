@@ -238,4 +238,21 @@ describe('members import', () => {
     assert.match(done.error, /no "external_id" column/);
     assert.deepEqual(done.counts, { created: 0, updated: 0, unchanged: 0, rejected: 0 });
   });
+
+  test('a row with attributes nested thousands of levels deep is rejected; the valid rows around it are kept', async () => {
+    const t = await app.newTenant();
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+    const body = [
+      JSON.stringify({ external_id: 'deep-1', email: 'one@example.com' }),
+      `{"external_id": "deep-2", "attributes": {"x": ${deep}}}`,
+      JSON.stringify({ external_id: 'deep-3', attributes: { n: 1 } }),
+      '',
+    ].join('\n');
+    const done = await importFile(t, body, 'application/x-ndjson');
+    assert.equal(done.status, 'succeeded', JSON.stringify(done));
+    assert.deepEqual(done.counts, { created: 2, updated: 0, unchanged: 0, rejected: 1 });
+    assert.ok(await member(t, 'deep-1'));
+    assert.equal(await member(t, 'deep-2'), null);
+    assert.deepEqual((await member(t, 'deep-3')).attributes, { n: 1 });
+  });
 });

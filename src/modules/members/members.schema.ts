@@ -16,7 +16,9 @@ const TEXT_PATTERN = '^(?!\\s*$)[^\\u0000-\\u001f\\u007f]+$';
 const TEXT_MESSAGE = 'must contain a visible character and no control characters';
 
 const f = {
-  external_id: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f]+$', 'x-message': 'must not contain control characters', description: "The shop's customer id; unique per tenant." }),
+  // No control characters, and no white space at either end: an import trims its cells, so a padded id could
+  // never be matched again.
+  external_id: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\s\\u0000-\\u001f](?:[^\\u0000-\\u001f]*[^\\s\\u0000-\\u001f])?$', 'x-message': 'must not contain control characters or start or end with white space', description: "The shop's customer id; unique per tenant." }),
   email: Type.String({ format: 'email', maxLength: 320 }),
   phone: Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$', 'x-message': 'must be an E.164 number such as +359888123456', description: 'E.164, e.g. +359888123456.' }),
   first_name: Type.String({ minLength: 1, maxLength: 100, pattern: TEXT_PATTERN, 'x-message': TEXT_MESSAGE }),

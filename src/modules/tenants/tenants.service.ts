@@ -9,6 +9,7 @@ import type { Db, Queryable } from '../../platform/db/db.js';
 import { errors, type FieldError } from '../../platform/errors.js';
 import { hashKey, type KeyResolver, type Scope } from '../../platform/http/auth.js';
 import { newId } from '../../platform/ids.js';
+import { LOCALES } from '../../platform/http/schema.js';
 import { emit } from '../../platform/outbox/outbox.js';
 import * as store from './tenants.store.js';
 
@@ -36,8 +37,18 @@ export function isTimeZone(tz: string): boolean {
   }
 }
 
+/**
+ * The rules of tenant fields, for every way in (HTTP, where the schema checks
+ * types first, and the CLI, where nothing else does).
+ */
 export function validateTenantFields(input: Partial<TenantInput>): FieldError[] {
   const errs: FieldError[] = [];
+  if (input.name !== undefined && (typeof input.name !== 'string' || input.name.trim().length === 0 || input.name.length > 200 || /[\u0000-\u001f]/.test(input.name))) {
+    errs.push({ field: 'name', detail: 'must be 1 to 200 characters without control characters' });
+  }
+  if (input.default_locale !== undefined && !(LOCALES as readonly string[]).includes(input.default_locale)) {
+    errs.push({ field: 'default_locale', detail: `must be one of: ${LOCALES.join(', ')}` });
+  }
   if (input.default_currency !== undefined && !SUPPORTED_CURRENCIES.has(input.default_currency)) {
     errs.push({ field: 'default_currency', detail: 'must be an ISO 4217 currency code such as EUR or BGN' });
   }

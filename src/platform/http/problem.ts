@@ -112,6 +112,11 @@ export function installProblemHandlers(app: FastifyInstance<any, any, any, any, 
     if (err instanceof SyntaxError && err.statusCode === 400) {
       return sendProblem(request, reply, errors.validation([{ field: '(body)', detail: `is not valid JSON: ${err.message}` }]));
     }
+    // Every pooled connection busy for longer than the pool waits: overload, not a bug.
+    if (err instanceof Error && /timeout exceeded when trying to connect/i.test(err.message)) {
+      request.log.warn({ err }, 'database pool exhausted');
+      return sendProblem(request, reply, new AppError('unavailable', 'Patron is overloaded: no database connection became free in time. Retry shortly.', [], { 'retry-after': '1' }));
+    }
     // PostgreSQL errors bad input can still reach (a value out of range for its column …).
     const pgCode = (err as { code?: string }).code;
     if (pgCode && /^(22|23)/.test(pgCode)) {

@@ -150,6 +150,13 @@ export async function createServer(deps: ServerDeps): Promise<HttpServer> {
   // unknown field, as on every other route, not something silently ignored.
   // (Streamed bodies, such as imports, are not JSON and pass through.)
   app.addHook('preValidation', async (request) => {
+    // PostgreSQL text cannot hold U+0000: a NUL in a query or path parameter is
+    // bad input, named here, instead of a database error later.
+    for (const [part, values] of [['query', request.query], ['params', request.params]] as const) {
+      for (const [name, value] of Object.entries((values ?? {}) as Record<string, unknown>)) {
+        if (typeof value === 'string' && value.includes('\u0000')) throw errors.field(name, `must not contain the NUL character (in the ${part})`);
+      }
+    }
     if (request.routeOptions.schema?.body) return;
     const body = request.body as unknown;
     if (body === undefined || body === null || typeof (body as { pipe?: unknown }).pipe === 'function') return;
