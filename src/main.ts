@@ -17,6 +17,8 @@ import { createPatron, type Patron } from './app.js';
 import { ConfigError, loadConfig, CONFIG_VARIABLES, type Config } from './platform/config.js';
 import { EmbeddedPostgresError } from './platform/db/embedded.js';
 import { isAppError } from './platform/errors.js';
+import { recordAudit } from './platform/audit/audit.js';
+import type { Tx } from './platform/db/db.js';
 import { isUuid } from './platform/ids.js';
 import { createLogger } from './platform/logger.js';
 import { loadDemo } from './demo/demo.js';
@@ -63,14 +65,16 @@ async function main(argv: string[]): Promise<number> {
     case 'tenants':
       if (sub !== 'create' || !values.name) return usage('tenants create --name NAME');
       return withPatron(config, async (p) => {
-        const created = await p.db.tx((tx) =>
-          p.services.tenants.createTenant(tx, {
+        const created = await p.db.tx(async (tx) => {
+          const made = await p.services.tenants.createTenant(tx, {
             name: values.name!,
             ...(values.currency ? { default_currency: values.currency } : {}),
             ...(values.locale ? { default_locale: values.locale } : {}),
             ...(values['time-zone'] ? { time_zone: values['time-zone'] } : {}),
-          }, { createdBy: 'cli' }),
-        );
+          }, { createdBy: 'cli' });
+          await auditCli(tx, p, made.tenant.id, 'tenants create', 'tenant', made.tenant.id);
+          return made;
+        });
         process.stdout.write(`{"tenant_id": ${JSON.stringify(created.tenant.id)}, "api_key": ${JSON.stringify(created.apiKey)}}\n`);
       });
     case 'keys':
@@ -81,13 +85,21 @@ async function main(argv: string[]): Promise<number> {
         if (!scopes.every((s) => ['read', 'write', 'admin'].includes(s))) return usage('--scopes takes read, write and/or admin');
         return withPatron(config, async (p) => {
           if (!(await p.services.tenants.getTenant(p.db, values.tenant!))) throw new CliError(`No tenant ${values.tenant}`);
-          const { key, row } = await p.db.tx((tx) => p.services.tenants.createKey(tx, values.tenant!, { name: values.name ?? 'CLI key', scopes, createdBy: 'cli' }));
+          const { key, row } = await p.db.tx(async (tx) => {
+            const made = await p.services.tenants.createKey(tx, values.tenant!, { name: values.name ?? 'CLI key', scopes, createdBy: 'cli' });
+            await auditCli(tx, p, values.tenant!, 'keys create', 'api_key', made.row.id);
+            return made;
+          });
           process.stdout.write(`{"key_id": ${JSON.stringify(row.id)}, "api_key": ${JSON.stringify(key)}, "scopes": ${JSON.stringify(row.scopes)}}\n`);
         });
       }
       if (sub === 'revoke' && values.tenant && values.key) {
         return withPatron(config, async (p) => {
-          const row = await p.db.tx((tx) => p.services.tenants.revokeKey(tx, values.tenant!, values.key!));
+          const row = await p.db.tx(async (tx) => {
+            const revoked = await p.services.tenants.revokeKey(tx, values.tenant!, values.key!);
+            await auditCli(tx, p, values.tenant!, 'keys revoke', 'api_key', revoked.id);
+            return revoked;
+          });
           process.stdout.write(`{"key_id": ${JSON.stringify(row.id)}, "revoked_at": ${JSON.stringify(row.revoked_at)}}\n`);
         });
       }
@@ -136,6 +148,14 @@ function parseCommandLine(argv: string[]) {
 }
 
 class CliError extends Error {}
+
+/** CLI writes are audited like API writes, with the operator as the actor. */
+function auditCli(tx: Tx, p: Patron, tenantId: string, action: string, resourceType: string, resourceId: string): Promise<void> {
+  return recordAudit(tx, {
+    tenantId, actor: { type: 'operator', id: 'cli' }, action: `cli ${action}`, resourceType, resourceId,
+    changedFields: [], requestId: null, occurredAt: p.clock.now(),
+  });
+}
 
 function usage(msg: string): number {
   process.stderr.write(`patron: ${msg}\n\n${USAGE}`);

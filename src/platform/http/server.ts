@@ -80,6 +80,9 @@ export async function createServer(deps: ServerDeps): Promise<HttpServer> {
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     forceCloseConnections: 'idle',
+    // A socket with no traffic for a minute is closed: a stalled upload must not
+    // hold its database connection and transaction open for ever.
+    connectionTimeout: 60_000,
     return503OnClosing: true,
     // Path parameters carry client ids (a member's external_id, up to 200
     // characters, longer once percent-encoded); the router's default of 100 is too short.
