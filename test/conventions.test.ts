@@ -103,6 +103,11 @@ describe('errors are problem+json', () => {
     assertProblem(array, 400, 'validation_failed');
     assert.equal((await t.api('POST', `/v1/members/${m.body.id}/unblock`)).status, 200);
     assert.equal((await t.api('POST', `/v1/members/${m.body.id}/unblock`, { body: {} })).status, 200);
+    const emptyJson = await t.api('POST', `/v1/members/${m.body.id}/unblock`, { raw: '', headers: { 'content-type': 'application/json' } });
+    assert.equal(emptyJson.status, 200, 'an empty body with a JSON content type is no body');
+    const blocked = await t.api('POST', `/v1/members/${m.body.id}/block`, { raw: '', headers: { 'content-type': 'application/json' } });
+    assert.equal(blocked.status, 200, 'block takes an optional body');
+    assert.equal(blocked.body.status, 'blocked');
   });
 
   test('a NUL character in a query or path parameter is a 400 naming it, not a database error', async () => {

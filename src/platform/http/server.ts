@@ -146,6 +146,19 @@ export async function createServer(deps: ServerDeps): Promise<HttpServer> {
   // wrong Content-Type into a confusing 400 instead of a 415. Routes that take
   // other types (imports) add their own parsers.
   app.removeContentTypeParser('text/plain');
+  // JSON as Fastify parses it (prototype-poisoning checks included), except that
+  // an empty body is no body: `POST …/unblock` with `Content-Type:
+  // application/json` and nothing else is fine. A route that needs a body still
+  // answers 400 naming `(body)`, from its schema.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, body as string, done);
+  });
   installProblemHandlers(app);
   installAuth(app, { resolveKey: deps.resolveKey, operatorKey: config.operatorKey });
 
