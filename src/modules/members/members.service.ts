@@ -309,9 +309,9 @@ export class MembersService {
     return this.view(tx, tenantId, current);
   }
 
-  async consentHistory(db: Queryable, tenantId: string, id: string) {
+  async consentHistory(db: Queryable, tenantId: string, id: string, page: { after?: { at: string; id: string }; limit: number }) {
     await this.get(db, tenantId, id);
-    return store.consentHistory(db, tenantId, id);
+    return store.consentHistory(db, tenantId, id, page);
   }
 
   /** Everything Patron holds about a member (GDPR access and portability). */

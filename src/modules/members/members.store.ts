@@ -191,10 +191,29 @@ export async function setConsent(db: Queryable, tenantId: string, c: { eventId: 
   return true;
 }
 
-export async function consentHistory(db: Queryable, tenantId: string, memberId: string): Promise<Array<{ id: string; channel: Channel; granted: boolean; source: string; occurred_at: Date }>> {
-  const res = await db.query(
-    `SELECT id, channel, granted, source, occurred_at FROM member_consent_events WHERE tenant_id = $1 AND member_id = $2 ORDER BY occurred_at, id`,
-    [tenantId, memberId],
+export interface ConsentEventRow {
+  id: string;
+  channel: Channel;
+  granted: boolean;
+  source: string;
+  occurred_at: Date;
+}
+
+/** A member's consent changes, oldest first; `after` and `limit` page through them. */
+export async function consentHistory(
+  db: Queryable,
+  tenantId: string,
+  memberId: string,
+  page: { after?: { at: string; id: string }; limit?: number } = {},
+): Promise<ConsentEventRow[]> {
+  const res = await db.query<ConsentEventRow>(
+    `SELECT id, channel, granted, source, occurred_at
+       FROM member_consent_events
+      WHERE tenant_id = $1 AND member_id = $2
+        AND ($3::timestamptz IS NULL OR (occurred_at, id) > ($3::timestamptz, $4::uuid))
+      ORDER BY occurred_at, id
+      LIMIT $5`,
+    [tenantId, memberId, page.after?.at ?? null, page.after?.id ?? null, page.limit ?? null],
   );
   return res.rows;
 }

@@ -561,6 +561,13 @@ describe('marketing consent', () => {
       ['email', false, 'unsubscribe_link', '2025-03-01T18:30:00.000Z'],
       ['email', true, 'preference_center', '2025-04-01T00:00:00.000Z'],
     ]);
+    // the history is a list like any other: pages of `limit`, walked with next_cursor
+    const first = await t.api('GET', `/v1/members/${m.id}/consents?limit=3`);
+    assert.equal(first.body.data.length, 3);
+    assert.ok(first.body.next_cursor);
+    const second = await t.api('GET', `/v1/members/${m.id}/consents?limit=3&cursor=${encodeURIComponent(first.body.next_cursor)}`);
+    assert.deepEqual(second.body.data.map((h: any) => h.occurred_at), ['2025-04-01T00:00:00.000Z']);
+    assert.equal(second.body.next_cursor, null);
     const changes = (await eventsOf(t, m.id)).filter((e) => e.type === 'member.consent_changed');
     assert.equal(changes.length, 4);
     assert.deepEqual(changes[2]!.payload, { member_id: m.id, channel: 'email', granted: false, source: 'unsubscribe_link' });
