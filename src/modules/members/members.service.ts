@@ -218,10 +218,6 @@ export class MembersService {
     return withConsent(row, consents);
   }
 
-  /** The member's id for an external id, or null. */
-  async idByExternalId(db: Queryable, tenantId: string, externalId: string): Promise<string | null> {
-    return (await store.getMemberByExternalId(db, tenantId, externalId))?.id ?? null;
-  }
 
   async list(db: Queryable, tenantId: string, filter: store.MemberFilter): Promise<MemberView[]> {
     const rows = await store.listMembers(db, tenantId, filter);

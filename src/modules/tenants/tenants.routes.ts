@@ -18,7 +18,6 @@ import type { HttpServer } from '../../platform/http/server.js';
 import { ApiKey, CreatedKey, CreatedTenant, CreateKeyBody, CreateTenantBody, Tenant, UpdateTenantBody } from './tenants.schema.js';
 import type { ApiKeyRow, TenantsService } from './tenants.service.js';
 
-const keyOut = (k: ApiKeyRow) => k;
 
 /** The id of the tenant an operator's Idempotency-Key creates: a UUID (version 8) from the key's SHA-256. */
 function tenantIdForOperatorKey(key: string): string {
@@ -99,7 +98,7 @@ export function tenantsRoutes(deps: { db: Db; tenants: TenantsService; http: Htt
     }, async (req) => {
       const after = decodeCursor(req.query.cursor, isIdCursor)?.id ?? null;
       const rows = await tenants.listKeys(db, tenantOf(req).tenantId, after, req.query.limit + 1);
-      return page(rows, req.query.limit, keyOut, (r) => ({ id: r.id }));
+      return page(rows, req.query.limit, (r) => r, (r) => ({ id: r.id }));
     });
 
     app.post('/v1/api-keys', {
