@@ -17,6 +17,7 @@ import type { Channel } from '../modules/members/members.schema.js';
 import { asciiName, personName, type Gender } from './names.js';
 import { Rng, uuidV7At } from './random.js';
 import { STORES } from './tenant.demo.js';
+import { isoDay } from '../platform/dates.js';
 
 export const DEMO_SEED = 'brew-and-bloom-2024';
 export const DEMO_MEMBER_COUNT = 3000;
@@ -72,7 +73,6 @@ const BLOCK_REASONS = [
 ] as const;
 const AGES: ReadonlyArray<readonly [[number, number], number]> = [[[18, 24], 18], [[25, 34], 32], [[35, 44], 24], [[45, 54], 14], [[55, 64], 8], [[65, 80], 4]];
 
-const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
 /** A moment between `from` and `to`, at café hours (07:00–21:00 in Sofia, roughly 05–19 UTC) unless the bounds cut in. */
 function cafeTime(r: Rng, from: number, to: number): Date {

@@ -12,8 +12,6 @@
  * SQL lives here rather than in members.store.ts because it exists only for
  * this bulk path.
  */
-import { Ajv } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import type { Tx } from '../../platform/db/db.js';
 import type { FieldError } from '../../platform/errors.js';
 import { ajvToFieldErrors } from '../../platform/http/problem.js';
@@ -24,10 +22,11 @@ import type { Rejection } from '../../platform/imports/imports.store.js';
 import { emitMany, type DomainEvent } from '../../platform/outbox/outbox.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { CHANNELS, CreateMemberBody, type Channel } from './members.schema.js';
-import { attributeErrors, canonicalTimeZone, validateMemberFields } from './members.service.js';
+import { attributeErrors, validateMemberFields } from './members.service.js';
+import { canonicalTimeZone, isoDay } from '../../platform/dates.js';
+import { makeAjv } from '../../platform/http/ajv.js';
 import { canonicalJson } from '../../platform/idempotency/idempotency.js';
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 /** Plain columns, in the order of an export. */
 export const TEXT_COLUMNS = ['email', 'phone', 'first_name', 'last_name', 'birth_date', 'locale', 'time_zone', 'enrolled_at'] as const;
@@ -82,9 +81,7 @@ const BIT: Record<TextColumn | 'attributes', number> = {
 };
 
 export function membersImporter(tenants: TenantsService): Importer<MemberImportRow, Prep> {
-  const ajv = new Ajv({ allErrors: true, coerceTypes: false, strict: false, verbose: true });
-  addFormats(ajv);
-  const checkSchema = ajv.compile(CreateMemberBody);
+  const checkSchema = makeAjv('body').compile(CreateMemberBody);
 
   return {
     kind: 'members',
@@ -249,7 +246,6 @@ function dedupe(errs: FieldError[]): FieldError[] {
 
 // ── Writing ──────────────────────────────────────────────────────────────
 
-const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
 function mergeAttributes(base: Record<string, unknown>, row: MemberImportRow): Record<string, unknown> {
   const out: Record<string, unknown> = row.clearAttributes ? {} : { ...base };

@@ -19,6 +19,7 @@ import { CHANNELS, LIMITS, type Channel, type CreateMemberInput, type UpdateMemb
 import * as store from './members.store.js';
 import type { MemberRow } from './members.store.js';
 import { canonicalJson } from '../../platform/idempotency/idempotency.js';
+import { canonicalTimeZone, isoDay } from '../../platform/dates.js';
 
 export type { MemberRow } from './members.store.js';
 
@@ -33,19 +34,8 @@ export type MemberView = MemberRow & { consent: Record<Channel, ConsentState> };
 /** A module's contribution to a member's GDPR export. */
 export type ExportSection = (db: Queryable, tenantId: string, memberId: string) => Promise<unknown>;
 
-/** The canonical IANA name of a time zone ("europe/sofia" -> "Europe/Sofia"), or null when it is not one. */
-export function canonicalTimeZone(tz: string): string | null {
-  // Intl also takes UTC offsets ("+02:00") in newer engines; those are not IANA zones.
-  if (!/^[A-Za-z]/.test(tz)) return null;
-  try {
-    return new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone;
-  } catch {
-    return null;
-  }
-}
 
 const EARLIEST = '1900-01-01';
-const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
 /** How deep attribute values may nest: enough for any real profile, and it keeps every recursive step safe. */
 const MAX_ATTRIBUTE_DEPTH = 8;

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { call, startTestApp, type ApiResponse, type TestApp, type TestTenant } from '../../../test/helpers.js';
-import { canonicalTimeZone, validateMemberFields } from './members.service.js';
+import { canonicalTimeZone } from '../../platform/dates.js';
+import { validateMemberFields } from './members.service.js';
 
 let app: TestApp;
 before(async () => {

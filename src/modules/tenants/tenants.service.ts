@@ -9,6 +9,7 @@ import type { Db, Queryable } from '../../platform/db/db.js';
 import { errors, type FieldError } from '../../platform/errors.js';
 import { hashKey, type KeyResolver, type Scope } from '../../platform/http/auth.js';
 import { newId } from '../../platform/ids.js';
+import { isTimeZone } from '../../platform/dates.js';
 import { LOCALES } from '../../platform/http/schema.js';
 import { emit } from '../../platform/outbox/outbox.js';
 import * as store from './tenants.store.js';
@@ -28,14 +29,6 @@ export interface TenantInput {
 
 const SUPPORTED_CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 
-export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The rules of tenant fields, for every way in (HTTP, where the schema checks

@@ -10,18 +10,14 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { Ajv } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { ERROR_CATALOG, errors } from '../errors.js';
 import { installAuth, routePolicy, type AuthPolicy, type KeyResolver } from './auth.js';
+import { makeAjv } from './ajv.js';
 import { installProblemHandlers, sendProblem } from './problem.js';
 import { ProblemSchema } from './schema.js';
-
-// ajv-formats is CommonJS with a default export.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 /**
  * Request bodies, queries and params are typed from their TypeBox schemas.
@@ -59,18 +55,6 @@ export interface ServerDeps {
   version: string;
 }
 
-function makeAjv(part: 'body' | 'other'): Ajv {
-  const ajv = new Ajv({
-    allErrors: true, // report every bad field, not only the first
-    removeAdditional: false, // unknown fields are an error, never silently dropped
-    useDefaults: true,
-    coerceTypes: part === 'body' ? false : 'array', // query strings are text; JSON bodies are typed
-    strict: false,
-    verbose: true, // errors carry their schema, for the `x-message` of a pattern
-  });
-  addFormats(ajv);
-  return ajv;
-}
 
 export async function createServer(deps: ServerDeps): Promise<HttpServer> {
   const { config } = deps;
