@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'unprocessable'
+  | 'insufficient_points'
   | 'rate_limited'
   | 'unavailable';
 
@@ -35,6 +36,7 @@ const STATUS: Record<ErrorCode, number> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   unprocessable: 422,
+  insufficient_points: 422,
   rate_limited: 429,
   unavailable: 503,
 };
@@ -50,6 +52,7 @@ const TITLE: Record<ErrorCode, string> = {
   payload_too_large: 'Payload too large',
   unsupported_media_type: 'Unsupported media type',
   unprocessable: 'The request cannot be processed',
+  insufficient_points: 'Not enough points',
   rate_limited: 'Too many requests',
   unavailable: 'Service unavailable',
 };
@@ -85,6 +88,7 @@ export const errors = {
   conflict: (detail: string, errs: FieldError[] = []) => new AppError('conflict', detail, errs),
   conflictOf: (code: 'idempotency_key_reused' | 'idempotency_key_in_flight', detail: string) => new AppError(code, detail),
   unprocessable: (detail: string, errs: FieldError[] = []) => new AppError('unprocessable', detail, errs),
+  insufficientPoints: (detail: string) => new AppError('insufficient_points', detail),
   payloadTooLarge: (detail: string) => new AppError('payload_too_large', detail),
   unsupportedMediaType: (detail: string) => new AppError('unsupported_media_type', detail),
   unavailable: (detail: string) => new AppError('unavailable', detail),
