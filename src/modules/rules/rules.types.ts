@@ -27,8 +27,10 @@ export interface RuleCaps {
   total?: number;
 }
 
-interface RuleCommon {
+export interface RuleCommon {
   id: string;
+  /** The stored version of the rule (rules read from the database carry it; see rules.service.ts). */
+  version?: number;
   name: string;
   /** Higher runs first and wins ties. */
   priority: number;
@@ -70,6 +72,75 @@ export interface BonusRule extends RuleCommon {
 }
 
 export type EarnRule = BaseRule | MultiplierRule | BonusRule;
+
+/** How often an event rule may award a member: `{count: 1, per: 'ever'}` = once per member. */
+export type LimitPeriod = 'ever' | 'day' | 'week' | 'month' | 'year';
+export interface EventLimit {
+  count: number;
+  per: LimitPeriod;
+}
+
+/**
+ * An action bonus: fixed points when a member does something (signs up, writes a review, …). Every matching rule
+ * for the event applies; `condition` is JSON Logic over `EventData`. Of the caps only `total` applies (per-member
+ * frequency is `limit`).
+ */
+export interface EventRule extends RuleCommon {
+  kind: 'event';
+  /** sign_up, profile_completed, review_written, survey_answered, social_share, app_installed, birthday, or any custom name matching ^[a-z][a-z0-9_.-]{0,63}$ */
+  event: string;
+  /** 1..1,000,000 */
+  points: number;
+  limit?: EventLimit | null;
+}
+
+export type AnyRule = EarnRule | EventRule;
+export type RuleKind = AnyRule['kind'];
+
+/** What an event rule's condition sees. */
+export interface EventData {
+  event: { name: string; properties: Record<string, unknown> };
+  tier: string | null;
+  attributes: Record<string, unknown>;
+  /** ISO day of week in the tenant zone: 1 = Monday ... 7 = Sunday. */
+  day_of_week: number;
+  /** 0-23 in the tenant zone. */
+  hour: number;
+  /** YYYY-MM-DD in the tenant zone. */
+  date: string;
+}
+
+export interface MemberEvent {
+  name: string;
+  occurred_at: string;
+  properties: Record<string, unknown>;
+}
+
+export interface EventContext {
+  time_zone: string;
+  tier: string | null;
+  attributes: Record<string, unknown>;
+  /** Per rule id: `count` = the member's awards in the rule's current limit period; `total` = points the rule awarded to everyone (caps.total). */
+  usage: Record<string, { count: number; total: number }>;
+}
+
+/** One rule's award, to record with RulesService.recordEventAwards. */
+export interface EventAward {
+  rule_id: string;
+  points: number;
+  /** The limit's period key in the tenant zone ('ever', 'd:2026-03-04', 'w:2026-W10', 'm:2026-03', 'y:2026'); 'ever' for a rule without a limit. */
+  period: string;
+  /** Whether the member's count for `period` is kept (the rule has a limit). */
+  count_period: boolean;
+  /** Whether the rule's total across members is kept (the rule has caps.total). */
+  count_total: boolean;
+}
+
+export interface EventResult {
+  points: number;
+  explanation: Explanation[];
+  awards: EventAward[];
+}
 
 export interface TransactionLine {
   sku: string;
@@ -152,12 +223,12 @@ export interface EarnData {
 }
 
 export type Outcome = 'applied' | 'not_active' | 'not_yet_valid' | 'expired' | 'condition_false' | 'nothing_to_earn'
-  | 'superseded' | 'beaten' | 'excluded' | 'cap_reached';
+  | 'superseded' | 'beaten' | 'excluded' | 'cap_reached' | 'limit_reached';
 
 export interface Explanation {
   rule_id: string;
   rule_name: string;
-  kind: EarnRule['kind'];
+  kind: RuleKind;
   outcome: Outcome;
   points: number;
   /** Points before caps, when a cap cut them. */
