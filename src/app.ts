@@ -30,6 +30,23 @@ import { MembersService } from './modules/members/members.service.js';
 import { membersRoutes } from './modules/members/members.routes.js';
 import { TenantsService } from './modules/tenants/tenants.service.js';
 import { tenantsRoutes } from './modules/tenants/tenants.routes.js';
+// Issue 4: program settings and earn rules.
+import { ProgramsService } from './modules/programs/programs.service.js';
+import { programsRoutes } from './modules/programs/programs.routes.js';
+import { RulesService } from './modules/rules/rules.service.js';
+import { rulesRoutes } from './modules/rules/rules.routes.js';
+// Issue 4: the ledger and orders.
+import { Ledger } from './modules/ledger/ledger.service.js';
+import { TransactionsService } from './modules/transactions/transactions.service.js';
+import { transactionsRoutes } from './modules/transactions/transactions.routes.js';
+// Issue 4: member points routes, ledger jobs, redemptions and checkout holds.
+import { defineLedgerJobs } from './modules/ledger/ledger.jobs.js';
+import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
+import { RedemptionsService } from './modules/redemptions/redemptions.service.js';
+import { redemptionsRoutes } from './modules/redemptions/redemptions.routes.js';
+// Issue 4: action events (action bonuses by event rules).
+import { EventsService } from './modules/events/events.service.js';
+import { eventsRoutes } from './modules/events/events.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -49,6 +66,13 @@ export interface Services {
   tenants: TenantsService;
   members: MembersService;
   imports: Imports;
+  // Issue 4: program settings and earn rules.
+  programs: ProgramsService;
+  rules: RulesService;
+  ledger: Ledger;
+  transactions: TransactionsService;
+  // Issue 4: action events.
+  events: EventsService;
 }
 
 export interface Patron {
@@ -95,6 +119,20 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const imports = new Imports({ db, clock, jobs, log: logger, importLimit: config.importLimit });
     imports.register(membersImporter(tenants));
 
+    // Issue 4: program settings and earn rules.
+    const programs = new ProgramsService(clock, tenants);
+    const rules = new RulesService(clock);
+    const ledger = new Ledger(clock);
+    const transactions = new TransactionsService({ clock, ledger, members, programs, rules });
+    // Issue 4: historical orders import (POST /v1/transactions/import).
+
+    // Issue 4: member points routes, ledger jobs, redemptions and checkout holds.
+    const redemptions = new RedemptionsService(clock, ledger, programs, members);
+    defineLedgerJobs(jobs, { db, ledger, programs, tenants });
+
+    // Issue 4: action events (action bonuses by event rules).
+    const events = new EventsService({ clock, ledger, members, programs, rules });
+
     jobs.define({
       name: 'idempotency.purge',
       description: `Delete stored Idempotency-Key answers older than ${config.idempotencyRetentionHours} hours.`,
@@ -121,6 +159,15 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(membersRoutes({ db, members, http: kit }));
       await http.register(importsRoutes({ imports }));
       await http.register(membersExportRoutes({ db }));
+      // Issue 4: program settings and earn rules.
+      await http.register(programsRoutes({ db, programs, http: kit }));
+      await http.register(rulesRoutes({ db, rules, http: kit }));
+      await http.register(transactionsRoutes({ db, transactions, http: kit }));
+      // Issue 4: member points routes, redemptions and checkout holds.
+      await http.register(ledgerRoutes({ db, clock, ledger, programs, members, http: kit }));
+      await http.register(redemptionsRoutes({ db, redemptions, http: kit }));
+      // Issue 4: action events.
+      await http.register(eventsRoutes({ db, events, http: kit }));
       await http.ready();
     }
 
@@ -132,7 +179,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded,
-      services: { tenants, members, imports },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

@@ -280,17 +280,17 @@ export class MemberBook {
     return { entry, restored: total - expired, expired };
   }
 
-  /** Points given back to lots already past their expiry expire now. */
+  /**
+   * Points given back to lots already past their expiry expire now, with anything else of the member's that is due
+   * and the scheduled job has not reached yet (one `expire` entry, as the job would write).
+   */
   private async expireReturned(parts: Array<{ lot_id: string; points: number; expires_at: Date | null }>, reason: string): Promise<number> {
-    const late = parts.filter((x) => x.expires_at !== null && x.expires_at <= this.now);
-    const points = late.reduce((s, x) => s + x.points, 0);
-    if (points === 0) return 0;
+    if (!parts.some((x) => x.expires_at !== null && x.expires_at <= this.now)) return 0;
+    await this.save();
+    const expired = await store.expireMembersLots(this.tx, this.tenantId, new Map([[this.memberId, newId()]]), this.now, this.now, reason);
+    const points = expired.get(this.memberId) ?? 0;
     this.balance.available -= points;
     this.balance.expired += points;
-    const e = this.entry('expire', -points, 0, { source_type: 'system', reason });
-    const row = await store.insertEntry(this.tx, this.tenantId, e, { balanceAfter: this.balance });
-    const expired = await store.expireLots(this.tx, this.tenantId, this.memberId, late.map((x) => x.lot_id), row.id, this.now);
-    if (expired !== points) throw new Error(`ledger invariant: expected to expire ${points} returned points, expired ${expired}`);
     return points;
   }
 

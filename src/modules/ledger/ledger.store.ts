@@ -316,23 +316,6 @@ export async function allocate(db: Queryable, tenantId: string, memberId: string
   );
 }
 
-/** Expires what remains of the given lots now (points returned to a lot already past its expiry). */
-export async function expireLots(db: Queryable, tenantId: string, memberId: string, lotIds: string[], entryId: string, now: Date): Promise<number> {
-  const res = await db.query<{ points: number }>(
-    `WITH old AS (
-       SELECT id, remaining FROM point_lots WHERE tenant_id = $1 AND member_id = $2 AND id = ANY($3::uuid[]) AND remaining > 0 FOR UPDATE
-     ), upd AS (
-       UPDATE point_lots l SET remaining = 0, state = 'expired' FROM old WHERE l.tenant_id = $1 AND l.id = old.id
-     ), alloc AS (
-       INSERT INTO lot_allocations (tenant_id, lot_id, member_id, entry_id, points, created_at)
-       SELECT $1, id, $2, $4, remaining, $5 FROM old
-     )
-     SELECT coalesce(sum(remaining), 0)::bigint AS points FROM old`,
-    [tenantId, memberId, lotIds, entryId, now],
-  );
-  return res.rows[0]!.points;
-}
-
 export async function lotsOfTransaction(db: Queryable, tenantId: string, transactionId: string): Promise<LotRow[]> {
   const res = await db.query<LotRow>(`SELECT ${LOT_COLS} FROM point_lots WHERE tenant_id = $1 AND transaction_id = $2 ORDER BY id`, [tenantId, transactionId]);
   return res.rows;

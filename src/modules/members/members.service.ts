@@ -209,6 +209,11 @@ export class MembersService {
   }
 
 
+  /** The member row without consents, or null: the lean lookup of the order and points paths. */
+  async find(db: Queryable, tenantId: string, by: { id: string } | { externalId: string }): Promise<MemberRow | null> {
+    return 'id' in by ? store.getMember(db, tenantId, by.id) : store.getMemberByExternalId(db, tenantId, by.externalId);
+  }
+
   async list(db: Queryable, tenantId: string, filter: store.MemberFilter): Promise<MemberView[]> {
     const rows = await store.listMembers(db, tenantId, filter);
     const consents = await store.consentsOf(db, tenantId, rows.map((r) => r.id));

@@ -27,6 +27,10 @@ export interface WriteOptions<T> {
   resource: string;
   /** Success status (default 200). */
   status?: number;
+  /** Success status from the result (a re-sent order is a 200, a new one a 201); wins over `status`. */
+  statusOf?: (result: T) => number;
+  /** What is sent (default: the result itself). */
+  bodyOf?: (result: T) => unknown;
   /** The id of the changed resource (default: the result's `id`, else the `:id` param). */
   resourceId?: (result: T) => string | null;
   /** Changed field names (default: the top-level fields of the JSON body). */
@@ -78,7 +82,7 @@ export function createWriteRunner(deps: { db: Db; clock: Clock }): WriteRunner {
         await audit(tx, r);
         return r;
       });
-      reply.code(status).send(result);
+      reply.code(opts.statusOf?.(result) ?? status).send(opts.bodyOf ? opts.bodyOf(result) : result);
       return;
     }
 
@@ -98,7 +102,8 @@ export function createWriteRunner(deps: { db: Db; clock: Clock }): WriteRunner {
           await audit(tx, r);
           return r;
         });
-        answer = { status, body: result, stored: opts.storeAs ? opts.storeAs(result) : result };
+        const sent = opts.bodyOf ? opts.bodyOf(result) : result;
+        answer = { status: opts.statusOf?.(result) ?? status, body: sent, stored: opts.storeAs ? opts.storeAs(result) : sent };
       } catch (err) {
         // A request rejected by validation (here: the service's own checks) is
         // not an answer to keep: the client fixes the body and retries with the key.

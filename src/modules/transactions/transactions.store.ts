@@ -1,0 +1,193 @@
+/** SQL for the transactions table (orders: purchases and returns). */
+import type { Queryable } from '../../platform/db/db.js';
+import type { CapUsage, Explanation } from '../rules/rules.types.js';
+
+export interface Line {
+  sku: string;
+  name?: string;
+  category?: string | null;
+  quantity: number;
+  unit_price?: number;
+  discount?: number;
+}
+
+export interface Payment {
+  method: string;
+  amount: number;
+}
+
+/** What a purchase earned and still keeps, and how it was judged (so a return is recomputed the same way). */
+export interface EarningRecord {
+  points: number;
+  kept_points: number;
+  eligible_amount: number;
+  not_earned_reason: string | null;
+  activates_at: string | null;
+  expires_at: string | null;
+  explanation: Explanation[];
+  /** Per applied rule: its version and points earned / kept. */
+  rules?: Record<string, { version: number | null; points: number; kept: number }>;
+  cap_usage?: CapUsage[];
+  context?: { tier: string | null; first_purchase: boolean; attributes: Record<string, unknown>; time_zone: string };
+  /** Return: the purchase's kept points before and after it. */
+  kept_before?: number;
+  kept_after?: number;
+}
+
+export interface TransactionRow {
+  id: string;
+  external_id: string;
+  type: 'purchase' | 'return';
+  status: 'recorded' | 'voided';
+  member_id: string | null;
+  customer_ref: string | null;
+  original_id: string | null;
+  occurred_at: Date;
+  currency: string;
+  total: number;
+  lines: Line[] | null;
+  channel: string | null;
+  store_id: string | null;
+  payments: Payment[] | null;
+  body_digest: string;
+  points: number;
+  earning: EarningRecord | null;
+  returned_total: number;
+  source: 'api' | 'import';
+  created_at: Date;
+  voided_at: Date | null;
+}
+
+const COLS = `id, external_id, type, status, member_id, customer_ref, original_id, occurred_at, currency, total, lines, channel,
+  store_id, payments, body_digest, points, earning, returned_total, source, created_at, voided_at`;
+
+export type NewTransaction = Omit<TransactionRow, 'status' | 'voided_at' | 'returned_total'>;
+
+/** Inserts the order unless its external_id is taken; null when it is (the caller answers with the existing one). */
+export async function insertTransaction(db: Queryable, tenantId: string, t: NewTransaction): Promise<TransactionRow | null> {
+  const res = await db.query<TransactionRow>(
+    `INSERT INTO transactions (tenant_id, id, external_id, type, status, member_id, customer_ref, original_id, occurred_at, currency, total,
+                               lines, channel, store_id, payments, body_digest, points, earning, source, created_at)
+     VALUES ($1, $2, $3, $4, 'recorded', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+     ON CONFLICT (tenant_id, external_id) DO NOTHING
+     RETURNING ${COLS}`,
+    [tenantId, t.id, t.external_id, t.type, t.member_id, t.customer_ref, t.original_id, t.occurred_at, t.currency, t.total,
+      t.lines === null ? null : JSON.stringify(t.lines), t.channel, t.store_id, t.payments === null ? null : JSON.stringify(t.payments),
+      t.body_digest, t.points, t.earning === null ? null : JSON.stringify(t.earning), t.source, t.created_at],
+  );
+  return res.rows[0] ?? null;
+}
+
+export async function getTransaction(db: Queryable, tenantId: string, id: string, forUpdate = false): Promise<TransactionRow | null> {
+  const res = await db.query<TransactionRow>(`SELECT ${COLS} FROM transactions WHERE tenant_id = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`, [tenantId, id]);
+  return res.rows[0] ?? null;
+}
+
+export async function getByExternalId(db: Queryable, tenantId: string, externalId: string, forUpdate = false): Promise<TransactionRow | null> {
+  const res = await db.query<TransactionRow>(`SELECT ${COLS} FROM transactions WHERE tenant_id = $1 AND external_id = $2${forUpdate ? ' FOR UPDATE' : ''}`, [tenantId, externalId]);
+  return res.rows[0] ?? null;
+}
+
+/** The recorded (not voided) returns of a purchase, oldest first. */
+export async function returnsOf(db: Queryable, tenantId: string, originalId: string): Promise<TransactionRow[]> {
+  const res = await db.query<TransactionRow>(
+    `SELECT ${COLS} FROM transactions WHERE tenant_id = $1 AND original_id = $2 AND status = 'recorded' ORDER BY created_at, id`,
+    [tenantId, originalId],
+  );
+  return res.rows;
+}
+
+/** Whether the member has a recorded purchase that happened before `before` (the "first purchase" condition). */
+export async function hasEarlierPurchase(db: Queryable, tenantId: string, memberId: string, before: Date): Promise<boolean> {
+  const res = await db.query(
+    `SELECT EXISTS (SELECT 1 FROM transactions WHERE tenant_id = $1 AND member_id = $2 AND type = 'purchase' AND status = 'recorded' AND occurred_at < $3) AS found`,
+    [tenantId, memberId, before],
+  );
+  return res.rows[0].found;
+}
+
+export async function updateEarning(db: Queryable, tenantId: string, id: string, patch: { earning?: EarningRecord; returned_total?: number; status?: 'voided'; voided_at?: Date }): Promise<TransactionRow> {
+  const res = await db.query<TransactionRow>(
+    `UPDATE transactions
+        SET earning = coalesce($3::jsonb, earning), returned_total = coalesce($4, returned_total),
+            status = coalesce($5, status), voided_at = coalesce($6, voided_at)
+      WHERE tenant_id = $1 AND id = $2
+      RETURNING ${COLS}`,
+    [tenantId, id, patch.earning ? JSON.stringify(patch.earning) : null, patch.returned_total ?? null, patch.status ?? null, patch.voided_at ?? null],
+  );
+  return res.rows[0]!;
+}
+
+export async function listTransactions(db: Queryable, tenantId: string, f: { memberId?: string; type?: string; externalId?: string; afterId?: string; limit: number }): Promise<TransactionRow[]> {
+  const res = await db.query<TransactionRow>(
+    `SELECT ${COLS} FROM transactions
+      WHERE tenant_id = $1 AND ($2::uuid IS NULL OR member_id = $2) AND ($3::text IS NULL OR type = $3)
+        AND ($4::text IS NULL OR external_id = $4) AND ($5::uuid IS NULL OR id < $5)
+      ORDER BY id DESC LIMIT $6`,
+    [tenantId, f.memberId ?? null, f.type ?? null, f.externalId ?? null, f.afterId ?? null, f.limit],
+  );
+  return res.rows;
+}
+
+// ── Bulk import (transactions.import.ts) ─────────────────────────────────────
+// Added for the orders import: set-based reads and writes of a batch of thousands of orders, so that a historical
+// import does not cost a round trip per order. Nothing above uses them; they change no existing behaviour.
+
+/** The recorded orders among `externalIds` (any status), in one query. */
+export async function getManyByExternalId(db: Queryable, tenantId: string, externalIds: string[], forUpdate = false): Promise<TransactionRow[]> {
+  if (externalIds.length === 0) return [];
+  const res = await db.query<TransactionRow>(
+    `SELECT ${COLS} FROM transactions WHERE tenant_id = $1 AND external_id = ANY($2::text[])${forUpdate ? ' FOR UPDATE' : ''}`,
+    [tenantId, externalIds],
+  );
+  return res.rows;
+}
+
+/** Which of these purchases have a return (recorded or voided). */
+export async function purchasesWithReturns(db: Queryable, tenantId: string, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const res = await db.query<{ original_id: string }>(
+    `SELECT DISTINCT original_id FROM transactions WHERE tenant_id = $1 AND original_id = ANY($2::uuid[])`,
+    [tenantId, ids],
+  );
+  return new Set(res.rows.map((r) => r.original_id));
+}
+
+/** Inserts many orders in one statement; an external_id already taken is skipped. Returns the ids inserted. */
+export async function insertTransactions(db: Queryable, tenantId: string, rows: NewTransaction[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const res = await db.query<{ id: string }>(
+    `INSERT INTO transactions (tenant_id, id, external_id, type, status, member_id, customer_ref, original_id, occurred_at, currency, total,
+                               lines, channel, store_id, payments, body_digest, points, earning, source, created_at)
+     SELECT $1, id, external_id, type, 'recorded', member_id, customer_ref, original_id, occurred_at, currency, total,
+            lines, channel, store_id, payments, body_digest, points, earning, source, created_at
+       FROM json_to_recordset($2::json) AS s(id uuid, external_id text, type text, member_id uuid, customer_ref text, original_id uuid,
+                                             occurred_at timestamptz, currency text, total bigint, lines jsonb, channel text, store_id text,
+                                             payments jsonb, body_digest text, points bigint, earning jsonb, source text, created_at timestamptz)
+     ON CONFLICT (tenant_id, external_id) DO NOTHING
+     RETURNING id`,
+    [tenantId, JSON.stringify(rows)],
+  );
+  return new Set(res.rows.map((r) => r.id));
+}
+
+/**
+ * Replaces the content of orders that have no effect on any balance (never earned, no returns): member, amounts,
+ * lines, payments, the body digest and the earning record (its not-earned reason). Status, points and created_at stay.
+ */
+export async function replaceOrders(
+  db: Queryable,
+  tenantId: string,
+  rows: Array<Pick<TransactionRow, 'id' | 'member_id' | 'customer_ref' | 'occurred_at' | 'currency' | 'total' | 'lines' | 'channel' | 'store_id' | 'payments' | 'body_digest' | 'earning'>>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `UPDATE transactions t
+        SET member_id = s.member_id, customer_ref = s.customer_ref, occurred_at = s.occurred_at, currency = s.currency, total = s.total,
+            lines = s.lines, channel = s.channel, store_id = s.store_id, payments = s.payments, body_digest = s.body_digest, earning = s.earning
+       FROM json_to_recordset($2::json) AS s(id uuid, member_id uuid, customer_ref text, occurred_at timestamptz, currency text, total bigint,
+                                             lines jsonb, channel text, store_id text, payments jsonb, body_digest text, earning jsonb)
+      WHERE t.tenant_id = $1 AND t.id = s.id`,
+    [tenantId, JSON.stringify(rows)],
+  );
+}
