@@ -1,6 +1,12 @@
 /**
  * Test helpers: a real Patron (real PostgreSQL, real HTTP server on loopback)
  * per test file, and a fresh tenant per test that needs isolation.
+ *
+ * Test files share one database, and some start Patron with its job workers and
+ * schedules, which run over every tenant on the real clock. A test that makes
+ * points or holds due (pending periods, expiry, hold lifetimes) therefore sets
+ * its clock after 2030: nothing of it is due on the real clock, so only the
+ * test's own on-demand job runs touch it.
  */
 import { createPatron, type Patron, type PatronOptions } from '../src/app.js';
 import { SettableClock } from '../src/platform/clock.js';

@@ -88,7 +88,7 @@ describe('events', () => {
 
   test("N per day counts in the tenant's time zone, across a local midnight", async () => {
     // 20:00 UTC on 1 June is 23:00 in Sofia (UTC+3 in summer).
-    app.clock.set('2026-06-01T20:00:00Z');
+    app.clock.set('2031-06-01T20:00:00Z');
     const { t } = await tenant([{ name: 'Two shares a day', event: 'social_share', points: 10, limit: { count: 2, per: 'day' } }], { timeZone: 'Europe/Sofia' });
     const m = await member(t);
     const points = async (extra: Record<string, unknown> = {}) => {
@@ -104,7 +104,7 @@ describe('events', () => {
     app.clock.advance(90 * 60_000);
     assert.equal((await points()).points, 10);
     // A late event of 1 June (Sofia) is judged by 1 June's count.
-    assert.equal((await points({ occurred_at: '2026-06-01T15:00:00Z' })).points, 0);
+    assert.equal((await points({ occurred_at: '2031-06-01T15:00:00Z' })).points, 0);
     assert.equal((await points()).points, 10);
     assert.equal((await points()).points, 0);
     assert.equal((await balance(t, m)).available, 40);
@@ -112,7 +112,7 @@ describe('events', () => {
   });
 
   test('a condition on properties (a review rated 4 or more) and the pending period of the program', async () => {
-    app.clock.set('2026-03-10T12:00:00Z');
+    app.clock.set('2031-03-10T12:00:00Z');
     const { t } = await tenant([
       { name: 'Good review', event: 'review_written', points: 50, condition: { '>=': [{ var: 'event.properties.rating' }, 4] } },
     ], { program: { pending_days: 14, expiry: { kind: 'after_earning', months: 12, days: 0 } } });
@@ -175,7 +175,7 @@ describe('events', () => {
   });
 
   test('external_id: a re-send answers 200 with the first result, another body is a 409; concurrent re-sends earn once', async () => {
-    app.clock.set('2026-04-01T09:00:00Z');
+    app.clock.set('2031-04-01T09:00:00Z');
     const { t } = await tenant([{ name: 'Review', event: 'review_written', points: 20 }]);
     const m = await member(t, { external_id: 'cust-1' });
     const body = { name: 'review_written', member_external_id: 'cust-1', external_id: 'rev-1', properties: { rating: 4 } };

@@ -165,7 +165,7 @@ describe('transactions', () => {
   });
 
   test('a return inside the pending window cancels the pending points before they can be spent', async () => {
-    app.clock.set('2026-05-01T10:00:00Z');
+    app.clock.set('2031-05-01T10:00:00Z');
     const t = await tenant({ pending_days: 14 });
     const m = await member(t);
     const buy = await t.api('POST', '/v1/transactions', { body: order({ member_id: m, total: 5000 }) });
@@ -226,21 +226,21 @@ describe('transactions', () => {
   });
 
   test('a late order is judged by the rule version in force when it happened', async () => {
-    app.clock.set('2026-03-01T12:00:00Z');
+    app.clock.set('2031-03-01T12:00:00Z');
     const t = await tenant({}, []);
     const rule = await t.api('POST', '/v1/earn-rules', { body: { kind: 'base', name: 'rate', rate: { points: 1, per_units: 1 }, rounding: 'floor' } });
-    app.clock.set('2026-04-01T12:00:00Z');
+    app.clock.set('2031-04-01T12:00:00Z');
     const patched = await t.api('PATCH', `/v1/earn-rules/${rule.body.id}`, { body: { rate: { points: 2, per_units: 1 } } });
     assert.equal(patched.status, 200, patched.text);
     const m = await member(t);
-    const late = await t.api('POST', '/v1/transactions', { body: order({ member_id: m, total: 1000, occurred_at: '2026-03-15T12:00:00Z' }) });
+    const late = await t.api('POST', '/v1/transactions', { body: order({ member_id: m, total: 1000, occurred_at: '2031-03-15T12:00:00Z' }) });
     assert.equal(late.body.points, 10);
     const now = await t.api('POST', '/v1/transactions', { body: order({ member_id: m, total: 1000 }) });
     assert.equal(now.body.points, 20);
   });
 
   test('a daily cap per member holds, and a return gives the cap room back', async () => {
-    app.clock.set('2026-06-01T09:00:00Z');
+    app.clock.set('2031-06-01T09:00:00Z');
     const t = await tenant({}, [{ kind: 'base', name: 'capped', rate: { points: 1, per_units: 1 }, rounding: 'floor', caps: { per_member_day: 50 } }]);
     const m = await member(t);
     const a = await t.api('POST', '/v1/transactions', { body: order({ member_id: m, total: 4000 }) });
