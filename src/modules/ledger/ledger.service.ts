@@ -294,6 +294,12 @@ export class MemberBook {
     return points;
   }
 
+  /** A purchase or action that earned nothing still counts as activity (the inactivity policy). */
+  async recordActivity(): Promise<void> {
+    this.touch({ source_type: 'system', activity: true });
+    await this.save();
+  }
+
   /** Writes the balance row (entries written by `store.insertEntry` do not). */
   async save(): Promise<void> {
     await store.saveBalance(this.tx, this.tenantId, this.balance);

@@ -255,6 +255,8 @@ export class TransactionsService {
         occurred_at: order.occurred_at, details: { rules: Object.keys(earning.rules ?? {}) },
       });
       if (evaluated && evaluated.result.cap_usage.length > 0) await this.deps.rules.recordEarnUsage(tx, tenantId, member!.id, evaluated.result.cap_usage, 1);
+    } else if (book) {
+      await book.recordActivity();
     }
     await emit(tx, {
       tenantId, type: 'transaction.recorded', aggregateType: 'transaction', aggregateId: id, memberId: member?.id ?? null, occurredAt: now,

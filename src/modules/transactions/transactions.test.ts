@@ -253,6 +253,28 @@ describe('transactions', () => {
     await invariants(t);
   });
 
+  test('docs/ledger.md example 2: a partial return after a partial spend leaves a debt the next order pays', async () => {
+    app.clock.reset();
+    const t = await tenant({ negative_balance: 'debt' }, [
+      { kind: 'base', name: 'base', rate: { points: 1, per_units: 1 }, rounding: 'floor' },
+      { kind: 'bonus', name: '100 over 50 EUR', points: 100, condition: { '>=': [{ var: 'basket.eligible_amount' }, 5000] } },
+    ]);
+    const m = await member(t);
+    const buy = await t.api('POST', '/v1/transactions', { body: order({ member_id: m, total: 6000, lines: [{ sku: 'A', quantity: 1, unit_price: 3000 }, { sku: 'B', quantity: 1, unit_price: 3000 }] }) });
+    assert.equal(buy.body.points, 160);
+    assert.equal((await t.api('POST', '/v1/redemptions', { body: { member_id: m, points: 120 } })).status, 201);
+    const ret = await t.api('POST', '/v1/transactions', { body: order({ type: 'return', original_id: buy.body.id, total: 3000, lines: [{ sku: 'B', quantity: 1 }] }) });
+    assert.equal(ret.body.points, -130);
+    let b = await balance(t, m);
+    assert.deepEqual([b.available, b.debt], [0, 90]);
+    const ledger = await t.api('GET', `/v1/members/${m}/ledger`);
+    assert.deepEqual(ledger.body.data.map((e: any) => [e.type, e.points]), [['claw_back', -40], ['redeem', -120], ['earn', 160]]);
+    await t.api('POST', '/v1/transactions', { body: order({ member_id: m, total: 10000 }) });
+    b = await balance(t, m);
+    assert.deepEqual([b.available, b.debt], [110, 0]);
+    await invariants(t);
+  });
+
   test('the preview says what a basket would earn and writes nothing', async () => {
     app.clock.reset();
     const t = await tenant({ pending_days: 14 });
