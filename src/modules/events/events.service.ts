@@ -153,7 +153,8 @@ export class EventsService {
         credit = async () => {
           await book.credit({
             type: 'earn', points: result.points, earned: true, activity: true,
-            activates_at: activatesAt(program.pending_days, occurredAt),
+            // The longest pending period among the rules that awarded points (a rule without one: the program's).
+            activates_at: activatesAt(Math.max(0, ...rules.filter((r) => result.awards.some((a) => a.rule_id === r.id)).map((r) => r.pending_days ?? program.pending_days)), occurredAt),
             expires_at: lotExpiresAt(program.expiry, occurredAt, program.time_zone),
             reason: externalId ? `${input.name} ${externalId}` : input.name, source_type: 'event', source_id: id,
             occurred_at: occurredAt, details: { event: input.name, rules: result.awards.map((a) => a.rule_id) },

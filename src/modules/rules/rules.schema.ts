@@ -24,6 +24,7 @@ const f = {
   caps: Nullable(Obj(capsProps, {
     description: 'Most points the rule awards: per_transaction, per_member_day, per_member_month (tenant time zone) and total (across all members, ever). Event rules take only total.',
   })),
+  pending_days: Nullable(Type.Integer({ minimum: 0, maximum: 365, description: "Days the points this rule awards stay pending (e.g. a return window); null = the program's pending_days. An order's points stay pending for the longest period among the rules that awarded them." })),
   rate: Obj(
     {
       points: Type.Integer({ minimum: 1, maximum: RULE_LIMITS.points }),
@@ -91,6 +92,7 @@ const definitionProps = {
   valid_until: Nullable(Timestamp()),
   condition: Type.Unknown({ description: 'JSON Logic, or null.' }),
   caps: Nullable(Type.Object(Object.fromEntries(CAP_NAMES.map((k) => [k, Type.Optional(Type.Integer())])))),
+  pending_days: Type.Optional(Nullable(Type.Integer())),
   rate: Type.Optional(Type.Object({ points: Type.Integer(), per_units: Type.Integer() })),
   rounding: Type.Optional(StringEnum(ROUNDINGS)),
   factor_percent: Type.Optional(Type.Integer()),

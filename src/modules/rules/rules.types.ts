@@ -41,6 +41,8 @@ export interface RuleCommon {
   /** Whole-basket condition on EarnData; absent = always. */
   condition?: Condition | null;
   caps?: RuleCaps;
+  /** Days the points this rule awards stay pending; absent = the program's pending_days. */
+  pending_days?: number;
 }
 
 /** `points` per `per_units` major currency units, e.g. {points: 1, per_units: 10} = 1 point per 10 EUR. */

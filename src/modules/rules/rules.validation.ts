@@ -27,7 +27,7 @@ export const RULE_LIMITS = {
   conditionDepth: 20,
 };
 
-const COMMON_FIELDS = ['kind', 'name', 'priority', 'active', 'valid_from', 'valid_until', 'condition', 'caps'] as const;
+const COMMON_FIELDS = ['kind', 'name', 'priority', 'active', 'valid_from', 'valid_until', 'condition', 'caps', 'pending_days'] as const;
 export const KIND_FIELDS: Record<RuleKind, readonly string[]> = {
   base: ['rate', 'rounding'],
   multiplier: ['factor_percent', 'rounding', 'line_filter', 'stacking'],
@@ -46,6 +46,7 @@ export interface RuleInput {
   valid_until?: string | null;
   condition?: Record<string, unknown> | null;
   caps?: RuleCaps | null;
+  pending_days?: number | null;
   rate?: { points: number; per_units: number };
   rounding?: (typeof ROUNDINGS)[number];
   factor_percent?: number;
@@ -206,6 +207,7 @@ export function validateRule(input: unknown): FieldError[] {
   }
   if (i.condition !== undefined) checkLogic(errs, 'condition', i.condition, kind === 'event' ? 'event' : 'earn');
   if (i.caps !== undefined) checkCaps(errs, i.caps, kind);
+  if (i.pending_days !== undefined && i.pending_days !== null) checkInt(errs, 'pending_days', i.pending_days, 0, 365);
 
   const required = (f: string) => {
     if (i[f] === undefined) errs.push({ field: f, detail: `is required for ${kind} rules` });
@@ -271,6 +273,7 @@ export function toDefinition(id: string, version: number, input: RuleInput): Any
     valid_from: utc(input.valid_from), valid_until: utc(input.valid_until),
     condition: (input.condition ?? null) as AnyRule['condition'],
     ...(Object.keys(caps).length > 0 ? { caps } : {}),
+    ...(input.pending_days != null ? { pending_days: input.pending_days } : {}),
   };
   switch (input.kind) {
     case 'base':

@@ -81,6 +81,12 @@ function earnTransaction(o: { currency: string; total: number; lines: Line[] | n
   };
 }
 
+/** The points stay pending for the longest period among the rules that awarded them (a rule without one: the program's). */
+function pendingDaysOf(rules: EarnRule[], result: EarnResult, program: Program): number {
+  const applied = new Set(result.explanation.filter((e) => e.outcome === 'applied').map((e) => e.rule_id));
+  return Math.max(0, ...rules.filter((r) => applied.has(r.id)).map((r) => r.pending_days ?? program.pending_days));
+}
+
 const mentions = (rules: EarnRule[], word: string) => rules.some((r) => JSON.stringify(r.condition ?? null).includes(word));
 
 export class TransactionsService {
@@ -219,7 +225,7 @@ export class TransactionsService {
       book = await this.deps.ledger.open(tx, tenantId, member.id, program.negative_balance);
       evaluated = await this.evaluate(tx, tenantId, member, facts, order.occurred_at, program, true);
       const r = evaluated.result;
-      const activates = activatesAt(program.pending_days, order.occurred_at);
+      const activates = activatesAt(pendingDaysOf(evaluated.rules, r, program), order.occurred_at);
       const expires = lotExpiresAt(program.expiry, order.occurred_at, program.time_zone);
       earning = {
         points: r.points, kept_points: r.points, eligible_amount: r.eligible_amount, not_earned_reason: null,
@@ -429,8 +435,8 @@ export class TransactionsService {
     if (reason) return { member_id: member?.id ?? null, points: 0, eligible_amount: 0, activates_at: null, expires_at: null, not_earned_reason: reason, explanation: [] };
     // A customer not enrolled yet is previewed as a new member (what they would earn by joining now).
     const who = member ?? ({ id: '00000000-0000-0000-0000-000000000000', attributes: {} } as MemberRow);
-    const { result } = await this.evaluate(q, tenantId, who, earnTransaction(order), order.occurred_at, program, member !== null);
-    const activates = result.points > 0 ? activatesAt(program.pending_days, order.occurred_at) : null;
+    const { rules, result } = await this.evaluate(q, tenantId, who, earnTransaction(order), order.occurred_at, program, member !== null);
+    const activates = result.points > 0 ? activatesAt(pendingDaysOf(rules, result, program), order.occurred_at) : null;
     const expires = result.points > 0 ? lotExpiresAt(program.expiry, order.occurred_at, program.time_zone) : null;
     return {
       member_id: member?.id ?? null, points: result.points, eligible_amount: result.eligible_amount,

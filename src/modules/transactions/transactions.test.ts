@@ -275,6 +275,18 @@ describe('transactions', () => {
     await invariants(t);
   });
 
+  test("a rule's own pending period wins over the program's for the points it awards", async () => {
+    app.clock.set('2031-05-01T10:00:00Z');
+    const t = await tenant({ pending_days: 0 }, [
+      { kind: 'base', name: 'base', rate: { points: 1, per_units: 1 }, rounding: 'floor' },
+      { kind: 'bonus', name: 'held bonus', points: 50, pending_days: 30 },
+    ]);
+    const m = await member(t);
+    const buy = await t.api('POST', '/v1/transactions', { body: order({ member_id: m, total: 1000 }) });
+    assert.equal(buy.body.earning.activates_at, '2031-05-31T10:00:00.000Z');
+    assert.equal((await balance(t, m)).pending, 60);
+  });
+
   test('the preview says what a basket would earn and writes nothing', async () => {
     app.clock.reset();
     const t = await tenant({ pending_days: 14 });
