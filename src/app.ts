@@ -38,7 +38,7 @@ import { rulesRoutes } from './modules/rules/rules.routes.js';
 // Issue 4: the ledger and orders.
 import { Ledger } from './modules/ledger/ledger.service.js';
 import { TransactionsService } from './modules/transactions/transactions.service.js';
-import { transactionsRoutes } from './modules/transactions/transactions.routes.js';
+import { transactionsRoutes, transactionView } from './modules/transactions/transactions.routes.js';
 // Issue 4: member points routes, ledger jobs, redemptions and checkout holds.
 import { defineLedgerJobs } from './modules/ledger/ledger.jobs.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
@@ -46,7 +46,7 @@ import { RedemptionsService } from './modules/redemptions/redemptions.service.js
 import { redemptionsRoutes } from './modules/redemptions/redemptions.routes.js';
 // Issue 4: action events (action bonuses by event rules).
 import { EventsService } from './modules/events/events.service.js';
-import { eventsRoutes } from './modules/events/events.routes.js';
+import { eventsRoutes, eventView } from './modules/events/events.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -132,6 +132,13 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
 
     // Issue 4: action events (action bonuses by event rules).
     const events = new EventsService({ clock, ledger, members, programs, rules });
+    // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
+    const EXPORT_LIMIT = 100_000;
+    members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
+    members.registerExportSection('orders', async (q, t, m) => (await transactions.list(q, t, { memberId: m, limit: EXPORT_LIMIT })).map(transactionView));
+    members.registerExportSection('redemptions', (q, t, m) => redemptions.list(q, t, { memberId: m, limit: EXPORT_LIMIT }));
+    members.registerExportSection('events', async (q, t, m) => (await events.list(q, t, { memberId: m, limit: EXPORT_LIMIT })).map(eventView));
+    members.registerEraser('events', (tx, t, m) => events.eraseMember(tx, t, m));
 
     jobs.define({
       name: 'idempotency.purge',

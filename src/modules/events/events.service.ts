@@ -186,6 +186,11 @@ export class EventsService {
     return row;
   }
 
+  /** GDPR erasure: the properties of the member's events are cleared. */
+  eraseMember(tx: Queryable, tenantId: string, memberId: string): Promise<void> {
+    return store.clearPropertiesOf(tx, tenantId, memberId);
+  }
+
   list(q: Queryable, tenantId: string, f: Parameters<typeof store.listEvents>[2]): Promise<MemberEventRow[]> {
     return store.listEvents(q, tenantId, f);
   }

@@ -54,3 +54,8 @@ export async function listEvents(db: Queryable, tenantId: string, f: { memberId?
   );
   return res.rows;
 }
+
+/** GDPR erasure: an event's properties may hold what the member wrote (a review); name, time and points stay. */
+export async function clearPropertiesOf(db: Queryable, tenantId: string, memberId: string): Promise<void> {
+  await db.query(`UPDATE member_events SET properties = '{}' WHERE tenant_id = $1 AND member_id = $2 AND properties <> '{}'`, [tenantId, memberId]);
+}

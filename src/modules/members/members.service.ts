@@ -34,6 +34,9 @@ export type MemberView = MemberRow & { consent: Record<Channel, ConsentState> };
 /** A module's contribution to a member's GDPR export. */
 export type ExportSection = (db: Queryable, tenantId: string, memberId: string) => Promise<unknown>;
 
+/** A module's part of a GDPR erasure: clears personal data it holds about the member (amounts and ids stay). */
+export type Eraser = (tx: Queryable, tenantId: string, memberId: string) => Promise<void>;
+
 
 const EARLIEST = '1900-01-01';
 
@@ -145,6 +148,7 @@ export interface MemberHistory {
 
 export class MembersService {
   private readonly exportSections = new Map<string, ExportSection>();
+  private readonly erasers = new Map<string, Eraser>();
 
   constructor(
     private readonly clock: Clock,
@@ -154,6 +158,11 @@ export class MembersService {
   /** Lets another module add what it holds about a member to the GDPR export. */
   registerExportSection(name: string, section: ExportSection): void {
     this.exportSections.set(name, section);
+  }
+
+  /** Lets another module clear what it holds about a member when the member is erased (same transaction). */
+  registerEraser(name: string, eraser: Eraser): void {
+    this.erasers.set(name, eraser);
   }
 
   /** The semantic checks of `validateMemberFields`, at the clock's now (for the HTTP layer). */
@@ -337,6 +346,7 @@ export class MembersService {
     // Erasure clears the external_id: remember its hash, so an import never brings the member back.
     if (current.external_id) await store.rememberErasedExternalId(tx, tenantId, current.external_id, now);
     const row = await store.anonymise(tx, tenantId, id, now);
+    for (const eraser of this.erasers.values()) await eraser(tx, tenantId, id);
     await emit(tx, { tenantId, type: 'member.erased', aggregateType: 'member', aggregateId: id, memberId: id, payload: { member_id: id }, occurredAt: now });
     const erased = await this.view(tx, tenantId, row);
     await redactAnswersAbout(tx, tenantId, id, erased);

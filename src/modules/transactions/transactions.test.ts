@@ -287,6 +287,27 @@ describe('transactions', () => {
     assert.equal((await balance(t, m)).pending, 60);
   });
 
+  test("GDPR: the export holds the member's orders, points, redemptions and events; erasure clears event properties", async () => {
+    app.clock.reset();
+    const t = await tenant();
+    const m = await member(t);
+    await t.api('POST', '/v1/transactions', { body: order({ member_id: m, total: 3000 }) });
+    await t.api('POST', '/v1/redemptions', { body: { member_id: m, points: 10 } });
+    const ev = await t.api('POST', '/v1/events', { body: { name: 'review_written', member_id: m, properties: { text: 'Lovely beans, says Ana from Plovdiv' } } });
+    assert.equal(ev.status, 201, ev.text);
+    const exp = await t.api('GET', `/v1/members/${m}/export`);
+    assert.equal(exp.status, 200, exp.text);
+    assert.equal(exp.body.sections.orders.length, 1);
+    assert.equal(exp.body.sections.points.balance.available, 20);
+    assert.equal(exp.body.sections.points.entries.length, 2);
+    assert.equal(exp.body.sections.redemptions.length, 1);
+    assert.equal(exp.body.sections.events[0].properties.text, 'Lovely beans, says Ana from Plovdiv');
+    assert.equal((await t.api('POST', `/v1/members/${m}/erase`)).status, 200);
+    const after = await t.api('GET', `/v1/events/${ev.body.id}`);
+    assert.deepEqual(after.body.properties, {});
+    assert.equal((await balance(t, m)).available, 20, 'amounts stay');
+  });
+
   test('the preview says what a basket would earn and writes nothing', async () => {
     app.clock.reset();
     const t = await tenant({ pending_days: 14 });
