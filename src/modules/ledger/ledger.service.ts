@@ -81,7 +81,11 @@ export class MemberBook {
     return this.balance.member_id;
   }
 
+  /** The balance changed in memory since it was last written. */
+  private dirty = false;
+
   private touch(p: Posting): void {
+    this.dirty = true;
     this.balance.updated_at = this.now;
     if (p.activity) this.balance.last_activity_at = this.now;
   }
@@ -104,10 +108,7 @@ export class MemberBook {
     if (c.earned) this.balance.lifetime_earned += c.points;
     this.touch(c);
     const e = this.entry(c.type, c.points, pending ? c.points : 0, c);
-    const row = await store.insertEntry(this.tx, this.tenantId, e, {
-      lot: { id: newId(), amount: c.points, state: pending ? 'pending' : 'active', activates_at: pending ? c.activates_at : null, expires_at: c.expires_at },
-      balanceAfter: this.balance,
-    });
+    const row = await this.write(e, { id: newId(), amount: c.points, state: pending ? 'pending' : 'active', activates_at: pending ? c.activates_at : null, expires_at: c.expires_at });
     if (!pending) await this.settle(c.points, deficit);
     await this.save();
     return row;
@@ -123,7 +124,7 @@ export class MemberBook {
     const covered = Math.min(added, deficit);
     if (covered > 0) {
       const e = this.entry('debt_repay', 0, 0, { source_type: 'system', reason: 'points cover a negative balance', details: { covered } });
-      const row = await store.insertEntry(this.tx, this.tenantId, e, { balanceAfter: this.balance });
+      const row = await this.write(e);
       assertTaken(await store.takeFromLots(this.tx, this.tenantId, this.memberId, covered, { entryId: row.id, states: ['active'], now: this.now }), covered);
     }
     const repay = Math.min(this.balance.debt, Math.max(0, this.balance.available));
@@ -131,7 +132,7 @@ export class MemberBook {
       this.balance.debt -= repay;
       this.balance.available -= repay;
       const e = this.entry('debt_repay', -repay, 0, { source_type: 'system', reason: 'repays a claw-back the balance could not cover' });
-      const row = await store.insertEntry(this.tx, this.tenantId, e, { balanceAfter: this.balance });
+      const row = await this.write(e);
       assertTaken(await store.takeFromLots(this.tx, this.tenantId, this.memberId, repay, { entryId: row.id, states: ['active'], now: this.now }), repay);
     }
   }
@@ -170,7 +171,7 @@ export class MemberBook {
     this.touch(d);
     const details = shortfall > 0 ? { ...(d.details ?? {}), shortfall, policy: this.policy } : d.details ?? null;
     const e = this.entry(d.type, entryPoints, -fromPending, { ...d, details });
-    const row = await store.insertEntry(this.tx, this.tenantId, e, { balanceAfter: this.balance });
+    const row = await this.write(e);
     let taken = 0;
     if (d.from_transaction_id && fromPending + fromActive > 0) {
       const own = await store.takeFromLots(this.tx, this.tenantId, this.memberId, fromPending + fromActive,
@@ -246,7 +247,7 @@ export class MemberBook {
     this.balance.redeemed += points;
     this.touch({ ...p, activity: true });
     const e = this.entry('redeem', -points, 0, p);
-    const entry = await store.insertEntry(this.tx, this.tenantId, e, { balanceAfter: this.balance });
+    const entry = await this.write(e);
     // The captured lots move from the hold to the entry: the hold's allocation is undone, the entry's written.
     await store.allocate(this.tx, this.tenantId, this.memberId, captured.map((c) => ({ ...c, points: -c.points })), { holdId: hold.id }, this.now);
     await store.allocate(this.tx, this.tenantId, this.memberId, captured, { entryId: entry.id }, this.now);
@@ -272,7 +273,7 @@ export class MemberBook {
     this.balance.redeemed -= total;
     this.touch(p);
     const e = this.entry('redemption_cancel', total, 0, p);
-    const entry = await store.insertEntry(this.tx, this.tenantId, e, { balanceAfter: this.balance });
+    const entry = await this.write(e);
     await store.returnToLots(this.tx, this.tenantId, this.memberId, parts, { entryId: redeemEntryId }, this.now);
     const expired = await this.expireReturned(parts, 'returned by a cancelled redemption after the points expired');
     await this.settle(total - expired, deficit);
@@ -300,9 +301,18 @@ export class MemberBook {
     await this.save();
   }
 
-  /** Writes the balance row (entries written by `store.insertEntry` do not). */
+  /** Writes an entry with the balance as it is now, in one statement. */
+  private async write(e: store.NewEntry, lot?: store.NewLot): Promise<EntryRow> {
+    const row = await store.insertEntry(this.tx, this.tenantId, e, { lot, balanceAfter: this.balance, saveBalance: true });
+    this.dirty = false;
+    return row;
+  }
+
+  /** Writes the balance row if it changed since the last write. */
   async save(): Promise<void> {
+    if (!this.dirty) return;
     await store.saveBalance(this.tx, this.tenantId, this.balance);
+    this.dirty = false;
   }
 }
 

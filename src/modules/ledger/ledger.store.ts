@@ -143,6 +143,14 @@ export interface NewEntry {
   created_at: Date;
 }
 
+export interface NewLot {
+  id: string;
+  amount: number;
+  state: LotState;
+  activates_at: Date | null;
+  expires_at: Date | null;
+}
+
 /** Payload of the outbox event of an entry: ids and numbers, nothing personal. */
 function eventPayload(e: NewEntry & { id: string }, balance: BalanceRow | null): Record<string, unknown> {
   return {
@@ -153,12 +161,13 @@ function eventPayload(e: NewEntry & { id: string }, balance: BalanceRow | null):
 }
 
 /**
- * Inserts an entry and its outbox event in one statement; when `lot` is given, the lot it creates too (an earning).
- * `balanceAfter` goes into the event so a webhook consumer sees the new balance without asking.
+ * Inserts an entry and its outbox event in one statement; when `lot` is given, the lot it creates too (an earning);
+ * with `saveBalance`, the balance row too (one round trip for the common write). `balanceAfter` also goes into the
+ * event so a webhook consumer sees the new balance without asking.
  */
 export async function insertEntry(
   db: Queryable, tenantId: string, e: NewEntry,
-  opts: { lot?: { id: string; amount: number; state: LotState; activates_at: Date | null; expires_at: Date | null }; balanceAfter?: BalanceRow } = {},
+  opts: { lot?: NewLot; balanceAfter?: BalanceRow; saveBalance?: boolean } = {},
 ): Promise<EntryRow> {
   const id = e.id ?? newId();
   const lot = opts.lot;
@@ -173,12 +182,19 @@ export async function insertEntry(
      ), event AS (
        INSERT INTO outbox_events (tenant_id, id, type, aggregate_type, aggregate_id, member_id, payload, occurred_at)
        VALUES ($1, $20, $21, 'member', $3, $3, $22, $14)
+     ), balance AS (
+       UPDATE member_balances
+          SET available = b.available, pending = b.pending, held = b.held, lifetime_earned = b.lifetime_earned,
+              redeemed = b.redeemed, expired = b.expired, debt = b.debt, last_activity_at = b.last_activity_at, updated_at = b.updated_at
+         FROM json_populate_record(NULL::member_balances, $23::json) AS b
+        WHERE $23::json IS NOT NULL AND member_balances.tenant_id = $1 AND member_balances.member_id = $3
      )
      SELECT * FROM entry`,
     [tenantId, id, e.member_id, e.type, e.points, e.pending_points, e.reason, e.source_type, e.source_id, e.transaction_id,
       e.actor, e.details === null ? null : JSON.stringify(e.details), e.occurred_at, e.created_at,
       lot?.id ?? null, lot?.amount ?? null, lot?.state ?? null, lot?.activates_at ?? null, lot?.expires_at ?? null,
-      newId(), ENTRY_EVENT[e.type], JSON.stringify(eventPayload({ ...e, id }, opts.balanceAfter ?? null))],
+      newId(), ENTRY_EVENT[e.type], JSON.stringify(eventPayload({ ...e, id }, opts.balanceAfter ?? null)),
+      opts.saveBalance && opts.balanceAfter ? JSON.stringify(opts.balanceAfter) : null],
   );
   return res.rows[0]!;
 }

@@ -206,8 +206,7 @@ export class TransactionsService {
   }
 
   private async recordPurchase(tx: Tx, tenantId: string, order: Order, digest: string, program: Program, now: Date, opts: RecordOptions): Promise<RecordResult> {
-    const existing = await store.getByExternalId(tx, tenantId, order.external_id);
-    if (existing) return this.same(existing, digest);
+    // No look-up of the order id first: a re-send is rare, and the insert below finds it (one round trip less).
     const { member, reason: missing } = await this.resolveMember(tx, tenantId, order, program, true);
     const award = opts.award !== false;
     let reason = missing;
@@ -247,9 +246,12 @@ export class TransactionsService {
       occurred_at: order.occurred_at, currency: order.currency, total: order.total, lines: order.lines, channel: order.channel,
       store_id: order.store_id, payments: order.payments, body_digest: digest, points: earning.points, earning,
       source: opts.source ?? 'api', created_at: now,
+    }, {
+      id: newId(), type: 'transaction.recorded',
+      payload: { transaction_id: id, external_id: order.external_id, type: 'purchase', member_id: member?.id ?? null, total: order.total, currency: order.currency, points: earning.points, occurred_at: order.occurred_at.toISOString() },
     });
     if (!row) {
-      // Recorded meanwhile by a concurrent re-send (the insert waited for it): answer as that one did.
+      // A re-send, or recorded meanwhile by a concurrent one (the insert waited for it): answer as the first did.
       return this.same((await store.getByExternalId(tx, tenantId, order.external_id))!, digest);
     }
     if (book && earning.points > 0) {
@@ -264,10 +266,6 @@ export class TransactionsService {
     } else if (book) {
       await book.recordActivity();
     }
-    await emit(tx, {
-      tenantId, type: 'transaction.recorded', aggregateType: 'transaction', aggregateId: id, memberId: member?.id ?? null, occurredAt: now,
-      payload: { transaction_id: id, external_id: order.external_id, type: 'purchase', member_id: member?.id ?? null, total: order.total, currency: order.currency, points: earning.points, occurred_at: order.occurred_at.toISOString() },
-    });
     return { transaction: row, created: true };
   }
 
@@ -314,6 +312,9 @@ export class TransactionsService {
       original_id: purchase.id, occurred_at: order.occurred_at, currency: order.currency, total: order.total, lines: order.lines,
       channel: order.channel, store_id: order.store_id, payments: order.payments, body_digest: digest, points: -clawed,
       earning: returnEarning, source: opts.source ?? 'api', created_at: now,
+    }, {
+      id: newId(), type: 'transaction.returned',
+      payload: { transaction_id: id, external_id: order.external_id, original_id: purchase.id, member_id: purchase.member_id, total: order.total, currency: order.currency, points: -clawed },
     });
     if (!row) return this.same((await store.getByExternalId(tx, tenantId, order.external_id))!, digest);
     await store.updateEarning(tx, tenantId, purchase.id, { earning: updated ?? undefined, returned_total: returnedTotal });
@@ -325,10 +326,6 @@ export class TransactionsService {
       });
       await this.releaseCaps(tx, tenantId, purchase, returnEarning.rules ?? {});
     }
-    await emit(tx, {
-      tenantId, type: 'transaction.returned', aggregateType: 'transaction', aggregateId: id, memberId: purchase.member_id, occurredAt: now,
-      payload: { transaction_id: id, external_id: order.external_id, original_id: purchase.id, member_id: purchase.member_id, total: order.total, currency: order.currency, points: -clawed },
-    });
     return { transaction: row, created: true };
   }
 

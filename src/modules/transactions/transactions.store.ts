@@ -63,17 +63,27 @@ const COLS = `id, external_id, type, status, member_id, customer_ref, original_i
 
 export type NewTransaction = Omit<TransactionRow, 'status' | 'voided_at' | 'returned_total'>;
 
-/** Inserts the order unless its external_id is taken; null when it is (the caller answers with the existing one). */
-export async function insertTransaction(db: Queryable, tenantId: string, t: NewTransaction): Promise<TransactionRow | null> {
+/**
+ * Inserts the order unless its external_id is taken; null when it is (the caller answers with the existing one).
+ * The order's outbox event is written by the same statement, only when the order is.
+ */
+export async function insertTransaction(db: Queryable, tenantId: string, t: NewTransaction, event: { id: string; type: string; payload: Record<string, unknown> }): Promise<TransactionRow | null> {
   const res = await db.query<TransactionRow>(
-    `INSERT INTO transactions (tenant_id, id, external_id, type, status, member_id, customer_ref, original_id, occurred_at, currency, total,
-                               lines, channel, store_id, payments, body_digest, points, earning, source, created_at)
-     VALUES ($1, $2, $3, $4, 'recorded', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-     ON CONFLICT (tenant_id, external_id) DO NOTHING
-     RETURNING ${COLS}`,
+    `WITH ins AS (
+       INSERT INTO transactions (tenant_id, id, external_id, type, status, member_id, customer_ref, original_id, occurred_at, currency, total,
+                                 lines, channel, store_id, payments, body_digest, points, earning, source, created_at)
+       VALUES ($1, $2, $3, $4, 'recorded', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+       ON CONFLICT (tenant_id, external_id) DO NOTHING
+       RETURNING ${COLS}
+     ), event AS (
+       INSERT INTO outbox_events (tenant_id, id, type, aggregate_type, aggregate_id, member_id, payload, occurred_at)
+       SELECT $1, $20, $21, 'transaction', ins.id::text, ins.member_id, $22, $19 FROM ins
+     )
+     SELECT * FROM ins`,
     [tenantId, t.id, t.external_id, t.type, t.member_id, t.customer_ref, t.original_id, t.occurred_at, t.currency, t.total,
       t.lines === null ? null : JSON.stringify(t.lines), t.channel, t.store_id, t.payments === null ? null : JSON.stringify(t.payments),
-      t.body_digest, t.points, t.earning === null ? null : JSON.stringify(t.earning), t.source, t.created_at],
+      t.body_digest, t.points, t.earning === null ? null : JSON.stringify(t.earning), t.source, t.created_at,
+      event.id, event.type, JSON.stringify(event.payload)],
   );
   return res.rows[0] ?? null;
 }

@@ -9,7 +9,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { recordAudit } from '../audit/audit.js';
 import type { Clock } from '../clock.js';
-import { type Db, type Tx, withSavepoint } from '../db/db.js';
+import type { Db, Tx } from '../db/db.js';
 import { errors, isAppError } from '../errors.js';
 import {
   assertSameRequest,
@@ -56,6 +56,9 @@ export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   return key;
 }
 
+/** Errors that are not an answer to keep under an Idempotency-Key. */
+const NOT_KEPT = new Set(['validation_failed', 'idempotency_key_reused', 'idempotency_key_in_flight']);
+
 export function createWriteRunner(deps: { db: Db; clock: Clock }): WriteRunner {
   return async function runWrite<T>(request: FastifyRequest, reply: FastifyReply, opts: WriteOptions<T>, work: (tx: Tx) => Promise<T>) {
     const auth = tenantOf(request);
@@ -87,36 +90,44 @@ export function createWriteRunner(deps: { db: Db; clock: Clock }): WriteRunner {
     }
 
     const hash = requestHash(request.method, request.url, jsonBodyDigest(body));
-    const outcome = await deps.db.tx(async (tx) => {
-      const stored = await claimKey(tx, auth.tenantId, key);
-      if (stored) {
-        assertSameRequest(stored, hash, key);
-        return { replayed: true, status: stored.statusCode, body: stored.body };
-      }
-      let answer: { status: number; body: unknown; stored: unknown };
-      try {
-        // A domain error (404, 409, 422 …) is an answer too: keep it for replays,
-        // but undo the work that led to it.
-        const result = await withSavepoint(tx, async () => {
-          const r = await work(tx);
-          await audit(tx, r);
-          return r;
-        });
+    type Outcome = { replayed: boolean; status: number; body: unknown };
+    const replay = (stored: NonNullable<Awaited<ReturnType<typeof claimKey>>>): Outcome => {
+      assertSameRequest(stored, hash, key);
+      return { replayed: true, status: stored.statusCode, body: stored.body };
+    };
+    let outcome: Outcome;
+    try {
+      // The happy path is one transaction: claim the key, do the work, audit it, keep the answer.
+      outcome = await deps.db.tx(async (tx) => {
+        const stored = await claimKey(tx, auth.tenantId, key);
+        if (stored) return replay(stored);
+        const result = await work(tx);
+        await audit(tx, result);
         const sent = opts.bodyOf ? opts.bodyOf(result) : result;
-        answer = { status: opts.statusOf?.(result) ?? status, body: sent, stored: opts.storeAs ? opts.storeAs(result) : sent };
-      } catch (err) {
-        // A request rejected by validation (here: the service's own checks) is
-        // not an answer to keep: the client fixes the body and retries with the key.
-        if (!isAppError(err) || err.status >= 500 || err.code === 'validation_failed') throw err;
-        const problem = problemBody(err, request.url, String(request.id));
-        answer = { status: err.status, body: problem, stored: problem };
-      }
-      await storeAnswer(tx, {
-        tenantId: auth.tenantId, key, requestHash: hash, method: request.method, path: request.url,
-        statusCode: answer.status, body: answer.stored, at: deps.clock.now(),
+        const answer = { status: opts.statusOf?.(result) ?? status, body: sent };
+        await storeAnswer(tx, {
+          tenantId: auth.tenantId, key, requestHash: hash, method: request.method, path: request.url,
+          statusCode: answer.status, body: opts.storeAs ? opts.storeAs(result) : sent, at: deps.clock.now(),
+        });
+        return { replayed: false, ...answer };
       });
-      return { replayed: false, status: answer.status, body: answer.body };
-    });
+    } catch (err) {
+      // A domain error (404, 409, 422 …) is an answer too: its work rolled back with the transaction, and the answer
+      // is kept for replays in a second one. Not kept: validation errors (the client fixes the body and retries with
+      // the key), the key's own conflicts, and 5xx.
+      if (!isAppError(err) || err.status >= 500 || NOT_KEPT.has(err.code)) throw err;
+      const problem = problemBody(err, request.url, String(request.id));
+      outcome = await deps.db.tx(async (tx) => {
+        const stored = await claimKey(tx, auth.tenantId, key);
+        // Another request with this key may have finished in between: its answer stands.
+        if (stored) return replay(stored);
+        await storeAnswer(tx, {
+          tenantId: auth.tenantId, key, requestHash: hash, method: request.method, path: request.url,
+          statusCode: err.status, body: problem, at: deps.clock.now(),
+        });
+        return { replayed: false, status: err.status, body: problem };
+      });
+    }
 
     if (outcome.replayed) reply.header('idempotent-replayed', 'true');
     if (outcome.status >= 400) reply.type('application/problem+json');
