@@ -11,9 +11,18 @@ import type {
 const DEFAULT_NON_EARNING = ['points', 'store_credit'];
 const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
 
+// Building an Intl formatter costs far more than using one: the hot path keeps one per currency and time zone.
+const exponents = new Map<string, number>();
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** Minor-unit exponent of a currency (JPY 0, EUR 2, KWD 3), from ICU rather than a hand-kept table. */
 export function currencyExponent(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  let e = exponents.get(currency);
+  if (e === undefined) {
+    e = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    exponents.set(currency, e);
+  }
+  return e;
 }
 
 function divide(num: bigint, den: bigint, mode: Rounding): bigint {
@@ -29,10 +38,15 @@ function divide(num: bigint, den: bigint, mode: Rounding): bigint {
 interface LocalTime { day_of_week: number; hour: number; minute: number; date: string; month: string }
 
 export function localTime(iso: string, timeZone: string): LocalTime {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone, weekday: 'short', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(iso));
+  let format = dayFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone, weekday: 'short', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    dayFormats.set(timeZone, format);
+  }
+  const parts = format.formatToParts(new Date(iso));
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
   const month = `${get('year')}-${get('month')}`;
   return {

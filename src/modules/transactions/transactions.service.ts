@@ -16,7 +16,7 @@ import type { MemberRow, MembersService } from '../members/members.service.js';
 import { activatesAt, lotExpiresAt } from '../programs/programs.policy.js';
 import type { ProgramsService } from '../programs/programs.service.js';
 import type { Program } from '../programs/programs.types.js';
-import { evaluateEarn } from '../rules/rules.engine.js';
+import { evaluateEarn, localTime } from '../rules/rules.engine.js';
 import type { RulesService } from '../rules/rules.service.js';
 import type { EarnContext, EarnResult, EarnRule, EarnTransaction } from '../rules/rules.types.js';
 import type { CreateTransactionInput } from './transactions.schema.js';
@@ -189,9 +189,9 @@ export class TransactionsService {
   private async evaluate(q: Queryable, tenantId: string, member: MemberRow, tx: EarnTransaction, at: Date, program: Program, withUsage: boolean) {
     const rules = await this.deps.rules.transactionRulesAt(q, tenantId, at);
     const firstPurchase = mentions(rules, 'first_purchase') ? !(await store.hasEarlierPurchase(q, tenantId, member.id, at)) : false;
-    const local = new Intl.DateTimeFormat('en-CA', { timeZone: program.time_zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+    const local = localTime(at.toISOString(), program.time_zone);
     const usage = withUsage && rules.some((r) => r.caps)
-      ? await this.deps.rules.earnUsage(q as Tx, tenantId, member.id, rules, local, local.slice(0, 7))
+      ? await this.deps.rules.earnUsage(q as Tx, tenantId, member.id, rules, local.date, local.month)
       : {};
     const context: EarnContext = {
       time_zone: program.time_zone,
