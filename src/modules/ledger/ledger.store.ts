@@ -3,7 +3,7 @@
  * caller; every write here runs with the member's balance row locked (lockBalance) except the batch jobs, which
  * lock their members first.
  */
-import type { Queryable } from '../../platform/db/db.js';
+import { prepared, type Queryable } from '../../platform/db/db.js';
 import { newId } from '../../platform/ids.js';
 
 export interface BalanceRow {
@@ -90,8 +90,10 @@ export const ENTRY_EVENT: Record<EntryType, string> = {
  * this lock first, so two writes for one member run one after the other; a write touches one member, so two writes
  * never wait on each other in opposite orders (no deadlock).
  */
+const LOCK_BALANCE = prepared('ledger.lock_balance', `SELECT ${BALANCE_COLS} FROM member_balances WHERE tenant_id = $1 AND member_id = $2 FOR UPDATE`);
+
 export async function lockBalance(db: Queryable, tenantId: string, memberId: string, now: Date): Promise<BalanceRow> {
-  const sel = `SELECT ${BALANCE_COLS} FROM member_balances WHERE tenant_id = $1 AND member_id = $2 FOR UPDATE`;
+  const sel = LOCK_BALANCE;
   const found = await db.query<BalanceRow>(sel, [tenantId, memberId]);
   if (found.rows[0]) return found.rows[0];
   await db.query(
@@ -115,12 +117,14 @@ export async function getBalance(db: Queryable, tenantId: string, memberId: stri
   return res.rows[0] ?? null;
 }
 
-export async function saveBalance(db: Queryable, tenantId: string, b: BalanceRow): Promise<void> {
-  await db.query(
-    `UPDATE member_balances
+const SAVE_BALANCE = prepared('ledger.save_balance', `UPDATE member_balances
         SET available = $3, pending = $4, held = $5, lifetime_earned = $6, redeemed = $7, expired = $8, debt = $9,
             last_activity_at = $10, updated_at = $11
-      WHERE tenant_id = $1 AND member_id = $2`,
+      WHERE tenant_id = $1 AND member_id = $2`);
+
+export async function saveBalance(db: Queryable, tenantId: string, b: BalanceRow): Promise<void> {
+  await db.query(
+    SAVE_BALANCE,
     [tenantId, b.member_id, b.available, b.pending, b.held, b.lifetime_earned, b.redeemed, b.expired, b.debt, b.last_activity_at, b.updated_at],
   );
 }
@@ -172,7 +176,17 @@ export async function insertEntry(
   const id = e.id ?? newId();
   const lot = opts.lot;
   const res = await db.query<EntryRow>(
-    `WITH entry AS (
+    INSERT_ENTRY,
+    [tenantId, id, e.member_id, e.type, e.points, e.pending_points, e.reason, e.source_type, e.source_id, e.transaction_id,
+      e.actor, e.details === null ? null : JSON.stringify(e.details), e.occurred_at, e.created_at,
+      lot?.id ?? null, lot?.amount ?? null, lot?.state ?? null, lot?.activates_at ?? null, lot?.expires_at ?? null,
+      newId(), ENTRY_EVENT[e.type], JSON.stringify(eventPayload({ ...e, id }, opts.balanceAfter ?? null)),
+      opts.saveBalance && opts.balanceAfter ? JSON.stringify(opts.balanceAfter) : null],
+  );
+  return res.rows[0]!;
+}
+
+const INSERT_ENTRY = prepared('ledger.insert_entry', `WITH entry AS (
        INSERT INTO ledger_entries (tenant_id, id, member_id, type, points, pending_points, reason, source_type, source_id, transaction_id, actor, details, occurred_at, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
        RETURNING ${ENTRY_COLS}
@@ -189,15 +203,7 @@ export async function insertEntry(
          FROM json_populate_record(NULL::member_balances, $23::json) AS b
         WHERE $23::json IS NOT NULL AND member_balances.tenant_id = $1 AND member_balances.member_id = $3
      )
-     SELECT * FROM entry`,
-    [tenantId, id, e.member_id, e.type, e.points, e.pending_points, e.reason, e.source_type, e.source_id, e.transaction_id,
-      e.actor, e.details === null ? null : JSON.stringify(e.details), e.occurred_at, e.created_at,
-      lot?.id ?? null, lot?.amount ?? null, lot?.state ?? null, lot?.activates_at ?? null, lot?.expires_at ?? null,
-      newId(), ENTRY_EVENT[e.type], JSON.stringify(eventPayload({ ...e, id }, opts.balanceAfter ?? null)),
-      opts.saveBalance && opts.balanceAfter ? JSON.stringify(opts.balanceAfter) : null],
-  );
-  return res.rows[0]!;
-}
+     SELECT * FROM entry`);
 
 /** Many entries and their events in one statement (the batch jobs). */
 export async function insertEntries(db: Queryable, tenantId: string, entries: Array<NewEntry & { id: string }>, balances: Map<string, BalanceRow>): Promise<void> {
@@ -263,7 +269,14 @@ export async function takeFromLots(
 ): Promise<Taken[]> {
   if (points <= 0) return [];
   const res = await db.query<Taken>(
-    `WITH candidates AS (
+    TAKE_FROM_LOTS,
+    [tenantId, memberId, points, opts.transactionId ?? null, opts.states,
+      opts.entryId ?? null, opts.holdId ?? null, opts.now],
+  );
+  return res.rows;
+}
+
+const TAKE_FROM_LOTS = prepared('ledger.take_from_lots', `WITH candidates AS (
        SELECT id, remaining, state,
               sum(remaining) OVER (ORDER BY (state = 'pending') DESC, expires_at ASC NULLS LAST, earned_at, id
                                    ROWS UNBOUNDED PRECEDING) AS running
@@ -283,12 +296,7 @@ export async function takeFromLots(
        INSERT INTO lot_allocations (tenant_id, lot_id, member_id, entry_id, hold_id, points, created_at)
        SELECT $1, lot_id, $2, $6, $7, points, $8 FROM updated
      )
-     SELECT lot_id, points::bigint AS points, state FROM updated`,
-    [tenantId, memberId, points, opts.transactionId ?? null, opts.states,
-      opts.entryId ?? null, opts.holdId ?? null, opts.now],
-  );
-  return res.rows;
-}
+     SELECT lot_id, points::bigint AS points, state FROM updated`);
 
 /** What an entry or hold currently holds per lot (its allocations net of returns), with the lots' expiry. */
 export async function allocationsOf(db: Queryable, tenantId: string, of: { entryId?: string; holdId?: string }): Promise<Array<{ lot_id: string; points: number; expires_at: Date | null; state: LotState }>> {

@@ -1,5 +1,5 @@
 /** SQL for members, member_consents and member_consent_events. */
-import type { Queryable } from '../../platform/db/db.js';
+import { prepared, type Queryable } from '../../platform/db/db.js';
 import type { Locale } from '../../platform/http/schema.js';
 import type { Channel } from './members.schema.js';
 
@@ -56,8 +56,12 @@ export async function insertMember(db: Queryable, tenantId: string, m: MemberFie
   return res.rows[0]!;
 }
 
+const GET_MEMBER = prepared('members.get', `SELECT ${COLS} FROM members WHERE tenant_id = $1 AND id = $2`);
+
 export async function getMember(db: Queryable, tenantId: string, id: string, forUpdate = false): Promise<MemberRow | null> {
-  const res = await db.query<MemberRow>(`SELECT ${COLS} FROM members WHERE tenant_id = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`, [tenantId, id]);
+  const res = forUpdate
+    ? await db.query<MemberRow>(`SELECT ${COLS} FROM members WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])
+    : await db.query<MemberRow>(GET_MEMBER, [tenantId, id]);
   return res.rows[0] ?? null;
 }
 

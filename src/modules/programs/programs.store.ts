@@ -2,7 +2,7 @@
  * SQL for `programs`. Reads join the global `tenants` table (a reference table) for the tenant's currency and time
  * zone, so the hot write paths get the whole program in one query.
  */
-import type { Queryable } from '../../platform/db/db.js';
+import { prepared, type Queryable } from '../../platform/db/db.js';
 import { DEFAULT_SETTINGS, type ExpiryPolicy, type Program } from './programs.types.js';
 
 const PROGRAM_COLS = `t.default_currency AS currency, t.time_zone, p.tenant_id AS program_tenant_id,
@@ -52,11 +52,10 @@ function toProgram(r: Row): Program {
 }
 
 /** The tenant's program (the defaults when it has no row); null when there is no such tenant. */
+const GET_PROGRAM = prepared('programs.get', `SELECT ${PROGRAM_COLS} FROM tenants t LEFT JOIN programs p ON p.tenant_id = t.id WHERE t.id = $1`);
+
 export async function getProgram(db: Queryable, tenantId: string): Promise<Program | null> {
-  const res = await db.query<Row>(
-    `SELECT ${PROGRAM_COLS} FROM tenants t LEFT JOIN programs p ON p.tenant_id = t.id WHERE t.id = $1`,
-    [tenantId],
-  );
+  const res = await db.query<Row>(GET_PROGRAM, [tenantId]);
   return res.rows[0] ? toProgram(res.rows[0]) : null;
 }
 

@@ -1,5 +1,5 @@
 /** SQL for earn_rules, earn_rule_versions and rule_usage. */
-import type { Queryable } from '../../platform/db/db.js';
+import { prepared, type Queryable } from '../../platform/db/db.js';
 import type { AnyRule, EarnRule, EventRule, RuleKind } from './rules.types.js';
 
 /** The member id of a rule's counters across all members (caps.total); not a member. */
@@ -115,13 +115,12 @@ export async function listVersions(db: Queryable, tenantId: string, ruleId: stri
 const IN_FORCE = '(effective_from IS NULL OR effective_from <= $2) AND (effective_until IS NULL OR effective_until > $2)';
 
 /** The base, multiplier and bonus rule versions in force at `at`. */
-export async function transactionRulesAt(db: Queryable, tenantId: string, at: Date): Promise<EarnRule[]> {
-  const res = await db.query<{ definition: EarnRule }>(
-    `SELECT definition FROM earn_rule_versions
+const TRANSACTION_RULES_AT = prepared('rules.transaction_rules_at', `SELECT definition FROM earn_rule_versions
       WHERE tenant_id = $1 AND kind IN ('base', 'multiplier', 'bonus') AND ${IN_FORCE}
-      ORDER BY rule_id`,
-    [tenantId, at],
-  );
+      ORDER BY rule_id`);
+
+export async function transactionRulesAt(db: Queryable, tenantId: string, at: Date): Promise<EarnRule[]> {
+  const res = await db.query<{ definition: EarnRule }>(TRANSACTION_RULES_AT, [tenantId, at]);
   return res.rows.map((r) => r.definition);
 }
 

@@ -1,5 +1,5 @@
 /** SQL for the transactions table (orders: purchases and returns). */
-import type { Queryable } from '../../platform/db/db.js';
+import { prepared, type Queryable } from '../../platform/db/db.js';
 import type { CapUsage, Explanation } from '../rules/rules.types.js';
 
 export interface Line {
@@ -63,13 +63,7 @@ const COLS = `id, external_id, type, status, member_id, customer_ref, original_i
 
 export type NewTransaction = Omit<TransactionRow, 'status' | 'voided_at' | 'returned_total'>;
 
-/**
- * Inserts the order unless its external_id is taken; null when it is (the caller answers with the existing one).
- * The order's outbox event is written by the same statement, only when the order is.
- */
-export async function insertTransaction(db: Queryable, tenantId: string, t: NewTransaction, event: { id: string; type: string; payload: Record<string, unknown> }): Promise<TransactionRow | null> {
-  const res = await db.query<TransactionRow>(
-    `WITH ins AS (
+const INSERT_TRANSACTION = prepared('transactions.insert', `WITH ins AS (
        INSERT INTO transactions (tenant_id, id, external_id, type, status, member_id, customer_ref, original_id, occurred_at, currency, total,
                                  lines, channel, store_id, payments, body_digest, points, earning, source, created_at)
        VALUES ($1, $2, $3, $4, 'recorded', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
@@ -79,7 +73,15 @@ export async function insertTransaction(db: Queryable, tenantId: string, t: NewT
        INSERT INTO outbox_events (tenant_id, id, type, aggregate_type, aggregate_id, member_id, payload, occurred_at)
        SELECT $1, $20, $21, 'transaction', ins.id::text, ins.member_id, $22, $19 FROM ins
      )
-     SELECT * FROM ins`,
+     SELECT * FROM ins`);
+
+/**
+ * Inserts the order unless its external_id is taken; null when it is (the caller answers with the existing one).
+ * The order's outbox event is written by the same statement, only when the order is.
+ */
+export async function insertTransaction(db: Queryable, tenantId: string, t: NewTransaction, event: { id: string; type: string; payload: Record<string, unknown> }): Promise<TransactionRow | null> {
+  const res = await db.query<TransactionRow>(
+    INSERT_TRANSACTION,
     [tenantId, t.id, t.external_id, t.type, t.member_id, t.customer_ref, t.original_id, t.occurred_at, t.currency, t.total,
       t.lines === null ? null : JSON.stringify(t.lines), t.channel, t.store_id, t.payments === null ? null : JSON.stringify(t.payments),
       t.body_digest, t.points, t.earning === null ? null : JSON.stringify(t.earning), t.source, t.created_at,

@@ -4,7 +4,7 @@
  * names only, never values: the log must not keep personal data that a GDPR
  * erasure removed elsewhere.
  */
-import type { Queryable } from '../db/db.js';
+import { prepared, type Queryable } from '../db/db.js';
 import { newId } from '../ids.js';
 
 export type ActorType = 'api_key' | 'operator' | 'system';
@@ -26,10 +26,12 @@ export interface AuditEntry {
   occurredAt: Date;
 }
 
+const INSERT_AUDIT = prepared('audit.insert', `INSERT INTO audit_log (tenant_id, id, actor_type, actor_id, action, resource_type, resource_id, changed_fields, request_id, occurred_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`);
+
 export async function recordAudit(tx: Queryable, e: AuditEntry): Promise<void> {
   await tx.query(
-    `INSERT INTO audit_log (tenant_id, id, actor_type, actor_id, action, resource_type, resource_id, changed_fields, request_id, occurred_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    INSERT_AUDIT,
     [e.tenantId, newId(), e.actor.type, e.actor.id, e.action, e.resourceType, e.resourceId, e.changedFields, e.requestId, e.occurredAt],
   );
 }

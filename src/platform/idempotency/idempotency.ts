@@ -10,7 +10,7 @@
  *    replays it, another body is a 409.
  */
 import crypto from 'node:crypto';
-import type { Queryable } from '../db/db.js';
+import { prepared, type Queryable } from '../db/db.js';
 import { errors } from '../errors.js';
 
 export const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
@@ -53,12 +53,17 @@ export function jsonBodyDigest(body: unknown): string {
  * Takes the key for the rest of the transaction, then returns its stored answer
  * if there is one. Throws a 409 when another transaction holds the key.
  */
+const LOCK_KEY = prepared('idempotency.lock', `SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ':' || $2, 7)) AS ok`);
+const FIND_KEY = prepared('idempotency.find', `SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`);
+const STORE_KEY = prepared('idempotency.store', `INSERT INTO idempotency_keys (tenant_id, key, request_hash, method, path, status_code, response_body, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`);
+
 export async function claimKey(tx: Queryable, tenantId: string, key: string): Promise<StoredAnswer | null> {
-  const lock = await tx.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ':' || $2, 7)) AS ok`, [tenantId, key]);
+  const lock = await tx.query<{ ok: boolean }>(LOCK_KEY, [tenantId, key]);
   if (!lock.rows[0]!.ok) {
     throw errors.conflictOf('idempotency_key_in_flight', `A request with Idempotency-Key "${key}" is still being processed; retry after it completes.`);
   }
-  const found = await tx.query(`SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`, [tenantId, key]);
+  const found = await tx.query(FIND_KEY, [tenantId, key]);
   const row = found.rows[0];
   return row ? { requestHash: row.request_hash, statusCode: row.status_code, body: row.response_body } : null;
 }
@@ -74,8 +79,7 @@ export async function storeAnswer(
   a: { tenantId: string; key: string; requestHash: string; method: string; path: string; statusCode: number; body: unknown; at: Date },
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO idempotency_keys (tenant_id, key, request_hash, method, path, status_code, response_body, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    STORE_KEY,
     [a.tenantId, a.key, a.requestHash, a.method, a.path, a.statusCode, a.body === undefined ? null : JSON.stringify(a.body), a.at],
   );
 }
