@@ -12,6 +12,7 @@ import type { Config } from './platform/config.js';
 import { Db } from './platform/db/db.js';
 import { startEmbedded, type EmbeddedServer } from './platform/db/embedded.js';
 import { migrate } from './platform/db/migrate.js';
+import { Notifications } from './platform/db/notifications.js';
 import { auditRoutes } from './platform/audit/audit.routes.js';
 import { healthRoutes } from './platform/http/health.routes.js';
 import type { HttpKit } from './platform/http/kit.js';
@@ -84,6 +85,8 @@ export interface Patron {
   services: Services;
   http: HttpServer | null;
   embedded: EmbeddedServer | null;
+  /** LISTEN/NOTIFY for cache invalidation (servers only). */
+  notifications: Notifications | null;
   /** Listens on config.host:config.port; returns the base URL. */
   listen(): Promise<string>;
   /** Graceful shutdown: stop accepting, finish in-flight requests, stop jobs, close the pool, stop the embedded server. */
@@ -111,10 +114,12 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
 
     // 2. Platform.
     const metrics = new Metrics(db);
+    // A server listens for cache invalidations (API keys); a CLI command has no cache to keep.
+    const notifications = opts.http !== false ? new Notifications(url, logger) : null;
     const jobs = new Jobs({ db, clock, log: logger }, url, metrics);
 
     // 3. Modules.
-    const tenants = new TenantsService(db, clock);
+    const tenants = new TenantsService(db, clock, notifications);
     const members = new MembersService(clock, tenants);
     const imports = new Imports({ db, clock, jobs, log: logger, importLimit: config.importLimit });
     imports.register(membersImporter(tenants));
@@ -154,6 +159,11 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
 
     if (config.apiKey) await tenants.ensureConfiguredKey(config.apiKey);
 
+    if (notifications) {
+      await notifications.start();
+      cleanup.push(() => notifications.stop());
+    }
+
     // 4. HTTP.
     let http: HttpServer | null = null;
     if (opts.http !== false) {
@@ -185,7 +195,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
 
     let closed = false;
     const patron: Patron = {
-      config, logger, clock, db, jobs, http, embedded,
+      config, logger, clock, db, jobs, http, embedded, notifications,
       services: { tenants, members, imports, programs, rules, ledger, transactions, events },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
@@ -205,6 +215,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
         }
         await jobs.stop(); // let running jobs finish
         logger.info('shutdown: jobs stopped');
+        await notifications?.stop();
         await db.close();
         logger.info('shutdown: database pool closed');
         if (embedded) {

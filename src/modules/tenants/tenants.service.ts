@@ -12,6 +12,7 @@ import { newId } from '../../platform/ids.js';
 import { isTimeZone } from '../../platform/dates.js';
 import { LOCALES } from '../../platform/http/schema.js';
 import { emit } from '../../platform/outbox/outbox.js';
+import { notify, type Notifications } from '../../platform/db/notifications.js';
 import * as store from './tenants.store.js';
 
 export type { ApiKeyRow, TenantRow } from './tenants.store.js';
@@ -56,11 +57,31 @@ export function generateKey(): string {
   return `ptr_${crypto.randomBytes(32).toString('base64url')}`;
 }
 
+/** Channel on which a change to any API key (revocation, scopes) is announced to every Patron process. */
+export const API_KEYS_CHANNEL = 'patron_api_keys';
+
+interface CachedKey {
+  resolved: { tenantId: string; keyId: string; scopes: Scope[] };
+  lastUsedAt: number;
+}
+
+/** Most keys a process keeps resolved; beyond, the cache starts afresh (keys are few, presented ones fewer). */
+const KEY_CACHE_SIZE = 10_000;
+
 export class TenantsService {
+  /**
+   * Resolved API keys by hash, so a request does not look its key up in the database. Only while `notifications`
+   * is listening: a revocation anywhere announces itself on API_KEYS_CHANNEL and every process drops the cache.
+   */
+  private readonly keyCache = new Map<string, CachedKey>();
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
-  ) {}
+    private readonly notifications: Notifications | null = null,
+  ) {
+    notifications?.on(API_KEYS_CHANNEL, () => this.keyCache.clear());
+  }
 
   async createTenant(tx: Queryable, input: TenantInput, opts: { id?: string; createdBy?: string | null } = {}): Promise<{ tenant: store.TenantRow; apiKey: string; keyId: string }> {
     const errs = validateTenantFields(input);
@@ -118,6 +139,7 @@ export class TenantsService {
     const existing = await store.getKey(tx, tenantId, id);
     if (!existing) throw errors.notFound('API key', id);
     if (existing.revoked_at) return existing;
+    await notify(tx, API_KEYS_CHANNEL);
     return (await store.setKeyRevoked(tx, tenantId, id, this.clock.now()))!;
   }
 
@@ -149,18 +171,32 @@ export class TenantsService {
       }
       // Changing PATRON_API_KEY rotates it: the earlier configured value stops working.
       await store.revokeConfigKeysExcept(tx, DEFAULT_TENANT_ID, keepId, now);
+      await notify(tx, API_KEYS_CHANNEL);
     });
   }
 
   /** For the auth hook: the key's tenant and scopes, or null when unknown or revoked. */
   readonly resolveKey: KeyResolver = async (hash) => {
+    const now = this.clock.now().getTime();
+    const caching = this.notifications?.listening === true;
+    const hex = hash.toString('hex');
+    const cached = caching ? this.keyCache.get(hex) : undefined;
+    if (cached && now - cached.lastUsedAt <= 60_000) return cached.resolved;
     const found = await store.findKeyByHash(this.db, hash);
-    if (!found || found.revoked_at) return null;
-    const now = this.clock.now();
-    if (!found.last_used_at || now.getTime() - found.last_used_at.getTime() > 60_000) {
-      // At most once a minute per key, so the cost is negligible.
-      await store.touchKey(this.db, found.tenant_id, found.id, now);
+    if (!found || found.revoked_at) {
+      this.keyCache.delete(hex);
+      return null;
     }
-    return { tenantId: found.tenant_id, keyId: found.id, scopes: found.scopes };
+    if (!found.last_used_at || now - found.last_used_at.getTime() > 60_000) {
+      // At most once a minute per key, so the cost is negligible.
+      await store.touchKey(this.db, found.tenant_id, found.id, new Date(now));
+    }
+    const resolved = { tenantId: found.tenant_id, keyId: found.id, scopes: found.scopes };
+    if (caching) {
+      if (this.keyCache.size >= KEY_CACHE_SIZE) this.keyCache.clear();
+      // Looked up again after a minute at most: last_used_at stays right, and so does a key read meanwhile.
+      this.keyCache.set(hex, { resolved, lastUsedAt: Math.max(now, found.last_used_at?.getTime() ?? 0) });
+    }
+    return resolved;
   };
 }

@@ -117,4 +117,26 @@ describe('idempotent creation of tenants and keys', () => {
     assert.ok(stored.rows.length > 0);
     for (const r of stored.rows) assert.ok(!r.b.includes(first.body.key), 'the secret is not in the answer store');
   });
+
+  test('resolved keys are cached only while revocations can be heard, and a revocation anywhere ends the cache', async () => {
+    const t = await app.newTenant();
+    const key = await t.keyWith(['read']);
+    const get = async () => (await call(app.url, 'GET', '/v1/tenant', { key })).status;
+    assert.equal(await get(), 200);
+    // Revoked behind Patron's back (no announcement): the process still holds the key resolved...
+    await app.patron.db.query(`UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND name = 'read'`, [t.id]);
+    assert.equal(await get(), 200, 'served from the cache');
+    // ...until a change is announced, as every revocation through Patron (API or CLI, any process) does.
+    await app.patron.db.query(`SELECT pg_notify('patron_api_keys', '')`);
+    for (let i = 0; i < 50 && (await get()) === 200; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await get(), 401);
+
+    // Without the listening connection, nothing is cached: a revocation takes effect at once.
+    const key2 = await t.keyWith(['read']);
+    assert.equal((await call(app.url, 'GET', '/v1/tenant', { key: key2 })).status, 200);
+    await app.patron.db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'patron-listen' AND pid <> pg_backend_pid()`);
+    for (let i = 0; i < 100 && app.patron.notifications?.listening; i++) await new Promise((r) => setTimeout(r, 20));
+    await app.patron.db.query(`UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND revoked_at IS NULL AND name = 'read'`, [t.id]);
+    if (!app.patron.notifications?.listening) assert.equal((await call(app.url, 'GET', '/v1/tenant', { key: key2 })).status, 401);
+  });
 });
