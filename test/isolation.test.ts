@@ -40,6 +40,17 @@ interface Fixture {
   keyPrefix: string;
   /** A finished member import, when the API has imports. */
   importId: string | null;
+  /** An earn rule, when the API has earn rules. */
+  ruleId: string | null;
+  /** A redemption and an open checkout hold of the member (who has points), when the API has them. */
+  redemptionId: string | null;
+  holdId: string | null;
+  /** An action event of the member, when the API has events. */
+  eventId: string | null;
+  /** A purchase of the member, when the API has orders. */
+  transactionId: string | null;
+  /** A finished orders import, when the API has one. */
+  orderImportId: string | null;
 }
 
 /**
@@ -52,6 +63,12 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/api-keys/:id': { of: (f) => f.keyId, random: () => crypto.randomUUID() },
   '/v1/tenants/:id': { of: (f) => f.tenant.id, random: () => crypto.randomUUID() },
   '/v1/members/import/:id': { of: (f) => f.importId ?? assert.fail('the fixture has no import'), random: () => crypto.randomUUID() },
+  '/v1/earn-rules/:id': { of: (f) => f.ruleId ?? assert.fail('the fixture has no earn rule'), random: () => crypto.randomUUID() },
+  '/v1/redemptions/:id': { of: (f) => f.redemptionId ?? assert.fail('the fixture has no redemption'), random: () => crypto.randomUUID() },
+  '/v1/holds/:id': { of: (f) => f.holdId ?? assert.fail('the fixture has no hold'), random: () => crypto.randomUUID() },
+  '/v1/transactions/:id': { of: (f) => f.transactionId ?? assert.fail('the fixture has no order'), random: () => crypto.randomUUID() },
+  '/v1/events/:id': { of: (f) => f.eventId ?? assert.fail('the fixture has no event'), random: () => crypto.randomUUID() },
+  '/v1/transactions/import/:id': { of: (f) => f.orderImportId ?? assert.fail('the fixture has no orders import'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -66,7 +83,22 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'PATCH /v1/members/by-external-id/:external_id': () => ({ json: { first_name: 'Changed' } }),
   'POST /v1/members/:id/block': () => ({ json: { reason: 'isolation test' } }),
   'POST /v1/members/:id/consents': () => ({ json: { channel: 'sms', granted: true, source: 'isolation-test' } }),
+  'POST /v1/members/:id/adjustments': () => ({ json: { points: 100, reason: 'isolation test' } }),
+  'POST /v1/redemptions': (f) => ({ json: { member_id: f.memberId, points: 10, reward_ref: 'isolation-test' } }),
+  'POST /v1/holds': (f) => ({ json: { member_id: f.memberId, points: 10, order_ref: 'isolation-test' } }),
+  'POST /v1/holds/:id/capture': () => ({ json: { points: 5 } }),
   'POST /v1/members/import': () => ({ raw: `external_id,email\nimp-${crypto.randomBytes(6).toString('hex')},imported@example.com\n`, contentType: 'text/csv' }),
+  'PATCH /v1/program': () => ({ json: { pending_days: 7, expiry: { kind: 'after_earning', months: 12, days: 0 } } }),
+  'POST /v1/earn-rules': () => ({ json: { kind: 'bonus', name: 'Sample bonus', points: 10 } }),
+  'PATCH /v1/earn-rules/:id': () => ({ json: { name: 'Changed', priority: 5 } }),
+  'POST /v1/transactions': (f) => ({ json: { external_id: `sample-${crypto.randomBytes(6).toString('hex')}`, member_id: f.memberId, currency: 'EUR', total: 1000 } }),
+  'POST /v1/transactions/preview': (f) => ({ json: { external_id: 'preview', member_id: f.memberId, currency: 'EUR', total: 1000 } }),
+  'POST /v1/transactions/:id/void': () => ({ json: { reason: 'isolation test' } }),
+  'POST /v1/events': (f) => ({ json: { name: 'review_written', member_id: f.memberId, properties: { rating: 5 } } }),
+  'POST /v1/transactions/import': (f) => ({
+    raw: `external_id,member_external_id,occurred_at,currency,total\nimp-${crypto.randomBytes(6).toString('hex')},${f.externalId},2025-01-01T00:00:00Z,EUR,500\n`,
+    contentType: 'text/csv',
+  }),
 };
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -99,8 +131,48 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(started.status, 202, started.text);
     importId = started.body.id;
   }
+  let ruleId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/earn-rules')) {
+    const rule = await t.api('POST', '/v1/earn-rules', { body: { kind: 'base', name: 'Fixture base rate', rate: { points: 1, per_units: 1 } } });
+    assert.equal(rule.status, 201, rule.text);
+    ruleId = rule.body.id;
+  }
+  // Points for the member (adjustment), then a redemption and an open hold of some of them.
+  let redemptionId: string | null = null;
+  let holdId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/members/:id/adjustments')) {
+    const given = await t.api('POST', `/v1/members/${member.body.id}/adjustments`, { body: { points: 1000, reason: 'isolation fixture' } });
+    assert.equal(given.status, 201, given.text);
+    const redeemed = await t.api('POST', '/v1/redemptions', { body: { member_id: member.body.id, points: 10 } });
+    assert.equal(redeemed.status, 201, redeemed.text);
+    redemptionId = redeemed.body.id;
+    const held = await t.api('POST', '/v1/holds', { body: { member_id: member.body.id, points: 10 } });
+    assert.equal(held.status, 201, held.text);
+    holdId = held.body.id;
+  }
+  let eventId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/events')) {
+    const event = await t.api('POST', '/v1/events', { body: { name: 'sign_up', member_id: member.body.id } });
+    assert.equal(event.status, 201, event.text);
+    eventId = event.body.id;
+  }
+  let transactionId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/transactions')) {
+    const order = await t.api('POST', '/v1/transactions', { body: { external_id: `${externalId}-order`, member_id: member.body.id, currency: 'EUR', total: 2500 } });
+    assert.equal(order.status, 201, order.text);
+    transactionId = order.body.id;
+  }
+  let orderImportId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/transactions/import')) {
+    const started = await t.api('POST', '/v1/transactions/import', {
+      raw: `external_id,member_external_id,occurred_at,currency,total\n${externalId}-imp-order,${externalId},2025-01-01T00:00:00Z,EUR,500\n`,
+      headers: { 'content-type': 'text/csv' },
+    });
+    assert.equal(started.status, 202, started.text);
+    orderImportId = started.body.id;
+  }
   await settle(t.id);
-  return { tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId };
+  return { tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId, transactionId, orderImportId };
 }
 
 /** Waits until the tenant has no import in progress, so that its rows hold still for a snapshot. */

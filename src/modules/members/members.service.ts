@@ -223,6 +223,16 @@ export class MembersService {
     return 'id' in by ? store.getMember(db, tenantId, by.id) : store.getMemberByExternalId(db, tenantId, by.externalId);
   }
 
+  /** Members by id or external id in one query (bulk paths). */
+  findMany(db: Queryable, tenantId: string, ids: string[], externalIds: string[]) {
+    return store.findMany(db, tenantId, ids, externalIds);
+  }
+
+  /** Which of these external ids belonged to an erased member: an order or import must not bring them back. */
+  erasedExternalIds(db: Queryable, tenantId: string, externalIds: string[]): Promise<Set<string>> {
+    return store.erasedExternalIds(db, tenantId, externalIds);
+  }
+
   async list(db: Queryable, tenantId: string, filter: store.MemberFilter): Promise<MemberView[]> {
     const rows = await store.listMembers(db, tenantId, filter);
     const consents = await store.consentsOf(db, tenantId, rows.map((r) => r.id));

@@ -319,3 +319,25 @@ export async function anonymise(db: Queryable, tenantId: string, id: string, now
   );
   return res.rows[0]!;
 }
+
+/** Members by Patron id or external id, in one query (bulk paths: an order import). */
+export async function findMany(db: Queryable, tenantId: string, ids: string[], externalIds: string[]): Promise<Array<{ id: string; external_id: string | null; status: MemberRow['status'] }>> {
+  if (ids.length === 0 && externalIds.length === 0) return [];
+  const res = await db.query(
+    `SELECT id, external_id, status FROM members
+      WHERE tenant_id = $1 AND (id = ANY($2::uuid[]) OR external_id = ANY($3::text[]))`,
+    [tenantId, ids, externalIds],
+  );
+  return res.rows;
+}
+
+/** Which of these external ids belonged to an erased member (member_erasures keeps their SHA-256). */
+export async function erasedExternalIds(db: Queryable, tenantId: string, externalIds: string[]): Promise<Set<string>> {
+  if (externalIds.length === 0) return new Set();
+  const res = await db.query<{ k: string }>(
+    `SELECT k FROM unnest($2::text[]) AS k
+      WHERE EXISTS (SELECT 1 FROM member_erasures e WHERE e.tenant_id = $1 AND e.external_id_sha256 = sha256(convert_to(k, 'UTF8')))`,
+    [tenantId, externalIds],
+  );
+  return new Set(res.rows.map((r) => r.k));
+}

@@ -175,6 +175,8 @@ export class TransactionsService {
     if (order.member_external_id) {
       const member = await this.deps.members.find(tx, tenantId, { externalId: order.member_external_id });
       if (member) return { member, reason: null };
+      // An erased member's id does not bring them back as a new member; the order is kept without it.
+      if ((await this.deps.members.erasedExternalIds(tx, tenantId, [order.member_external_id])).size > 0) return { member: null, reason: 'member_erased' };
       if (!enrol || !program.enrol_unknown_customers) return { member: null, reason: 'unknown_member' };
       const created = await this.deps.members.create(tx, tenantId, {
         external_id: order.member_external_id,
@@ -242,7 +244,7 @@ export class TransactionsService {
 
     const row = await store.insertTransaction(tx, tenantId, {
       id, external_id: order.external_id, type: 'purchase', member_id: member?.id ?? null,
-      customer_ref: member ? null : order.customer_ref ?? order.member_external_id, original_id: null,
+      customer_ref: member || reason === 'member_erased' ? null : order.customer_ref ?? order.member_external_id, original_id: null,
       occurred_at: order.occurred_at, currency: order.currency, total: order.total, lines: order.lines, channel: order.channel,
       store_id: order.store_id, payments: order.payments, body_digest: digest, points: earning.points, earning,
       source: opts.source ?? 'api', created_at: now,

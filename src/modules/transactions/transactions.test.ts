@@ -95,6 +95,19 @@ describe('transactions', () => {
     await invariants(t);
   });
 
+  test("an erased member's external id does not enrol them again; the order is kept without it", async () => {
+    app.clock.reset();
+    const t = await tenant();
+    const m = await member(t, { external_id: 'gone-1' });
+    assert.equal((await t.api('POST', `/v1/members/${m}/erase`)).status, 200);
+    const res = await t.api('POST', '/v1/transactions', { body: order({ member_external_id: 'gone-1', total: 500 }) });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.body.member_id, null);
+    assert.equal(res.body.customer_ref, null);
+    assert.equal(res.body.earning.not_earned_reason, 'member_erased');
+    assert.equal((await t.api('GET', '/v1/members/by-external-id/gone-1')).status, 404);
+  });
+
   test('excluded categories and the part paid with points earn nothing', async () => {
     app.clock.reset();
     const t = await tenant({ excluded_categories: ['gift_card'] });

@@ -97,7 +97,9 @@ export async function withSavepoint<T>(tx: Tx, fn: () => Promise<T>): Promise<T>
     await tx.query('RELEASE SAVEPOINT patron_sp');
     return result;
   } catch (err) {
+    // ROLLBACK TO keeps the savepoint: release it too, or a later savepoint of the same name would roll back to it.
     await tx.query('ROLLBACK TO SAVEPOINT patron_sp');
+    await tx.query('RELEASE SAVEPOINT patron_sp');
     throw err;
   }
 }

@@ -10,8 +10,10 @@
 import { Type } from '@sinclair/typebox';
 import type { Readable } from 'node:stream';
 import { errors } from '../errors.js';
+import { makeAjv } from '../http/ajv.js';
 import { tenantOf } from '../http/auth.js';
 import { decodeCursor, page } from '../http/pagination.js';
+import { ajvToFieldErrors } from '../http/problem.js';
 import { Page, problems } from '../http/schema.js';
 import type { HttpServer } from '../http/server.js';
 import { idempotencyKeyOf } from '../http/write.js';
@@ -47,8 +49,11 @@ export function importsRoutes(deps: { imports: Imports }) {
       return payload;
     });
 
+    const optionsAjv = makeAjv('other');
     for (const importer of imports.list()) {
       const tags = importer.tags;
+      // The route's own validation is off (the body is a stream): the options are checked here, coerced, with defaults.
+      const checkOptions = importer.options ? optionsAjv.compile(importer.options) : null;
       const Import = Type.Ref(ImportSchema);
       const fileSchema = (description: string) => ({ schema: { type: 'string', description } });
 
@@ -66,6 +71,7 @@ export function importsRoutes(deps: { imports: Imports }) {
               'application/x-ndjson': fileSchema('One JSON object per line (UTF-8).'),
             },
           },
+          ...(importer.options ? { querystring: importer.options } : {}),
           response: { 202: Import, ...problems(400, 401, 403, 409, 413, 415, 429) },
         },
         // The body is the request stream itself, read by the handler: nothing to validate here.
@@ -75,6 +81,11 @@ export function importsRoutes(deps: { imports: Imports }) {
         if (!format || !request.body || typeof (request.body as Readable).pipe !== 'function') {
           throw errors.unsupportedMediaType(`Send the file as the request body with Content-Type text/csv or application/x-ndjson (got ${request.headers['content-type'] ?? 'none'}).`);
         }
+        let options: Record<string, unknown> = {};
+        if (checkOptions) {
+          options = { ...(request.query as Record<string, unknown>) };
+          if (!checkOptions(options)) throw errors.validation(ajvToFieldErrors((checkOptions.errors ?? []) as any, 'querystring'));
+        }
         const auth = tenantOf(request);
         const key = idempotencyKeyOf(request);
         const declared = Number(request.headers['content-length']);
@@ -83,6 +94,7 @@ export function importsRoutes(deps: { imports: Imports }) {
           actor: auth.actor,
           kind: importer.kind,
           format,
+          options,
           body: request.body as AsyncIterable<Buffer>,
           declaredLength: Number.isFinite(declared) ? declared : undefined,
           idempotencyKey: key,

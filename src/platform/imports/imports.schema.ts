@@ -16,8 +16,9 @@ export const RejectionSchema = Type.Object(
 export const ImportSchema = Type.Object(
   {
     id: Uuid(),
-    kind: Type.String({ description: 'What is imported: members, …' }),
+    kind: Type.String({ description: 'What is imported: members, transactions.' }),
     format: StringEnum(['csv', 'ndjson'] as const),
+    options: Type.Record(Type.String(), Type.Unknown(), { description: 'The options the file was uploaded with (query parameters of the upload, with their defaults), e.g. `{"award_points": false}` for orders.' }),
     status: StringEnum(IMPORT_STATUSES, { description: 'queued → running → succeeded | failed.' }),
     progress: Type.Object({
       bytes_total: Type.Integer({ description: 'Size of the uploaded file.' }),

@@ -38,11 +38,11 @@ const COLS = `id, kind, format, options, status, bytes_total, bytes_processed, r
 export async function insertImport(
   db: Queryable,
   tenantId: string,
-  i: { id: string; kind: string; format: ImportFormat; status: ImportStatus; createdBy: string | null; at: Date },
+  i: { id: string; kind: string; format: ImportFormat; options: Record<string, unknown>; status: ImportStatus; createdBy: string | null; at: Date },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO imports (tenant_id, id, kind, format, status, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [tenantId, i.id, i.kind, i.format, i.status, i.createdBy, i.at],
+    `INSERT INTO imports (tenant_id, id, kind, format, options, status, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [tenantId, i.id, i.kind, i.format, JSON.stringify(i.options), i.status, i.createdBy, i.at],
   );
 }
 

@@ -15,6 +15,7 @@
  * advisory lock keeps a second run of the same import out while one is alive.
  */
 import crypto from 'node:crypto';
+import type { TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import { recordAudit, type Actor } from '../audit/audit.js';
 import type { Clock } from '../clock.js';
@@ -36,7 +37,7 @@ export type { ImportFormat, Rejection } from './imports.store.js';
 export const CHUNK_BYTES = 1024 * 1024;
 /** Runs of one import before it is marked failed. */
 export const MAX_ATTEMPTS = 5;
-/** Batches written at the same time, each on its own connection. */
+/** Batches written at the same time, each on its own connection (unless the importer says otherwise). */
 const WRITERS = 2;
 const JOB = 'imports.run';
 
@@ -72,11 +73,23 @@ export interface Importer<T = unknown, P = unknown> {
   keyColumn: string;
   /** Columns a CSV header must have. */
   requiredColumns: readonly string[];
+  /**
+   * Options of an upload, as query parameters of `POST {path}` (e.g. `?award_points=true`): their schema, documented
+   * in the API and checked (with coercion and defaults) before the file is read; a bad or unknown one is a 400. The
+   * checked values are stored with the import and handed to `prepare`. None when absent.
+   */
+  options?: TObject;
+  /**
+   * Batches written at the same time (default 2). 1 when a batch may depend on the rows of the batches before it
+   * (orders: a return and its purchase, several orders of one member): each batch is then written after the one
+   * before has committed, while the next is still read and validated.
+   */
+  writers?: number;
   knowsColumn(name: string): boolean;
   /** The upsert key of a row before validation (null when missing), to find duplicates within the file. */
   keyOf(values: Record<string, unknown>): string | null;
-  /** Once per run: what validation and writing need (tenant defaults …). */
-  prepare(db: Queryable, tenantId: string): Promise<P>;
+  /** Once per run: what validation and writing need (tenant defaults …); `options` are the upload's, checked against `options`. */
+  prepare(db: Queryable, tenantId: string, options: Record<string, unknown>): Promise<P>;
   validate(values: Record<string, unknown>, ctx: ValidateContext<P>): { ok: true; value: T } | { ok: false; errors: FieldError[] };
   apply(tx: Tx, tenantId: string, rows: Array<{ line: number; value: T }>, ctx: { now: Date; prep: P }): Promise<ApplyResult>;
 }
@@ -85,6 +98,8 @@ export interface ImportView {
   id: string;
   kind: string;
   format: ImportFormat;
+  /** The upload's options (query parameters), with their defaults; {} for an importer without options. */
+  options: Record<string, unknown>;
   status: 'queued' | 'running' | 'succeeded' | 'failed';
   progress: { bytes_total: number; bytes_processed: number; rows_processed: number };
   counts: { created: number; updated: number; unchanged: number; rejected: number };
@@ -102,6 +117,8 @@ export interface StartImport {
   actor: Actor;
   kind: string;
   format: ImportFormat;
+  /** The upload's options, already checked against the importer's `options` schema. */
+  options?: Record<string, unknown>;
   /** The raw request body. */
   body: AsyncIterable<Buffer>;
   /** Content-Length when the client sent one: a file announced too large is refused before reading it. */
@@ -192,7 +209,7 @@ export class Imports {
 
       const id = newId();
       const now = this.clock.now();
-      await store.insertImport(tx, tenantId, { id, kind: input.kind, format: input.format, status: 'queued', createdBy: input.actor.id, at: now });
+      await store.insertImport(tx, tenantId, { id, kind: input.kind, format: input.format, options: input.options ?? {}, status: 'queued', createdBy: input.actor.id, at: now });
       let seq = 0;
       let pending: Buffer[] = [];
       let pendingBytes = 0;
@@ -293,7 +310,8 @@ export class Imports {
   private async process(row: ImportRow, tenantId: string): Promise<void> {
     const importer = this.importers.get(row.kind);
     if (!importer) throw new FileError(`No importer is registered for "${row.kind}".`);
-    const prep = await importer.prepare(this.db, tenantId);
+    const prep = await importer.prepare(this.db, tenantId, row.options ?? {});
+    const writers = importer.writers ?? WRITERS;
     const sizes = await store.chunkSizes(this.db, tenantId, row.id);
     const source: ByteSource = { read: (from) => this.readChunks(tenantId, row.id, sizes, from) };
     const items: AsyncIterable<FileItem> = row.format === 'csv' ? csvItems(source) : ndjsonItems(source);
@@ -303,7 +321,7 @@ export class Imports {
     const inflight: Array<Promise<void>> = [];
     let previous: Promise<void> = Promise.resolve();
     const submit = async (b: Batch) => {
-      if (inflight.length >= WRITERS) await inflight.shift();
+      if (inflight.length >= writers) await inflight.shift();
       const p = this.commit(row, importer, prep, tenantId, b, previous);
       p.catch(() => undefined); // awaited in turn; this only keeps it from counting as unhandled meanwhile
       previous = p;
@@ -482,6 +500,7 @@ export function toView(row: ImportRow, rejections: Rejection[], more: boolean): 
     id: row.id,
     kind: row.kind,
     format: row.format,
+    options: row.options ?? {},
     status: row.status === 'receiving' ? 'queued' : row.status,
     progress: { bytes_total: row.bytes_total, bytes_processed: row.bytes_processed, rows_processed: row.rows_processed },
     counts: { created: row.rows_created, updated: row.rows_updated, unchanged: row.rows_unchanged, rejected: row.rows_rejected },
