@@ -31,21 +31,18 @@ import { MembersService } from './modules/members/members.service.js';
 import { membersRoutes } from './modules/members/members.routes.js';
 import { TenantsService } from './modules/tenants/tenants.service.js';
 import { tenantsRoutes } from './modules/tenants/tenants.routes.js';
-// Issue 4: program settings and earn rules.
 import { ProgramsService } from './modules/programs/programs.service.js';
 import { programsRoutes } from './modules/programs/programs.routes.js';
 import { RulesService } from './modules/rules/rules.service.js';
 import { rulesRoutes } from './modules/rules/rules.routes.js';
-// Issue 4: the ledger and orders.
 import { Ledger } from './modules/ledger/ledger.service.js';
 import { TransactionsService } from './modules/transactions/transactions.service.js';
 import { transactionsRoutes, transactionView } from './modules/transactions/transactions.routes.js';
-// Issue 4: member points routes, ledger jobs, redemptions and checkout holds.
+import { transactionsImporter } from './modules/transactions/transactions.import.js';
 import { defineLedgerJobs } from './modules/ledger/ledger.jobs.js';
 import { ledgerRoutes } from './modules/ledger/ledger.routes.js';
 import { RedemptionsService } from './modules/redemptions/redemptions.service.js';
 import { redemptionsRoutes } from './modules/redemptions/redemptions.routes.js';
-// Issue 4: action events (action bonuses by event rules).
 import { EventsService } from './modules/events/events.service.js';
 import { eventsRoutes, eventView } from './modules/events/events.routes.js';
 
@@ -67,12 +64,10 @@ export interface Services {
   tenants: TenantsService;
   members: MembersService;
   imports: Imports;
-  // Issue 4: program settings and earn rules.
   programs: ProgramsService;
   rules: RulesService;
   ledger: Ledger;
   transactions: TransactionsService;
-  // Issue 4: action events.
   events: EventsService;
 }
 
@@ -124,19 +119,15 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const imports = new Imports({ db, clock, jobs, log: logger, importLimit: config.importLimit });
     imports.register(membersImporter(tenants));
 
-    // Issue 4: program settings and earn rules.
+    // Earning: the program's settings and rules, the ledger, and what moves points (orders, events, redemptions).
     const programs = new ProgramsService(clock, tenants);
     const rules = new RulesService(clock);
     const ledger = new Ledger(clock);
     const transactions = new TransactionsService({ clock, ledger, members, programs, rules });
-    // Issue 4: historical orders import (POST /v1/transactions/import).
-
-    // Issue 4: member points routes, ledger jobs, redemptions and checkout holds.
+    imports.register(transactionsImporter({ transactions, members, programs, tenants }));
     const redemptions = new RedemptionsService(clock, ledger, programs, members);
-    defineLedgerJobs(jobs, { db, ledger, programs, tenants });
-
-    // Issue 4: action events (action bonuses by event rules).
     const events = new EventsService({ clock, ledger, members, programs, rules });
+    defineLedgerJobs(jobs, { db, ledger, programs, tenants });
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
@@ -176,14 +167,11 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(membersRoutes({ db, members, http: kit }));
       await http.register(importsRoutes({ imports }));
       await http.register(membersExportRoutes({ db }));
-      // Issue 4: program settings and earn rules.
-      await http.register(programsRoutes({ db, programs, http: kit }));
+            await http.register(programsRoutes({ db, programs, http: kit }));
       await http.register(rulesRoutes({ db, rules, http: kit }));
       await http.register(transactionsRoutes({ db, transactions, http: kit }));
-      // Issue 4: member points routes, redemptions and checkout holds.
       await http.register(ledgerRoutes({ db, clock, ledger, programs, members, http: kit }));
       await http.register(redemptionsRoutes({ db, redemptions, http: kit }));
-      // Issue 4: action events.
       await http.register(eventsRoutes({ db, events, http: kit }));
       await http.ready();
     }
