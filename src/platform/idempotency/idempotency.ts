@@ -49,23 +49,21 @@ export function jsonBodyDigest(body: unknown): string {
   return crypto.createHash('sha256').update(text).digest('hex');
 }
 
+// One round trip: the function takes the key's advisory lock, then reads the answer (migrations/0005).
+const CLAIM_KEY = prepared('idempotency.claim', `SELECT locked, request_hash, status_code, response_body FROM patron_claim_idempotency_key($1, $2)`);
+const STORE_KEY = prepared('idempotency.store', `INSERT INTO idempotency_keys (tenant_id, key, request_hash, method, path, status_code, response_body, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`);
+
 /**
  * Takes the key for the rest of the transaction, then returns its stored answer
  * if there is one. Throws a 409 when another transaction holds the key.
  */
-const LOCK_KEY = prepared('idempotency.lock', `SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ':' || $2, 7)) AS ok`);
-const FIND_KEY = prepared('idempotency.find', `SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`);
-const STORE_KEY = prepared('idempotency.store', `INSERT INTO idempotency_keys (tenant_id, key, request_hash, method, path, status_code, response_body, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`);
-
 export async function claimKey(tx: Queryable, tenantId: string, key: string): Promise<StoredAnswer | null> {
-  const lock = await tx.query<{ ok: boolean }>(LOCK_KEY, [tenantId, key]);
-  if (!lock.rows[0]!.ok) {
+  const row = (await tx.query(CLAIM_KEY, [tenantId, key])).rows[0];
+  if (!row.locked) {
     throw errors.conflictOf('idempotency_key_in_flight', `A request with Idempotency-Key "${key}" is still being processed; retry after it completes.`);
   }
-  const found = await tx.query(FIND_KEY, [tenantId, key]);
-  const row = found.rows[0];
-  return row ? { requestHash: row.request_hash, statusCode: row.status_code, body: row.response_body } : null;
+  return row.request_hash !== null ? { requestHash: row.request_hash, statusCode: row.status_code, body: row.response_body } : null;
 }
 
 export function assertSameRequest(stored: StoredAnswer, hash: string, key: string): void {
