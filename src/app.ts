@@ -13,6 +13,7 @@ import { Db } from './platform/db/db.js';
 import { startEmbedded, type EmbeddedServer } from './platform/db/embedded.js';
 import { migrate } from './platform/db/migrate.js';
 import { Notifications } from './platform/db/notifications.js';
+import { TenantConfig } from './platform/db/tenant-cache.js';
 import { auditRoutes } from './platform/audit/audit.routes.js';
 import { healthRoutes } from './platform/http/health.routes.js';
 import type { HttpKit } from './platform/http/kit.js';
@@ -111,17 +112,18 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const metrics = new Metrics(db);
     // A server listens for cache invalidations (API keys); a CLI command has no cache to keep.
     const notifications = opts.http !== false ? new Notifications(url, logger) : null;
+    const tenantConfig = new TenantConfig(notifications);
     const jobs = new Jobs({ db, clock, log: logger }, url, metrics);
 
     // 3. Modules.
-    const tenants = new TenantsService(db, clock, notifications);
+    const tenants = new TenantsService(db, clock, notifications, tenantConfig);
     const members = new MembersService(clock, tenants);
     const imports = new Imports({ db, clock, jobs, log: logger, importLimit: config.importLimit });
     imports.register(membersImporter(tenants));
 
     // Earning: the program's settings and rules, the ledger, and what moves points (orders, events, redemptions).
-    const programs = new ProgramsService(clock, tenants);
-    const rules = new RulesService(clock);
+    const programs = new ProgramsService(clock, tenants, tenantConfig);
+    const rules = new RulesService(clock, tenantConfig);
     const ledger = new Ledger(clock);
     const transactions = new TransactionsService({ clock, ledger, members, programs, rules });
     imports.register(transactionsImporter({ transactions, members, programs, tenants }));

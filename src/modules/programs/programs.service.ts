@@ -3,6 +3,7 @@
  * by an admin (`update`). Date math on these settings is in programs.policy.ts.
  */
 import type { Clock } from '../../platform/clock.js';
+import { TenantConfig, type TenantCache } from '../../platform/db/tenant-cache.js';
 import type { Queryable } from '../../platform/db/db.js';
 import { errors, type FieldError } from '../../platform/errors.js';
 import { canonicalJson } from '../../platform/idempotency/idempotency.js';
@@ -139,16 +140,26 @@ function normaliseExpiry(e: ExpiryPolicy): ExpiryPolicy {
 }
 
 export class ProgramsService {
+  /** Read on every order, changed rarely: kept per process (tenant-cache.ts says how it stays right). */
+  private readonly cache: TenantCache<Program>;
+
   constructor(
     private readonly clock: Clock,
     private readonly tenants: TenantsService,
-  ) {}
+    private readonly config: TenantConfig = new TenantConfig(null),
+  ) {
+    this.cache = config.cache();
+  }
 
-  /** The program of a tenant with its time zone: the defaults until it is first changed. One query. */
+  /** The program of a tenant with its time zone: the defaults until it is first changed. One query, or none. */
   async get(q: Queryable, tenantId: string): Promise<Program> {
-    const program = await store.getProgram(q, tenantId);
-    if (!program) throw errors.notFound('tenant', tenantId);
-    return program;
+    const program = await this.cache.get(tenantId, async () => {
+      const found = await store.getProgram(q, tenantId);
+      if (!found) throw errors.notFound('tenant', tenantId);
+      return found;
+    });
+    // A copy: callers may not change what the next order reads.
+    return structuredClone(program);
   }
 
   /** The semantic checks of a PATCH body, for the HTTP layer to report beside the schema's. */
@@ -181,6 +192,7 @@ export class ProgramsService {
     if (changed.length === 0) return current;
     const now = this.clock.now();
     const saved = await store.saveProgram(tx, tenantId, next, now);
+    await this.config.changed(tx, tenantId);
     await emit(tx, { tenantId, type: 'program.updated', aggregateType: 'program', aggregateId: tenantId, payload: { changed_fields: changed }, occurredAt: now });
     return saved;
   }

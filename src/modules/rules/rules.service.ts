@@ -10,6 +10,7 @@
  * that already holds the member's lock.
  */
 import type { Clock } from '../../platform/clock.js';
+import { TenantConfig, type TenantCache } from '../../platform/db/tenant-cache.js';
 import type { Queryable } from '../../platform/db/db.js';
 import { errors, type FieldError } from '../../platform/errors.js';
 import { canonicalJson } from '../../platform/idempotency/idempotency.js';
@@ -53,7 +54,12 @@ const versionView = (v: store.VersionRow): RuleVersionView => ({
 const hasMemberCaps = (r: EarnRule) => r.caps != null && (r.caps.per_member_day != null || r.caps.per_member_month != null || r.caps.total != null);
 
 export class RulesService {
-  constructor(private readonly clock: Clock) {}
+  /** Every version of each tenant's transaction rules: read on every order, changed rarely. */
+  private readonly versionCache: TenantCache<Array<store.VersionSpan<EarnRule>>>;
+
+  constructor(private readonly clock: Clock, private readonly config: TenantConfig = new TenantConfig(null)) {
+    this.versionCache = config.cache();
+  }
 
   /** The checks of a create body, for the HTTP layer to report beside the schema's. */
   checkCreate(input: unknown): FieldError[] {
@@ -76,6 +82,7 @@ export class RulesService {
     const event = definition.kind === 'event' ? definition.event : null;
     await store.insertRule(tx, tenantId, { id, kind: definition.kind, event, name: definition.name, current_version: 1, created_at: now });
     await store.insertVersion(tx, tenantId, { rule_id: id, version: 1, definition, effective_from: null, effective_until: null, created_at: now, created_by: actor });
+    await this.config.changed(tx, tenantId);
     await emit(tx, { tenantId, type: 'earn_rule.created', aggregateType: 'earn_rule', aggregateId: id, payload: { rule_id: id, version: 1, kind: definition.kind, ...(event ? { event } : {}) }, occurredAt: now });
     return this.get(tx, tenantId, id);
   }
@@ -117,6 +124,7 @@ export class RulesService {
     await store.insertVersion(tx, tenantId, { rule_id: id, version, definition, effective_from: at, effective_until: null, created_at: now, created_by: actor });
     const event = definition.kind === 'event' ? definition.event : null;
     await store.updateRule(tx, tenantId, id, { current_version: version, name: definition.name, event }, now);
+    await this.config.changed(tx, tenantId);
     const before = current.definition as unknown as Record<string, unknown>;
     const after = definition as unknown as Record<string, unknown>;
     const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])]
@@ -134,6 +142,7 @@ export class RulesService {
     const at = current.effective_from && current.effective_from > now ? current.effective_from : now;
     await store.closeVersion(tx, tenantId, id, current.current_version, at);
     await store.updateRule(tx, tenantId, id, { archived_at: now }, now);
+    await this.config.changed(tx, tenantId);
     await emit(tx, { tenantId, type: 'earn_rule.archived', aggregateType: 'earn_rule', aggregateId: id, payload: { rule_id: id, version: current.current_version }, occurredAt: now });
     return this.get(tx, tenantId, id);
   }
@@ -147,8 +156,9 @@ export class RulesService {
   // ── Hot-path reads (one query each) ─────────────────────────────────────
 
   /** The base, multiplier and bonus rules in force at `at` (an order's occurred_at), each with its `version`. */
-  transactionRulesAt(q: Queryable, tenantId: string, at: Date): Promise<EarnRule[]> {
-    return store.transactionRulesAt(q, tenantId, at);
+  async transactionRulesAt(q: Queryable, tenantId: string, at: Date): Promise<EarnRule[]> {
+    const all = await this.versionCache.get(tenantId, () => store.transactionRuleVersions(q, tenantId));
+    return all.filter((v) => store.inForce(v, at)).map((v) => v.definition);
   }
 
   /** The rules of one event in force at `at`, each with its `version`. */

@@ -119,6 +119,26 @@ const TRANSACTION_RULES_AT = prepared('rules.transaction_rules_at', `SELECT defi
       WHERE tenant_id = $1 AND kind IN ('base', 'multiplier', 'bonus') AND ${IN_FORCE}
       ORDER BY rule_id`);
 
+export interface VersionSpan<R> {
+  definition: R;
+  effective_from: Date | null;
+  effective_until: Date | null;
+}
+
+const TRANSACTION_RULE_VERSIONS = prepared('rules.transaction_rule_versions', `SELECT definition, effective_from, effective_until FROM earn_rule_versions
+      WHERE tenant_id = $1 AND kind IN ('base', 'multiplier', 'bonus')
+      ORDER BY rule_id, version`);
+
+/** Every version of the tenant's transaction rules with the time it is in force (for a per-process cache). */
+export async function transactionRuleVersions(db: Queryable, tenantId: string): Promise<Array<VersionSpan<EarnRule>>> {
+  return (await db.query<VersionSpan<EarnRule>>(TRANSACTION_RULE_VERSIONS, [tenantId])).rows;
+}
+
+/** Whether a version is in force at `at`: the same test as IN_FORCE above. */
+export function inForce(v: { effective_from: Date | null; effective_until: Date | null }, at: Date): boolean {
+  return (v.effective_from === null || v.effective_from <= at) && (v.effective_until === null || v.effective_until > at);
+}
+
 export async function transactionRulesAt(db: Queryable, tenantId: string, at: Date): Promise<EarnRule[]> {
   const res = await db.query<{ definition: EarnRule }>(TRANSACTION_RULES_AT, [tenantId, at]);
   return res.rows.map((r) => r.definition);

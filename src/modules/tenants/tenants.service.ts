@@ -13,6 +13,7 @@ import { isTimeZone } from '../../platform/dates.js';
 import { LOCALES } from '../../platform/http/schema.js';
 import { emit } from '../../platform/outbox/outbox.js';
 import { notify, type Notifications } from '../../platform/db/notifications.js';
+import { TenantConfig } from '../../platform/db/tenant-cache.js';
 import * as store from './tenants.store.js';
 
 export type { ApiKeyRow, TenantRow } from './tenants.store.js';
@@ -79,6 +80,7 @@ export class TenantsService {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly notifications: Notifications | null = null,
+    private readonly config: TenantConfig = new TenantConfig(null),
   ) {
     notifications?.on(API_KEYS_CHANNEL, () => this.keyCache.clear());
   }
@@ -117,6 +119,8 @@ export class TenantsService {
     const errs = validateTenantFields(fields);
     if (errs.length) throw errors.validation(errs);
     const row = await store.updateTenant(tx, id, fields, this.clock.now());
+    // The zone and currency are part of the configuration other modules cache.
+    await this.config.changed(tx, id);
     if (!row) throw errors.notFound('tenant', id);
     await emit(tx, { tenantId: id, type: 'tenant.updated', aggregateType: 'tenant', aggregateId: id, payload: { changed_fields: Object.keys(fields) }, occurredAt: this.clock.now() });
     return row;
