@@ -6,8 +6,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { call, startTestApp, type TestApp } from '../../test/helpers.js';
 import { LOCALES } from '../platform/http/schema.js';
+import { ledgerViolations } from '../modules/ledger/ledger.invariants.js';
 import { loadDemo, type DemoResult } from './demo.js';
+import { HISTORY_SHARDS } from './history.demo.js';
 import { DEMO_MEMBER_COUNT, generateDemoMembers } from './members.demo.js';
+import { CATALOG, generateDemoHistory, HISTORY_DAYS } from './orders.demo.js';
+import { DEMO_PROGRAM, DEMO_RULES } from './program.demo.js';
 import { asciiName, NAMES } from './names.js';
 import { Rng, uuidV7At } from './random.js';
 import { DEMO_TENANT_ID } from './tenant.demo.js';
@@ -171,6 +175,207 @@ describe('demo program', () => {
     assert.ok(res.body.data.every((m: any) => /^мари/i.test(m.first_name) || /^мари/i.test(m.last_name) || m.email?.startsWith('мари')));
     const byExt = await call(app.url, 'GET', '/v1/members/by-external-id/BB-000042', { key });
     assert.equal(byExt.status, 200);
+  });
+});
+
+const DAY = 86_400_000;
+
+describe('demo program: the loyalty program and its year', () => {
+  test('the program settings and earn rules, as an admin sees them', async () => {
+    const key = second.apiKey;
+    const program = (await call(app.url, 'GET', '/v1/program', { key })).body;
+    assert.equal(program.currency, 'EUR');
+    assert.equal(program.pending_days, 14);
+    assert.deepEqual(program.expiry, { kind: 'end_of_period', period: 'year', plus: 1 });
+    assert.equal(program.negative_balance, 'debt');
+    assert.deepEqual(program.excluded_categories, ['gift_card']);
+    assert.deepEqual(program.points_value, DEMO_PROGRAM.points_value);
+    const rules = (await call(app.url, 'GET', '/v1/earn-rules?limit=100', { key })).body.data as any[];
+    assert.equal(rules.length, DEMO_RULES.length);
+    const kinds = rules.map((r) => r.kind).sort();
+    assert.deepEqual(kinds, ['base', 'bonus', 'bonus', 'event', 'event', 'event', 'multiplier']);
+    assert.deepEqual(rules.filter((r) => r.kind === 'event').map((r) => [r.event, r.limit.count, r.limit.per]).sort(),
+      [['birthday', 1, 'year'], ['review_written', 2, 'month'], ['sign_up', 1, 'ever']]);
+    const weekend = rules.find((r) => r.kind === 'multiplier');
+    assert.equal(weekend.factor_percent, 200);
+    assert.ok(weekend.caps.per_member_day > 0);
+    assert.equal(rules.find((r) => r.kind === 'bonus' && r.points === 150).stacking, 'best_of');
+    assert.deepEqual(first.program, { programSet: true, rulesCreated: DEMO_RULES.length });
+  });
+
+  test('a year of orders: repeat buyers, one-off buyers and members who stopped coming', async () => {
+    const h = first.history!;
+    assert.ok(h, 'the first run loaded the history');
+    assert.equal(h.shards, HISTORY_SHARDS);
+    assert.ok(h.purchases >= 3000, `purchases ${h.purchases}`);
+    const [{ created_at: anchor }] = await q<{ created_at: Date }>('SELECT created_at FROM tenants WHERE id = $1');
+    const [span] = await q<{ first: Date; last: Date; purchases: number; guests: number; members: number; channels: string[]; categories: string[] }>(
+      `SELECT min(occurred_at) AS first, max(occurred_at) AS last, count(*)::int AS purchases,
+              count(*) FILTER (WHERE member_id IS NULL)::int AS guests, count(DISTINCT member_id)::int AS members,
+              array_agg(DISTINCT channel) AS channels,
+              (SELECT array_agg(DISTINCT l->>'category') FROM transactions t, jsonb_array_elements(t.lines) l WHERE t.tenant_id = $1) AS categories
+         FROM transactions WHERE tenant_id = $1 AND type = 'purchase'`,
+    );
+    assert.equal(span!.purchases, h.purchases);
+    assert.ok(anchor.getTime() - span!.first.getTime() > (HISTORY_DAYS - 2) * DAY, 'a year back');
+    assert.ok(span!.last < anchor && anchor.getTime() - span!.last.getTime() < 3 * DAY, 'up to the demo');
+    assert.ok(span!.guests > 0 && span!.guests < span!.purchases / 5, `guests ${span!.guests}`);
+    assert.ok(span!.members > 1000, `buying members ${span!.members}`);
+    assert.deepEqual(span!.channels.sort(), ['app', 'online', 'store']);
+    assert.deepEqual(span!.categories.sort(), ['beans', 'flowers', 'gear', 'gift_card']);
+
+    const [b] = await q<{ once: number; loyal: number; churned: number; lines_ok: number }>(
+      `SELECT count(*) FILTER (WHERE n = 1)::int AS once, count(*) FILTER (WHERE n >= 10)::int AS loyal,
+              count(*) FILTER (WHERE n >= 3 AND last < $2::timestamptz - interval '90 days')::int AS churned,
+              (SELECT count(*) FILTER (WHERE jsonb_array_length(lines) BETWEEN 1 AND 4)::int FROM transactions WHERE tenant_id = $1 AND type = 'purchase') AS lines_ok
+         FROM (SELECT member_id, count(*) AS n, max(occurred_at) AS last FROM transactions
+                WHERE tenant_id = $1 AND type = 'purchase' AND member_id IS NOT NULL GROUP BY member_id) m`,
+      [DEMO_TENANT_ID, anchor],
+    );
+    assert.ok(b!.once > 500, `one-off buyers ${b!.once}`);
+    assert.ok(b!.loyal > 50, `loyal buyers ${b!.loyal}`);
+    assert.ok(b!.churned > 30, `churned buyers ${b!.churned}`);
+    assert.equal(b!.lines_ok, span!.purchases, '1 to 4 lines');
+    const [bad] = await q<{ n: number }>(
+      `SELECT count(*)::int AS n FROM transactions t JOIN members m ON m.tenant_id = t.tenant_id AND m.id = t.member_id
+        WHERE t.tenant_id = $1 AND (t.occurred_at < m.enrolled_at OR m.status <> 'active')`,
+    );
+    assert.equal(bad!.n, 0, 'members buy after they enrol, and only active members');
+  });
+
+  test('purchases earned by the rules; some came back, some points were spent, bonuses for actions', async () => {
+    const h = first.history!;
+    const outcomes = await q<{ rule: string; n: number }>(
+      `SELECT e->>'rule_name' AS rule, count(*)::int AS n FROM transactions t, jsonb_array_elements(t.earning->'explanation') e
+        WHERE t.tenant_id = $1 AND t.type = 'purchase' AND e->>'outcome' = 'applied' GROUP BY 1`,
+    );
+    const applied = Object.fromEntries(outcomes.map((o) => [o.rule, o.n]));
+    for (const r of DEMO_RULES.filter((x) => x.kind !== 'event')) assert.ok((applied[r.name] ?? 0) > 50, `${r.name}: ${applied[r.name]}`);
+    const [gift] = await q<{ n: number }>(
+      `SELECT count(*)::int AS n FROM transactions WHERE tenant_id = $1 AND type = 'purchase' AND member_id IS NOT NULL
+          AND lines @> '[{"category": "gift_card"}]' AND jsonb_array_length(lines) = 1 AND points <> 0`,
+    );
+    assert.equal(gift!.n, 0, 'gift cards alone earn nothing');
+
+    const [r] = await q<{ returns: number; full: number; partial: number; clawed: number }>(
+      `SELECT count(*)::int AS returns,
+              count(*) FILTER (WHERE r.total = p.total)::int AS full, count(*) FILTER (WHERE r.total < p.total)::int AS partial,
+              count(*) FILTER (WHERE r.points < 0)::int AS clawed
+         FROM transactions r JOIN transactions p ON p.tenant_id = r.tenant_id AND p.id = r.original_id
+        WHERE r.tenant_id = $1 AND r.type = 'return'`,
+    );
+    assert.equal(r!.returns, h.returns);
+    const share = r!.returns / h.purchases;
+    assert.ok(share > 0.01 && share < 0.06, `returns ${(share * 100).toFixed(1)} %`);
+    assert.ok(r!.full > 10 && r!.partial > 10, `full ${r!.full}, partial ${r!.partial}`);
+    assert.ok(r!.clawed > 10);
+
+    const redemptions = await q<{ reward_ref: string; n: number; bad: number }>(
+      `SELECT reward_ref, count(*)::int AS n, count(*) FILTER (WHERE status <> 'completed' OR value_amount <= 0)::int AS bad FROM redemptions WHERE tenant_id = $1 GROUP BY 1`,
+    );
+    assert.equal(redemptions.reduce((s, x) => s + x.n, 0), h.redemptions);
+    assert.ok(h.redemptions > 100, `redemptions ${h.redemptions}`);
+    assert.ok(redemptions.some((x) => x.reward_ref === 'points-at-checkout') && redemptions.some((x) => x.reward_ref === 'free-drink'));
+    assert.ok(redemptions.every((x) => x.bad === 0));
+    const [paid] = await q<{ n: number }>(
+      `SELECT count(*)::int AS n FROM transactions t JOIN redemptions r ON r.tenant_id = t.tenant_id AND r.order_ref = t.external_id
+        WHERE t.tenant_id = $1 AND r.reward_ref = 'points-at-checkout' AND t.payments @> '[{"method": "points"}]'`,
+    );
+    assert.equal(paid!.n, redemptions.find((x) => x.reward_ref === 'points-at-checkout')!.n, 'points paid part of those orders');
+
+    const events = Object.fromEntries((await q<{ name: string; n: number; pts: number }>(
+      'SELECT name, count(*)::int AS n, sum(points)::int AS pts FROM member_events WHERE tenant_id = $1 GROUP BY name',
+    )).map((e) => [e.name, e]));
+    for (const name of ['sign_up', 'review_written', 'birthday']) assert.ok((events[name]?.n ?? 0) > 50, `${name}: ${events[name]?.n}`);
+    assert.equal(events.sign_up!.pts, events.sign_up!.n * 50, 'a welcome bonus each');
+    assert.ok(events.review_written!.pts <= events.review_written!.n * 25, 'at most two reviews a month earn');
+  });
+
+  test('dated as it happened: created when sent, pending for 14 days, activated by the nightly job', async () => {
+    const [{ created_at: anchor }] = await q<{ created_at: Date }>('SELECT created_at FROM tenants WHERE id = $1');
+    const [t] = await q<{ early: number; late: number; future: number }>(
+      `SELECT count(*) FILTER (WHERE created_at < occurred_at)::int AS early, count(*) FILTER (WHERE created_at > occurred_at + interval '5 minutes')::int AS late,
+              count(*) FILTER (WHERE created_at > $2)::int AS future
+         FROM transactions WHERE tenant_id = $1`,
+      [DEMO_TENANT_ID, anchor],
+    );
+    assert.deepEqual(t, { early: 0, late: 0, future: 0 });
+    const [lots] = await q<{ pending_old: number; active_young: number; pending: number; wrong_expiry: number }>(
+      `SELECT count(*) FILTER (WHERE state = 'pending' AND activates_at <= $2)::int AS pending_old,
+              count(*) FILTER (WHERE state IN ('active', 'spent') AND activates_at > $2)::int AS active_young,
+              count(*) FILTER (WHERE state = 'pending')::int AS pending,
+              count(*) FILTER (WHERE expires_at IS NULL OR expires_at < earned_at + interval '365 days')::int AS wrong_expiry
+         FROM point_lots WHERE tenant_id = $1`,
+      [DEMO_TENANT_ID, anchor],
+    );
+    assert.equal(lots!.pending_old, 0, 'every lot past its pending period is active');
+    assert.equal(lots!.active_young, 0);
+    assert.ok(lots!.pending > 0, 'the last two weeks are still pending');
+    assert.equal(lots!.wrong_expiry, 0, 'points last until the end of the next year');
+    const [act] = await q<{ n: number; nightly: number; lag_ok: number }>(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE extract(hour FROM created_at AT TIME ZONE 'UTC') = 3)::int AS nightly,
+              count(*) FILTER (WHERE created_at >= occurred_at)::int AS lag_ok
+         FROM ledger_entries WHERE tenant_id = $1 AND type = 'activate'`,
+    );
+    assert.ok(act!.n > 1000, `activations ${act!.n}`);
+    assert.ok(act!.nightly > act!.n * 0.9, 'activated by the nightly job');
+    assert.equal(act!.lag_ok, act!.n);
+  });
+
+  test('the ledger of the demo tenant keeps every invariant; no balance is negative', async () => {
+    assert.deepEqual(await ledgerViolations(app.patron.db, DEMO_TENANT_ID, { allowNegative: false }), []);
+    const [b] = await q<{ members: number; negative: number; earned: number }>(
+      `SELECT count(*)::int AS members, count(*) FILTER (WHERE available < 0 OR pending < 0 OR held < 0 OR debt < 0)::int AS negative,
+              sum(lifetime_earned)::int AS earned FROM member_balances WHERE tenant_id = $1`,
+    );
+    assert.equal(b!.negative, 0);
+    assert.ok(b!.members > 1000);
+    assert.ok(b!.earned > 100_000);
+    const someone = (await q<{ id: string }>(
+      `SELECT member_id AS id FROM member_balances WHERE tenant_id = $1 AND available > 0 AND redeemed > 0 ORDER BY lifetime_earned DESC LIMIT 1`,
+    ))[0];
+    const balance = await call(app.url, 'GET', `/v1/members/${someone.id}/balance`, { key: second.apiKey });
+    assert.equal(balance.status, 200);
+    assert.ok(balance.body.available > 0);
+  });
+
+  test('loading again writes nothing: no order, entry, redemption or event twice', async () => {
+    assert.equal(second.history, null);
+    assert.deepEqual(second.program, { programSet: false, rulesCreated: 0 });
+    const counts = () => q<Record<string, number>>(
+      `SELECT (SELECT count(*)::int FROM transactions WHERE tenant_id = $1) AS transactions,
+              (SELECT count(*)::int FROM ledger_entries WHERE tenant_id = $1) AS entries,
+              (SELECT count(*)::int FROM redemptions WHERE tenant_id = $1) AS redemptions,
+              (SELECT count(*)::int FROM member_events WHERE tenant_id = $1) AS events,
+              (SELECT count(*)::int FROM earn_rules WHERE tenant_id = $1) AS rules`,
+    );
+    const before = await counts();
+    const again = await loadDemo(app.patron);
+    assert.equal(again.history, null);
+    assert.deepEqual(await counts(), before);
+  });
+});
+
+describe('demo history building blocks', () => {
+  test('the same members, anchor and seed give the same year; another seed another one', () => {
+    const anchor = new Date('2026-06-15T12:00:00Z');
+    const members = generateDemoMembers(anchor);
+    const a = generateDemoHistory(members, anchor);
+    assert.deepEqual(a, generateDemoHistory(members, anchor));
+    assert.notDeepEqual(generateDemoHistory(members, anchor, 'another seed').actions.slice(0, 50), a.actions.slice(0, 50));
+    const times = a.actions.map((x) => x.received_at.getTime());
+    assert.deepEqual(times, [...times].sort((x, y) => x - y), 'in time order');
+    assert.ok(a.actions.every((x) => x.at.getTime() >= a.start.getTime() && x.at.getTime() < anchor.getTime() && x.received_at >= x.at));
+    const skus = new Set(CATALOG.map((p) => p.sku));
+    for (const x of a.actions) if (x.kind !== 'event') for (const l of x.order.lines ?? []) assert.ok(skus.has(l.sku), l.sku);
+    // A return follows its purchase, for the same customer (so they replay in the same shard).
+    const purchases = new Map(a.actions.flatMap((x) => (x.kind === 'purchase' ? [[x.order.external_id, x] as const] : [])));
+    for (const x of a.actions) {
+      if (x.kind !== 'return') continue;
+      const p = purchases.get(x.order.original_external_id!)!;
+      assert.ok(p && p.received_at < x.received_at && p.key === x.key);
+      assert.ok(x.order.total <= p.order.total);
+    }
   });
 });
 

@@ -1,15 +1,24 @@
 /**
  * The demo program (`npx patron demo`): a café chain with a few thousand
- * members, loaded from a fixed seed and safe to run again. Each concern has its
- * own file (tenant.demo.ts, members.demo.ts, …); later features add theirs and
- * a step here.
+ * members, its loyalty program, and a year of orders, returns, redemptions and
+ * bonuses, loaded from a fixed seed and safe to run again. Each concern has its
+ * own file (tenant.demo.ts, members.demo.ts, program.demo.ts, orders.demo.ts,
+ * history.demo.ts); later features add theirs and a step here.
  *
- * Everything happens in one transaction under an advisory lock, so two demos
- * started at once, or a crash half-way, never leave a half-loaded tenant.
- * Prints nothing: the CLI prints the URLs and the key.
+ * Runs under an advisory lock, so two demos started at once load it once. The
+ * tenant, members, program and rules are written in one transaction; the year
+ * of history after it in a few transactions (history.demo.ts), each written
+ * whole or not at all and skipped when already there: a crash half-way leaves
+ * whole parts, which the next run completes. The Patron's clock is never
+ * moved: what the demo dates in the past, it writes through services on clocks
+ * of its own. Prints nothing: the CLI prints the URLs and the key.
  */
 import type { Patron } from '../app.js';
-import { loadDemoMembers } from './members.demo.js';
+import { SettableClock } from '../platform/clock.js';
+import { loadDemoHistory, servicesOn, type HistoryLoad } from './history.demo.js';
+import { generateDemoMembers } from './members.demo.js';
+import { HISTORY_DAYS } from './orders.demo.js';
+import { ensureDemoProgram, type ProgramLoad } from './program.demo.js';
 import { DEMO_TENANT_ID, ensureDemoTenant } from './tenant.demo.js';
 
 export { DEMO_TENANT_ID } from './tenant.demo.js';
@@ -22,19 +31,38 @@ export interface DemoResult {
   tenantId: string;
   /** Members inserted by this run (0 when the demo was loaded before). */
   membersInserted: number;
+  /** What this run did to the program settings and earn rules. */
+  program: ProgramLoad;
+  /** The part of the year of orders this run loaded; null when it was all there. */
+  history: HistoryLoad | null;
 }
 
 export async function loadDemo(patron: Patron): Promise<DemoResult> {
-  return patron.db.tx(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [DEMO_LOCK]);
-    const { tenant, apiKey: initialKey } = await ensureDemoTenant(patron, tx);
-    // The demo's "now" is the moment the tenant was first created: later runs
-    // regenerate exactly the same members (same ids), so nothing is added twice.
-    const anchor = tenant.created_at;
-    const membersInserted = await loadDemoMembers(patron.services.members, tx, DEMO_TENANT_ID, anchor);
-    const apiKey =
-      initialKey ??
-      (await patron.services.tenants.createKey(tx, DEMO_TENANT_ID, { name: 'Demo admin key', scopes: ['admin'], createdBy: 'demo' })).key;
-    return { apiKey, tenantId: DEMO_TENANT_ID, membersInserted };
-  });
+  const lock = await patron.db.pool.connect();
+  let broken = false;
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [DEMO_LOCK]);
+    const first = await patron.db.tx(async (tx) => {
+      const { tenant, apiKey: initialKey } = await ensureDemoTenant(patron, tx);
+      // The demo's "now" is the moment the tenant was first created: later runs
+      // regenerate exactly the same members (same ids) and orders, so nothing is added twice.
+      const anchor = tenant.created_at;
+      const members = generateDemoMembers(anchor);
+      const membersInserted = await patron.services.members.loadHistory(tx, DEMO_TENANT_ID, members);
+      // The program was set up the day before its year of orders begins.
+      const setUp = new SettableClock();
+      setUp.set(new Date(anchor.getTime() - (HISTORY_DAYS + 1) * 86_400_000));
+      const program = await ensureDemoProgram(servicesOn(patron, setUp), tx, DEMO_TENANT_ID);
+      const apiKey =
+        initialKey ??
+        (await patron.services.tenants.createKey(tx, DEMO_TENANT_ID, { name: 'Demo admin key', scopes: ['admin'], createdBy: 'demo' })).key;
+      return { anchor, members, membersInserted, program, apiKey };
+    });
+    const history = await loadDemoHistory(patron, DEMO_TENANT_ID, first.anchor, first.members);
+    return { apiKey: first.apiKey, tenantId: DEMO_TENANT_ID, membersInserted: first.membersInserted, program: first.program, history };
+  } finally {
+    // A failed unlock (a lost connection) ends the session, and the lock with it.
+    await lock.query('SELECT pg_advisory_unlock($1)', [DEMO_LOCK]).catch(() => { broken = true; });
+    lock.release(broken);
+  }
 }

@@ -10,9 +10,8 @@
  * `generateDemoMembers` is pure: the same seed and anchor give the same members,
  * ids included, so a second run of the demo inserts nothing new.
  */
-import type { Tx } from '../platform/db/db.js';
 import type { Locale } from '../platform/http/schema.js';
-import type { MemberHistory, MembersService } from '../modules/members/members.service.js';
+import type { MemberHistory } from '../modules/members/members.service.js';
 import type { Channel } from '../modules/members/members.schema.js';
 import { asciiName, personName, type Gender } from './names.js';
 import { Rng, uuidV7At } from './random.js';
@@ -183,9 +182,4 @@ export function generateDemoMembers(anchor: Date, count = DEMO_MEMBER_COUNT, see
     }
     return member;
   });
-}
-
-/** Loads the demo members into the tenant; members already there (same id or external id) are left alone. */
-export async function loadDemoMembers(members: MembersService, tx: Tx, tenantId: string, anchor: Date): Promise<number> {
-  return members.loadHistory(tx, tenantId, generateDemoMembers(anchor));
 }
