@@ -63,7 +63,16 @@ export interface DebitResult {
   shortfall: number;
 }
 
+/**
+ * Most points one entry may carry. Balances are bigint in PostgreSQL but JavaScript numbers here (exact up to 2^53):
+ * this leaves room for thousands of maximal entries per member before a balance could lose precision.
+ */
+export const MAX_ENTRY_POINTS = 1_000_000_000_000;
+
 const positive = (n: number, what: string) => {
+  if (n > MAX_ENTRY_POINTS || (n > 0 && !Number.isSafeInteger(n))) {
+    throw errors.unprocessable(`That is more points than one ledger entry may hold (${MAX_ENTRY_POINTS.toLocaleString('en')}).`, [{ field: what, detail: `must be at most ${MAX_ENTRY_POINTS}` }]);
+  }
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`ledger: ${what} must be a positive integer, got ${n}`);
 };
 
@@ -253,7 +262,10 @@ export class MemberBook {
     await store.allocate(this.tx, this.tenantId, this.memberId, captured, { entryId: entry.id }, this.now);
     await store.returnToLots(this.tx, this.tenantId, this.memberId, back, { holdId: hold.id }, this.now);
     const closed = await store.closeHold(this.tx, this.tenantId, hold.id, 'captured', this.now, { points, redemptionId });
-    const expired = await this.expireReturned(back.map((b) => ({ ...b, expires_at: parts.find((x) => x.lot_id === b.lot_id)!.expires_at })), 'returned from a hold after the points expired');
+    const expired = await this.expireReturned(back.map((b) => {
+      const lot = parts.find((x) => x.lot_id === b.lot_id)!;
+      return { ...b, expires_at: lot.expires_at, state: lot.state };
+    }), 'returned from a hold after the points expired');
     await this.settle(hold.points - points - expired, deficit);
     await this.save();
     await emit(this.tx, holdEvent(this.tenantId, 'hold.captured', closed, this.balance, this.now));
@@ -282,13 +294,15 @@ export class MemberBook {
   }
 
   /**
-   * Points given back to lots already past their expiry expire now, with anything else of the member's that is due
-   * and the scheduled job has not reached yet (one `expire` entry, as the job would write).
+   * Points given back to a lot that is past its expiry date, or that had expired (the inactivity policy), expire now,
+   * with anything else of the member's that is due and the scheduled job has not reached yet (one `expire` entry, as
+   * the job would write): giving points back never extends their life.
    */
-  private async expireReturned(parts: Array<{ lot_id: string; points: number; expires_at: Date | null }>, reason: string): Promise<number> {
-    if (!parts.some((x) => x.expires_at !== null && x.expires_at <= this.now)) return 0;
+  private async expireReturned(parts: Array<{ lot_id: string; points: number; expires_at: Date | null; state: string }>, reason: string): Promise<number> {
+    const late = parts.filter((x) => (x.expires_at !== null && x.expires_at <= this.now) || x.state === 'expired');
+    if (late.length === 0) return 0;
     await this.save();
-    const expired = await store.expireMembersLots(this.tx, this.tenantId, new Map([[this.memberId, newId()]]), this.now, this.now, reason);
+    const expired = await store.expireMembersLots(this.tx, this.tenantId, new Map([[this.memberId, newId()]]), this.now, this.now, reason, late.map((x) => x.lot_id));
     const points = expired.get(this.memberId) ?? 0;
     this.balance.available -= points;
     this.balance.expired += points;

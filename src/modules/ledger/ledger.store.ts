@@ -436,13 +436,13 @@ export async function membersInactiveSince(db: Queryable, tenantId: string, cuto
 }
 
 /**
- * Expires the given (locked) members' lots: the due ones (`dueBefore`), or all active ones (`dueBefore` null: the
- * inactivity policy). One statement writes everything: the lots, one allocation per lot, one `expire` entry and
+ * Expires the given (locked) members' lots: the due ones (`dueBefore`) and `alsoLots`, or all active ones
+ * (`dueBefore` null: the inactivity policy). One statement writes everything: the lots, one allocation per lot, one `expire` entry and
  * one points.expired event per member (entry ids given, time-ordered), and the balances. Returns points per member.
  * (Foreign keys between rows written by one statement are checked at its end, so the entries may come after
  * the allocations that reference them.)
  */
-export async function expireMembersLots(db: Queryable, tenantId: string, entryIdByMember: Map<string, string>, dueBefore: Date | null, now: Date, reason: string): Promise<Map<string, number>> {
+export async function expireMembersLots(db: Queryable, tenantId: string, entryIdByMember: Map<string, string>, dueBefore: Date | null, now: Date, reason: string, alsoLots: string[] = []): Promise<Map<string, number>> {
   const members = [...entryIdByMember.keys()];
   const res = await db.query<{ member_id: string; points: number }>(
     `WITH m AS (SELECT * FROM unnest($2::uuid[], $3::uuid[]) AS m(member_id, entry_id)),
@@ -450,7 +450,7 @@ export async function expireMembersLots(db: Queryable, tenantId: string, entryId
        SELECT l.id, l.member_id, l.remaining, m.entry_id
          FROM point_lots l JOIN m ON m.member_id = l.member_id
         WHERE l.tenant_id = $1 AND l.state = 'active' AND l.remaining > 0
-          AND ($4::timestamptz IS NULL OR (l.expires_at IS NOT NULL AND l.expires_at <= $4))
+          AND ($4::timestamptz IS NULL OR (l.expires_at IS NOT NULL AND l.expires_at <= $4) OR l.id = ANY($7::uuid[]))
           AND l.member_id = ANY($2::uuid[])
           FOR UPDATE OF l
      ), per_member AS (
@@ -477,7 +477,7 @@ export async function expireMembersLots(db: Queryable, tenantId: string, entryId
          FROM per_member p JOIN bal b ON b.member_id = p.member_id
      )
      SELECT member_id, points FROM per_member`,
-    [tenantId, members, members.map((m) => entryIdByMember.get(m)), dueBefore, now, reason],
+    [tenantId, members, members.map((m) => entryIdByMember.get(m)), dueBefore, now, reason, alsoLots],
   );
   return new Map(res.rows.map((r) => [r.member_id, r.points]));
 }

@@ -151,6 +151,19 @@ describe('ledger', () => {
     await s.check();
   });
 
+  test('points given back to a lot the inactivity policy expired expire again at once', async () => {
+    app.clock.set('2031-01-01T00:00:00Z');
+    const s = await setup();
+    await s.book((b) => b.credit(earn(300)));
+    const r = await s.book((b) => b.debit({ type: 'redeem', points: 100, shortfall: 'refuse', source_type: 'redemption' }));
+    app.clock.set('2031-08-01T00:00:00Z');
+    assert.deepEqual(await ledger.expireInactive(app.patron.db, s.tenantId, new Date('2031-02-01T00:00:00Z')), { members: 1, points: 200 });
+    const back = await s.book((b) => b.restore(r.entry.id, { source_type: 'redemption' }));
+    assert.deepEqual([back.restored, back.expired], [0, 100]);
+    assert.equal((await s.balance()).available, 0);
+    await s.check();
+  });
+
   test('concurrent redemptions never overspend', async () => {
     app.clock.set('2031-01-01T00:00:00Z');
     const s = await setup();

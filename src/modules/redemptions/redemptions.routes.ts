@@ -74,8 +74,11 @@ export function redemptionsRoutes(deps: { db: Db; redemptions: RedemptionsServic
         description: 'Makes a redemption (with `hold_id`) of `points` (default all held); the rest goes back to the member. A hold past its expiry is a 422 (its points already went back).',
         params: IdParams, body: CaptureBody, response: { 200: CaptureResult, ...problems(400, 401, 403, 404, 409, 422) },
       },
-    }, (req, reply) => http.write(req, reply, { resource: 'hold', changedFields: ['status'], resourceId: (r: { hold: { id: string } }) => r.hold.id },
-      (tx) => redemptions.capture(tx, tenantOf(req).tenantId, req.params.id, req.body?.points, actorOf(req))));
+    }, async (req, reply) => {
+      await redemptions.releaseIfExpired(db, tenantOf(req).tenantId, req.params.id);
+      return http.write(req, reply, { resource: 'hold', changedFields: ['status'], resourceId: (r: { hold: { id: string } }) => r.hold.id },
+        (tx) => redemptions.capture(tx, tenantOf(req).tenantId, req.params.id, req.body?.points, actorOf(req)));
+    });
 
     app.post('/v1/holds/:id/release', {
       schema: {
@@ -83,6 +86,9 @@ export function redemptionsRoutes(deps: { db: Db; redemptions: RedemptionsServic
         description: 'A hold past its expiry is a 422 (its points already went back).',
         params: IdParams, response: { 200: H, ...problems(400, 401, 403, 404, 409, 422) },
       },
-    }, (req, reply) => http.write(req, reply, { resource: 'hold', changedFields: ['status'] }, (tx) => redemptions.release(tx, tenantOf(req).tenantId, req.params.id)));
+    }, async (req, reply) => {
+      await redemptions.releaseIfExpired(db, tenantOf(req).tenantId, req.params.id);
+      return http.write(req, reply, { resource: 'hold', changedFields: ['status'] }, (tx) => redemptions.release(tx, tenantOf(req).tenantId, req.params.id));
+    });
   };
 }

@@ -8,7 +8,7 @@
  * and the second sees the first's result.
  */
 import type { Clock } from '../../platform/clock.js';
-import type { Queryable, Tx } from '../../platform/db/db.js';
+import type { Db, Queryable, Tx } from '../../platform/db/db.js';
 import { errors } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { emit } from '../../platform/outbox/outbox.js';
@@ -183,6 +183,18 @@ export class RedemptionsService {
       points: take, entryId: captured.entry.id, holdId: hold.id, program,
     });
     return { hold: captured.hold, redemption };
+  }
+
+  /**
+   * Releases the hold in a transaction of its own when it is past its expiry, so that the 422 a capture or release
+   * of it then answers does not roll the release back with it.
+   */
+  async releaseIfExpired(db: Db, tenantId: string, id: string): Promise<void> {
+    const hold = await this.ledger.getHold(db, tenantId, id);
+    if (!hold || hold.status !== 'held' || hold.expires_at > this.clock.now()) return;
+    await db.tx(async (tx) => {
+      await this.open(tx, tenantId, hold.member_id); // opening the book releases the member's holds past expiry
+    });
   }
 
   /** Gives a hold's points back (the checkout was abandoned). */

@@ -260,6 +260,9 @@ describe('checkout holds', () => {
     const late = await t.api('POST', `/v1/holds/${h3.id}/capture`, { body: { points: 100 } });
     assert.equal(late.status, 422, late.text);
     assert.match(late.body.detail, /expired/);
+    // ...and the release stays: the 422 did not roll it back.
+    assert.equal((await t.api('GET', `/v1/holds/${h3.id}`)).body.status, 'expired');
+    assert.deepEqual([(await balanceOf(t, id)).available, (await balanceOf(t, id)).held], [500, 0]);
     // Any write to the member releases it too.
     assert.equal((await t.api('POST', '/v1/redemptions', { body: { member_id: id, points: 500 } })).status, 201);
     assert.equal((await t.api('GET', `/v1/holds/${h3.id}`)).body.status, 'expired');

@@ -6,8 +6,8 @@
  * the same id with another body is a 409, with or without an Idempotency-Key.
  */
 import type { Clock } from '../../platform/clock.js';
-import type { Queryable, Tx } from '../../platform/db/db.js';
-import { errors, type FieldError } from '../../platform/errors.js';
+import { withSavepoint, type Queryable, type Tx } from '../../platform/db/db.js';
+import { errors, isAppError, type FieldError } from '../../platform/errors.js';
 import { jsonBodyDigest } from '../../platform/idempotency/idempotency.js';
 import { newId } from '../../platform/ids.js';
 import { emit } from '../../platform/outbox/outbox.js';
@@ -99,7 +99,9 @@ export class TransactionsService {
     if (input.currency !== program.currency) errs.push({ field: 'currency', detail: `must be the program's currency, ${program.currency}` });
     if (input.occurred_at !== undefined) {
       const at = Date.parse(input.occurred_at);
-      if (at > now.getTime() + FUTURE_TOLERANCE_MS) errs.push({ field: 'occurred_at', detail: 'must not be in the future' });
+      // RFC 3339 allows a leap second (23:59:60) that JavaScript dates cannot hold.
+      if (Number.isNaN(at)) errs.push({ field: 'occurred_at', detail: 'must be a timestamp JavaScript can represent (no leap second)' });
+      else if (at > now.getTime() + FUTURE_TOLERANCE_MS) errs.push({ field: 'occurred_at', detail: 'must not be in the future' });
       else if (at < Date.parse('2000-01-01T00:00:00Z')) errs.push({ field: 'occurred_at', detail: 'must not be before 2000-01-01' });
     }
     if (input.member_id !== undefined && input.member_external_id !== undefined) errs.push({ field: 'member_external_id', detail: 'send member_id or member_external_id, not both' });
@@ -178,11 +180,20 @@ export class TransactionsService {
       // An erased member's id does not bring them back as a new member; the order is kept without it.
       if ((await this.deps.members.erasedExternalIds(tx, tenantId, [order.member_external_id])).size > 0) return { member: null, reason: 'member_erased' };
       if (!enrol || !program.enrol_unknown_customers) return { member: null, reason: 'unknown_member' };
-      const created = await this.deps.members.create(tx, tenantId, {
-        external_id: order.member_external_id,
-        enrolled_at: new Date(Math.min(order.occurred_at.getTime(), this.deps.clock.now().getTime())).toISOString(),
-      } as never);
-      return { member: created, reason: null };
+      try {
+        // In a savepoint: a concurrent first order of the same customer may enrol them first (a unique-key clash);
+        // then this order goes to the member it enrolled.
+        const created = await withSavepoint(tx, () => this.deps.members.create(tx, tenantId, {
+          external_id: order.member_external_id,
+          enrolled_at: new Date(Math.min(order.occurred_at.getTime(), this.deps.clock.now().getTime())).toISOString(),
+        } as never));
+        return { member: created, reason: null };
+      } catch (err) {
+        if (!isAppError(err) || err.code !== 'conflict') throw err;
+        const member = await this.deps.members.find(tx, tenantId, { externalId: order.member_external_id });
+        if (!member) throw err;
+        return { member, reason: null };
+      }
     }
     return { member: null, reason: 'no_member' };
   }

@@ -108,6 +108,28 @@ describe('transactions', () => {
     assert.equal((await t.api('GET', '/v1/members/by-external-id/gone-1')).status, 404);
   });
 
+  test('first orders of a new customer sent at once all land on the one member they enrol', async () => {
+    app.clock.reset();
+    const t = await tenant();
+    const same = order({ member_external_id: 'new-at-once', total: 1000 });
+    const twice = await Promise.all([t.api('POST', '/v1/transactions', { body: same }), t.api('POST', '/v1/transactions', { body: same })]);
+    assert.deepEqual(twice.map((r) => r.status).sort(), [200, 201], twice.map((r) => r.text).join('\n'));
+    const three = await Promise.all([1, 2, 3].map(() => t.api('POST', '/v1/transactions', { body: order({ member_external_id: 'new-at-once-2', total: 1000 }) })));
+    assert.deepEqual(three.map((r) => r.status), [201, 201, 201], three.map((r) => r.text).join('\n'));
+    assert.equal(new Set(three.map((r) => r.body.member_id)).size, 1);
+    await invariants(t);
+  });
+
+  test('a leap second or more points than an entry may hold are 4xx, never 500', async () => {
+    app.clock.reset();
+    const t = await tenant({}, [{ kind: 'base', name: 'huge', rate: { points: 1_000_000, per_units: 1 }, rounding: 'floor' }]);
+    const leap = await t.api('POST', '/v1/transactions', { body: order({ member_external_id: 'c-leap', total: 100, occurred_at: '2026-06-30T23:59:60Z' }) });
+    assert.equal(leap.status, 400);
+    assert.equal(leap.body.errors[0].field, 'occurred_at');
+    const huge = await t.api('POST', '/v1/transactions', { body: order({ member_external_id: 'c-huge', total: 1_000_000_000_000 }) });
+    assert.equal(huge.status, 422, huge.text);
+  });
+
   test('excluded categories and the part paid with points earn nothing', async () => {
     app.clock.reset();
     const t = await tenant({ excluded_categories: ['gift_card'] });

@@ -21,5 +21,10 @@ export function makeAjv(part: 'body' | 'other'): Ajv {
     verbose: true, // errors carry their schema, for the `x-message` of a pattern
   });
   addFormats(ajv);
+  // RFC 3339 allows a leap second (23:59:60), which no JavaScript Date can hold: a timestamp must also be one
+  // Date.parse understands, or it would reach the services as NaN.
+  const dateTime = ajv.formats['date-time'] as { validate: (s: string) => boolean } | ((s: string) => boolean);
+  const rfc3339 = typeof dateTime === 'function' ? dateTime : dateTime.validate;
+  ajv.addFormat('date-time', { type: 'string', validate: (s: string) => rfc3339(s) && !Number.isNaN(Date.parse(s)) });
   return ajv;
 }
