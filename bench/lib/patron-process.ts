@@ -24,6 +24,13 @@ export interface BenchPatron {
   database: 'embedded' | 'external';
   /** PostgreSQL server version, e.g. "17.5". */
   postgresVersion: string;
+  /**
+   * Patron's own database, as a superuser URL the benchmark may use directly (SQL
+   * generation, psql, pgbench): the scratch database on DATABASE_URL's server, or
+   * the embedded server's `patron` database (its port and password read from the
+   * data folder). Also the server to create other scratch databases on.
+   */
+  databaseUrl: string;
   /** Current and peak resident set size of the Patron process, in bytes (Linux /proc; else ps, current only). */
   memory(): { rss: number; peakRss: number };
   stop(): Promise<void>;
@@ -40,7 +47,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function memoryOf(pid: number): { rss: number; peakRss: number } {
+export function memoryOf(pid: number): { rss: number; peakRss: number } {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
@@ -115,14 +122,13 @@ export async function startBenchPatron(opts: { env?: Record<string, string>; dat
     // The server version, through the API-independent route: ask PostgreSQL itself.
     let postgresVersion = 'unknown';
     const dbUrl = env.DATABASE_URL ?? embeddedUrl(env.PATRON_DATA_DIR!);
-    if (dbUrl) {
-      const c = new pg.Client({ connectionString: dbUrl });
-      await c.connect();
-      postgresVersion = (await c.query('SHOW server_version')).rows[0].server_version;
-      await c.end();
-    }
+    if (!dbUrl) throw new Error(`could not find the embedded PostgreSQL's port and password in ${env.PATRON_DATA_DIR}`);
+    const c = new pg.Client({ connectionString: dbUrl });
+    await c.connect();
+    postgresVersion = (await c.query('SHOW server_version')).rows[0].server_version;
+    await c.end();
 
-    return { url, apiKey, pid: child.pid!, database, postgresVersion, memory: () => memoryOf(child.pid!), stop: cleanup };
+    return { url, apiKey, pid: child.pid!, database, postgresVersion, databaseUrl: dbUrl, memory: () => memoryOf(child.pid!), stop: cleanup };
   } catch (err) {
     await cleanup();
     throw err;

@@ -7,8 +7,11 @@ import { ROOT } from './patron-process.js';
 
 export function machineInfo(): Record<string, unknown> {
   let commit: string | null = null;
+  let uncommitted: boolean | null = null;
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    // Whether the product code measured differs from that commit (src/, migrations/, bin/).
+    uncommitted = execFileSync('git', ['status', '--porcelain', '--', 'src', 'migrations', 'bin'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
   } catch {
     /* not a git checkout */
   }
@@ -21,6 +24,7 @@ export function machineInfo(): Record<string, unknown> {
     memory_gb: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     commit,
+    uncommitted_changes: uncommitted,
   };
 }
 

@@ -1,11 +1,15 @@
 /**
- * The api-read benchmark at a tiny scale, so that it keeps working: it starts
- * Patron, seeds members, reads them and reports figures. No assertion on
- * speed: only that the figures are there and every read succeeded.
+ * The benchmarks at a tiny scale, so that they keep working: each starts
+ * Patron, seeds what it needs, runs its load and reports figures. No assertion
+ * on speed: only that the figures are there, every request succeeded and the
+ * ledger is consistent afterwards.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runApiReadBench } from '../../bench/api-read.js';
+import { runEarnBench } from '../../bench/earn.js';
+import { runExpiryBench } from '../../bench/expiry.js';
+import { findPgbench } from '../../bench/lib/pgbench.js';
 
 test('bench:api-read runs end to end at a tiny scale', async () => {
   const result = await runApiReadBench({ members: 50, requests: 200, concurrency: [1, 4], warmupRequests: 20, durationSeconds: 120 }, () => undefined);
@@ -19,4 +23,41 @@ test('bench:api-read runs end to end at a tiny scale', async () => {
   }
   assert.ok(result.results.peak_rss_mb > 10, 'the peak RSS of the Patron process was measured');
   assert.match(String(result.machine.postgres), /^\d+/);
+});
+
+test('bench:earn runs end to end at a tiny scale, pgbench and the pre-filled ledger included', async (t) => {
+  // pgbench comes with PostgreSQL's client package (on this project's machines); without it, the rest still runs.
+  const pgbenchFound = findPgbench() !== null;
+  if (!pgbenchFound) t.diagnostic('pgbench not found: the reference run is skipped');
+  const result = await runEarnBench({
+    members: 50, requests: 200, warmupRequests: 20, durationSeconds: 120, concurrency: 4,
+    prefill: 2000, prefillMembers: 200, pgbenchScale: pgbenchFound ? 1 : 0, pgbenchSeconds: 1, checkLedger: true,
+  }, () => undefined);
+  assert.equal(result.benchmark, 'earn');
+  assert.equal(result.settings.database, 'external');
+  const { empty, filled, pgbench } = result.results;
+  assert.deepEqual([empty.requests, empty.errors], [200, 0], JSON.stringify(empty.error_samples));
+  assert.ok(empty.bonus_share > 0 && empty.bonus_share < 1, `the basket bonus applied to some purchases only (${empty.bonus_share})`);
+  assert.ok(empty.latency_ms.p50 > 0 && empty.latency_ms.p50 <= empty.latency_ms.p99);
+  if (pgbenchFound) {
+    assert.ok(pgbench && pgbench.tps > 0, 'pgbench ran on the same server and its tps was parsed');
+    assert.ok(result.results.ratio_to_pgbench! > 0);
+  }
+  assert.ok(filled, 'the pre-filled phase ran');
+  assert.deepEqual([filled.requests, filled.errors, filled.members_drawn_from], [200, 0, 200], JSON.stringify(filled.error_samples));
+  assert.equal(filled.fill.entries, 2000);
+  assert.deepEqual(filled.ledger_check && [filled.ledger_check.violations, filled.ledger_check.samples], [0, []], 'the filled ledger (and the earnings on it) keep every invariant');
+  assert.ok(result.results.p99_filled_over_empty! > 0);
+  assert.ok(result.results.peak_rss_mb > 10);
+});
+
+test('bench:expiry runs end to end at a tiny scale and leaves a consistent ledger', async () => {
+  const result = await runExpiryBench({ members: 200, lots: 2000 }, () => undefined);
+  assert.equal(result.benchmark, 'expiry');
+  const { job, checks, fill } = result.results;
+  assert.equal(fill.entries, 2000);
+  assert.deepEqual([job.lots_expired, job.members, job.points], [2000, 200, fill.points]);
+  assert.deepEqual(job.answer, { job: 'ledger.expire-points', result: { tenants: 1, expired: { members: 200, points: fill.points }, inactive: { members: 0, points: 0 } } });
+  assert.deepEqual([checks.violations, checks.lots_not_expired, checks.balances_not_zero], [0, 0, 0], JSON.stringify(checks.violation_samples));
+  assert.ok(job.seconds > 0 && job.lots_per_second > 0 && job.peak_rss_mb > 10);
 });
