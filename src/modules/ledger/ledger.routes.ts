@@ -8,9 +8,9 @@ import type { Clock } from '../../platform/clock.js';
 import type { Db, Queryable } from '../../platform/db/db.js';
 import { errors, type FieldError } from '../../platform/errors.js';
 import { tenantOf } from '../../platform/http/auth.js';
+import { rejectBadBody } from '../../platform/http/validation.js';
 import type { HttpKit } from '../../platform/http/kit.js';
 import { decodeCursor, isIdCursor, page } from '../../platform/http/pagination.js';
-import { ajvToFieldErrors } from '../../platform/http/problem.js';
 import { IdParams, Page, problems } from '../../platform/http/schema.js';
 import type { HttpServer } from '../../platform/http/server.js';
 import type { MembersService } from '../members/members.service.js';
@@ -21,21 +21,6 @@ import type { BalanceRow, EntryType, Ledger } from './ledger.service.js';
 
 const DAY_MS = 86_400_000;
 
-/**
- * One 400 with every bad field of both layers (the schema's and `check`'s), before any write: a rejected request is
- * never stored under its Idempotency-Key. For routes with `attachValidation`.
- */
-export function rejectBadBody(req: FastifyRequest, check: (body: Record<string, unknown>) => FieldError[]): void {
-  const failed = req.validationError as (Error & { validation?: any[]; validationContext?: string }) | undefined;
-  if (failed && !failed.validation) throw failed;
-  const schemaErrs = failed?.validation ? ajvToFieldErrors(failed.validation, failed.validationContext) : [];
-  if (failed && failed.validationContext !== 'body') throw errors.validation(schemaErrs);
-  const body = req.body;
-  const own = body && typeof body === 'object' && !Array.isArray(body) ? check(body as Record<string, unknown>) : [];
-  const seen = new Set(schemaErrs.map((e) => e.field));
-  const all = [...schemaErrs, ...own.filter((e) => !seen.has(e.field))];
-  if (all.length) throw errors.validation(all);
-}
 
 /** Who made a change, for the ledger entry: the API key id, or `cli` (operator) and so on. */
 export function actorOf(req: FastifyRequest): string {
@@ -113,7 +98,7 @@ export function ledgerRoutes(deps: { db: Db; clock: Clock; ledger: Ledger; progr
         params: IdParams, body: AdjustmentBody, response: { 201: AdjustmentResult, ...problems(400, 401, 403, 404, 409, 422) },
       },
     }, async (req, reply) => {
-      rejectBadBody(req, (body) => adjustmentErrors(body, clock.now()));
+      rejectBadBody(req, (body) => (body && typeof body === 'object' && !Array.isArray(body) ? adjustmentErrors(body as Record<string, unknown>, clock.now()) : []));
       const tenantId = tenantOf(req).tenantId;
       const actor = actorOf(req);
       const { points, reason, expires_at } = req.body;

@@ -131,21 +131,7 @@ export async function saveBalance(db: Queryable, tenantId: string, b: BalanceRow
 
 // ── Entries ─────────────────────────────────────────────────────────────────
 
-export interface NewEntry {
-  id?: string;
-  member_id: string;
-  type: EntryType;
-  points: number;
-  pending_points: number;
-  reason: string | null;
-  source_type: SourceType;
-  source_id: string | null;
-  transaction_id: string | null;
-  actor: string | null;
-  details: Record<string, unknown> | null;
-  occurred_at: Date;
-  created_at: Date;
-}
+export type NewEntry = Omit<EntryRow, 'id'> & { id?: string };
 
 export interface NewLot {
   id: string;

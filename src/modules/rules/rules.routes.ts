@@ -3,34 +3,16 @@
  * rule. Changing rules needs an admin key.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../platform/db/db.js';
-import { errors, type FieldError } from '../../platform/errors.js';
 import { tenantOf } from '../../platform/http/auth.js';
+import { rejectBadBody } from '../../platform/http/validation.js';
 import type { HttpKit } from '../../platform/http/kit.js';
 import { decodeCursor, isIdCursor, page } from '../../platform/http/pagination.js';
 import { IdParams, Page, problems } from '../../platform/http/schema.js';
-import { ajvToFieldErrors } from '../../platform/http/problem.js';
 import type { HttpServer } from '../../platform/http/server.js';
 import { CreateRuleBody, EarnRule, EarnRuleVersion, ListRulesQuery, UpdateRuleBody, VersionsQuery } from './rules.schema.js';
 import type { RuleInput, RulePatch, RulesService } from './rules.service.js';
 
-/**
- * One 400 with every bad field of both layers, the service's (which knows which fields each kind takes, and checks
- * JSON Logic) and the schema's, before any write: a rejected request is never stored under its Idempotency-Key.
- */
-function rejectBadBody(req: FastifyRequest, check: (body: unknown) => FieldError[]): void {
-  const failed = req.validationError as (Error & { validation?: any[]; validationContext?: string }) | undefined;
-  if (failed && !failed.validation) throw failed;
-  const schemaErrs = failed?.validation ? ajvToFieldErrors(failed.validation, failed.validationContext) : [];
-  if (failed && failed.validationContext !== 'body') throw errors.validation(schemaErrs);
-  const own = check(req.body);
-  // The schema's error on a field the service reports on (or on a field inside it, or around it: a nullable
-  // object's `anyOf`) says the same thing less precisely.
-  const related = (a: string, b: string) => a === b || a.startsWith(`${b}.`) || a.startsWith(`${b}[`) || b.startsWith(`${a}.`) || b.startsWith(`${a}[`);
-  const all = [...own, ...schemaErrs.filter((e) => !own.some((o) => related(o.field, e.field)))];
-  if (all.length) throw errors.validation(all);
-}
 
 const isVersionCursor = (v: any): v is { version: number } => typeof v === 'object' && v !== null && Number.isInteger(v.version) && v.version >= 0;
 
