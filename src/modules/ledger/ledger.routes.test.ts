@@ -199,4 +199,21 @@ describe('member points over HTTP', () => {
     }
     await noViolations(t.id);
   });
+
+  test('expiring points under the inactivity policy: every active point, N months after the last activity', async () => {
+    app.clock.set('2031-03-10T12:00:00Z'); // a month without a 31st-to-30th clamp; after 2030 (test/helpers.ts)
+    const t = await app.newTenant();
+    assert.equal((await t.api('PATCH', '/v1/program', { body: { expiry: { kind: 'inactivity', months: 1 } } })).status, 200);
+    const id = await memberOf(t);
+    assert.equal((await adjust(t, id, { points: 100, reason: 'a' })).status, 201);
+    assert.equal((await adjust(t, id, { points: 50, reason: 'b' })).status, 201);
+    const last = (await t.api('GET', `/v1/members/${id}/balance`)).body.last_activity_at as string;
+    const deadline = new Date(last);
+    deadline.setUTCMonth(deadline.getUTCMonth() + 1);
+    const soon = await t.api('GET', `/v1/members/${id}/expiring?days=40`);
+    assert.equal(soon.status, 200, soon.text);
+    assert.equal(soon.body.points, 150);
+    assert.ok(soon.body.lots.every((l: any) => l.expires_at === deadline.toISOString()), soon.text);
+    assert.equal((await t.api('GET', `/v1/members/${id}/expiring?days=20`)).body.points, 0);
+  });
 });

@@ -14,7 +14,7 @@ import { decodeCursor, isIdCursor, page } from '../../platform/http/pagination.j
 import { IdParams, Page, problems } from '../../platform/http/schema.js';
 import type { HttpServer } from '../../platform/http/server.js';
 import type { MembersService } from '../members/members.service.js';
-import { lotExpiresAt } from '../programs/programs.policy.js';
+import { inactivityDeadline, lotExpiresAt } from '../programs/programs.policy.js';
 import type { ProgramsService } from '../programs/programs.service.js';
 import { AdjustmentBody, AdjustmentResult, Balance, ENTRY_TYPES, Expiring, ExpiringQuery, LedgerEntry, LedgerQuery, pointsWorth } from './ledger.schema.js';
 import type { BalanceRow, EntryType, Ledger } from './ledger.service.js';
@@ -126,7 +126,17 @@ export function ledgerRoutes(deps: { db: Db; clock: Clock; ledger: Ledger; progr
       const tenantId = tenantOf(req).tenantId;
       await member(db, tenantId, req.params.id);
       const until = new Date(clock.now().getTime() + req.query.days * DAY_MS);
-      const lots = await ledger.expiring(db, tenantId, req.params.id, until);
+      const program = await programs.get(db, tenantId);
+      let lots = await ledger.expiring(db, tenantId, req.params.id, until);
+      if (program.expiry.kind === 'inactivity') {
+        // Lots carry no date under this policy: all active points go together, N months after the last activity
+        // (if the member does nothing before then; the hourly job takes them at its first run after).
+        const balance = await ledger.balance(db, tenantId, req.params.id);
+        const deadline = balance.last_activity_at ? inactivityDeadline(program.expiry, balance.last_activity_at) : null;
+        lots = deadline && deadline < until
+          ? (await ledger.activeLots(db, tenantId, req.params.id)).map((l) => ({ ...l, expires_at: deadline }))
+          : [];
+      }
       return {
         member_id: req.params.id,
         until,

@@ -393,6 +393,11 @@ export class Ledger {
     return store.expiringLots(q, tenantId, memberId, until);
   }
 
+  /** Active lots with points left (the inactivity policy expires them all at once). */
+  activeLots(q: Queryable, tenantId: string, memberId: string) {
+    return store.activeLots(q, tenantId, memberId);
+  }
+
   getHold(q: Queryable, tenantId: string, id: string) {
     return store.getHold(q, tenantId, id);
   }

@@ -331,6 +331,15 @@ export async function lotsOfTransaction(db: Queryable, tenantId: string, transac
   return res.rows;
 }
 
+/** Active lots with points left, oldest first (what the inactivity policy would expire). */
+export async function activeLots(db: Queryable, tenantId: string, memberId: string): Promise<LotRow[]> {
+  const res = await db.query<LotRow>(
+    `SELECT ${LOT_COLS} FROM point_lots WHERE tenant_id = $1 AND member_id = $2 AND remaining > 0 AND state = 'active' ORDER BY earned_at, id`,
+    [tenantId, memberId],
+  );
+  return res.rows;
+}
+
 /** Active lots with points left that expire before `until`, soonest first. */
 export async function expiringLots(db: Queryable, tenantId: string, memberId: string, until: Date): Promise<LotRow[]> {
   const res = await db.query<LotRow>(

@@ -126,6 +126,12 @@ export function lotExpiresAt(policy: ExpiryPolicy, earnedAt: Date, timeZone: str
  * Inactivity expiry: a member whose last activity is before this instant loses their points. `now` minus the
  * policy's calendar months (day clamped to the month's end, UTC calendar); null unless the policy is `inactivity`.
  */
+/** Under the inactivity policy, when a member last active at `lastActivity` loses their points (UTC calendar months). */
+export function inactivityDeadline(policy: ExpiryPolicy, lastActivity: Date): Date | null {
+  if (policy.kind !== 'inactivity') return null;
+  return fromLocal(addMonths(toLocal(lastActivity, 'UTC'), policy.months), 'UTC');
+}
+
 export function inactivityCutoff(policy: ExpiryPolicy, now: Date): Date | null {
   if (policy.kind !== 'inactivity') return null;
   return fromLocal(addMonths(toLocal(now, 'UTC'), -policy.months), 'UTC');
