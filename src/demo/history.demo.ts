@@ -97,19 +97,20 @@ export async function loadDemoHistory(patron: Patron, tenantId: string, anchor: 
     pointsEarned: 0, segments: plan.segments,
   };
   const parts = Array.from({ length: shards }, (_, s) => plan.actions.filter((a) => a.key % shards === s));
-  const todo: DemoAction[][] = [];
+  /** The parts not loaded yet (a part already in the database is skipped: loading the demo again adds nothing). */
+  const unloaded: DemoAction[][] = [];
   for (const part of parts) {
     const probe = part.find((a) => a.kind !== 'event') as Exclude<DemoAction, { kind: 'event' }> | undefined;
     if (!probe) continue;
     if ((await patron.services.transactions.list(db, tenantId, { externalId: probe.order.external_id, limit: 1 })).length > 0) continue;
-    todo.push(part);
+    unloaded.push(part);
   }
-  if (todo.length === 0) return null;
+  if (unloaded.length === 0) return null;
   // Side by side; a shard that fails does not stop the others from finishing (or failing) before the error is thrown.
-  const results = await Promise.allSettled(todo.map((part) => db.tx((tx) => replay(patron, tx, tenantId, program, part, members, anchor, plan.end, out))));
+  const results = await Promise.allSettled(unloaded.map((part) => db.tx((tx) => replay(patron, tx, tenantId, program, part, members, anchor, plan.end, out))));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-  out.shards = todo.length;
+  out.shards = unloaded.length;
   return out;
 }
 

@@ -23,6 +23,7 @@ import type { EventRule } from '../rules/rules.types.js';
 import { LIMITS, type CreateEventInput } from './events.schema.js';
 import * as store from './events.store.js';
 import type { EventExplanation, MemberEventRow } from './events.store.js';
+import { storableJsonError } from '../../platform/json.js';
 
 export type { EventExplanation, MemberEventRow } from './events.store.js';
 
@@ -37,26 +38,11 @@ export interface RecordEventResult {
 }
 
 /**
- * What JSON Schema cannot check in `properties`, without recursion (a deeply nested value must be a 400, not a
- * stack overflow): nesting depth, the NUL character PostgreSQL's jsonb cannot store, numbers JSON cannot carry,
- * then the size as JSON.
+ * What JSON Schema cannot check in `properties`: what jsonb can store (platform/json.ts), then the size as JSON.
  */
 export function propertiesError(properties: Record<string, unknown>): string | null {
-  const stack: Array<{ v: unknown; depth: number }> = [{ v: properties, depth: 0 }];
-  while (stack.length > 0) {
-    const { v, depth } = stack.pop()!;
-    if (typeof v === 'string') {
-      if (v.includes('\u0000')) return 'must not contain the NUL character (\\u0000)';
-    } else if (typeof v === 'number') {
-      if (!Number.isFinite(v)) return 'numbers must be finite (JSON cannot carry 1e400 or NaN)';
-    } else if (v !== null && typeof v === 'object') {
-      if (depth >= LIMITS.propertiesDepth) return `must not nest deeper than ${LIMITS.propertiesDepth} levels`;
-      for (const [k, x] of Object.entries(v)) {
-        if (k.includes('\u0000')) return 'must not contain the NUL character (\\u0000)';
-        stack.push({ v: x, depth: depth + 1 });
-      }
-    }
-  }
+  const bad = storableJsonError(properties, LIMITS.propertiesDepth);
+  if (bad) return bad;
   const bytes = Buffer.byteLength(JSON.stringify(properties));
   if (bytes > LIMITS.propertiesBytes) return `must be at most ${LIMITS.propertiesBytes} bytes as JSON (is ${bytes})`;
   return null;

@@ -11,6 +11,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Queryable } from '../../platform/db/db.js';
 import { errors, type FieldError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
+import { storableJsonError } from '../../platform/json.js';
 import type { Locale } from '../../platform/http/schema.js';
 import { redactAnswersAbout } from '../../platform/idempotency/idempotency.js';
 import { emit, emitMany, listEvents, type DomainEvent } from '../../platform/outbox/outbox.js';
@@ -43,29 +44,6 @@ const EARLIEST = '1900-01-01';
 /** How deep attribute values may nest: enough for any real profile, and it keeps every recursive step safe. */
 const MAX_ATTRIBUTE_DEPTH = 8;
 
-/**
- * Checks attribute values without recursion (a 20,000-deep array must be a 400,
- * not a stack overflow): nesting depth, the NUL character PostgreSQL's jsonb
- * cannot store, and numbers JSON cannot carry (1e400 parses to Infinity).
- */
-function attributeValueError(attributes: Record<string, unknown>): string | null {
-  const stack: Array<{ v: unknown; depth: number }> = [{ v: attributes, depth: 0 }];
-  while (stack.length > 0) {
-    const { v, depth } = stack.pop()!;
-    if (typeof v === 'string') {
-      if (v.includes('\u0000')) return 'must not contain the NUL character (\\u0000)';
-    } else if (typeof v === 'number') {
-      if (!Number.isFinite(v)) return 'numbers must be finite (JSON cannot carry 1e400 or NaN)';
-    } else if (v !== null && typeof v === 'object') {
-      if (depth >= MAX_ATTRIBUTE_DEPTH) return `must not nest deeper than ${MAX_ATTRIBUTE_DEPTH} levels`;
-      for (const [k, x] of Object.entries(v)) {
-        if (k.includes('\u0000')) return 'must not contain the NUL character (\\u0000)';
-        stack.push({ v: x, depth: depth + 1 });
-      }
-    }
-  }
-  return null;
-}
 
 /** The size and key rules of custom attributes, for a body's attributes or the merged result of an update. */
 export function attributeErrors(attributes: Record<string, unknown>): FieldError[] {
@@ -74,7 +52,7 @@ export function attributeErrors(attributes: Record<string, unknown>): FieldError
   if (keys.length > LIMITS.attributesKeys) errs.push({ field: 'attributes', detail: `must have at most ${LIMITS.attributesKeys} keys (has ${keys.length})` });
   const badKey = keys.find((k) => k.length === 0 || k.length > LIMITS.attributeKeyLength);
   if (badKey !== undefined) errs.push({ field: 'attributes', detail: `keys must be 1 to ${LIMITS.attributeKeyLength} characters long` });
-  const valueError = attributeValueError(attributes);
+  const valueError = storableJsonError(attributes, MAX_ATTRIBUTE_DEPTH);
   // Too deep or not storable: say so and stop, before anything walks it recursively.
   if (valueError) return [...errs, { field: 'attributes', detail: valueError }];
   const bytes = Buffer.byteLength(JSON.stringify(attributes));
