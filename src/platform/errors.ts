@@ -102,3 +102,14 @@ export const ERROR_CATALOG = (Object.keys(STATUS) as ErrorCode[]).map((code) => 
   status: STATUS[code],
   title: TITLE[code],
 }));
+
+/** The same field errors once each (two checks may report one problem alike). */
+export function uniqueFieldErrors(errs: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errs.filter((e) => {
+    const k = `${e.field}\0${e.detail}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

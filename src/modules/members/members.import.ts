@@ -13,7 +13,7 @@
  * this bulk path.
  */
 import type { Tx } from '../../platform/db/db.js';
-import type { FieldError } from '../../platform/errors.js';
+import { uniqueFieldErrors, type FieldError } from '../../platform/errors.js';
 import { ajvToFieldErrors } from '../../platform/http/problem.js';
 import type { Locale } from '../../platform/http/schema.js';
 import { newId } from '../../platform/ids.js';
@@ -213,7 +213,7 @@ function validateRow(
   // One reason per field: the schema's when it has one.
   const reported = new Set(errs.map((e) => e.field));
   errs.push(...validateMemberFields(input, ctx.now).filter((e) => !reported.has(e.field)));
-  if (errs.length > 0) return { ok: false, errors: dedupe(errs) };
+  if (errs.length > 0) return { ok: false, errors: uniqueFieldErrors(errs) };
   return { ok: true, value: { externalId: externalId as string, fields, attributes, clearAttributes, consent } };
 }
 
@@ -234,15 +234,6 @@ function safeJson(s: string): unknown {
   }
 }
 
-function dedupe(errs: FieldError[]): FieldError[] {
-  const seen = new Set<string>();
-  return errs.filter((e) => {
-    const k = `${e.field}\0${e.detail}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
 
 // ── Writing ──────────────────────────────────────────────────────────────
 

@@ -16,7 +16,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { withSavepoint, type Tx } from '../../platform/db/db.js';
-import { isAppError, type FieldError } from '../../platform/errors.js';
+import { isAppError, uniqueFieldErrors, type FieldError } from '../../platform/errors.js';
 import { makeAjv } from '../../platform/http/ajv.js';
 import { ajvToFieldErrors } from '../../platform/http/problem.js';
 import { Obj, type Locale } from '../../platform/http/schema.js';
@@ -219,7 +219,7 @@ function validateRow(
   const schemaErrs = schemaErrors(input);
   errs.push(...schemaErrs);
   if (schemaErrs.length === 0) errs.push(...transactions.checkOrder(input as CreateTransactionInput, ctx.prep.program, ctx.now));
-  if (errs.length > 0) return { ok: false, errors: dedupe(errs.map((e) => ({ ...e, field: columnOf(e.field, flatLine, flatPayment) }))) };
+  if (errs.length > 0) return { ok: false, errors: uniqueFieldErrors(errs.map((e) => ({ ...e, field: columnOf(e.field, flatLine, flatPayment) }))) };
 
   const order = input as CreateTransactionInput;
   try {
@@ -230,15 +230,6 @@ function validateRow(
   }
 }
 
-function dedupe(errs: FieldError[]): FieldError[] {
-  const seen = new Set<string>();
-  return errs.filter((e) => {
-    const k = `${e.field}\0${e.detail}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
 
 // ── Writing ──────────────────────────────────────────────────────────────
 
