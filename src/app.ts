@@ -46,6 +46,7 @@ import { RedemptionsService } from './modules/redemptions/redemptions.service.js
 import { redemptionsRoutes } from './modules/redemptions/redemptions.routes.js';
 import { EventsService } from './modules/events/events.service.js';
 import { eventsRoutes, eventView } from './modules/events/events.routes.js';
+import { createGiveGift, type GiftGivers } from './modules/rewards/rewards.gift.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -130,6 +131,11 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const redemptions = new RedemptionsService(clock, ledger, programs, members);
     const events = new EventsService({ clock, ledger, members, programs, rules });
     defineLedgerJobs(jobs, { db, ledger, programs, tenants });
+
+    // Program mechanics (docs/program.md). Gifts (points, a catalog reward, store credit) are given one way, whoever gives them.
+    const giftGivers: GiftGivers = {};
+    const giveGift = createGiveGift({ now: () => clock.now(), program: (tx, t) => programs.get(tx, t), givers: giftGivers });
+    void giveGift; // handed to stamp cards, referrals and achievements below
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));

@@ -13,10 +13,12 @@ import { errors, type FieldError } from '../../platform/errors.js';
 import { jsonBodyDigest } from '../../platform/idempotency/idempotency.js';
 import { isUuid, newId } from '../../platform/ids.js';
 import { emit } from '../../platform/outbox/outbox.js';
-import type { Ledger } from '../ledger/ledger.service.js';
+import type { Ledger, MemberBook } from '../ledger/ledger.service.js';
 import type { MemberRow, MembersService } from '../members/members.service.js';
 import { activatesAt, lotExpiresAt } from '../programs/programs.policy.js';
 import type { ProgramsService } from '../programs/programs.service.js';
+import type { Program } from '../programs/programs.types.js';
+import type { MemberStanding } from '../transactions/transactions.service.js';
 import { evaluateEvent } from '../rules/rules.events.js';
 import type { RulesService } from '../rules/rules.service.js';
 import type { EventRule } from '../rules/rules.types.js';
@@ -50,8 +52,36 @@ export function propertiesError(properties: Record<string, unknown>): string | n
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** An event of an active member, as modules that react to events (campaign action bonuses) see it. */
+export interface EventRecorded {
+  tenantId: string;
+  member: MemberRow;
+  event: MemberEventRow;
+  /** The member's points, locked for this transaction. */
+  book: MemberBook;
+  program: Program;
+}
+
+/** Runs inside the event's transaction after the event and its points are written (see OrderHook). */
+export interface EventHook {
+  name: string;
+  recorded(tx: Tx, e: EventRecorded): Promise<void>;
+}
+
 export class EventsService {
   constructor(private readonly deps: { clock: Clock; ledger: Ledger; members: MembersService; programs: ProgramsService; rules: RulesService }) {}
+
+  private readonly hooks: EventHook[] = [];
+  private standing: MemberStanding = async () => ({ tier: null });
+
+  registerHook(hook: EventHook): void {
+    this.hooks.push(hook);
+  }
+
+  /** Where the member's tier comes from (the tiers module). */
+  setStanding(standing: MemberStanding): void {
+    this.standing = standing;
+  }
 
   /** The checks the schema cannot make; every bad field at once. Tolerates wrong types (the schema reports those). */
   checkEvent(input: Partial<CreateEventInput>, now: Date = this.deps.clock.now()): FieldError[] {
@@ -115,6 +145,7 @@ export class EventsService {
     let points = 0;
     let explanation: EventExplanation[];
     let credit: (() => Promise<void>) | null = null;
+    let book: MemberBook | null = null;
 
     if (member.status !== 'active') {
       // Stored, so the member's history is complete, but a blocked or erased member earns nothing.
@@ -124,12 +155,13 @@ export class EventsService {
       explanation = rules.map((r) => ({ rule_id: r.id, rule_name: r.name, kind: r.kind, outcome, points: 0, detail }));
     } else {
       // The member's lock first: the limit and cap counters are then read and written by one event at a time.
-      const book = await this.deps.ledger.open(tx, tenantId, member.id, program.negative_balance);
+      const locked = await this.deps.ledger.open(tx, tenantId, member.id, program.negative_balance);
+      book = locked;
       const rules: EventRule[] = await this.deps.rules.eventRulesAt(tx, tenantId, input.name, occurredAt);
       const usage = await this.deps.rules.eventUsage(tx, tenantId, member.id, rules, occurredAt, program.time_zone);
       const result = evaluateEvent(rules, { name: input.name, occurred_at: occurredAt.toISOString(), properties }, {
         time_zone: program.time_zone,
-        tier: null, // tiers come with the program mechanics
+        tier: (await this.standing(tx, tenantId, member.id, occurredAt)).tier,
         attributes: member.attributes ?? {},
         usage,
       });
@@ -137,7 +169,7 @@ export class EventsService {
       explanation = result.explanation;
       if (result.points > 0) {
         credit = async () => {
-          await book.credit({
+          await locked.credit({
             type: 'earn', points: result.points, earned: true, activity: true,
             // The longest pending period among the rules that awarded points (a rule without one: the program's).
             activates_at: activatesAt(Math.max(0, ...rules.filter((r) => result.awards.some((a) => a.rule_id === r.id)).map((r) => r.pending_days ?? program.pending_days)), occurredAt),
@@ -159,6 +191,7 @@ export class EventsService {
       return this.same((await store.getByExternalId(tx, tenantId, externalId!))!, digest);
     }
     if (credit) await credit();
+    if (book) for (const h of this.hooks) await h.recorded(tx, { tenantId, member, event: row, book, program });
     await emit(tx, {
       tenantId, type: 'event.recorded', aggregateType: 'member_event', aggregateId: id, memberId: member.id, occurredAt: now,
       payload: { event_id: id, external_id: externalId, member_id: member.id, name: input.name, points, occurred_at: occurredAt.toISOString() },

@@ -93,8 +93,22 @@ const SAMPLE_EARN: EarnData = {
 const SAMPLE_EVENT: EventData = {
   event: { name: 'review_written', properties: {} }, tier: 'gold', attributes: {}, day_of_week: 3, hour: 12, date: '2026-03-04',
 };
-export type LogicTarget = 'earn' | 'line' | 'event';
-const SAMPLES: Record<LogicTarget, unknown> = { earn: SAMPLE_EARN, line: SAMPLE_LINE, event: SAMPLE_EVENT };
+/** An audience (who a reward, a campaign or a segment is for): over the member's tier and attributes. */
+const SAMPLE_MEMBER: AudienceData = { tier: 'gold', attributes: {} };
+export type LogicTarget = 'earn' | 'line' | 'event' | 'member';
+const SAMPLES: Record<LogicTarget, unknown> = { earn: SAMPLE_EARN, line: SAMPLE_LINE, event: SAMPLE_EVENT, member: SAMPLE_MEMBER };
+
+/** What an audience condition sees of a member. */
+export interface AudienceData {
+  tier: string | null;
+  attributes: Record<string, unknown>;
+}
+
+/** Whether a member is in an audience (a condition validated with logicError(…, 'member')); null is everyone. */
+export function inAudience(condition: unknown, member: AudienceData): boolean {
+  if (condition === null || condition === undefined) return true;
+  return Boolean(jsonLogic.truthy(jsonLogic.apply(condition as never, { tier: member.tier, attributes: member.attributes ?? {} })));
+}
 
 /**
  * Why `value` is not an acceptable JSON Logic condition, or null. A condition is an object of at most 10 KB and

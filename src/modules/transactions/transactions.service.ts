@@ -89,8 +89,68 @@ function pendingDaysOf(rules: EarnRule[], result: EarnResult, program: Program):
 
 const mentions = (rules: EarnRule[], word: string) => rules.some((r) => JSON.stringify(r.condition ?? null).includes(word));
 
+/** A purchase that earned (or could have earned) for a member, as modules that react to orders see it. */
+export interface PurchaseRecorded {
+  tenantId: string;
+  member: MemberRow;
+  /** The stored purchase (earning.points: what the earn rules gave). */
+  transaction: TransactionRow;
+  /** The member's points, locked for this transaction: credit through it, never through a second `ledger.open`. */
+  book: MemberBook;
+  program: Program;
+}
+
+/** A return of a member's purchase; `purchase` is the purchase as it stands after the return. */
+export interface ReturnRecorded {
+  tenantId: string;
+  memberId: string;
+  purchase: TransactionRow;
+  return: TransactionRow;
+  book: MemberBook;
+  program: Program;
+}
+
+/** A voided purchase or return of a member; `purchase` as it stands after the void. */
+export interface OrderVoided {
+  tenantId: string;
+  memberId: string;
+  purchase: TransactionRow;
+  voided: TransactionRow;
+  book: MemberBook;
+  program: Program;
+}
+
+/**
+ * A module that reacts to orders (tiers, stamp cards, referrals, badges, campaigns) registers a hook; it runs inside
+ * the order's transaction after the order and its points are written, with the member's book locked, so its effects
+ * commit or roll back with the order. Hooks run for members who may earn (active, not an import without points),
+ * in the order they were registered. A hook must not lock another member's book (lock order: one member per order).
+ */
+export interface OrderHook {
+  name: string;
+  purchased?(tx: Tx, e: PurchaseRecorded): Promise<void>;
+  returned?(tx: Tx, e: ReturnRecorded): Promise<void>;
+  voided?(tx: Tx, e: OrderVoided): Promise<void>;
+}
+
+/** What the program knows of a member beyond their attributes when judging an order or event: their tier. */
+export type MemberStanding = (q: Queryable, tenantId: string, memberId: string, at: Date) => Promise<{ tier: string | null }>;
+
 export class TransactionsService {
   constructor(private readonly deps: { clock: Clock; ledger: Ledger; members: MembersService; programs: ProgramsService; rules: RulesService }) {}
+
+  private readonly hooks: OrderHook[] = [];
+  private standing: MemberStanding = async () => ({ tier: null });
+
+  /** Registers a module's reaction to orders (see OrderHook). */
+  registerHook(hook: OrderHook): void {
+    this.hooks.push(hook);
+  }
+
+  /** Where the member's tier comes from (the tiers module); without one every member is judged with tier null. */
+  setStanding(standing: MemberStanding): void {
+    this.standing = standing;
+  }
 
   /** Semantic checks the schema cannot make; every bad field at once. */
   checkOrder(input: CreateTransactionInput, program: Program, now: Date): FieldError[] {
@@ -206,9 +266,10 @@ export class TransactionsService {
     const usage = withUsage && rules.some((r) => r.caps)
       ? await this.deps.rules.earnUsage(q as Tx, tenantId, member.id, rules, local.date, local.month)
       : {};
+    const standing = await this.standing(q, tenantId, member.id, at);
     const context: EarnContext = {
       time_zone: program.time_zone,
-      tier: null, // tiers come with the program mechanics
+      tier: standing.tier,
       attributes: member.attributes ?? {},
       first_purchase: firstPurchase,
       excluded_categories: program.excluded_categories,
@@ -279,6 +340,7 @@ export class TransactionsService {
     } else if (book) {
       await book.recordActivity();
     }
+    if (book) for (const h of this.hooks) if (h.purchased) await h.purchased(tx, { tenantId, member: member!, transaction: row, book, program });
     return { transaction: row, created: true };
   }
 
@@ -338,6 +400,10 @@ export class TransactionsService {
         transaction_id: purchase.id, occurred_at: order.occurred_at, details: { return_id: id },
       });
       await this.releaseCaps(tx, tenantId, purchase, returnEarning.rules ?? {});
+    }
+    if (book && opts.award !== false && this.hooks.length > 0) {
+      const after = (await store.getTransaction(tx, tenantId, purchase.id))!;
+      for (const h of this.hooks) if (h.returned) await h.returned(tx, { tenantId, memberId: purchase.member_id!, purchase: after, return: row, book, program });
     }
     return { transaction: row, created: true };
   }
@@ -422,6 +488,10 @@ export class TransactionsService {
       }
     }
     const voided = await store.updateEarning(tx, tenantId, target.id, { status: 'voided', voided_at: now });
+    if (book && this.hooks.length > 0) {
+      const after = target.type === 'purchase' ? voided : (await store.getTransaction(tx, tenantId, purchase.id))!;
+      for (const h of this.hooks) if (h.voided) await h.voided(tx, { tenantId, memberId: purchase.member_id!, purchase: after, voided, book, program });
+    }
     await emit(tx, {
       tenantId, type: 'transaction.voided', aggregateType: 'transaction', aggregateId: target.id, memberId: target.member_id, occurredAt: now,
       payload: { transaction_id: target.id, external_id: target.external_id, type: target.type, member_id: target.member_id },
