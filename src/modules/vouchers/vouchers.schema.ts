@@ -91,8 +91,8 @@ export const CodeParams = Obj({ code: Type.String({ minLength: 1, maxLength: 64,
 export const ReleaseParams = Obj({ code: CodeParams.properties.code, redemption_id: Uuid() });
 
 export const ValidationQuery = Type.Object({
-  total: Type.Integer({ minimum: 0, maximum: LIMITS.total, description: 'The basket total, minor units.' }),
-  currency: Currency('The basket currency.'),
+  total: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.total, description: 'The basket total, minor units. Without it, the minimum basket is not checked and `discount` is null.' })),
+  currency: Type.Optional(Currency('The basket currency (checked when given).')),
   member_id: Type.Optional(Uuid({ description: 'The member checking out (needed for a voucher issued to a member).' })),
 });
 
@@ -102,7 +102,7 @@ export const ValidationResult = Type.Object(
     valid: Type.Boolean(),
     reason: Nullable(StringEnum(INVALID_REASONS, { description: 'Why it cannot be used for this basket.' })),
     detail: Nullable(Type.String()),
-    discount: Type.Object({ amount: Type.Integer(), currency: Type.String() }, { description: 'What it takes off this basket (0 when not valid).' }),
+    discount: Nullable(Type.Object({ amount: Type.Integer(), currency: Type.String() }, { description: 'What it takes off this basket (0 when not valid; null without a total).' })),
     free_sku: Nullable(Type.String({ description: 'free_product: the product to add free.' })),
     voucher: Type.Ref(Voucher),
   },

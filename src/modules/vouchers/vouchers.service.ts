@@ -60,8 +60,8 @@ export interface Validation {
   valid: boolean;
   reason: InvalidReason | null;
   detail: string | null;
-  /** What the voucher takes off this basket (0 when not valid; a free product's value when it has one). */
-  discount: { amount: number; currency: string };
+  /** What the voucher takes off this basket (0 when not valid; a free product's value when it has one); null without a basket total. */
+  discount: { amount: number; currency: string } | null;
   free_sku: string | null;
   voucher: VoucherRow;
 }
@@ -268,22 +268,25 @@ export class VouchersService {
   }
 
   /** Whether `v` can be used for the basket now, and why not. */
-  private check(v: VoucherRow, basket: Basket, now: Date): { reason: InvalidReason; detail: string } | null {
+  private check(v: VoucherRow, basket: Partial<Basket>, now: Date): { reason: InvalidReason; detail: string } | null {
     if (v.status !== 'active') return { reason: v.status as InvalidReason, detail: `The voucher is ${v.status}.` };
     if (v.expires_at && v.expires_at <= now) return { reason: 'expired', detail: `The voucher expired at ${v.expires_at.toISOString()}.` };
     if (v.member_id && basket.member_id !== v.member_id) return { reason: 'member_mismatch', detail: 'The voucher belongs to another member: send the member_id it was issued to.' };
-    if (basket.currency !== v.currency) return { reason: 'currency_mismatch', detail: `The voucher is in ${v.currency}, the basket in ${basket.currency}.` };
-    if (basket.total < v.min_basket) return { reason: 'min_basket_not_met', detail: `The basket must be at least ${v.min_basket} (minor units of ${v.currency}); it is ${basket.total}.` };
+    if (basket.currency !== undefined && basket.currency !== v.currency) return { reason: 'currency_mismatch', detail: `The voucher is in ${v.currency}, the basket in ${basket.currency}.` };
+    if (basket.total !== undefined && basket.total < v.min_basket) return { reason: 'min_basket_not_met', detail: `The basket must be at least ${v.min_basket} (minor units of ${v.currency}); it is ${basket.total}.` };
     return null;
   }
 
-  /** Answers whether the code can be used for this basket and what it takes off. Writes nothing. */
-  async validate(q: Queryable, tenantId: string, code: string, basket: Basket): Promise<Validation> {
+  /**
+   * Answers whether the code can be used for this basket and what it takes off. Writes nothing. Without a total (or
+   * currency) only what does not depend on it is checked, and the discount is null.
+   */
+  async validate(q: Queryable, tenantId: string, code: string, basket: Partial<Basket>): Promise<Validation> {
     const v = await this.byCode(q, tenantId, code, false);
     const bad = this.check(v, basket, this.clock.now());
     return {
       code: v.code, valid: !bad, reason: bad?.reason ?? null, detail: bad?.detail ?? null,
-      discount: { amount: bad ? 0 : discountOf(v, basket.total), currency: v.currency },
+      discount: basket.total === undefined ? null : { amount: bad ? 0 : discountOf(v, basket.total), currency: v.currency },
       free_sku: v.kind === 'free_product' ? v.sku : null, voucher: v,
     };
   }

@@ -83,6 +83,9 @@ describe('vouchers', () => {
     assert.equal(redeemSmall.status, 422);
     assert.deepEqual(redeemSmall.body.errors, [{ field: 'total', detail: 'min_basket_not_met' }]);
     assert.equal((await t.api('GET', `/v1/vouchers/NOPE-0000/validation?total=1&currency=${currency}`)).status, 404);
+    // Without a basket: only what does not depend on it (status, expiry, member), and no discount.
+    const bare = await t.api('GET', `/v1/vouchers/${v.code}/validation?member_id=${m.id}`);
+    assert.deepEqual([bare.body.valid, bare.body.discount], [true, null]);
 
     const bad = await t.api('POST', '/v1/vouchers', { body: { kind: 'percentage', amount: 100, code_pattern: 'SUMMER-####-????', expires_at: '2020-01-01T00:00:00Z', colour: 'red' } });
     assert.equal(bad.status, 400);
