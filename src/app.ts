@@ -47,6 +47,11 @@ import { redemptionsRoutes } from './modules/redemptions/redemptions.routes.js';
 import { EventsService } from './modules/events/events.service.js';
 import { eventsRoutes, eventView } from './modules/events/events.routes.js';
 import { createGiveGift, type GiftGivers } from './modules/rewards/rewards.gift.js';
+import { WalletService } from './modules/wallet/wallet.service.js';
+import { walletRoutes } from './modules/wallet/wallet.routes.js';
+import { VouchersService } from './modules/vouchers/vouchers.service.js';
+import { vouchersRoutes } from './modules/vouchers/vouchers.routes.js';
+import { defineVoucherJobs } from './modules/vouchers/vouchers.jobs.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -71,6 +76,8 @@ export interface Services {
   ledger: Ledger;
   transactions: TransactionsService;
   events: EventsService;
+  wallet: WalletService;
+  vouchers: VouchersService;
 }
 
 export interface Patron {
@@ -136,6 +143,15 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const giftGivers: GiftGivers = {};
     const giveGift = createGiveGift({ now: () => clock.now(), program: (tx, t) => programs.get(tx, t), givers: giftGivers });
     void giveGift; // handed to stamp cards, referrals and achievements below
+    // Store credit (cashback, gifts, refunds) and vouchers (docs/program/wallet.md, docs/program/vouchers.md).
+    const wallet = new WalletService(clock, members, programs);
+    giftGivers.credit = async (tx, t, m, amount, source) => {
+      const { currency } = await programs.get(tx, t);
+      await wallet.credit(tx, t, m, { amount, currency, reason: source.reason, source_type: source.source_type, source_id: source.source_id });
+    };
+    const vouchers = new VouchersService(clock, members, programs);
+    defineVoucherJobs(jobs, { db, vouchers, tenants });
+    members.registerExportSection('wallet', (q, t, m) => wallet.exportOf(q, t, m, 100_000));
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
@@ -181,6 +197,9 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(ledgerRoutes({ db, clock, ledger, programs, members, http: kit }));
       await http.register(redemptionsRoutes({ db, redemptions, http: kit }));
       await http.register(eventsRoutes({ db, events, http: kit }));
+      // Program mechanics.
+      await http.register(walletRoutes({ db, wallet, members, programs, http: kit }));
+      await http.register(vouchersRoutes({ db, vouchers, http: kit, rateLimit: config.rateLimit.enabled ? config.voucherRateLimit : null, now: () => clock.now() }));
       await http.ready();
     }
 
@@ -192,7 +211,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
