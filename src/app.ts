@@ -47,6 +47,9 @@ import { redemptionsRoutes } from './modules/redemptions/redemptions.routes.js';
 import { EventsService } from './modules/events/events.service.js';
 import { eventsRoutes, eventView } from './modules/events/events.routes.js';
 import { createGiveGift, type GiftGivers } from './modules/rewards/rewards.gift.js';
+import { TiersService } from './modules/tiers/tiers.service.js';
+import { tiersRoutes } from './modules/tiers/tiers.routes.js';
+import { defineTiersJobs } from './modules/tiers/tiers.jobs.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -71,6 +74,7 @@ export interface Services {
   ledger: Ledger;
   transactions: TransactionsService;
   events: EventsService;
+  tiers: TiersService;
 }
 
 export interface Patron {
@@ -136,6 +140,13 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const giftGivers: GiftGivers = {};
     const giveGift = createGiveGift({ now: () => clock.now(), program: (tx, t) => programs.get(tx, t), givers: giftGivers });
     void giveGift; // handed to stamp cards, referrals and achievements below
+    // Tiers: the member's tier and earn multiplier judge orders and events; orders and action bonuses may move members up.
+    const tiers = new TiersService({ clock, ledger, transactions, programs, members });
+    transactions.setStanding(tiers.standing);
+    events.setStanding(tiers.standing);
+    transactions.registerHook(tiers.orderHook());
+    events.registerHook(tiers.eventHook());
+    defineTiersJobs(jobs, { db, tiers, tenants });
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
@@ -181,6 +192,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(ledgerRoutes({ db, clock, ledger, programs, members, http: kit }));
       await http.register(redemptionsRoutes({ db, redemptions, http: kit }));
       await http.register(eventsRoutes({ db, events, http: kit }));
+      // Program mechanics.
+      await http.register(tiersRoutes({ db, tiers, http: kit }));
       await http.ready();
     }
 
@@ -192,7 +205,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, tiers },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
