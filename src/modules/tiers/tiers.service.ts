@@ -501,9 +501,11 @@ export class TiersService {
    * return): move up at once when a higher entry threshold is reached, and call off a downgrade waiting out its
    * grace when the entry threshold of the member's tier is reached again. Never moves anyone down.
    */
-  async recheck(tx: Tx, tenantId: string, memberId: string, rules?: Rules): Promise<StateRow | null> {
+  async recheck(tx: Tx, tenantId: string, memberId: string, rules?: Rules, opts: { onlyOnChange?: boolean } = {}): Promise<StateRow | null> {
     rules ??= await this.rules(tx, tenantId);
     if (rules.tiers.length === 0) return null;
+    // The job looks before it locks: most members it rechecks have nothing to change, and then it writes nothing.
+    if (opts.onlyOnChange && !(await this.mayRise(tx, tenantId, rules, memberId))) return null;
     let state = await this.lock(tx, tenantId, rules, memberId);
     const figure = await this.figure(tx, tenantId, rules, memberId, windowAt(rules.settings, upTo(this.deps.clock.now()), rules.tz));
     const current = state.tier_id ? rules.byId.get(state.tier_id) ?? null : null;
@@ -516,6 +518,15 @@ export class TiersService {
       await emit(tx, { tenantId, type: 'tier.downgrade_cancelled', aggregateType: 'member', aggregateId: memberId, memberId, occurredAt: now, payload: { member_id: memberId, tier: current.code, figure } });
     }
     return state;
+  }
+
+  /** Whether a recheck would change anything (read without a lock; the recheck judges again under it). */
+  private async mayRise(q: Queryable, tenantId: string, rules: Rules, memberId: string): Promise<boolean> {
+    const state = await store.getState(q, tenantId, memberId);
+    const current = state ? (state.tier_id ? rules.byId.get(state.tier_id) ?? null : null) : baseTier(rules.tiers);
+    const figure = await this.figure(q, tenantId, rules, memberId, windowAt(rules.settings, upTo(this.deps.clock.now()), rules.tz));
+    if (rankOf(entryTier(rules.tiers, figure)) > rankOf(current)) return true;
+    return Boolean(state?.downgrade_at && current && figure >= current.entry_threshold);
   }
 
   /**
@@ -649,18 +660,25 @@ export class TiersService {
     // starts a little behind the cursor (a recheck is harmless to repeat).
     const cursor = await store.getCursor(db, tenantId, kind);
     let after = cursor ? uuidV7Floor(cursor, RESCAN_MS) : null;
+    let first: string | null = null;
+    let moved = 0;
     for (;;) {
       const rows = kind === 'ledger'
         ? await this.deps.ledger.earningEntriesAfter(db, tenantId, after, batch)
         : await this.deps.transactions.memberOrdersAfter(db, tenantId, after, batch);
       if (rows.length === 0) break;
+      first ??= rows[0]!.id;
       for (const memberId of [...new Set(rows.map((r) => r.member_id))]) {
-        await db.tx((tx) => this.recheck(tx, tenantId, memberId, rules));
+        if (await db.tx((tx) => this.recheck(tx, tenantId, memberId, rules, { onlyOnChange: true }))) moved++;
         rechecked++;
       }
       after = rows[rows.length - 1]!.id;
-      await store.saveCursor(db, tenantId, kind, after, this.deps.clock.now());
       if (rows.length < batch) break;
+    }
+    // The cursor is written when a member moved or it would fall an hour behind: a run that changes nothing writes
+    // nothing, and what it read is read again (read-only) by the next run at worst.
+    if (after && first && (moved > 0 || uuidTime(after) - uuidTime(cursor ?? first) > CURSOR_LAG_MS)) {
+      await store.saveCursor(db, tenantId, kind, after, this.deps.clock.now());
     }
     let due = 0;
     for (;;) {
@@ -680,9 +698,15 @@ const upTo = (now: Date) => new Date(now.getTime() + 1);
 /** How far behind its cursor each scan starts. */
 const RESCAN_MS = 10 * 60_000;
 
+/** How far behind what it has read the stored cursor may be. */
+const CURSOR_LAG_MS = 3600_000;
+
+/** The Unix milliseconds of a UUID v7. */
+const uuidTime = (id: string): number => parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+
 /** The smallest UUID v7 of the millisecond `ms` before the one of `id`. */
 function uuidV7Floor(id: string, ms: number): string {
-  const t = Math.max(0, parseInt(id.replace(/-/g, '').slice(0, 12), 16) - ms);
+  const t = Math.max(0, uuidTime(id) - ms);
   const hex = t.toString(16).padStart(12, '0');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7000-8000-000000000000`;
 }
