@@ -2,7 +2,7 @@
  * `tiers.evaluate`: upgrades for figures that rose outside an order's transaction (points activated by
  * `ledger.activate-pending`, adjustments, imported orders), then what is due: evaluations at the end of the period
  * or on anniversaries, downgrades whose grace is over, manual assignments and invitations that ended. Every five
- * minutes, a minute after the activation job; `npx patron jobs run tiers.evaluate` (optionally `{"tenant_id": …}`).
+ * minutes, with the activation job (what it activates is picked up by the next run); `npx patron jobs run tiers.evaluate` (optionally `{"tenant_id": …}`).
  * A tenant that fails does not stop the others; the run fails at the end so the queue retries it.
  */
 import type { Db } from '../../platform/db/db.js';
@@ -16,7 +16,7 @@ export function defineTiersJobs(jobs: Jobs, deps: { db: Db; tiers: TiersService;
   jobs.define<{ tenant_id?: string }>({
     name: 'tiers.evaluate',
     description: 'Move members up whose figures rose (activated points, imported orders), and judge what is due: evaluations, downgrades after grace, ended assignments.',
-    schedule: '1-59/5 * * * *',
+    schedule: '*/5 * * * *',
     expireInSeconds: 4 * 3600,
     handler: async (data, ctx) => {
       if (data.tenant_id !== undefined && (typeof data.tenant_id !== 'string' || !UUID_RE.test(data.tenant_id))) throw new Error('tiers.evaluate: tenant_id must be a tenant id (a UUID)');
