@@ -52,6 +52,9 @@ import { walletRoutes } from './modules/wallet/wallet.routes.js';
 import { VouchersService } from './modules/vouchers/vouchers.service.js';
 import { vouchersRoutes } from './modules/vouchers/vouchers.routes.js';
 import { defineVoucherJobs } from './modules/vouchers/vouchers.jobs.js';
+import { TiersService } from './modules/tiers/tiers.service.js';
+import { tiersRoutes } from './modules/tiers/tiers.routes.js';
+import { defineTiersJobs } from './modules/tiers/tiers.jobs.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -78,6 +81,7 @@ export interface Services {
   events: EventsService;
   wallet: WalletService;
   vouchers: VouchersService;
+  tiers: TiersService;
 }
 
 export interface Patron {
@@ -152,6 +156,13 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const vouchers = new VouchersService(clock, members, programs);
     defineVoucherJobs(jobs, { db, vouchers, tenants });
     members.registerExportSection('wallet', (q, t, m) => wallet.exportOf(q, t, m, 100_000));
+    // Tiers: the member's tier and earn multiplier judge orders and events; orders and action bonuses may move members up.
+    const tiers = new TiersService({ clock, ledger, transactions, programs, members });
+    transactions.setStanding(tiers.standing);
+    events.setStanding(tiers.standing);
+    transactions.registerHook(tiers.orderHook());
+    events.registerHook(tiers.eventHook());
+    defineTiersJobs(jobs, { db, tiers, tenants });
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
@@ -200,6 +211,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       // Program mechanics.
       await http.register(walletRoutes({ db, wallet, members, programs, http: kit }));
       await http.register(vouchersRoutes({ db, vouchers, http: kit, rateLimit: config.rateLimit.enabled ? config.voucherRateLimit : null, now: () => clock.now() }));
+      await http.register(tiersRoutes({ db, tiers, http: kit }));
       await http.ready();
     }
 
@@ -211,7 +223,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
