@@ -49,6 +49,8 @@ import { eventsRoutes, eventView } from './modules/events/events.routes.js';
 import { createGiveGift, type GiftGivers } from './modules/rewards/rewards.gift.js';
 import { StampCardsService } from './modules/stamp-cards/stamp-cards.service.js';
 import { stampCardsRoutes } from './modules/stamp-cards/stamp-cards.routes.js';
+import { AchievementsService } from './modules/achievements/achievements.service.js';
+import { achievementsRoutes } from './modules/achievements/achievements.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -74,6 +76,7 @@ export interface Services {
   transactions: TransactionsService;
   events: EventsService;
   stampCards: StampCardsService;
+  achievements: AchievementsService;
 }
 
 export interface Patron {
@@ -142,6 +145,11 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     transactions.registerHook(stampCards.orderHook());
     events.registerHook(stampCards.eventHook());
     members.registerExportSection('stamp_cards', (q, t, m) => stampCards.exportOf(q, t, m, 100_000));
+    const achievements = new AchievementsService({ clock, ledger, members, programs, giveGift });
+    transactions.registerHook(achievements.orderHook());
+    events.registerHook(achievements.eventHook());
+    members.registerExportSection('achievements', (q, t, m) => achievements.exportOf(q, t, m));
+    members.registerEraser('achievements', (tx, t, m) => achievements.eraseMember(tx, t, m));
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
@@ -188,6 +196,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(redemptionsRoutes({ db, redemptions, http: kit }));
       await http.register(eventsRoutes({ db, events, http: kit }));
       await http.register(stampCardsRoutes({ db, stampCards, http: kit }));
+      await http.register(achievementsRoutes({ db, achievements, http: kit }));
       await http.ready();
     }
 
@@ -199,7 +208,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, stampCards },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, stampCards, achievements },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
