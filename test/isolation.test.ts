@@ -51,6 +51,10 @@ interface Fixture {
   transactionId: string | null;
   /** A finished orders import, when the API has one. */
   orderImportId: string | null;
+  /** A stamp card type, when the API has stamp cards. */
+  stampCardTypeId: string | null;
+  /** A badge, when the API has achievements. */
+  badgeId: string | null;
 }
 
 /**
@@ -69,6 +73,8 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/transactions/:id': { of: (f) => f.transactionId ?? assert.fail('the fixture has no order'), random: () => crypto.randomUUID() },
   '/v1/events/:id': { of: (f) => f.eventId ?? assert.fail('the fixture has no event'), random: () => crypto.randomUUID() },
   '/v1/transactions/import/:id': { of: (f) => f.orderImportId ?? assert.fail('the fixture has no orders import'), random: () => crypto.randomUUID() },
+  '/v1/stamp-card-types/:id': { of: (f) => f.stampCardTypeId ?? assert.fail('the fixture has no stamp card type'), random: () => crypto.randomUUID() },
+  '/v1/badges/:id': { of: (f) => f.badgeId ?? assert.fail('the fixture has no badge'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -95,6 +101,12 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'POST /v1/transactions/preview': (f) => ({ json: { external_id: 'preview', member_id: f.memberId, currency: 'EUR', total: 1000 } }),
   'POST /v1/transactions/:id/void': () => ({ json: { reason: 'isolation test' } }),
   'POST /v1/events': (f) => ({ json: { name: 'review_written', member_id: f.memberId, properties: { rating: 5 } } }),
+  'POST /v1/stamp-card-types': () => ({ json: { name: { en: 'Sample card' }, stamps_needed: 10, reward: { points: 100 } } }),
+  'PATCH /v1/stamp-card-types/:id': () => ({ json: { stamps_needed: 8, name: { en: 'Changed' } } }),
+  'POST /v1/stamp-card-types/:id/stamps': (f) => ({ json: { member_id: f.memberId, stamps: 1, reason: 'isolation test' } }),
+  'POST /v1/badges': () => ({ json: { code: `sample-${crypto.randomBytes(6).toString('hex')}`, name: { en: 'Sample' }, criterion: { kind: 'first_purchase' } } }),
+  'PATCH /v1/badges/:id': () => ({ json: { name: { en: 'Changed' }, bonus: { points: 5 } } }),
+  'PUT /v1/members/:id/leaderboard-opt-in': () => ({ json: { opted_in: true } }),
   'POST /v1/transactions/import': (f) => ({
     raw: `external_id,member_external_id,occurred_at,currency,total\nimp-${crypto.randomBytes(6).toString('hex')},${f.externalId},2025-01-01T00:00:00Z,EUR,500\n`,
     contentType: 'text/csv',
@@ -171,8 +183,20 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(started.status, 202, started.text);
     orderImportId = started.body.id;
   }
+  let stampCardTypeId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/stamp-card-types')) {
+    const type = await t.api('POST', '/v1/stamp-card-types', { body: { name: { en: 'Fixture card' }, stamps_needed: 5, reward: { points: 50 } } });
+    assert.equal(type.status, 201, type.text);
+    stampCardTypeId = type.body.id;
+  }
+  let badgeId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/badges')) {
+    const badge = await t.api('POST', '/v1/badges', { body: { code: `fixture-${crypto.randomBytes(6).toString('hex')}`, name: { en: 'Fixture' }, criterion: { kind: 'nth_purchase', n: 3 } } });
+    assert.equal(badge.status, 201, badge.text);
+    badgeId = badge.body.id;
+  }
   await settle(t.id);
-  return { tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId, transactionId, orderImportId };
+  return { tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId, transactionId, orderImportId, stampCardTypeId, badgeId };
 }
 
 /** Waits until the tenant has no import in progress, so that its rows hold still for a snapshot. */
