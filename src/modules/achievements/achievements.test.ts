@@ -84,6 +84,8 @@ describe('badges', () => {
     assert.equal((await eventsOf(t, 'badge.earned')).length, 2);
     assert.equal((await t.api('GET', `/v1/members/${ana}/balance`)).body.available, 300);
     assert.deepEqual((await t.api('GET', `/v1/members/${ana}/badges?earned=false`)).body.data, []);
+    const exported = (await t.api('GET', `/v1/members/${ana}/export`)).body.sections.achievements;
+    assert.deepEqual([exported.badges.map((x: any) => x.badge_id).sort(), exported.leaderboard_opted_in_at], [[first.id, fifth.id].sort(), null]);
     assert.deepEqual(await ledgerViolations(app.patron.db, t.id, { allowNegative: false }), []);
   });
 

@@ -107,6 +107,9 @@ describe('stamp cards', () => {
     assert.equal(history.status, 200, history.text);
     assert.deepEqual(history.body.data.map((e: any) => [e.kind, e.stamps, e.card_number]), [['return', -1, 2], ['return', -1, 2], ['purchase', 1, 2]]);
     assert.equal(history.body.data[0].transaction_id !== null, true);
+    const exported = (await t.api('GET', `/v1/members/${ana}/export`)).body.sections.stamp_cards;
+    assert.deepEqual(exported.cards.map((c: any) => [c.number, c.status, c.stamps]), [[1, 'completed', 10], [2, 'open', -1]]);
+    assert.equal(exported.stamps.length, 13, "10 purchases, the 11th, two returns");
     await consistent(t);
   });
 
