@@ -55,6 +55,10 @@ import { defineVoucherJobs } from './modules/vouchers/vouchers.jobs.js';
 import { TiersService } from './modules/tiers/tiers.service.js';
 import { tiersRoutes } from './modules/tiers/tiers.routes.js';
 import { defineTiersJobs } from './modules/tiers/tiers.jobs.js';
+import { StampCardsService } from './modules/stamp-cards/stamp-cards.service.js';
+import { stampCardsRoutes } from './modules/stamp-cards/stamp-cards.routes.js';
+import { AchievementsService } from './modules/achievements/achievements.service.js';
+import { achievementsRoutes } from './modules/achievements/achievements.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -82,6 +86,8 @@ export interface Services {
   wallet: WalletService;
   vouchers: VouchersService;
   tiers: TiersService;
+  stampCards: StampCardsService;
+  achievements: AchievementsService;
 }
 
 export interface Patron {
@@ -146,7 +152,6 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     // Program mechanics (docs/program.md). Gifts (points, a catalog reward, store credit) are given one way, whoever gives them.
     const giftGivers: GiftGivers = {};
     const giveGift = createGiveGift({ now: () => clock.now(), program: (tx, t) => programs.get(tx, t), givers: giftGivers });
-    void giveGift; // handed to stamp cards, referrals and achievements below
     // Store credit (cashback, gifts, refunds) and vouchers (docs/program/wallet.md, docs/program/vouchers.md).
     const wallet = new WalletService(clock, members, programs);
     giftGivers.credit = async (tx, t, m, amount, source) => {
@@ -163,6 +168,15 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     transactions.registerHook(tiers.orderHook());
     events.registerHook(tiers.eventHook());
     defineTiersJobs(jobs, { db, tiers, tenants });
+    const stampCards = new StampCardsService({ clock, ledger, members, programs, giveGift });
+    transactions.registerHook(stampCards.orderHook());
+    events.registerHook(stampCards.eventHook());
+    members.registerExportSection('stamp_cards', (q, t, m) => stampCards.exportOf(q, t, m, 100_000));
+    const achievements = new AchievementsService({ clock, ledger, members, programs, giveGift });
+    transactions.registerHook(achievements.orderHook());
+    events.registerHook(achievements.eventHook());
+    members.registerExportSection('achievements', (q, t, m) => achievements.exportOf(q, t, m));
+    members.registerEraser('achievements', (tx, t, m) => achievements.eraseMember(tx, t, m));
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
@@ -212,6 +226,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(walletRoutes({ db, wallet, members, programs, http: kit }));
       await http.register(vouchersRoutes({ db, vouchers, http: kit, rateLimit: config.rateLimit.enabled ? config.voucherRateLimit : null, now: () => clock.now() }));
       await http.register(tiersRoutes({ db, tiers, http: kit }));
+      await http.register(stampCardsRoutes({ db, stampCards, http: kit }));
+      await http.register(achievementsRoutes({ db, achievements, http: kit }));
       await http.ready();
     }
 
@@ -223,7 +239,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, stampCards, achievements },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

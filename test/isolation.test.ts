@@ -58,6 +58,10 @@ interface Fixture {
   tierId: string | null;
   tierCode: string | null;
   reevaluationId: string | null;
+  /** A stamp card type, when the API has stamp cards. */
+  stampCardTypeId: string | null;
+  /** A badge, when the API has achievements. */
+  badgeId: string | null;
 }
 
 /**
@@ -84,6 +88,8 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/members/:id/wallet/debits/:entry_id': { of: (f) => f.walletDebitId ?? assert.fail('the fixture has no wallet debit'), random: () => crypto.randomUUID() },
   '/v1/tiers/:id': { of: (f) => f.tierId ?? assert.fail('the fixture has no tier'), random: () => crypto.randomUUID() },
   '/v1/tier-reevaluations/:id': { of: (f) => f.reevaluationId ?? assert.fail('the fixture has no tier re-evaluation'), random: () => crypto.randomUUID() },
+  '/v1/stamp-card-types/:id': { of: (f) => f.stampCardTypeId ?? assert.fail('the fixture has no stamp card type'), random: () => crypto.randomUUID() },
+  '/v1/badges/:id': { of: (f) => f.badgeId ?? assert.fail('the fixture has no badge'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -117,6 +123,12 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'POST /v1/tier-reevaluations/:id/apply': () => ({ json: { downgrades: 'next_evaluation' } }),
   'POST /v1/members/:id/tier/assignment': (f) => ({ json: { tier: f.tierCode ?? assert.fail('the fixture has no tier'), reason: 'isolation test' } }),
   'POST /v1/members/:id/tier/invitation': (f) => ({ json: { tier: f.tierCode ?? assert.fail('the fixture has no tier') } }),
+  'POST /v1/stamp-card-types': () => ({ json: { name: { en: 'Sample card' }, stamps_needed: 10, reward: { points: 100 } } }),
+  'PATCH /v1/stamp-card-types/:id': () => ({ json: { stamps_needed: 8, name: { en: 'Changed' } } }),
+  'POST /v1/stamp-card-types/:id/stamps': (f) => ({ json: { member_id: f.memberId, stamps: 1, reason: 'isolation test' } }),
+  'POST /v1/badges': () => ({ json: { code: `sample-${crypto.randomBytes(6).toString('hex')}`, name: { en: 'Sample' }, criterion: { kind: 'first_purchase' } } }),
+  'PATCH /v1/badges/:id': () => ({ json: { name: { en: 'Changed' }, bonus: { points: 5 } } }),
+  'PUT /v1/members/:id/leaderboard-opt-in': () => ({ json: { opted_in: true } }),
   'POST /v1/transactions/import': (f) => ({
     raw: `external_id,member_external_id,occurred_at,currency,total\nimp-${crypto.randomBytes(6).toString('hex')},${f.externalId},2025-01-01T00:00:00Z,EUR,500\n`,
     contentType: 'text/csv',
@@ -234,10 +246,22 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(report.status, 201, report.text);
     reevaluationId = report.body.id;
   }
+  let stampCardTypeId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/stamp-card-types')) {
+    const type = await t.api('POST', '/v1/stamp-card-types', { body: { name: { en: 'Fixture card' }, stamps_needed: 5, reward: { points: 50 } } });
+    assert.equal(type.status, 201, type.text);
+    stampCardTypeId = type.body.id;
+  }
+  let badgeId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/badges')) {
+    const badge = await t.api('POST', '/v1/badges', { body: { code: `fixture-${crypto.randomBytes(6).toString('hex')}`, name: { en: 'Fixture' }, criterion: { kind: 'nth_purchase', n: 3 } } });
+    assert.equal(badge.status, 201, badge.text);
+    badgeId = badge.body.id;
+  }
   await settle(t.id);
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
-    transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId,
+    transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId,
   };
 }
 

@@ -384,6 +384,11 @@ export class Ledger {
     return store.listEntries(q, tenantId, memberId, f);
   }
 
+  /** Points each member earned in [from, to) by business time, net of claw-backs and reversals (leaderboards). */
+  earnedBetween(q: Queryable, tenantId: string, memberIds: string[], from: Date, to: Date): Promise<Map<string, number>> {
+    return store.earnedBetween(q, tenantId, memberIds, from, to);
+  }
+
   lotsOfTransaction(q: Queryable, tenantId: string, transactionId: string) {
     return store.lotsOfTransaction(q, tenantId, transactionId);
   }

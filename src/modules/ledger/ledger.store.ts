@@ -235,6 +235,22 @@ export async function listEntries(db: Queryable, tenantId: string, memberId: str
   return res.rows;
 }
 
+/**
+ * Per member among `memberIds`: the points earned with business time in [from, to), net of what claw-backs and
+ * reversals took back (leaderboards). Adjustments are not earnings.
+ */
+export async function earnedBetween(db: Queryable, tenantId: string, memberIds: string[], from: Date, to: Date): Promise<Map<string, number>> {
+  if (memberIds.length === 0) return new Map();
+  const res = await db.query<{ member_id: string; points: number }>(
+    `SELECT member_id, sum(points)::float8 AS points FROM ledger_entries
+      WHERE tenant_id = $1 AND member_id = ANY($2::uuid[]) AND type IN ('earn', 'claw_back', 'reverse')
+        AND occurred_at >= $3 AND occurred_at < $4
+      GROUP BY member_id`,
+    [tenantId, memberIds, from, to],
+  );
+  return new Map(res.rows.map((r) => [r.member_id, r.points]));
+}
+
 // ── Lots and allocations ────────────────────────────────────────────────────
 
 export interface Taken {
