@@ -47,6 +47,9 @@ import { redemptionsRoutes } from './modules/redemptions/redemptions.routes.js';
 import { EventsService } from './modules/events/events.service.js';
 import { eventsRoutes, eventView } from './modules/events/events.routes.js';
 import { createGiveGift, type GiftGivers } from './modules/rewards/rewards.gift.js';
+import { ReferralsService } from './modules/referrals/referrals.service.js';
+import { referralsRoutes } from './modules/referrals/referrals.routes.js';
+import { defineReferralJobs } from './modules/referrals/referrals.jobs.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -71,6 +74,7 @@ export interface Services {
   ledger: Ledger;
   transactions: TransactionsService;
   events: EventsService;
+  referrals: ReferralsService;
 }
 
 export interface Patron {
@@ -135,7 +139,12 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     // Program mechanics (docs/program.md). Gifts (points, a catalog reward, store credit) are given one way, whoever gives them.
     const giftGivers: GiftGivers = {};
     const giveGift = createGiveGift({ now: () => clock.now(), program: (tx, t) => programs.get(tx, t), givers: giftGivers });
-    void giveGift; // handed to stamp cards, referrals and achievements below
+    // Referrals: codes, attribution with guards, conversion after the return window (docs/program/referrals.md).
+    const referrals = new ReferralsService({ clock, ledger, members, programs, transactions, giveGift });
+    transactions.registerHook(referrals.orderHook());
+    defineReferralJobs(jobs, { db, referrals, tenants });
+    members.registerExportSection('referrals', (q, t, m) => referrals.exportMember(q, t, m));
+    members.registerEraser('referrals', (tx, t, m) => referrals.eraseMember(tx, t, m));
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
@@ -181,6 +190,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(ledgerRoutes({ db, clock, ledger, programs, members, http: kit }));
       await http.register(redemptionsRoutes({ db, redemptions, http: kit }));
       await http.register(eventsRoutes({ db, events, http: kit }));
+      await http.register(referralsRoutes({ db, referrals, http: kit }));
       await http.ready();
     }
 
@@ -192,7 +202,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, referrals },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
