@@ -51,6 +51,9 @@ interface Fixture {
   transactionId: string | null;
   /** A finished orders import, when the API has one. */
   orderImportId: string | null;
+  /** The member attributed to another member's referral code (the body that attributed it), when the API has referrals. */
+  referralId: string | null;
+  referralBody: { code: string; member_id: string } | null;
 }
 
 /**
@@ -69,6 +72,7 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/transactions/:id': { of: (f) => f.transactionId ?? assert.fail('the fixture has no order'), random: () => crypto.randomUUID() },
   '/v1/events/:id': { of: (f) => f.eventId ?? assert.fail('the fixture has no event'), random: () => crypto.randomUUID() },
   '/v1/transactions/import/:id': { of: (f) => f.orderImportId ?? assert.fail('the fixture has no orders import'), random: () => crypto.randomUUID() },
+  '/v1/referrals/:id': { of: (f) => f.referralId ?? assert.fail('the fixture has no referral'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -95,6 +99,11 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'POST /v1/transactions/preview': (f) => ({ json: { external_id: 'preview', member_id: f.memberId, currency: 'EUR', total: 1000 } }),
   'POST /v1/transactions/:id/void': () => ({ json: { reason: 'isolation test' } }),
   'POST /v1/events': (f) => ({ json: { name: 'review_written', member_id: f.memberId, properties: { rating: 5 } } }),
+  'PATCH /v1/referral-program': () => ({ json: { enabled: true, referrer_gift: { points: 100 }, return_window_days: 7 } }),
+  // The fixture's own attribution again: a re-send, answered with the first.
+  'POST /v1/referrals': (f) => ({ json: f.referralBody ?? assert.fail('the fixture has no referral') }),
+  'POST /v1/referrals/:id/reject': () => ({ json: { reason: 'isolation test' } }),
+  'POST /v1/members/:id/referral-signals': () => ({ json: { device_id: 'isolation-device', ip: '192.0.2.44' } }),
   'POST /v1/transactions/import': (f) => ({
     raw: `external_id,member_external_id,occurred_at,currency,total\nimp-${crypto.randomBytes(6).toString('hex')},${f.externalId},2025-01-01T00:00:00Z,EUR,500\n`,
     contentType: 'text/csv',
@@ -156,6 +165,19 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(event.status, 201, event.text);
     eventId = event.body.id;
   }
+  // Before the member's first order: only a member who has not purchased can be referred.
+  let referralId: string | null = null;
+  let referralBody: Fixture['referralBody'] = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/referrals')) {
+    assert.equal((await t.api('PATCH', '/v1/referral-program', { body: { enabled: true } })).status, 200);
+    const referrer = await t.api('POST', '/v1/members', { body: { external_id: `${externalId}-referrer`, first_name: 'Referrer' } });
+    assert.equal(referrer.status, 201, referrer.text);
+    const code = (await t.api('GET', `/v1/members/${referrer.body.id}/referral`)).body.code;
+    referralBody = { code, member_id: member.body.id };
+    const attributed = await t.api('POST', '/v1/referrals', { body: referralBody });
+    assert.equal(attributed.status, 201, attributed.text);
+    referralId = attributed.body.id;
+  }
   let transactionId: string | null = null;
   if (routes.some((r) => routeName(r) === 'POST /v1/transactions')) {
     const order = await t.api('POST', '/v1/transactions', { body: { external_id: `${externalId}-order`, member_id: member.body.id, currency: 'EUR', total: 2500 } });
@@ -172,7 +194,7 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     orderImportId = started.body.id;
   }
   await settle(t.id);
-  return { tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId, transactionId, orderImportId };
+  return { tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId, transactionId, orderImportId, referralId, referralBody };
 }
 
 /** Waits until the tenant has no import in progress, so that its rows hold still for a snapshot. */
