@@ -143,7 +143,6 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const referrals = new ReferralsService({ clock, ledger, members, programs, transactions, giveGift });
     transactions.registerHook(referrals.orderHook());
     defineReferralJobs(jobs, { db, referrals, tenants });
-    members.registerExportSection('referrals', (q, t, m) => referrals.exportMember(q, t, m));
     members.registerEraser('referrals', (tx, t, m) => referrals.eraseMember(tx, t, m));
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
