@@ -59,6 +59,9 @@ import { StampCardsService } from './modules/stamp-cards/stamp-cards.service.js'
 import { stampCardsRoutes } from './modules/stamp-cards/stamp-cards.routes.js';
 import { AchievementsService } from './modules/achievements/achievements.service.js';
 import { achievementsRoutes } from './modules/achievements/achievements.routes.js';
+import { ReferralsService } from './modules/referrals/referrals.service.js';
+import { referralsRoutes } from './modules/referrals/referrals.routes.js';
+import { defineReferralJobs } from './modules/referrals/referrals.jobs.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -88,6 +91,7 @@ export interface Services {
   tiers: TiersService;
   stampCards: StampCardsService;
   achievements: AchievementsService;
+  referrals: ReferralsService;
 }
 
 export interface Patron {
@@ -177,6 +181,12 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     events.registerHook(achievements.eventHook());
     members.registerExportSection('achievements', (q, t, m) => achievements.exportOf(q, t, m));
     members.registerEraser('achievements', (tx, t, m) => achievements.eraseMember(tx, t, m));
+    // Referrals: codes, attribution with guards, conversion after the return window (docs/program/referrals.md).
+    const referrals = new ReferralsService({ clock, ledger, members, programs, transactions, giveGift });
+    transactions.registerHook(referrals.orderHook());
+    defineReferralJobs(jobs, { db, referrals, tenants });
+    members.registerEraser('referrals', (tx, t, m) => referrals.eraseMember(tx, t, m));
+    members.registerExportSection('referrals', (q, t, m) => referrals.exportMember(q, t, m));
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
@@ -228,6 +238,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(tiersRoutes({ db, tiers, http: kit }));
       await http.register(stampCardsRoutes({ db, stampCards, http: kit }));
       await http.register(achievementsRoutes({ db, achievements, http: kit }));
+      await http.register(referralsRoutes({ db, referrals, http: kit }));
       await http.ready();
     }
 
@@ -239,7 +250,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, stampCards, achievements },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, stampCards, achievements, referrals },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

@@ -62,6 +62,9 @@ interface Fixture {
   stampCardTypeId: string | null;
   /** A badge, when the API has achievements. */
   badgeId: string | null;
+  /** The member attributed to another member's referral code (the body that attributed it), when the API has referrals. */
+  referralId: string | null;
+  referralBody: { code: string; member_id: string } | null;
 }
 
 /**
@@ -90,6 +93,7 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/tier-reevaluations/:id': { of: (f) => f.reevaluationId ?? assert.fail('the fixture has no tier re-evaluation'), random: () => crypto.randomUUID() },
   '/v1/stamp-card-types/:id': { of: (f) => f.stampCardTypeId ?? assert.fail('the fixture has no stamp card type'), random: () => crypto.randomUUID() },
   '/v1/badges/:id': { of: (f) => f.badgeId ?? assert.fail('the fixture has no badge'), random: () => crypto.randomUUID() },
+  '/v1/referrals/:id': { of: (f) => f.referralId ?? assert.fail('the fixture has no referral'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -129,6 +133,11 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'POST /v1/badges': () => ({ json: { code: `sample-${crypto.randomBytes(6).toString('hex')}`, name: { en: 'Sample' }, criterion: { kind: 'first_purchase' } } }),
   'PATCH /v1/badges/:id': () => ({ json: { name: { en: 'Changed' }, bonus: { points: 5 } } }),
   'PUT /v1/members/:id/leaderboard-opt-in': () => ({ json: { opted_in: true } }),
+  'PATCH /v1/referral-program': () => ({ json: { enabled: true, referrer_gift: { points: 100 }, return_window_days: 7 } }),
+  // The fixture's own attribution again: a re-send, answered with the first.
+  'POST /v1/referrals': (f) => ({ json: f.referralBody ?? assert.fail('the fixture has no referral') }),
+  'POST /v1/referrals/:id/reject': () => ({ json: { reason: 'isolation test' } }),
+  'POST /v1/members/:id/referral-signals': () => ({ json: { device_id: 'isolation-device', ip: '192.0.2.44' } }),
   'POST /v1/transactions/import': (f) => ({
     raw: `external_id,member_external_id,occurred_at,currency,total\nimp-${crypto.randomBytes(6).toString('hex')},${f.externalId},2025-01-01T00:00:00Z,EUR,500\n`,
     contentType: 'text/csv',
@@ -198,6 +207,19 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(event.status, 201, event.text);
     eventId = event.body.id;
   }
+  // Before the member's first order: only a member who has not purchased can be referred.
+  let referralId: string | null = null;
+  let referralBody: Fixture['referralBody'] = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/referrals')) {
+    assert.equal((await t.api('PATCH', '/v1/referral-program', { body: { enabled: true } })).status, 200);
+    const referrer = await t.api('POST', '/v1/members', { body: { external_id: `${externalId}-referrer`, first_name: 'Referrer' } });
+    assert.equal(referrer.status, 201, referrer.text);
+    const code = (await t.api('GET', `/v1/members/${referrer.body.id}/referral`)).body.code;
+    referralBody = { code, member_id: member.body.id };
+    const attributed = await t.api('POST', '/v1/referrals', { body: referralBody });
+    assert.equal(attributed.status, 201, attributed.text);
+    referralId = attributed.body.id;
+  }
   let transactionId: string | null = null;
   if (routes.some((r) => routeName(r) === 'POST /v1/transactions')) {
     const order = await t.api('POST', '/v1/transactions', { body: { external_id: `${externalId}-order`, member_id: member.body.id, currency: 'EUR', total: 2500 } });
@@ -261,7 +283,7 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
   await settle(t.id);
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
-    transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId,
+    transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId, referralId, referralBody,
   };
 }
 
