@@ -534,6 +534,20 @@ export class TransactionsService {
     return store.listTransactions(q, tenantId, f);
   }
 
+  // ── Reads for the program mechanics ─────────────────────────────────────────
+  // Added for campaigns (a return's claw-back recomputes a category bonus on the kept lines; baselines and results
+  // count a group's purchases). Change no existing behaviour.
+
+  /** The recorded (not voided) returns of a purchase, oldest first. */
+  returnsOf(q: Queryable, tenantId: string, purchaseId: string): Promise<TransactionRow[]> {
+    return store.returnsOf(q, tenantId, purchaseId);
+  }
+
+  /** What these members bought in [from, to) (recorded purchases, net of returns); pass at most a few thousand ids at once. */
+  purchaseActivity(q: Queryable, tenantId: string, memberIds: string[], from: Date, to: Date): Promise<store.PurchaseActivity> {
+    return store.purchaseActivity(q, tenantId, memberIds, from, to);
+  }
+
   // ── Bulk import (transactions.import.ts) ───────────────────────────────────
   // Added for the orders import, which writes orders without points set-based and must store and compare exactly
   // the digest `record` would. Changes no existing behaviour (`record` could call it instead of its own line).
