@@ -47,6 +47,9 @@ import { redemptionsRoutes } from './modules/redemptions/redemptions.routes.js';
 import { EventsService } from './modules/events/events.service.js';
 import { eventsRoutes, eventView } from './modules/events/events.routes.js';
 import { createGiveGift, type GiftGivers } from './modules/rewards/rewards.gift.js';
+import { CampaignsService } from './modules/campaigns/campaigns.service.js';
+import { campaignsRoutes } from './modules/campaigns/campaigns.routes.js';
+import { defineCampaignJobs } from './modules/campaigns/campaigns.jobs.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -71,6 +74,7 @@ export interface Services {
   ledger: Ledger;
   transactions: TransactionsService;
   events: EventsService;
+  campaigns: CampaignsService;
 }
 
 export interface Patron {
@@ -136,6 +140,12 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const giftGivers: GiftGivers = {};
     const giveGift = createGiveGift({ now: () => clock.now(), program: (tx, t) => programs.get(tx, t), givers: giftGivers });
     void giveGift; // handed to stamp cards, referrals and achievements below
+    // Campaigns: awards on orders and action events, budgets, control groups. The member's tier comes from the
+    // tiers module once it is on main (until then every tier is null).
+    const campaigns = new CampaignsService({ clock, programs, members, transactions });
+    transactions.registerHook(campaigns.orderHook());
+    events.registerHook(campaigns.eventHook());
+    defineCampaignJobs(jobs, { db, campaigns, tenants });
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
@@ -181,6 +191,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(ledgerRoutes({ db, clock, ledger, programs, members, http: kit }));
       await http.register(redemptionsRoutes({ db, redemptions, http: kit }));
       await http.register(eventsRoutes({ db, events, http: kit }));
+      await http.register(campaignsRoutes({ db, campaigns, http: kit }));
       await http.ready();
     }
 
@@ -192,7 +203,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, campaigns },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
