@@ -103,7 +103,7 @@ export function campaignsRoutes(deps: { db: Db; campaigns: CampaignsService; htt
     });
 
     app.get('/v1/campaigns/:id/results', {
-      schema: { tags, summary: 'Treatment against control during the campaign: members, purchasing members, orders, spend, and the lift', params: IdParams, response: { 200: Type.Ref(CampaignResults), ...problems(400, 401, 404, 422) } },
+      schema: { tags, summary: 'Treatment against control during the campaign: members, purchasing members, orders, spend, and the lift', params: IdParams, response: { 200: Type.Ref(CampaignResults), ...problems(400, 401, 404) } },
     }, async (req) => campaigns.results(db, tenantOf(req).tenantId, req.params.id));
   };
 }

@@ -520,12 +520,12 @@ export class CampaignsService {
 
   /**
    * Treatment against control over the campaign so far: members, purchasing members, orders and spend (recorded
-   * purchases that occurred in the window, net of returns), and the relative lift of the per-member figures.
+   * purchases that occurred in the window, net of returns), and the relative lift of the per-member figures. A
+   * draft has no members yet: its results are zeros.
    */
   async results(q: Queryable, tenantId: string, id: string): Promise<CampaignResults> {
     const c = isUuid(id) ? await store.getCampaign(q, tenantId, id) : null;
     if (!c) throw errors.notFound('campaign', id);
-    if (c.status === 'draft') throw errors.unprocessable('A draft has no results: launch it first.');
     const now = this.deps.clock.now();
     const program = await this.deps.programs.get(q, tenantId);
     const end = Math.min(c.ends_at.getTime(), now.getTime(), c.cancelled_at?.getTime() ?? Infinity);
