@@ -84,6 +84,8 @@ CREATE TABLE campaign_members (
   FOREIGN KEY (tenant_id, member_id) REFERENCES members (tenant_id, id)
 );
 CREATE INDEX campaign_members_group ON campaign_members (tenant_id, campaign_id, grp, member_id);
+-- A member's campaigns (GDPR export).
+CREATE INDEX campaign_members_member ON campaign_members (tenant_id, member_id);
 
 -- What the campaign did with each qualifying order or event of an eligible member: granted points (perhaps cut by
 -- the budget or a member limit), held the member out (control group: what they would have got is kept for the
@@ -113,3 +115,4 @@ CREATE TABLE campaign_awards (
 -- A return or void finds the awards of its purchase.
 CREATE INDEX campaign_awards_source ON campaign_awards (tenant_id, source_id);
 CREATE INDEX campaign_awards_campaign ON campaign_awards (tenant_id, campaign_id, id);
+CREATE INDEX campaign_awards_member ON campaign_awards (tenant_id, member_id, id);

@@ -512,6 +512,11 @@ export class CampaignsService {
 
   // ── Reads ─────────────────────────────────────────────────────────────────
 
+  /** What the campaigns hold about a member: their group in each campaign and their awards (GDPR export). */
+  memberRecord(q: Queryable, tenantId: string, memberId: string, limit: number) {
+    return store.memberRecord(q, tenantId, memberId, limit);
+  }
+
   async awards(q: Queryable, tenantId: string, id: string, f: { memberId?: string; outcome?: string; beforeId?: string; limit: number }): Promise<AwardRow[]> {
     const c = isUuid(id) ? await store.getCampaign(q, tenantId, id) : null;
     if (!c) throw errors.notFound('campaign', id);

@@ -373,3 +373,17 @@ export async function awardStats(db: Queryable, tenantId: string, campaignId: st
   const r = res.rows[0];
   return { kept: Number(r.kept), awards: r.awards, held_out: r.held_out, members_reached: r.members_reached };
 }
+
+/** What the campaigns hold about a member (GDPR export): their groups and their awards. */
+export async function memberRecord(db: Queryable, tenantId: string, memberId: string, limit: number): Promise<{ groups: unknown[]; awards: AwardRow[] }> {
+  const groups = await db.query(
+    `SELECT campaign_id, grp AS "group", assigned_at, first_seen_at, awards, points FROM campaign_members
+      WHERE tenant_id = $1 AND member_id = $2 ORDER BY campaign_id LIMIT $3`,
+    [tenantId, memberId, limit],
+  );
+  const awards = await db.query<AwardRow>(
+    `SELECT ${AWARD_COLS} FROM campaign_awards WHERE tenant_id = $1 AND member_id = $2 ORDER BY id LIMIT $3`,
+    [tenantId, memberId, limit],
+  );
+  return { groups: groups.rows, awards: awards.rows };
+}
