@@ -46,8 +46,6 @@ CREATE TABLE campaigns (
   CHECK (budget_points IS NULL OR budget_money IS NULL OR launched_at IS NOT NULL),
   CHECK ((budget_money IS NULL) = (budget_currency IS NULL))
 );
--- The order and event hooks look up the campaigns whose window holds the order's time.
-CREATE INDEX campaigns_window ON campaigns (tenant_id, starts_at, ends_at) WHERE status IN ('scheduled', 'running', 'budget_exhausted', 'ended');
 -- The jobs' work lists: campaigns to start or end, launched campaigns whose base is not assigned yet.
 CREATE INDEX campaigns_due ON campaigns (tenant_id, status, ends_at) WHERE status IN ('scheduled', 'running', 'budget_exhausted');
 CREATE INDEX campaigns_to_assign ON campaigns (tenant_id, launched_at) WHERE launched_at IS NOT NULL AND base_assigned_at IS NULL;

@@ -142,11 +142,10 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     void giveGift; // handed to stamp cards, referrals and achievements below
     // Campaigns: awards on orders and action events, budgets, control groups. The member's tier comes from the
     // tiers module once it is on main (until then every tier is null).
-    const campaigns = new CampaignsService({ clock, programs, members, transactions });
+    const campaigns = new CampaignsService({ clock, programs, members, transactions, config: tenantConfig });
     transactions.registerHook(campaigns.orderHook());
     events.registerHook(campaigns.eventHook());
     defineCampaignJobs(jobs, { db, campaigns, tenants });
-    members.registerExportSection('campaigns', (q, t, m) => campaigns.memberRecord(q, t, m, 100_000));
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));

@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../../platform/clock.js';
 import type { Db, Queryable, Tx } from '../../platform/db/db.js';
+import type { TenantCache, TenantConfig } from '../../platform/db/tenant-cache.js';
 import { errors, type FieldError } from '../../platform/errors.js';
 import { isUuid, newId } from '../../platform/ids.js';
 import { emit } from '../../platform/outbox/outbox.js';
@@ -230,7 +231,23 @@ interface Award {
 }
 
 export class CampaignsService {
-  constructor(private readonly deps: { clock: Clock; programs: ProgramsService; members: MembersService; transactions: TransactionsService }) {}
+  /** The launched campaigns per tenant: every order and event reads them; launch and cancel announce a change. */
+  private readonly launched: TenantCache<CampaignRow[]> | null;
+
+  constructor(private readonly deps: { clock: Clock; programs: ProgramsService; members: MembersService; transactions: TransactionsService; config?: TenantConfig }) {
+    this.launched = deps.config?.cache<CampaignRow[]>() ?? null;
+  }
+
+  /**
+   * Launched, not cancelled campaigns of these kinds whose window holds `at`. A cached row's status may lag (a
+   * budget exhausted, a campaign ended): awarding reads the budget row, never the status, so only launch and
+   * cancel need to reach every process (TenantConfig.changed).
+   */
+  private async campaignsAt(q: Queryable, tenantId: string, kinds: readonly string[], at: Date): Promise<CampaignRow[]> {
+    const load = () => store.launchedCampaigns(q, tenantId);
+    const all = this.launched ? await this.launched.get(tenantId, load) : await load();
+    return all.filter((c) => kinds.includes(c.kind) && c.starts_at <= at && at < c.ends_at);
+  }
 
   private standing: MemberStanding = async () => ({ tier: null });
 
@@ -361,9 +378,10 @@ export class CampaignsService {
   }
 
   private async view(q: Queryable, tenantId: string, c: CampaignRow): Promise<CampaignView> {
-    const [stats, counts, budget] = await Promise.all([
-      store.awardStats(q, tenantId, c.id), store.groupCounts(q, tenantId, c.id), store.getBudget(q, tenantId, c.id),
-    ]);
+    // One after the other: q may be a transaction's single connection.
+    const stats = await store.awardStats(q, tenantId, c.id);
+    const counts = await store.groupCounts(q, tenantId, c.id);
+    const budget = await store.getBudget(q, tenantId, c.id);
     const hasBudget = c.budget_points !== null || c.budget_money !== null;
     return {
       id: c.id, name: c.name, description: c.description, kind: c.kind, config: c.config, starts_at: c.starts_at, ends_at: c.ends_at,
@@ -407,6 +425,7 @@ export class CampaignsService {
     const running = c.starts_at <= now;
     const row = await store.setStatus(tx, tenantId, id, running ? 'running' : 'scheduled', now, { launched_at: now, ...(running ? { started_at: now } : {}), budget_points: budget });
     if (budget !== null) await store.insertBudget(tx, tenantId, id, budget, now);
+    await this.deps.config?.changed(tx, tenantId);
     await this.emitCampaign(tx, tenantId, 'campaign.launched', row, now, {
       kind: row.kind, status: row.status, starts_at: row.starts_at.toISOString(), ends_at: row.ends_at.toISOString(), budget_points: budget, control_share: row.control_share,
     });
@@ -421,6 +440,7 @@ export class CampaignsService {
     const now = this.deps.clock.now();
     if (effectiveStatus(c, now) === 'ended') throw errors.unprocessable('The campaign has ended; there is nothing left to cancel.');
     const row = await store.setStatus(tx, tenantId, id, 'cancelled', now, { cancelled_at: now });
+    await this.deps.config?.changed(tx, tenantId);
     await this.emitCampaign(tx, tenantId, 'campaign.cancelled', row, now, { reason: reason ?? null, was: c.status });
     return this.view(tx, tenantId, row);
   }
@@ -590,7 +610,7 @@ export class CampaignsService {
 
   private async purchased(tx: Tx, e: PurchaseRecorded): Promise<void> {
     const t = e.transaction;
-    const campaigns = await store.campaignsAt(tx, e.tenantId, ORDER_KINDS, t.occurred_at);
+    const campaigns = await this.campaignsAt(tx, e.tenantId, ORDER_KINDS, t.occurred_at);
     if (campaigns.length === 0) return;
     let tier: Promise<string | null> | null = null;
     const tierOf = () => (tier ??= t.earning?.context ? Promise.resolve(t.earning.context.tier) : this.standing(tx, e.tenantId, e.member.id, t.occurred_at).then((s) => s.tier));
@@ -614,7 +634,7 @@ export class CampaignsService {
 
   private async recorded(tx: Tx, e: EventRecorded): Promise<void> {
     const ev = e.event;
-    const campaigns = (await store.campaignsAt(tx, e.tenantId, ['action_bonus'], ev.occurred_at)).filter((c) => c.config.event === ev.name);
+    const campaigns = (await this.campaignsAt(tx, e.tenantId, ['action_bonus'], ev.occurred_at)).filter((c) => c.config.event === ev.name);
     if (campaigns.length === 0) return;
     let tier: Promise<string | null> | null = null;
     const tierOf = () => (tier ??= this.standing(tx, e.tenantId, e.member.id, ev.occurred_at).then((s) => s.tier));
@@ -720,8 +740,9 @@ export class CampaignsService {
     await store.changeMemberTally(tx, e.tenantId, c.id, a.member_id, after.kept === 0 ? -1 : 0, -points);
     if (c.budget_points !== null) {
       const b = await store.giveBackBudget(tx, e.tenantId, c.id, points, now);
-      if (b?.wasExhausted) {
-        const row = await store.transition(tx, e.tenantId, c.id, ['budget_exhausted'], now < c.ends_at ? 'running' : 'ended', now);
+      // Past ends_at the campaign stays as it is: campaigns.advance ends it.
+      if (b?.wasExhausted && now < c.ends_at) {
+        const row = await store.transition(tx, e.tenantId, c.id, ['budget_exhausted'], 'running', now);
         if (row) await this.emitCampaign(tx, e.tenantId, 'campaign.budget_resumed', row, now, { remaining: b.budget - b.spent });
       }
     }

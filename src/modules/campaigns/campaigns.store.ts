@@ -102,16 +102,13 @@ export async function listCampaigns(db: Queryable, tenantId: string, f: { status
 }
 
 /**
- * Launched, not cancelled campaigns of these kinds whose window holds `at` (an order's or event's occurred_at).
- * Ended campaigns are included: an order that occurred during the campaign and arrives late still earns it.
+ * Launched, not cancelled campaigns (what the order and event hooks choose from, cached per process). Ended
+ * campaigns are included: an order that occurred during the campaign and arrives late still earns it.
  */
-export async function campaignsAt(db: Queryable, tenantId: string, kinds: readonly string[], at: Date): Promise<CampaignRow[]> {
+export async function launchedCampaigns(db: Queryable, tenantId: string): Promise<CampaignRow[]> {
   const res = await db.query<CampaignRow>(
-    `SELECT ${COLS} FROM campaigns
-      WHERE tenant_id = $1 AND status IN ('scheduled', 'running', 'budget_exhausted', 'ended')
-        AND starts_at <= $2 AND ends_at > $2 AND kind = ANY($3::text[])
-      ORDER BY id`,
-    [tenantId, at, kinds],
+    `SELECT ${COLS} FROM campaigns WHERE tenant_id = $1 AND status IN ('scheduled', 'running', 'budget_exhausted', 'ended') ORDER BY id`,
+    [tenantId],
   );
   return res.rows;
 }
