@@ -50,6 +50,11 @@ import { createGiveGift, type GiftGivers } from './modules/rewards/rewards.gift.
 import { CampaignsService } from './modules/campaigns/campaigns.service.js';
 import { campaignsRoutes } from './modules/campaigns/campaigns.routes.js';
 import { defineCampaignJobs } from './modules/campaigns/campaigns.jobs.js';
+import { WalletService } from './modules/wallet/wallet.service.js';
+import { walletRoutes } from './modules/wallet/wallet.routes.js';
+import { VouchersService } from './modules/vouchers/vouchers.service.js';
+import { vouchersRoutes } from './modules/vouchers/vouchers.routes.js';
+import { defineVoucherJobs } from './modules/vouchers/vouchers.jobs.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -75,6 +80,8 @@ export interface Services {
   transactions: TransactionsService;
   events: EventsService;
   campaigns: CampaignsService;
+  wallet: WalletService;
+  vouchers: VouchersService;
 }
 
 export interface Patron {
@@ -146,6 +153,16 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     transactions.registerHook(campaigns.orderHook());
     events.registerHook(campaigns.eventHook());
     defineCampaignJobs(jobs, { db, campaigns, tenants });
+    members.registerExportSection('campaigns', (q, t, m) => campaigns.memberRecord(q, t, m, 100_000));
+    // Store credit (cashback, gifts, refunds) and vouchers (docs/program/wallet.md, docs/program/vouchers.md).
+    const wallet = new WalletService(clock, members, programs);
+    giftGivers.credit = async (tx, t, m, amount, source) => {
+      const { currency } = await programs.get(tx, t);
+      await wallet.credit(tx, t, m, { amount, currency, reason: source.reason, source_type: source.source_type, source_id: source.source_id });
+    };
+    const vouchers = new VouchersService(clock, members, programs);
+    defineVoucherJobs(jobs, { db, vouchers, tenants });
+    members.registerExportSection('wallet', (q, t, m) => wallet.exportOf(q, t, m, 100_000));
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
@@ -191,7 +208,10 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(ledgerRoutes({ db, clock, ledger, programs, members, http: kit }));
       await http.register(redemptionsRoutes({ db, redemptions, http: kit }));
       await http.register(eventsRoutes({ db, events, http: kit }));
+      // Program mechanics.
       await http.register(campaignsRoutes({ db, campaigns, http: kit }));
+      await http.register(walletRoutes({ db, wallet, members, programs, http: kit }));
+      await http.register(vouchersRoutes({ db, vouchers, http: kit, rateLimit: config.rateLimit.enabled ? config.voucherRateLimit : null, now: () => clock.now() }));
       await http.ready();
     }
 
@@ -203,7 +223,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, campaigns },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, campaigns },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

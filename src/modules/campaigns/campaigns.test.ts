@@ -317,10 +317,9 @@ describe('campaigns', () => {
     assert.deepEqual(list.map((a) => [a.source_type, a.source_id, a.points]), [['event', e1.body.id, 50]]);
     assert.equal(await available(t, m), 50);
     assert.equal((await eventsOf(t, 'campaign.award_granted')).length, 1);
-    // For the GDPR export (registered in app.ts once members.test.ts expects the section).
-    const exported = await app.patron.services.campaigns.memberRecord(app.patron.db, t.id, m, 100) as any;
+    const exported = (await t.api('GET', `/v1/members/${m}/export`)).body.sections.campaigns;
     assert.deepEqual(exported.groups.map((g: any) => [g.campaign_id, g.group]), [[c.id, 'treatment']]);
-    assert.deepEqual(exported.awards.map((a: any) => [a.campaign_id, a.points]), [[c.id, 50]], 'what the GDPR export would hold');
+    assert.deepEqual(exported.awards.map((a: any) => [a.campaign_id, a.points]), [[c.id, 50]], 'the GDPR export holds the campaigns');
     await invariants(t);
   });
 
