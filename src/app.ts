@@ -55,6 +55,13 @@ import { walletRoutes } from './modules/wallet/wallet.routes.js';
 import { VouchersService } from './modules/vouchers/vouchers.service.js';
 import { vouchersRoutes } from './modules/vouchers/vouchers.routes.js';
 import { defineVoucherJobs } from './modules/vouchers/vouchers.jobs.js';
+import { TiersService } from './modules/tiers/tiers.service.js';
+import { tiersRoutes } from './modules/tiers/tiers.routes.js';
+import { defineTiersJobs } from './modules/tiers/tiers.jobs.js';
+import { StampCardsService } from './modules/stamp-cards/stamp-cards.service.js';
+import { stampCardsRoutes } from './modules/stamp-cards/stamp-cards.routes.js';
+import { AchievementsService } from './modules/achievements/achievements.service.js';
+import { achievementsRoutes } from './modules/achievements/achievements.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -82,6 +89,9 @@ export interface Services {
   campaigns: CampaignsService;
   wallet: WalletService;
   vouchers: VouchersService;
+  tiers: TiersService;
+  stampCards: StampCardsService;
+  achievements: AchievementsService;
 }
 
 export interface Patron {
@@ -146,14 +156,6 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     // Program mechanics (docs/program.md). Gifts (points, a catalog reward, store credit) are given one way, whoever gives them.
     const giftGivers: GiftGivers = {};
     const giveGift = createGiveGift({ now: () => clock.now(), program: (tx, t) => programs.get(tx, t), givers: giftGivers });
-    void giveGift; // handed to stamp cards, referrals and achievements below
-    // Campaigns: awards on orders and action events, budgets, control groups. The member's tier comes from the
-    // tiers module once it is on main (until then every tier is null).
-    const campaigns = new CampaignsService({ clock, programs, members, transactions, config: tenantConfig });
-    transactions.registerHook(campaigns.orderHook());
-    events.registerHook(campaigns.eventHook());
-    defineCampaignJobs(jobs, { db, campaigns, tenants });
-    members.registerExportSection('campaigns', (q, t, m) => campaigns.memberRecord(q, t, m, 100_000));
     // Store credit (cashback, gifts, refunds) and vouchers (docs/program/wallet.md, docs/program/vouchers.md).
     const wallet = new WalletService(clock, members, programs);
     giftGivers.credit = async (tx, t, m, amount, source) => {
@@ -163,6 +165,29 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const vouchers = new VouchersService(clock, members, programs);
     defineVoucherJobs(jobs, { db, vouchers, tenants });
     members.registerExportSection('wallet', (q, t, m) => wallet.exportOf(q, t, m, 100_000));
+    // Tiers: the member's tier and earn multiplier judge orders and events; orders and action bonuses may move members up.
+    const tiers = new TiersService({ clock, ledger, transactions, programs, members });
+    transactions.setStanding(tiers.standing);
+    events.setStanding(tiers.standing);
+    transactions.registerHook(tiers.orderHook());
+    events.registerHook(tiers.eventHook());
+    defineTiersJobs(jobs, { db, tiers, tenants });
+    const stampCards = new StampCardsService({ clock, ledger, members, programs, giveGift });
+    transactions.registerHook(stampCards.orderHook());
+    events.registerHook(stampCards.eventHook());
+    members.registerExportSection('stamp_cards', (q, t, m) => stampCards.exportOf(q, t, m, 100_000));
+    const achievements = new AchievementsService({ clock, ledger, members, programs, giveGift });
+    transactions.registerHook(achievements.orderHook());
+    events.registerHook(achievements.eventHook());
+    members.registerExportSection('achievements', (q, t, m) => achievements.exportOf(q, t, m));
+    members.registerEraser('achievements', (tx, t, m) => achievements.eraseMember(tx, t, m));
+    // Campaigns: awards on orders and action events, budgets, control groups; audiences by the member's tier.
+    const campaigns = new CampaignsService({ clock, programs, members, transactions, config: tenantConfig });
+    campaigns.setStanding(tiers.standing);
+    transactions.registerHook(campaigns.orderHook());
+    events.registerHook(campaigns.eventHook());
+    defineCampaignJobs(jobs, { db, campaigns, tenants });
+    members.registerExportSection('campaigns', (q, t, m) => campaigns.memberRecord(q, t, m, 100_000));
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
@@ -212,6 +237,9 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(campaignsRoutes({ db, campaigns, http: kit }));
       await http.register(walletRoutes({ db, wallet, members, programs, http: kit }));
       await http.register(vouchersRoutes({ db, vouchers, http: kit, rateLimit: config.rateLimit.enabled ? config.voucherRateLimit : null, now: () => clock.now() }));
+      await http.register(tiersRoutes({ db, tiers, http: kit }));
+      await http.register(stampCardsRoutes({ db, stampCards, http: kit }));
+      await http.register(achievementsRoutes({ db, achievements, http: kit }));
       await http.ready();
     }
 
@@ -223,7 +251,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, campaigns },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, stampCards, achievements, campaigns },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

@@ -54,6 +54,14 @@ interface Fixture {
   /** A redeemed voucher, its redemption, a batch, a pool, and a wallet debit of the member, when the API has them. */
   voucher: { id: string; code: string; redemptionId: string; batchId: string; poolId: string } | null;
   walletDebitId: string | null;
+  /** A tier nobody reaches (and its code) and a re-evaluation report, when the API has tiers. */
+  tierId: string | null;
+  tierCode: string | null;
+  reevaluationId: string | null;
+  /** A stamp card type, when the API has stamp cards. */
+  stampCardTypeId: string | null;
+  /** A badge, when the API has achievements. */
+  badgeId: string | null;
 }
 
 /**
@@ -78,6 +86,10 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/voucher-batches/:id': { of: (f) => f.voucher?.batchId ?? assert.fail('the fixture has no voucher batch'), random: () => crypto.randomUUID() },
   '/v1/voucher-pools/:id': { of: (f) => f.voucher?.poolId ?? assert.fail('the fixture has no voucher pool'), random: () => crypto.randomUUID() },
   '/v1/members/:id/wallet/debits/:entry_id': { of: (f) => f.walletDebitId ?? assert.fail('the fixture has no wallet debit'), random: () => crypto.randomUUID() },
+  '/v1/tiers/:id': { of: (f) => f.tierId ?? assert.fail('the fixture has no tier'), random: () => crypto.randomUUID() },
+  '/v1/tier-reevaluations/:id': { of: (f) => f.reevaluationId ?? assert.fail('the fixture has no tier re-evaluation'), random: () => crypto.randomUUID() },
+  '/v1/stamp-card-types/:id': { of: (f) => f.stampCardTypeId ?? assert.fail('the fixture has no stamp card type'), random: () => crypto.randomUUID() },
+  '/v1/badges/:id': { of: (f) => f.badgeId ?? assert.fail('the fixture has no badge'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -104,6 +116,19 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'POST /v1/transactions/preview': (f) => ({ json: { external_id: 'preview', member_id: f.memberId, currency: 'EUR', total: 1000 } }),
   'POST /v1/transactions/:id/void': () => ({ json: { reason: 'isolation test' } }),
   'POST /v1/events': (f) => ({ json: { name: 'review_written', member_id: f.memberId, properties: { rating: 5 } } }),
+  'POST /v1/tiers': () => ({ json: { code: `t${crypto.randomBytes(6).toString('hex')}`, name: 'Sample tier', entry_threshold: 1_000_000_000 } }),
+  'PATCH /v1/tiers/:id': () => ({ json: { name: 'Changed', benefits: [{ code: 'free_delivery', name: 'Free delivery' }] } }),
+  'PATCH /v1/tier-settings': () => ({ json: { grace_days: 7 } }),
+  'POST /v1/tier-reevaluations': () => ({ json: {} }),
+  'POST /v1/tier-reevaluations/:id/apply': () => ({ json: { downgrades: 'next_evaluation' } }),
+  'POST /v1/members/:id/tier/assignment': (f) => ({ json: { tier: f.tierCode ?? assert.fail('the fixture has no tier'), reason: 'isolation test' } }),
+  'POST /v1/members/:id/tier/invitation': (f) => ({ json: { tier: f.tierCode ?? assert.fail('the fixture has no tier') } }),
+  'POST /v1/stamp-card-types': () => ({ json: { name: { en: 'Sample card' }, stamps_needed: 10, reward: { points: 100 } } }),
+  'PATCH /v1/stamp-card-types/:id': () => ({ json: { stamps_needed: 8, name: { en: 'Changed' } } }),
+  'POST /v1/stamp-card-types/:id/stamps': (f) => ({ json: { member_id: f.memberId, stamps: 1, reason: 'isolation test' } }),
+  'POST /v1/badges': () => ({ json: { code: `sample-${crypto.randomBytes(6).toString('hex')}`, name: { en: 'Sample' }, criterion: { kind: 'first_purchase' } } }),
+  'PATCH /v1/badges/:id': () => ({ json: { name: { en: 'Changed' }, bonus: { points: 5 } } }),
+  'PUT /v1/members/:id/leaderboard-opt-in': () => ({ json: { opted_in: true } }),
   'POST /v1/transactions/import': (f) => ({
     raw: `external_id,member_external_id,occurred_at,currency,total\nimp-${crypto.randomBytes(6).toString('hex')},${f.externalId},2025-01-01T00:00:00Z,EUR,500\n`,
     contentType: 'text/csv',
@@ -209,8 +234,35 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(spent.status, 201, spent.text);
     walletDebitId = spent.body.entry.id;
   }
+  let tierId: string | null = null;
+  let tierCode: string | null = null;
+  let reevaluationId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/tiers')) {
+    const created = await t.api('POST', '/v1/tiers', { body: { code: `f${crypto.randomBytes(6).toString('hex')}`, name: 'Fixture tier', entry_threshold: 1_000_000_000, invitation_only: true } });
+    assert.equal(created.status, 201, created.text);
+    tierId = created.body.id;
+    tierCode = created.body.code;
+    const report = await t.api('POST', '/v1/tier-reevaluations', { body: {} });
+    assert.equal(report.status, 201, report.text);
+    reevaluationId = report.body.id;
+  }
+  let stampCardTypeId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/stamp-card-types')) {
+    const type = await t.api('POST', '/v1/stamp-card-types', { body: { name: { en: 'Fixture card' }, stamps_needed: 5, reward: { points: 50 } } });
+    assert.equal(type.status, 201, type.text);
+    stampCardTypeId = type.body.id;
+  }
+  let badgeId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/badges')) {
+    const badge = await t.api('POST', '/v1/badges', { body: { code: `fixture-${crypto.randomBytes(6).toString('hex')}`, name: { en: 'Fixture' }, criterion: { kind: 'nth_purchase', n: 3 } } });
+    assert.equal(badge.status, 201, badge.text);
+    badgeId = badge.body.id;
+  }
   await settle(t.id);
-  return { tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId, transactionId, orderImportId, voucher, walletDebitId };
+  return {
+    tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
+    transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId,
+  };
 }
 
 /** Waits until the tenant has no import in progress, so that its rows hold still for a snapshot. */
