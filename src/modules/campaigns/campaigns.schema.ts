@@ -3,8 +3,8 @@ import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typeb
 import { Nullable, Obj, PageQuery, StringEnum, Timestamp, Uuid } from '../../platform/http/schema.js';
 
 /**
- * The kinds a campaign may be created with. `extra_stamp` (an extra stamp on a stamp card) is defined (the table
- * accepts it, `config: {stamps}`) but refused until the stamp cards module is on main.
+ * The kinds a campaign may be created with. `extra_stamp` (extra stamps on a stamp card) is defined (the table
+ * accepts it) but refused until it is wired to the stamp cards module.
  */
 export const CAMPAIGN_KINDS = ['points_multiplier', 'category_bonus', 'action_bonus'] as const;
 export type CampaignKind = (typeof CAMPAIGN_KINDS)[number] | 'extra_stamp';
@@ -37,7 +37,7 @@ const Config = Type.Record(Type.String(), Type.Unknown(), {
   description: 'What the kind gives. points_multiplier: `{"multiplier": 2}` (the order earns its points × multiplier: extra = the points its earn rules gave × (multiplier − 1), floor; 1.01–10, 2 decimals). '
     + 'category_bonus: `{"categories": [...], "skus": [...], "rate": {"points": 5, "per_units": 1}}` (points per major currency unit of the qualifying lines\' net amount, floor) or `{"categories": [...], "points": 100}` (fixed, once per order with a qualifying line). '
     + 'action_bonus: `{"event": "review_written", "points": 50}` (POST /v1/events of that name). '
-    + 'extra_stamp (`{"stamps": 1}`) is not available yet: it needs the stamp cards module.',
+    + 'extra_stamp is not available yet.',
 });
 
 const Conditions = Obj({
@@ -64,7 +64,7 @@ const Limits = Obj({
 const fields = {
   name: text(LIMITS.name, 'Shown to marketers.'),
   description: Nullable(text(LIMITS.description, 'Optional.')),
-  kind: StringEnum(CAMPAIGN_KINDS, { description: 'points_multiplier (e.g. double points), category_bonus, action_bonus. extra_stamp is not available until the stamp cards module is.' }),
+  kind: StringEnum(CAMPAIGN_KINDS, { description: 'points_multiplier (e.g. double points), category_bonus, action_bonus. extra_stamp is not available yet.' }),
   config: Config,
   starts_at: Timestamp({ description: 'Orders and events that occurred from this time earn the campaign.' }),
   ends_at: Timestamp({ description: 'Up to (not including) this time; at most 366 days after starts_at.' }),

@@ -136,7 +136,7 @@ export function configErrors(kind: unknown, config: unknown): FieldError[] {
 export function definitionErrors(d: Record<string, any>): FieldError[] {
   const errs: FieldError[] = [];
   if (d.kind === 'extra_stamp') {
-    errs.push({ field: 'kind', detail: 'extra_stamp is not available yet: it needs the stamp cards module' });
+    errs.push({ field: 'kind', detail: 'extra_stamp is not available yet (it is not wired to the stamp cards module)' });
   } else if (d.kind !== undefined && !(CAMPAIGN_KINDS as readonly string[]).includes(d.kind)) {
     errs.push({ field: 'kind', detail: `must be one of ${CAMPAIGN_KINDS.join(', ')}` });
   }

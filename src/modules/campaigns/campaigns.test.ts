@@ -323,7 +323,7 @@ describe('campaigns', () => {
     await invariants(t);
   });
 
-  test('audience by attribute (and tier codes: no tier source yet, so nobody qualifies)', async () => {
+  test('audience by attribute; tier codes reach only members with that tier (none here)', async () => {
     at('2031-03-01T10:00:00Z');
     const t = await tenant();
     const sofia = await member(t, { attributes: { city: 'Sofia' } });
