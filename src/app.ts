@@ -47,6 +47,9 @@ import { redemptionsRoutes } from './modules/redemptions/redemptions.routes.js';
 import { EventsService } from './modules/events/events.service.js';
 import { eventsRoutes, eventView } from './modules/events/events.routes.js';
 import { createGiveGift, type GiftGivers } from './modules/rewards/rewards.gift.js';
+import { CampaignsService } from './modules/campaigns/campaigns.service.js';
+import { campaignsRoutes } from './modules/campaigns/campaigns.routes.js';
+import { defineCampaignJobs } from './modules/campaigns/campaigns.jobs.js';
 import { WalletService } from './modules/wallet/wallet.service.js';
 import { walletRoutes } from './modules/wallet/wallet.routes.js';
 import { VouchersService } from './modules/vouchers/vouchers.service.js';
@@ -86,6 +89,7 @@ export interface Services {
   ledger: Ledger;
   transactions: TransactionsService;
   events: EventsService;
+  campaigns: CampaignsService;
   wallet: WalletService;
   vouchers: VouchersService;
   tiers: TiersService;
@@ -187,6 +191,13 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     defineReferralJobs(jobs, { db, referrals, tenants });
     members.registerEraser('referrals', (tx, t, m) => referrals.eraseMember(tx, t, m));
     members.registerExportSection('referrals', (q, t, m) => referrals.exportMember(q, t, m));
+    // Campaigns: awards on orders and action events, budgets, control groups; audiences by the member's tier.
+    const campaigns = new CampaignsService({ clock, programs, members, transactions, config: tenantConfig });
+    campaigns.setStanding(tiers.standing);
+    transactions.registerHook(campaigns.orderHook());
+    events.registerHook(campaigns.eventHook());
+    defineCampaignJobs(jobs, { db, campaigns, tenants });
+    members.registerExportSection('campaigns', (q, t, m) => campaigns.memberRecord(q, t, m, 100_000));
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
@@ -233,6 +244,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(redemptionsRoutes({ db, redemptions, http: kit }));
       await http.register(eventsRoutes({ db, events, http: kit }));
       // Program mechanics.
+      await http.register(campaignsRoutes({ db, campaigns, http: kit }));
       await http.register(walletRoutes({ db, wallet, members, programs, http: kit }));
       await http.register(vouchersRoutes({ db, vouchers, http: kit, rateLimit: config.rateLimit.enabled ? config.voucherRateLimit : null, now: () => clock.now() }));
       await http.register(tiersRoutes({ db, tiers, http: kit }));
@@ -250,7 +262,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, stampCards, achievements, referrals },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, stampCards, achievements, referrals, campaigns },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

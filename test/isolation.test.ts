@@ -65,6 +65,8 @@ interface Fixture {
   /** The member attributed to another member's referral code (the body that attributed it), when the API has referrals. */
   referralId: string | null;
   referralBody: { code: string; member_id: string } | null;
+  /** A draft campaign (its window is over, so launching it is a 422 and no job ever picks it up), when the API has campaigns. */
+  campaignId: string | null;
 }
 
 /**
@@ -94,6 +96,7 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/stamp-card-types/:id': { of: (f) => f.stampCardTypeId ?? assert.fail('the fixture has no stamp card type'), random: () => crypto.randomUUID() },
   '/v1/badges/:id': { of: (f) => f.badgeId ?? assert.fail('the fixture has no badge'), random: () => crypto.randomUUID() },
   '/v1/referrals/:id': { of: (f) => f.referralId ?? assert.fail('the fixture has no referral'), random: () => crypto.randomUUID() },
+  '/v1/campaigns/:id': { of: (f) => f.campaignId ?? assert.fail('the fixture has no campaign'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -138,6 +141,9 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'POST /v1/referrals': (f) => ({ json: f.referralBody ?? assert.fail('the fixture has no referral') }),
   'POST /v1/referrals/:id/reject': () => ({ json: { reason: 'isolation test' } }),
   'POST /v1/members/:id/referral-signals': () => ({ json: { device_id: 'isolation-device', ip: '192.0.2.44' } }),
+  'POST /v1/campaigns': () => ({ json: { name: 'Sample', kind: 'points_multiplier', config: { multiplier: 2 }, starts_at: '2025-01-01T00:00:00Z', ends_at: '2025-01-02T00:00:00Z' } }),
+  'PATCH /v1/campaigns/:id': () => ({ json: { name: 'Changed', control_share: 0.1 } }),
+  'POST /v1/campaigns/:id/cancel': () => ({ json: { reason: 'isolation test' } }),
   'POST /v1/transactions/import': (f) => ({
     raw: `external_id,member_external_id,occurred_at,currency,total\nimp-${crypto.randomBytes(6).toString('hex')},${f.externalId},2025-01-01T00:00:00Z,EUR,500\n`,
     contentType: 'text/csv',
@@ -280,10 +286,16 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(badge.status, 201, badge.text);
     badgeId = badge.body.id;
   }
+  let campaignId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/campaigns')) {
+    const made = await t.api('POST', '/v1/campaigns', { body: { name: 'Fixture', kind: 'points_multiplier', config: { multiplier: 2 }, starts_at: '2025-01-01T00:00:00Z', ends_at: '2025-01-02T00:00:00Z' } });
+    assert.equal(made.status, 201, made.text);
+    campaignId = made.body.id;
+  }
   await settle(t.id);
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
-    transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId, referralId, referralBody,
+    transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId, referralId, referralBody, campaignId,
   };
 }
 

@@ -539,6 +539,20 @@ export class TransactionsService {
     return store.listTransactions(q, tenantId, f);
   }
 
+  // ── Reads for the program mechanics ─────────────────────────────────────────
+  // Added for campaigns (a return's claw-back recomputes a category bonus on the kept lines; baselines and results
+  // count a group's purchases). Change no existing behaviour.
+
+  /** The recorded (not voided) returns of a purchase, oldest first. */
+  returnsOf(q: Queryable, tenantId: string, purchaseId: string): Promise<TransactionRow[]> {
+    return store.returnsOf(q, tenantId, purchaseId);
+  }
+
+  /** What these members bought in [from, to) (recorded purchases, net of returns); pass at most a few thousand ids at once. */
+  purchaseActivity(q: Queryable, tenantId: string, memberIds: string[], from: Date, to: Date): Promise<store.PurchaseActivity> {
+    return store.purchaseActivity(q, tenantId, memberIds, from, to);
+  }
+
   /** Money spent net of returns and purchases per member and window (tier qualification). */
   qualifyingSpend(q: Queryable, tenantId: string, windows: Array<{ member_id: string; from: Date | null; to: Date }>) {
     return store.qualifyingSpend(q, tenantId, windows);

@@ -204,6 +204,32 @@ export async function replaceOrders(
   );
 }
 
+/** What a group of members bought in [from, to): their recorded purchases, net of returns (campaign baselines and results). */
+export interface PurchaseActivity {
+  /** Members with at least one purchase. */
+  members: number;
+  orders: number;
+  /** Minor units: what was paid minus what was refunded. */
+  spend: number;
+  /** Points the purchases keep after their returns. */
+  points: number;
+}
+
+export async function purchaseActivity(db: Queryable, tenantId: string, memberIds: string[], from: Date, to: Date): Promise<PurchaseActivity> {
+  if (memberIds.length === 0) return { members: 0, orders: 0, spend: 0, points: 0 };
+  const res = await db.query(
+    `SELECT count(DISTINCT member_id)::int AS members, count(*)::int AS orders,
+            coalesce(sum(total - returned_total), 0)::bigint AS spend,
+            coalesce(sum(coalesce((earning->>'kept_points')::bigint, 0)), 0)::bigint AS points
+       FROM transactions
+      WHERE tenant_id = $1 AND member_id = ANY($2::uuid[]) AND type = 'purchase' AND status = 'recorded'
+        AND occurred_at >= $3 AND occurred_at < $4`,
+    [tenantId, memberIds, from, to],
+  );
+  const r = res.rows[0];
+  return { members: r.members, orders: r.orders, spend: Number(r.spend), points: Number(r.points) };
+}
+
 // ── Tier qualification (the tiers module reads these through TransactionsService) ──────────────────────────
 
 /**
