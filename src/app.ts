@@ -47,6 +47,8 @@ import { redemptionsRoutes } from './modules/redemptions/redemptions.routes.js';
 import { EventsService } from './modules/events/events.service.js';
 import { eventsRoutes, eventView } from './modules/events/events.routes.js';
 import { createGiveGift, type GiftGivers } from './modules/rewards/rewards.gift.js';
+import { RewardsService } from './modules/rewards/rewards.service.js';
+import { rewardsRoutes } from './modules/rewards/rewards.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -71,6 +73,7 @@ export interface Services {
   ledger: Ledger;
   transactions: TransactionsService;
   events: EventsService;
+  rewards: RewardsService;
 }
 
 export interface Patron {
@@ -136,6 +139,12 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const giftGivers: GiftGivers = {};
     const giveGift = createGiveGift({ now: () => clock.now(), program: (tx, t) => programs.get(tx, t), givers: giftGivers });
     void giveGift; // handed to stamp cards, referrals and achievements below
+    // Rewards catalog: points spent through redemptions; the tier from the tiers module once it is on main.
+    const rewards = new RewardsService({ clock, ledger, members, programs, redemptions, standing: async () => ({ tier: null }) });
+    giftGivers.reward = (tx, book, rewardId, source) => rewards.give(tx, book, rewardId, source);
+    // GDPR: a member's reward redemptions go into the export; erasure clears the addresses and notes they gave.
+    members.registerExportSection('rewards', (q, t, m) => rewards.exportMember(q, t, m, 100_000));
+    members.registerEraser('rewards', (tx, t, m) => rewards.eraseMember(tx, t, m));
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
@@ -181,6 +190,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(ledgerRoutes({ db, clock, ledger, programs, members, http: kit }));
       await http.register(redemptionsRoutes({ db, redemptions, http: kit }));
       await http.register(eventsRoutes({ db, events, http: kit }));
+      // Program mechanics
+      await http.register(rewardsRoutes({ db, rewards, http: kit }));
       await http.ready();
     }
 
@@ -192,7 +203,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, rewards },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
