@@ -51,6 +51,9 @@ interface Fixture {
   transactionId: string | null;
   /** A finished orders import, when the API has one. */
   orderImportId: string | null;
+  /** A reward of the catalog (a physical gift picked up in store) and the member's redemption of it. */
+  rewardId: string | null;
+  rewardRedemptionId: string | null;
 }
 
 /**
@@ -69,6 +72,8 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/transactions/:id': { of: (f) => f.transactionId ?? assert.fail('the fixture has no order'), random: () => crypto.randomUUID() },
   '/v1/events/:id': { of: (f) => f.eventId ?? assert.fail('the fixture has no event'), random: () => crypto.randomUUID() },
   '/v1/transactions/import/:id': { of: (f) => f.orderImportId ?? assert.fail('the fixture has no orders import'), random: () => crypto.randomUUID() },
+  '/v1/rewards/:id': { of: (f) => f.rewardId ?? assert.fail('the fixture has no reward'), random: () => crypto.randomUUID() },
+  '/v1/reward-redemptions/:id': { of: (f) => f.rewardRedemptionId ?? assert.fail('the fixture has no reward redemption'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -95,6 +100,11 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'POST /v1/transactions/preview': (f) => ({ json: { external_id: 'preview', member_id: f.memberId, currency: 'EUR', total: 1000 } }),
   'POST /v1/transactions/:id/void': () => ({ json: { reason: 'isolation test' } }),
   'POST /v1/events': (f) => ({ json: { name: 'review_written', member_id: f.memberId, properties: { rating: 5 } } }),
+  'POST /v1/rewards': () => ({ json: { kind: 'donation', name: { en: 'Sample donation' }, points: 10, donation: { cause: 'Isolation fund' } } }),
+  'PATCH /v1/rewards/:id': () => ({ json: { points: 5, name: { en: 'Changed' } } }),
+  'POST /v1/rewards/:id/draws': () => ({ json: { winners: 1 } }),
+  'POST /v1/reward-redemptions': (f) => ({ json: { member_id: f.memberId, reward_id: f.rewardId } }),
+  'PATCH /v1/reward-redemptions/:id': () => ({ json: { tracking_ref: 'isolation-test' } }),
   'POST /v1/transactions/import': (f) => ({
     raw: `external_id,member_external_id,occurred_at,currency,total\nimp-${crypto.randomBytes(6).toString('hex')},${f.externalId},2025-01-01T00:00:00Z,EUR,500\n`,
     contentType: 'text/csv',
@@ -171,8 +181,21 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(started.status, 202, started.text);
     orderImportId = started.body.id;
   }
+  let rewardId: string | null = null;
+  let rewardRedemptionId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/rewards')) {
+    const created = await t.api('POST', '/v1/rewards', { body: { kind: 'physical_gift', name: { en: 'Fixture gift' }, points: 10, physical_gift: { requires_address: false } } });
+    assert.equal(created.status, 201, created.text);
+    rewardId = created.body.id;
+    const redeemed = await t.api('POST', '/v1/reward-redemptions', { body: { member_id: member.body.id, reward_id: rewardId } });
+    assert.equal(redeemed.status, 201, redeemed.text);
+    rewardRedemptionId = redeemed.body.id;
+  }
   await settle(t.id);
-  return { tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId, transactionId, orderImportId };
+  return {
+    tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
+    transactionId, orderImportId, rewardId, rewardRedemptionId,
+  };
 }
 
 /** Waits until the tenant has no import in progress, so that its rows hold still for a snapshot. */
