@@ -313,6 +313,13 @@ export class RewardsService {
     return s;
   }
 
+  /** Store credit is kept in the program currency only. */
+  private checkCurrency(kind: RewardKind, settings: Record<string, unknown>, program: Program): void {
+    if (kind === 'cashback' && settings.currency !== program.currency) {
+      throw errors.validation([{ field: 'cashback.currency', detail: `must be the program currency (${program.currency}): the wallet holds store credit in it` }]);
+    }
+  }
+
   async create(tx: Tx, tenantId: string, input: CreateRewardInput, actor: string | null): Promise<RewardView> {
     const errs = rewardErrors(input.kind, input as Record<string, unknown>, 'create');
     if (errs.length) throw errors.validation(errs);
@@ -320,6 +327,7 @@ export class RewardsService {
     const now = this.now();
     const kind = input.kind;
     const settings = this.normalizeSettings(kind, (input as Record<string, unknown>)[KIND_SETTINGS[kind]] as Record<string, unknown>, program);
+    this.checkCurrency(kind, settings, program);
     const seed = kind === 'sweepstakes' ? newSeed() : null;
     const status = input.status ?? 'active';
     const row = await store.insertReward(tx, tenantId, {
@@ -365,6 +373,7 @@ export class RewardsService {
     if (errs.length) throw errors.validation(errs);
     const program = await this.deps.programs.get(tx, tenantId);
     const settings = p[own] !== undefined ? this.normalizeSettings(current.kind, p[own] as Record<string, unknown>, program) : current.settings;
+    if (p[own] !== undefined) this.checkCurrency(current.kind, settings, program);
     const capacity = current.kind === 'event_invitation' ? (settings.capacity as number) : null;
     if (capacity !== null && capacity < current.seats_taken) {
       throw errors.unprocessable(`${current.seats_taken} seats are taken; the capacity cannot be less.`, [{ field: 'event.capacity', detail: `must be at least the ${current.seats_taken} seats taken` }]);
