@@ -55,6 +55,8 @@ export interface VoucherSpec {
 
 export interface VoucherIssuer {
   issue(tx: Tx, tenantId: string, spec: VoucherSpec): Promise<{ id: string; code: string; status: string }>;
+  /** Cancels an unused voucher (422 for a used one) and calls the onCancelled callbacks in this transaction. */
+  cancel(tx: Tx, tenantId: string, id: string): Promise<unknown>;
 }
 
 export interface WalletMovement {
@@ -630,6 +632,15 @@ export class RewardsService {
    * is a 422.
    */
   async cancel(tx: Tx, tenantId: string, id: string, actor: string | null, why = 'cancelled'): Promise<RewardRedemptionView> {
+    const first = await store.getRewardRedemption(tx, tenantId, id);
+    if (first?.voucher_id && first.status === 'completed' && this.deps.vouchers) {
+      // The voucher first (its row lock comes before the member's, as when it is cancelled from the vouchers API): its
+      // cancellation calls onVoucherCancelled, which cancels this redemption and refunds the points.
+      await this.deps.vouchers.cancel(tx, tenantId, first.voucher_id);
+      const after = (await store.getRewardRedemption(tx, tenantId, id))!;
+      if (after.status !== 'cancelled') throw new Error(`rewards: voucher ${first.voucher_id} was cancelled but reward redemption ${id} was not`);
+      return rewardRedemptionView(after);
+    }
     const { rr, reward } = await this.lockRedemption(tx, tenantId, id);
     return this.cancelLocked(tx, tenantId, rr, reward, actor, why);
   }

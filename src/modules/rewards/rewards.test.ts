@@ -314,7 +314,9 @@ describe('rewards catalog', () => {
     assert.equal(twice.status, 422);
     assert.equal((await eventsOf(t, 'reward.redemption_cancelled')).length, 1);
 
-    // GDPR erasure clears the address and the note; what was redeemed stays.
+    // GDPR: the export holds the member's reward redemptions; erasure clears the address and the note, what was redeemed stays.
+    const exported = await t.api('GET', `/v1/members/${m}/export`);
+    assert.deepEqual(exported.body.sections.rewards.map((x: any) => x.id), [second.body.id, r.body.id]);
     assert.equal((await t.api('POST', `/v1/members/${m}/erase`)).status, 200);
     const erased = (await t.api('GET', `/v1/reward-redemptions/${r.body.id}`)).body;
     assert.deepEqual([erased.fulfilment.shipping_address, erased.fulfilment.note, erased.fulfilment.status], [null, null, 'delivered']);
