@@ -539,7 +539,7 @@ export class RewardsService {
   }): Promise<RewardRedemptionView> {
     const taken = await store.takeStock(tx, tenantId, reward.id, r.quantity);
     if (!taken) {
-      // The row as the UPDATE saw it (committed, and locked by no one now that we waited): say why.
+      // The UPDATE found the row archived, drawn or short of stock once it had waited for the others: say which.
       const now = (await store.getReward(tx, tenantId, reward.id))!;
       const why: Reason[] = now.status === 'archived' ? [{ code: 'archived', detail: 'the reward is archived' }]
         : now.drawn_at ? [{ code: 'drawn', detail: `the draw took place at ${now.drawn_at.toISOString()}` }]

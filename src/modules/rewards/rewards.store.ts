@@ -84,13 +84,14 @@ export async function listRewards(db: Queryable, tenantId: string, f: { kind?: s
 }
 
 /**
- * Takes `n` units: one conditional UPDATE, so concurrent redemptions queue on the row and each re-checks the stock
- * it finds; null when there are not `n` units left (never below zero). Unlimited stock only counts.
+ * Takes `n` units: one conditional UPDATE, so concurrent redemptions queue on the row and each re-checks what it
+ * finds; null when there are not `n` units left (never below zero), or the reward was archived or drawn meanwhile (a
+ * draw holds the row lock, so no entry slips in after it). Unlimited stock only counts.
  */
 export async function takeStock(db: Queryable, tenantId: string, id: string, n: number): Promise<{ stock: number | null } | null> {
   const res = await db.query<{ stock: number | null }>(
     `UPDATE rewards SET stock = stock - $3, redeemed_count = redeemed_count + $3
-      WHERE tenant_id = $1 AND id = $2 AND (stock IS NULL OR stock >= $3)
+      WHERE tenant_id = $1 AND id = $2 AND status = 'active' AND drawn_at IS NULL AND (stock IS NULL OR stock >= $3)
       RETURNING stock`,
     [tenantId, id, n],
   );

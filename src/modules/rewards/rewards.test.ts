@@ -376,6 +376,25 @@ describe('rewards catalog', () => {
     await invariants(t);
   });
 
+  test('entries racing the draw: each is either among the entrants or refused, none slips in after it', async () => {
+    const t = await app.newTenant();
+    const s = await reward(t, { kind: 'sweepstakes', name: { en: 'Race' }, points: 10, sweepstakes: { prize: 'x' } });
+    const ms = await Promise.all(Array.from({ length: 12 }, () => member(t, 100)));
+    for (const m of ms.slice(0, 2)) assert.equal((await redeem(t, { member_id: m, reward_id: s.id })).status, 201);
+    const [draw, ...entries] = await Promise.all([
+      t.api('POST', `/v1/rewards/${s.id}/draws`, { body: { winners: 1 } }),
+      ...ms.slice(2).map((m) => redeem(t, { member_id: m, reward_id: s.id })),
+    ]);
+    assert.equal(draw!.status, 201, draw!.text);
+    for (const e of entries.filter((x) => x.status !== 201)) {
+      assert.equal(e.status, 422, e.text);
+      assert.match(e.body.errors[0].detail, /^drawn/);
+    }
+    const completed = (await t.api('GET', `/v1/reward-redemptions?reward_id=${s.id}`)).body.data.map((x: any) => x.id).sort();
+    assert.deepEqual(draw!.body.entrants.map((e: string[]) => e[0]).sort(), completed);
+    await invariants(t);
+  });
+
   test('the draw is a pure function of seed and entrants', () => {
     const entrants: Entrant[] = Array.from({ length: 50 }, (_, i) => [`r${i}`, `m${i % 7}`]);
     const a = drawWinners('seed-a', entrants, 5);
