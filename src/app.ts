@@ -47,6 +47,11 @@ import { redemptionsRoutes } from './modules/redemptions/redemptions.routes.js';
 import { EventsService } from './modules/events/events.service.js';
 import { eventsRoutes, eventView } from './modules/events/events.routes.js';
 import { createGiveGift, type GiftGivers } from './modules/rewards/rewards.gift.js';
+import { WalletService } from './modules/wallet/wallet.service.js';
+import { walletRoutes } from './modules/wallet/wallet.routes.js';
+import { VouchersService } from './modules/vouchers/vouchers.service.js';
+import { vouchersRoutes } from './modules/vouchers/vouchers.routes.js';
+import { defineVoucherJobs } from './modules/vouchers/vouchers.jobs.js';
 import { RewardsService } from './modules/rewards/rewards.service.js';
 import { rewardsRoutes } from './modules/rewards/rewards.routes.js';
 
@@ -73,6 +78,8 @@ export interface Services {
   ledger: Ledger;
   transactions: TransactionsService;
   events: EventsService;
+  wallet: WalletService;
+  vouchers: VouchersService;
   rewards: RewardsService;
 }
 
@@ -139,9 +146,20 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const giftGivers: GiftGivers = {};
     const giveGift = createGiveGift({ now: () => clock.now(), program: (tx, t) => programs.get(tx, t), givers: giftGivers });
     void giveGift; // handed to stamp cards, referrals and achievements below
-    // Rewards catalog: points spent through redemptions; the tier from the tiers module once it is on main.
-    const rewards = new RewardsService({ clock, ledger, members, programs, redemptions, standing: async () => ({ tier: null }) });
+    // Store credit (cashback, gifts, refunds) and vouchers (docs/program/wallet.md, docs/program/vouchers.md).
+    const wallet = new WalletService(clock, members, programs);
+    giftGivers.credit = async (tx, t, m, amount, source) => {
+      const { currency } = await programs.get(tx, t);
+      await wallet.credit(tx, t, m, { amount, currency, reason: source.reason, source_type: source.source_type, source_id: source.source_id });
+    };
+    const vouchers = new VouchersService(clock, members, programs);
+    defineVoucherJobs(jobs, { db, vouchers, tenants });
+    members.registerExportSection('wallet', (q, t, m) => wallet.exportOf(q, t, m, 100_000));
+    // Rewards catalog: points spent through redemptions, vouchers and cashback issued by the modules above; the tier from the tiers module once it is on main.
+    const rewards = new RewardsService({ clock, ledger, members, programs, redemptions, vouchers, wallet, standing: async () => ({ tier: null }) });
     giftGivers.reward = (tx, book, rewardId, source) => rewards.give(tx, book, rewardId, source);
+    // Cancelling an unused voucher a reward issued refunds its points (in the voucher's transaction).
+    vouchers.onCancelled((tx, t, voucher) => rewards.onVoucherCancelled(tx, t, voucher));
     // GDPR: a member's reward redemptions go into the export; erasure clears the addresses and notes they gave.
     members.registerExportSection('rewards', (q, t, m) => rewards.exportMember(q, t, m, 100_000));
     members.registerEraser('rewards', (tx, t, m) => rewards.eraseMember(tx, t, m));
@@ -190,7 +208,9 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(ledgerRoutes({ db, clock, ledger, programs, members, http: kit }));
       await http.register(redemptionsRoutes({ db, redemptions, http: kit }));
       await http.register(eventsRoutes({ db, events, http: kit }));
-      // Program mechanics
+      // Program mechanics.
+      await http.register(walletRoutes({ db, wallet, members, programs, http: kit }));
+      await http.register(vouchersRoutes({ db, vouchers, http: kit, rateLimit: config.rateLimit.enabled ? config.voucherRateLimit : null, now: () => clock.now() }));
       await http.register(rewardsRoutes({ db, rewards, http: kit }));
       await http.ready();
     }
@@ -203,7 +223,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, rewards },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, rewards },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

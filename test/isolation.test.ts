@@ -51,6 +51,9 @@ interface Fixture {
   transactionId: string | null;
   /** A finished orders import, when the API has one. */
   orderImportId: string | null;
+  /** A redeemed voucher, its redemption, a batch, a pool, and a wallet debit of the member, when the API has them. */
+  voucher: { id: string; code: string; redemptionId: string; batchId: string; poolId: string } | null;
+  walletDebitId: string | null;
   /** A reward of the catalog (a physical gift picked up in store) and the member's redemption of it. */
   rewardId: string | null;
   rewardRedemptionId: string | null;
@@ -72,6 +75,12 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/transactions/:id': { of: (f) => f.transactionId ?? assert.fail('the fixture has no order'), random: () => crypto.randomUUID() },
   '/v1/events/:id': { of: (f) => f.eventId ?? assert.fail('the fixture has no event'), random: () => crypto.randomUUID() },
   '/v1/transactions/import/:id': { of: (f) => f.orderImportId ?? assert.fail('the fixture has no orders import'), random: () => crypto.randomUUID() },
+  '/v1/vouchers/:id': { of: (f) => f.voucher?.id ?? assert.fail('the fixture has no voucher'), random: () => crypto.randomUUID() },
+  '/v1/vouchers/:code': { of: (f) => f.voucher?.code ?? assert.fail('the fixture has no voucher'), random: () => `NONE-${crypto.randomBytes(6).toString('hex').toUpperCase()}` },
+  '/v1/vouchers/:code/redemptions/:redemption_id': { of: (f) => f.voucher?.redemptionId ?? assert.fail('the fixture has no voucher redemption'), random: () => crypto.randomUUID() },
+  '/v1/voucher-batches/:id': { of: (f) => f.voucher?.batchId ?? assert.fail('the fixture has no voucher batch'), random: () => crypto.randomUUID() },
+  '/v1/voucher-pools/:id': { of: (f) => f.voucher?.poolId ?? assert.fail('the fixture has no voucher pool'), random: () => crypto.randomUUID() },
+  '/v1/members/:id/wallet/debits/:entry_id': { of: (f) => f.walletDebitId ?? assert.fail('the fixture has no wallet debit'), random: () => crypto.randomUUID() },
   '/v1/rewards/:id': { of: (f) => f.rewardId ?? assert.fail('the fixture has no reward'), random: () => crypto.randomUUID() },
   '/v1/reward-redemptions/:id': { of: (f) => f.rewardRedemptionId ?? assert.fail('the fixture has no reward redemption'), random: () => crypto.randomUUID() },
 };
@@ -109,6 +118,14 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
     raw: `external_id,member_external_id,occurred_at,currency,total\nimp-${crypto.randomBytes(6).toString('hex')},${f.externalId},2025-01-01T00:00:00Z,EUR,500\n`,
     contentType: 'text/csv',
   }),
+  'POST /v1/members/:id/wallet/debits': () => ({ json: { amount: 10, order_ref: 'isolation-test' } }),
+  'POST /v1/members/:id/wallet/debits/:entry_id/refunds': () => ({ json: { amount: 5 } }),
+  'POST /v1/members/:id/wallet/adjustments': () => ({ json: { amount: 100, reason: 'isolation test' } }),
+  'POST /v1/vouchers': () => ({ json: { kind: 'fixed_amount', amount: 500 } }),
+  'POST /v1/vouchers/:code/redemptions': () => ({ json: { order_ref: `iso-${crypto.randomBytes(6).toString('hex')}`, total: 1000, currency: 'EUR' } }),
+  'POST /v1/voucher-batches': () => ({ json: { count: 5, kind: 'percentage', percent: 10 } }),
+  'POST /v1/voucher-pools': () => ({ json: { name: 'Isolation pool' } }),
+  'POST /v1/voucher-pools/:id/codes': () => ({ json: { codes: [`ISO-${crypto.randomBytes(6).toString('hex')}`] } }),
 };
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -181,6 +198,27 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(started.status, 202, started.text);
     orderImportId = started.body.id;
   }
+  let voucher: Fixture['voucher'] = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/vouchers')) {
+    const pool = await t.api('POST', '/v1/voucher-pools', { body: { name: 'Fixture pool' } });
+    assert.equal(pool.status, 201, pool.text);
+    const batch = await t.api('POST', '/v1/voucher-batches', { body: { count: 3, kind: 'fixed_amount', amount: 100 } });
+    assert.equal(batch.status, 201, batch.text);
+    // A gift card: still usable after one redemption, so both its code and the redemption are live objects.
+    const v = await t.api('POST', '/v1/vouchers', { body: { kind: 'gift_card', amount: 100_000, currency: 'EUR' } });
+    assert.equal(v.status, 201, v.text);
+    const used = await t.api('POST', `/v1/vouchers/${v.body.code}/redemptions`, { body: { order_ref: `${externalId}-v`, total: 1000, currency: 'EUR' } });
+    assert.equal(used.status, 201, used.text);
+    voucher = { id: v.body.id, code: v.body.code, redemptionId: used.body.id, batchId: batch.body.id, poolId: pool.body.id };
+  }
+  let walletDebitId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/members/:id/wallet/adjustments')) {
+    const given = await t.api('POST', `/v1/members/${member.body.id}/wallet/adjustments`, { body: { amount: 10_000, reason: 'isolation fixture' } });
+    assert.equal(given.status, 201, given.text);
+    const spent = await t.api('POST', `/v1/members/${member.body.id}/wallet/debits`, { body: { amount: 1000 } });
+    assert.equal(spent.status, 201, spent.text);
+    walletDebitId = spent.body.entry.id;
+  }
   let rewardId: string | null = null;
   let rewardRedemptionId: string | null = null;
   if (routes.some((r) => routeName(r) === 'POST /v1/rewards')) {
@@ -194,7 +232,7 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
   await settle(t.id);
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
-    transactionId, orderImportId, rewardId, rewardRedemptionId,
+    transactionId, orderImportId, voucher, walletDebitId, rewardId, rewardRedemptionId,
   };
 }
 

@@ -17,6 +17,11 @@ export interface Config {
   operatorKey: string | undefined;
   logLevel: LogLevel;
   rateLimit: { enabled: boolean; max: number; windowMs: number };
+  /**
+   * The stricter limit of voucher code look-ups (validation and redemption by code) per API key, on top of
+   * `rateLimit` and only when it is enabled: `max` look-ups and `missesMax` unknown codes per window.
+   */
+  voucherRateLimit: { max: number; missesMax: number; windowMs: number };
   /** Largest JSON body accepted, in bytes. */
   bodyLimit: number;
   /** Largest import upload accepted, in bytes. */
@@ -51,6 +56,9 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; descriptio
   { name: 'RATE_LIMIT_ENABLED', default: 'true', description: 'Rate limiting per API key (true/false).' },
   { name: 'RATE_LIMIT_MAX', default: '6000', description: 'Requests per key per window.' },
   { name: 'RATE_LIMIT_WINDOW_MS', default: '60000', description: 'Rate-limit window in milliseconds.' },
+  { name: 'VOUCHER_RATE_LIMIT_MAX', default: '600', description: 'Voucher code look-ups (validation, redemption by code) per key per window.' },
+  { name: 'VOUCHER_RATE_LIMIT_MISSES', default: '30', description: 'Look-ups of unknown voucher codes per key per window; beyond them every look-up is a 429 until the window ends.' },
+  { name: 'VOUCHER_RATE_LIMIT_WINDOW_MS', default: '60000', description: 'The voucher look-up window in milliseconds.' },
   { name: 'BODY_LIMIT_BYTES', default: '1048576', description: 'Largest JSON request body.' },
   { name: 'IMPORT_LIMIT_BYTES', default: '2147483648', description: 'Largest import upload (streamed, never held in memory).' },
   { name: 'DB_POOL_SIZE', default: '20', description: 'PostgreSQL connections per Patron process.' },
@@ -122,6 +130,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       enabled: bool('RATE_LIMIT_ENABLED', true),
       max: int('RATE_LIMIT_MAX', 6000, 1, 10_000_000),
       windowMs: int('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
+    },
+    voucherRateLimit: {
+      max: int('VOUCHER_RATE_LIMIT_MAX', 600, 1, 10_000_000),
+      missesMax: int('VOUCHER_RATE_LIMIT_MISSES', 30, 1, 10_000_000),
+      windowMs: int('VOUCHER_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
     },
     bodyLimit: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
     importLimit: int('IMPORT_LIMIT_BYTES', 2 * 1024 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),

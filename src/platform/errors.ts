@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'unprocessable'
   | 'insufficient_points'
+  | 'insufficient_credit'
   | 'rate_limited'
   | 'unavailable';
 
@@ -37,6 +38,7 @@ const STATUS: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   unprocessable: 422,
   insufficient_points: 422,
+  insufficient_credit: 422,
   rate_limited: 429,
   unavailable: 503,
 };
@@ -53,6 +55,7 @@ const TITLE: Record<ErrorCode, string> = {
   unsupported_media_type: 'Unsupported media type',
   unprocessable: 'The request cannot be processed',
   insufficient_points: 'Not enough points',
+  insufficient_credit: 'Not enough store credit',
   rate_limited: 'Too many requests',
   unavailable: 'Service unavailable',
 };
@@ -89,6 +92,7 @@ export const errors = {
   conflictOf: (code: 'idempotency_key_reused' | 'idempotency_key_in_flight', detail: string) => new AppError(code, detail),
   unprocessable: (detail: string, errs: FieldError[] = []) => new AppError('unprocessable', detail, errs),
   insufficientPoints: (detail: string) => new AppError('insufficient_points', detail),
+  insufficientCredit: (detail: string) => new AppError('insufficient_credit', detail),
   payloadTooLarge: (detail: string) => new AppError('payload_too_large', detail),
   unsupportedMediaType: (detail: string) => new AppError('unsupported_media_type', detail),
   unavailable: (detail: string) => new AppError('unavailable', detail),

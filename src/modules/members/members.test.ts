@@ -629,8 +629,8 @@ describe('GDPR export and erasure', () => {
     assert.equal(res.body.member.consent.email.granted, true);
     assert.deepEqual(res.body.consent_history.map((h: any) => `${h.channel}:${h.granted}:${h.source}`), ['email:true:signup_form', 'sms:true:signup_form']);
     assert.deepEqual(res.body.events.map((e: any) => e.type), ['member.created', 'member.consent_changed', 'member.consent_changed', 'member.blocked', 'member.updated']);
-    // Other modules' sections (points, orders, redemptions, events) are tested with those modules.
-    assert.deepEqual(Object.keys(res.body.sections).sort(), ['events', 'orders', 'points', 'redemptions']);
+    // Other modules' sections (points, orders, redemptions, events, wallet, …) are tested with those modules.
+    for (const s of ['events', 'orders', 'points', 'redemptions']) assert.ok(s in res.body.sections, `section ${s}`);
     assertProblem(await t.api('GET', '/v1/members/0190f0e4-0000-7000-8000-000000000000/export'), 404);
   });
 

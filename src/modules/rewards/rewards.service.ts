@@ -23,6 +23,8 @@ import type { Program } from '../programs/programs.types.js';
 import type { RedemptionsService } from '../redemptions/redemptions.service.js';
 import { inAudience, logicError } from '../rules/rules.validation.js';
 import type { MemberStanding } from '../transactions/transactions.service.js';
+import type { VouchersService } from '../vouchers/vouchers.service.js';
+import type { WalletService } from '../wallet/wallet.service.js';
 import { DRAW_ALGORITHM, drawWinners, entrantsDigest, newSeed, seedCommitment, type Entrant } from './rewards.draw.js';
 import type { GiftSource } from './rewards.gift.js';
 import {
@@ -35,43 +37,6 @@ import type { DrawRow, RewardFields, RewardRedemptionRow, RewardRow, Usage } fro
 
 export type { DrawRow, RewardRedemptionRow, RewardRow } from './rewards.store.js';
 
-// ── What the monetary kinds need from the vouchers and wallet modules (CONTEXT contracts) ─────────────────────────
-
-export interface VoucherSpec {
-  member_id: string | null;
-  reward_id: string | null;
-  redemption_id: string | null;
-  kind: VoucherKind;
-  amount?: number;
-  currency?: string;
-  percent?: number;
-  max_discount?: number;
-  sku?: string;
-  min_basket?: number;
-  expires_at: Date | null;
-  code_pattern?: string;
-  pool_id?: string;
-}
-
-export interface VoucherIssuer {
-  issue(tx: Tx, tenantId: string, spec: VoucherSpec): Promise<{ id: string; code: string; status: string }>;
-  /** Cancels an unused voucher (422 for a used one) and calls the onCancelled callbacks in this transaction. */
-  cancel(tx: Tx, tenantId: string, id: string): Promise<unknown>;
-}
-
-export interface WalletMovement {
-  amount: number;
-  currency: string;
-  reason: string;
-  source_type: string;
-  source_id: string;
-}
-
-export interface StoreCredit {
-  credit(tx: Tx, tenantId: string, memberId: string, m: WalletMovement): Promise<unknown>;
-  debit(tx: Tx, tenantId: string, memberId: string, m: WalletMovement): Promise<unknown>;
-}
-
 export interface RewardsDeps {
   clock: Clock;
   ledger: Ledger;
@@ -80,8 +45,8 @@ export interface RewardsDeps {
   redemptions: RedemptionsService;
   /** The member's tier (the tiers module); `async () => ({ tier: null })` without one. */
   standing: MemberStanding;
-  vouchers?: VoucherIssuer;
-  wallet?: StoreCredit;
+  vouchers: VouchersService;
+  wallet: WalletService;
 }
 
 // ── Views ──────────────────────────────────────────────────────────────────
@@ -279,12 +244,6 @@ function unavailable(reasons: Reason[]): AppError {
 
 export class RewardsService {
   constructor(private readonly deps: RewardsDeps) {}
-
-  /** Vouchers and store credit arrive with the vouchers module (wired in the composition root). */
-  setMonetary(m: { vouchers?: VoucherIssuer; wallet?: StoreCredit }): void {
-    if (m.vouchers) this.deps.vouchers = m.vouchers;
-    if (m.wallet) this.deps.wallet = m.wallet;
-  }
 
   private now(): Date {
     return this.deps.clock.now();
@@ -571,7 +530,6 @@ export class RewardsService {
     });
     const label = r.source ? r.source.reason : `Reward: ${reward.name.en}`;
     if ((VOUCHER_KINDS as readonly string[]).includes(reward.kind)) {
-      if (!this.deps.vouchers) throw errors.unprocessable('Voucher rewards cannot be redeemed: the vouchers module is not available.', [{ field: 'reward_id', detail: 'vouchers are not available' }]);
       const voucher = await this.deps.vouchers.issue(tx, tenantId, {
         member_id: r.member.id, reward_id: reward.id, redemption_id: row.id, kind: reward.kind as VoucherKind,
         ...pickDefined(s, ['amount', 'currency', 'percent', 'max_discount', 'sku', 'min_basket', 'code_pattern', 'pool_id']),
@@ -579,7 +537,6 @@ export class RewardsService {
       });
       row = await store.setVoucher(tx, tenantId, row.id, voucher);
     } else if (reward.kind === 'cashback') {
-      if (!this.deps.wallet) throw errors.unprocessable('Cashback cannot be redeemed: the wallet is not available.', [{ field: 'reward_id', detail: 'the wallet is not available' }]);
       await this.deps.wallet.credit(tx, tenantId, r.member.id, { amount: amount!, currency: currency!, reason: label, source_type: 'reward', source_id: row.id });
     }
     const view = rewardRedemptionView(row);
@@ -633,7 +590,7 @@ export class RewardsService {
    */
   async cancel(tx: Tx, tenantId: string, id: string, actor: string | null, why = 'cancelled'): Promise<RewardRedemptionView> {
     const first = await store.getRewardRedemption(tx, tenantId, id);
-    if (first?.voucher_id && first.status === 'completed' && this.deps.vouchers) {
+    if (first?.voucher_id && first.status === 'completed') {
       // The voucher first (its row lock comes before the member's, as when it is cancelled from the vouchers API): its
       // cancellation calls onVoucherCancelled, which cancels this redemption and refunds the points.
       await this.deps.vouchers.cancel(tx, tenantId, first.voucher_id);
@@ -655,7 +612,6 @@ export class RewardsService {
     }
     const now = this.now();
     if (rr.kind === 'cashback' && rr.amount !== null) {
-      if (!this.deps.wallet) throw errors.unprocessable('The wallet is not available: the cashback cannot be taken back.');
       await this.deps.wallet.debit(tx, tenantId, rr.member_id, { amount: rr.amount, currency: rr.currency!, reason: `Reward cancelled: ${reward.name.en}`, source_type: 'reward', source_id: rr.id });
     }
     if (rr.redemption_id) await this.deps.redemptions.cancel(tx, tenantId, rr.redemption_id, actor);

@@ -56,43 +56,52 @@ async function invariants(t: TestTenant) {
 const ADDRESS = { name: 'Ana Petrova', line1: 'Vitosha 1', city: 'Sofia', postal_code: '1000', country: 'BG' };
 
 describe('rewards catalog', () => {
-  test('a stars catalog: the member sees what their stars buy, redeems a drink and merchandise, and the ledger shows it', async () => {
+  test('a stars catalog: the member sees what their stars buy, redeems drinks (vouchers) and merchandise, and the ledger shows it', async () => {
     const t = await app.newTenant();
-    const shot = await reward(t, { kind: 'early_access', name: { en: 'Extra shot', bg: 'Допълнително еспресо' }, points: 25,
-      early_access: { target: 'product', ref: 'EXTRA-SHOT', starts_at: '2031-03-01T00:00:00Z', ends_at: '2031-12-31T00:00:00Z', unlocks: 'an extra espresso shot in any drink' } });
-    const drink = await reward(t, { kind: 'physical_gift', name: { en: 'Handcrafted drink' }, points: 200, physical_gift: { sku: 'HANDCRAFTED', requires_address: false } });
+    const shot = await reward(t, { kind: 'free_product', name: { en: 'Extra shot', bg: 'Допълнително еспресо' }, points: 25, voucher: { sku: 'EXTRA-SHOT', valid_days: 7 } });
+    const coffee = await reward(t, { kind: 'free_product', name: { en: 'Brewed coffee', bg: 'Шварц кафе' }, points: 100, voucher: { sku: 'COFFEE-BREWED', valid_days: 30 } });
+    const drink = await reward(t, { kind: 'free_product', name: { en: 'Handcrafted drink' }, points: 200, voucher: { sku: 'HANDCRAFTED', valid_days: 30 } });
     const mug = await reward(t, { kind: 'physical_gift', name: { en: 'Tumbler', bg: 'Термочаша' }, points: 400, stock: 10, physical_gift: { sku: 'TUMBLER' }, image_url: 'https://cdn.example.com/tumbler.png' });
     const ana = await member(t, 450, { locale: 'bg' });
 
     let items = await catalogOf(t, ana);
-    assert.deepEqual(items.map((i) => i.id), [shot.id, drink.id, mug.id]);
+    assert.deepEqual(items.map((i) => i.id), [shot.id, coffee.id, drink.id, mug.id]);
     assert.deepEqual(items.map((i) => [i.name, i.locale, i.price, i.available]), [
-      ['Допълнително еспресо', 'bg', 25, true], ['Handcrafted drink', 'en', 200, true], ['Термочаша', 'bg', 400, true],
+      ['Допълнително еспресо', 'bg', 25, true], ['Шварц кафе', 'bg', 100, true], ['Handcrafted drink', 'en', 200, true], ['Термочаша', 'bg', 400, true],
     ]);
 
     const d = await redeem(t, { member_id: ana, reward_id: drink.id });
     assert.equal(d.status, 201, d.text);
-    assert.deepEqual([d.body.points, d.body.kind, d.body.status, d.body.origin, d.body.fulfilment.status], [200, 'physical_gift', 'completed', 'redemption', 'pending']);
+    assert.deepEqual([d.body.points, d.body.kind, d.body.status, d.body.origin], [200, 'free_product', 'completed', 'redemption']);
+    const voucher = (await t.api('GET', `/v1/vouchers/${d.body.voucher.id}`)).body;
+    assert.deepEqual([voucher.code, voucher.sku, voucher.member_id, voucher.status], [d.body.voucher.code, 'HANDCRAFTED', ana, 'active']);
     assert.equal(await available(t, ana), 250);
     const spent = (await t.api('GET', `/v1/redemptions/${d.body.redemption_id}`)).body;
     assert.deepEqual([spent.points, spent.reward_ref, spent.reason], [200, drink.id, 'Reward: Handcrafted drink']);
 
-    // 250 stars left: the tumbler is out of reach now, the extra shot is not.
+    // 250 stars left: the tumbler is out of reach now, the coffee is not.
     items = await catalogOf(t, ana);
     assert.deepEqual(reasonsOf(items, mug.id), ['insufficient_points']);
-    assert.deepEqual(reasonsOf(items, shot.id), []);
-    assert.deepEqual((await catalogOf(t, ana, '&available_only=true')).map((i) => i.id), [shot.id, drink.id]);
+    assert.deepEqual(reasonsOf(items, coffee.id), []);
+    assert.deepEqual((await catalogOf(t, ana, '&available_only=true')).map((i) => i.id), [shot.id, coffee.id, drink.id]);
     const tooDear = await redeem(t, { member_id: ana, reward_id: mug.id, shipping_address: ADDRESS });
     assert.equal(tooDear.status, 422, tooDear.text);
     assert.equal(tooDear.body.code, 'insufficient_points');
 
-    const s = await redeem(t, { member_id: ana, reward_id: shot.id });
-    assert.equal(s.status, 201, s.text);
-    assert.equal(s.body.details.ref, 'EXTRA-SHOT');
-    assert.equal(await available(t, ana), 225);
+    assert.equal((await redeem(t, { member_id: ana, reward_id: coffee.id })).status, 201);
+    assert.equal((await redeem(t, { member_id: ana, reward_id: shot.id })).status, 201);
+    assert.equal(await available(t, ana), 125);
     const redeemed = await eventsOf(t, 'reward.redeemed');
-    assert.deepEqual(redeemed.map((e) => e.payload.reward_id).sort(), [drink.id, shot.id].sort());
-    assert.equal((await t.api('GET', `/v1/reward-redemptions?member_id=${ana}`)).body.data.length, 2);
+    assert.deepEqual(redeemed.map((e) => e.payload.reward_id), [drink.id, coffee.id, shot.id]);
+    assert.equal((await eventsOf(t, 'voucher.issued')).length, 3);
+    assert.equal((await t.api('GET', `/v1/reward-redemptions?member_id=${ana}`)).body.data.length, 3);
+
+    // 400 stars more: the tumbler ships.
+    await t.api('POST', `/v1/members/${ana}/adjustments`, { body: { points: 400, reason: 'more stars' } });
+    const m = await redeem(t, { member_id: ana, reward_id: mug.id, shipping_address: ADDRESS });
+    assert.equal(m.status, 201, m.text);
+    assert.deepEqual([m.body.fulfilment.status, m.body.voucher], ['pending', null]);
+    assert.equal((await t.api('GET', `/v1/rewards/${mug.id}`)).body.stock, 9);
     await invariants(t);
   });
 
@@ -225,9 +234,9 @@ describe('rewards catalog', () => {
     const t = await app.newTenant();
     const gold = await member(t, 1000);
     const green = await member(t, 1000);
-    const { ledger, members, programs } = app.patron.services;
+    const { ledger, members, programs, vouchers, wallet } = app.patron.services;
     const redemptions = new RedemptionsService(app.clock, ledger, programs, members);
-    const service = new RewardsService({ clock: app.clock, ledger, members, programs, redemptions, standing: async (_q, _t, id) => ({ tier: id === gold ? 'gold' : 'green' }) });
+    const service = new RewardsService({ clock: app.clock, ledger, members, programs, redemptions, vouchers, wallet, standing: async (_q, _t, id) => ({ tier: id === gold ? 'gold' : 'green' }) });
     const db = app.patron.db;
     const coffee = await db.tx((tx) => service.create(tx, t.id, { kind: 'donation', name: { en: 'Coffee' }, points: 100, tier_prices: { gold: 60 }, donation: { cause: 'x' } } as any, 'test'));
     const lounge = await db.tx((tx) => service.create(tx, t.id, { kind: 'early_access', name: { en: 'Gold lounge' }, points: 0, tiers: ['gold'],
@@ -428,6 +437,100 @@ describe('rewards catalog', () => {
     await assert.rejects(give(r.id), /out_of_stock/);
     await assert.rejects(give(crypto.randomUUID()), /No reward/);
     await invariants(t);
+  });
+
+  test('monetary kinds: a free-product voucher, a percentage voucher and cashback; the voucher is issued in the same transaction', async () => {
+    const t = await app.newTenant();
+    const coffee = await reward(t, { kind: 'free_product', name: { en: 'Brewed coffee' }, points: 100, voucher: { sku: 'COFFEE-BREWED', valid_days: 30 } });
+    const off = await reward(t, { kind: 'percentage', name: { en: '15% off' }, points: 300, voucher: { percent: 15, max_discount: 1000, min_basket: 2000 } });
+    const fixed = await reward(t, { kind: 'fixed_amount', name: { en: '5 EUR off' }, points: 250, voucher: { amount: 500 } });
+    const card = await reward(t, { kind: 'gift_card', name: { en: 'Gift card 20 EUR' }, points: 2000, voucher: { amount: 2000 } });
+    const cash = await reward(t, { kind: 'cashback', name: { en: '3 EUR store credit' }, points: 300, cashback: { amount: 300 } });
+    assert.equal(cash.cashback.currency, 'EUR');
+    const m = await member(t, 5000);
+
+    const c = await redeem(t, { member_id: m, reward_id: coffee.id });
+    assert.equal(c.status, 201, c.text);
+    assert.ok(c.body.voucher.code);
+    const v = (await t.api('GET', `/v1/vouchers/${c.body.voucher.id}`)).body;
+    assert.deepEqual([v.kind, v.sku, v.member_id, v.reward_id, v.redemption_id, v.status], ['free_product', 'COFFEE-BREWED', m, coffee.id, c.body.id, 'active']);
+    assert.equal(Date.parse(v.expires_at), T0 + 30 * 86_400_000);
+
+    const p = await redeem(t, { member_id: m, reward_id: off.id });
+    const pv = (await t.api('GET', `/v1/vouchers/${p.body.voucher.id}`)).body;
+    assert.deepEqual([pv.kind, pv.percent, pv.max_discount, pv.min_basket, pv.expires_at], ['percentage', 15, 1000, 2000, null]);
+    const f = await redeem(t, { member_id: m, reward_id: fixed.id });
+    assert.equal((await t.api('GET', `/v1/vouchers/${f.body.voucher.id}`)).body.amount, 500);
+    const g = await redeem(t, { member_id: m, reward_id: card.id });
+    assert.equal((await t.api('GET', `/v1/vouchers/${g.body.voucher.id}`)).body.kind, 'gift_card');
+
+    const k = await redeem(t, { member_id: m, reward_id: cash.id });
+    assert.equal(k.status, 201, k.text);
+    assert.deepEqual(k.body.amount, { amount: 300, currency: 'EUR' });
+    assert.equal((await t.api('GET', `/v1/members/${m}/wallet`)).body.balance, 300);
+    assert.equal(await available(t, m), 5000 - 100 - 300 - 250 - 2000 - 300);
+    assert.equal((await eventsOf(t, 'voucher.issued')).length, 4);
+
+    // Cashback taken back on cancel; once spent, the cancellation is a 422 and nothing moves.
+    const back = await t.api('POST', `/v1/reward-redemptions/${k.body.id}/cancel`);
+    assert.equal(back.status, 200, back.text);
+    assert.equal((await t.api('GET', `/v1/members/${m}/wallet`)).body.balance, 0);
+    const k2 = await redeem(t, { member_id: m, reward_id: cash.id });
+    const spend = await t.api('POST', `/v1/members/${m}/wallet/debits`, { body: { amount: 200, currency: 'EUR', order_ref: 'o-1' } });
+    assert.equal(spend.status, 201, spend.text);
+    const spent = await t.api('POST', `/v1/reward-redemptions/${k2.body.id}/cancel`);
+    assert.equal(spent.status, 422, spent.text);
+    assert.equal((await t.api('GET', `/v1/reward-redemptions/${k2.body.id}`)).body.status, 'completed');
+    await invariants(t);
+  });
+
+  test('voucher cancellation refunds the points: from the vouchers API, or by cancelling the reward redemption; a used voucher is a 422', async () => {
+    const t = await app.newTenant();
+    const coffee = await reward(t, { kind: 'free_product', name: { en: 'Brewed coffee' }, points: 100, stock: 10, voucher: { sku: 'COFFEE' } });
+    const m = await member(t, 1000);
+    const a = (await redeem(t, { member_id: m, reward_id: coffee.id })).body;
+    const b = (await redeem(t, { member_id: m, reward_id: coffee.id })).body;
+    const c = (await redeem(t, { member_id: m, reward_id: coffee.id })).body;
+    assert.equal(await available(t, m), 700);
+
+    const viaVoucher = await t.api('POST', `/v1/vouchers/${a.voucher.id}/cancel`);
+    assert.equal(viaVoucher.status, 200, viaVoucher.text);
+    const ra = (await t.api('GET', `/v1/reward-redemptions/${a.id}`)).body;
+    assert.equal(ra.status, 'cancelled');
+    assert.equal((await t.api('GET', `/v1/redemptions/${a.redemption_id}`)).body.status, 'cancelled');
+    assert.equal(await available(t, m), 800);
+
+    const viaReward = await t.api('POST', `/v1/reward-redemptions/${b.id}/cancel`);
+    assert.equal(viaReward.status, 200, viaReward.text);
+    assert.equal(viaReward.body.status, 'cancelled');
+    assert.equal((await t.api('GET', `/v1/vouchers/${b.voucher.id}`)).body.status, 'cancelled');
+    assert.equal(await available(t, m), 900);
+    assert.equal((await t.api('GET', `/v1/rewards/${coffee.id}`)).body.stock, 9);
+    assert.equal((await eventsOf(t, 'reward.redemption_cancelled')).length, 2);
+
+    const used = await t.api('POST', `/v1/vouchers/${encodeURIComponent(c.voucher.code)}/redemptions`, { body: { order_ref: 'o-9', total: 500, currency: 'EUR', member_id: m } });
+    assert.equal(used.status, 201, used.text);
+    assert.equal((await t.api('POST', `/v1/reward-redemptions/${c.id}/cancel`)).status, 422);
+    assert.equal(await available(t, m), 900);
+    await invariants(t);
+  });
+
+  test('a gift of a voucher reward through giftGivers.reward returns its code', async () => {
+    const t = await app.newTenant();
+    const r = await reward(t, { kind: 'fixed_amount', name: { en: 'Referral thanks' }, points: 999, voucher: { amount: 1000 } });
+    const m = await member(t, 0);
+    const { ledger, programs, rewards } = app.patron.services;
+    const given = await app.patron.db.tx(async (tx) => {
+      const book = await ledger.open(tx, t.id, m, (await programs.get(tx, t.id)).negative_balance);
+      return rewards.give(tx, book, r.id, { source_type: 'referral', source_id: 'ref-1', reason: 'referral converted' });
+    });
+    assert.ok(given.voucher_code);
+    const rr = (await t.api('GET', `/v1/reward-redemptions/${given.redemption_id}`)).body;
+    assert.deepEqual([rr.voucher.code, rr.points, rr.origin], [given.voucher_code, 0, 'gift']);
+    // Cancelling the gift's voucher gives nothing back (no points were spent) and cancels the gift.
+    assert.equal((await t.api('POST', `/v1/vouchers/${rr.voucher.id}/cancel`)).status, 200);
+    assert.equal((await t.api('GET', `/v1/reward-redemptions/${rr.id}`)).body.status, 'cancelled');
+    assert.equal(await available(t, m), 0);
   });
 
   test('bad input is a 400 naming every field; nothing is written', async () => {
