@@ -52,6 +52,9 @@ import { walletRoutes } from './modules/wallet/wallet.routes.js';
 import { VouchersService } from './modules/vouchers/vouchers.service.js';
 import { vouchersRoutes } from './modules/vouchers/vouchers.routes.js';
 import { defineVoucherJobs } from './modules/vouchers/vouchers.jobs.js';
+import { TiersService } from './modules/tiers/tiers.service.js';
+import { tiersRoutes } from './modules/tiers/tiers.routes.js';
+import { defineTiersJobs } from './modules/tiers/tiers.jobs.js';
 import { RewardsService } from './modules/rewards/rewards.service.js';
 import { rewardsRoutes } from './modules/rewards/rewards.routes.js';
 
@@ -80,6 +83,7 @@ export interface Services {
   events: EventsService;
   wallet: WalletService;
   vouchers: VouchersService;
+  tiers: TiersService;
   rewards: RewardsService;
 }
 
@@ -155,8 +159,15 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const vouchers = new VouchersService(clock, members, programs);
     defineVoucherJobs(jobs, { db, vouchers, tenants });
     members.registerExportSection('wallet', (q, t, m) => wallet.exportOf(q, t, m, 100_000));
-    // Rewards catalog: points spent through redemptions, vouchers and cashback issued by the modules above; the tier from the tiers module once it is on main.
-    const rewards = new RewardsService({ clock, ledger, members, programs, redemptions, vouchers, wallet, standing: async () => ({ tier: null }) });
+    // Tiers: the member's tier and earn multiplier judge orders and events; orders and action bonuses may move members up.
+    const tiers = new TiersService({ clock, ledger, transactions, programs, members });
+    transactions.setStanding(tiers.standing);
+    events.setStanding(tiers.standing);
+    transactions.registerHook(tiers.orderHook());
+    events.registerHook(tiers.eventHook());
+    defineTiersJobs(jobs, { db, tiers, tenants });
+    // Rewards catalog: points spent through redemptions, vouchers and cashback issued by the modules above; prices and reservations by the member's tier.
+    const rewards = new RewardsService({ clock, ledger, members, programs, redemptions, vouchers, wallet, standing: tiers.standing });
     giftGivers.reward = (tx, book, rewardId, source) => rewards.give(tx, book, rewardId, source);
     // Cancelling an unused voucher a reward issued refunds its points (in the voucher's transaction).
     vouchers.onCancelled((tx, t, voucher) => rewards.onVoucherCancelled(tx, t, voucher));
@@ -211,6 +222,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       // Program mechanics.
       await http.register(walletRoutes({ db, wallet, members, programs, http: kit }));
       await http.register(vouchersRoutes({ db, vouchers, http: kit, rateLimit: config.rateLimit.enabled ? config.voucherRateLimit : null, now: () => clock.now() }));
+      await http.register(tiersRoutes({ db, tiers, http: kit }));
       await http.register(rewardsRoutes({ db, rewards, http: kit }));
       await http.ready();
     }
@@ -223,7 +235,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, rewards },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

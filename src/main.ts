@@ -107,7 +107,11 @@ async function main(argv: string[]): Promise<number> {
     case 'jobs':
       if (sub === 'list') {
         return withPatron(config, async (p) => {
-          for (const j of p.jobs.list()) process.stdout.write(`${j.name.padEnd(28)} ${(j.schedule ?? 'on demand').padEnd(14)} ${j.description}\n`);
+          // Columns as wide as their longest value, at least two spaces apart (scripts split on that).
+          const jobs = p.jobs.list();
+          const nameWidth = Math.max(26, ...jobs.map((j) => j.name.length)) + 2;
+          const scheduleWidth = Math.max(12, ...jobs.map((j) => (j.schedule ?? 'on demand').length)) + 2;
+          for (const j of jobs) process.stdout.write(`${j.name.padEnd(nameWidth)}${(j.schedule ?? 'on demand').padEnd(scheduleWidth)}${j.description}\n`);
         });
       }
       if (sub === 'run' && arg) {

@@ -54,6 +54,10 @@ interface Fixture {
   /** A redeemed voucher, its redemption, a batch, a pool, and a wallet debit of the member, when the API has them. */
   voucher: { id: string; code: string; redemptionId: string; batchId: string; poolId: string } | null;
   walletDebitId: string | null;
+  /** A tier nobody reaches (and its code) and a re-evaluation report, when the API has tiers. */
+  tierId: string | null;
+  tierCode: string | null;
+  reevaluationId: string | null;
   /** A reward of the catalog (a physical gift picked up in store) and the member's redemption of it. */
   rewardId: string | null;
   rewardRedemptionId: string | null;
@@ -81,6 +85,8 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/voucher-batches/:id': { of: (f) => f.voucher?.batchId ?? assert.fail('the fixture has no voucher batch'), random: () => crypto.randomUUID() },
   '/v1/voucher-pools/:id': { of: (f) => f.voucher?.poolId ?? assert.fail('the fixture has no voucher pool'), random: () => crypto.randomUUID() },
   '/v1/members/:id/wallet/debits/:entry_id': { of: (f) => f.walletDebitId ?? assert.fail('the fixture has no wallet debit'), random: () => crypto.randomUUID() },
+  '/v1/tiers/:id': { of: (f) => f.tierId ?? assert.fail('the fixture has no tier'), random: () => crypto.randomUUID() },
+  '/v1/tier-reevaluations/:id': { of: (f) => f.reevaluationId ?? assert.fail('the fixture has no tier re-evaluation'), random: () => crypto.randomUUID() },
   '/v1/rewards/:id': { of: (f) => f.rewardId ?? assert.fail('the fixture has no reward'), random: () => crypto.randomUUID() },
   '/v1/reward-redemptions/:id': { of: (f) => f.rewardRedemptionId ?? assert.fail('the fixture has no reward redemption'), random: () => crypto.randomUUID() },
 };
@@ -109,6 +115,13 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'POST /v1/transactions/preview': (f) => ({ json: { external_id: 'preview', member_id: f.memberId, currency: 'EUR', total: 1000 } }),
   'POST /v1/transactions/:id/void': () => ({ json: { reason: 'isolation test' } }),
   'POST /v1/events': (f) => ({ json: { name: 'review_written', member_id: f.memberId, properties: { rating: 5 } } }),
+  'POST /v1/tiers': () => ({ json: { code: `t${crypto.randomBytes(6).toString('hex')}`, name: 'Sample tier', entry_threshold: 1_000_000_000 } }),
+  'PATCH /v1/tiers/:id': () => ({ json: { name: 'Changed', benefits: [{ code: 'free_delivery', name: 'Free delivery' }] } }),
+  'PATCH /v1/tier-settings': () => ({ json: { grace_days: 7 } }),
+  'POST /v1/tier-reevaluations': () => ({ json: {} }),
+  'POST /v1/tier-reevaluations/:id/apply': () => ({ json: { downgrades: 'next_evaluation' } }),
+  'POST /v1/members/:id/tier/assignment': (f) => ({ json: { tier: f.tierCode ?? assert.fail('the fixture has no tier'), reason: 'isolation test' } }),
+  'POST /v1/members/:id/tier/invitation': (f) => ({ json: { tier: f.tierCode ?? assert.fail('the fixture has no tier') } }),
   'POST /v1/rewards': () => ({ json: { kind: 'donation', name: { en: 'Sample donation' }, points: 10, donation: { cause: 'Isolation fund' } } }),
   'PATCH /v1/rewards/:id': () => ({ json: { points: 5, name: { en: 'Changed' } } }),
   'POST /v1/rewards/:id/draws': () => ({ json: { winners: 1 } }),
@@ -219,6 +232,18 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(spent.status, 201, spent.text);
     walletDebitId = spent.body.entry.id;
   }
+  let tierId: string | null = null;
+  let tierCode: string | null = null;
+  let reevaluationId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/tiers')) {
+    const created = await t.api('POST', '/v1/tiers', { body: { code: `f${crypto.randomBytes(6).toString('hex')}`, name: 'Fixture tier', entry_threshold: 1_000_000_000, invitation_only: true } });
+    assert.equal(created.status, 201, created.text);
+    tierId = created.body.id;
+    tierCode = created.body.code;
+    const report = await t.api('POST', '/v1/tier-reevaluations', { body: {} });
+    assert.equal(report.status, 201, report.text);
+    reevaluationId = report.body.id;
+  }
   let rewardId: string | null = null;
   let rewardRedemptionId: string | null = null;
   if (routes.some((r) => routeName(r) === 'POST /v1/rewards')) {
@@ -232,7 +257,7 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
   await settle(t.id);
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
-    transactionId, orderImportId, voucher, walletDebitId, rewardId, rewardRedemptionId,
+    transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, rewardId, rewardRedemptionId,
   };
 }
 

@@ -15,7 +15,7 @@ import { emit } from '../../platform/outbox/outbox.js';
 import * as store from './ledger.store.js';
 import type { BalanceRow, EntryRow, EntryType, HoldRow, SourceType } from './ledger.store.js';
 
-export type { BalanceRow, EntryRow, EntryType, HoldRow, LotRow, SourceType } from './ledger.store.js';
+export type { BalanceRow, EntryRow, EntryType, HoldRow, LotRow, MemberWindow, SourceType } from './ledger.store.js';
 
 /** What a claw-back does when the member has already spent the points (program setting). */
 export type NegativeBalancePolicy = 'allow' | 'debt';
@@ -400,6 +400,16 @@ export class Ledger {
 
   getHold(q: Queryable, tenantId: string, id: string) {
     return store.getHold(q, tenantId, id);
+  }
+
+  /** Activated earned points per member and window (tier qualification; see ledger.store.qualifyingPoints). */
+  qualifyingPoints(q: Queryable, tenantId: string, windows: store.MemberWindow[]): Promise<Map<string, number>> {
+    return store.qualifyingPoints(q, tenantId, windows);
+  }
+
+  /** Entries that change earned points after `afterId`, oldest first (the tier job's watermark). */
+  earningEntriesAfter(q: Queryable, tenantId: string, afterId: string | null, limit: number) {
+    return store.earningEntriesAfter(q, tenantId, afterId, limit);
   }
 
   listHolds(q: Queryable, tenantId: string, memberId: string, afterId: string | undefined, limit: number) {

@@ -542,3 +542,50 @@ export async function listHolds(db: Queryable, tenantId: string, memberId: strin
   );
   return res.rows;
 }
+
+// ── Tier qualification (the tiers module reads these through the Ledger service) ────────────────────────────
+
+/** A member and the half-open window [from, to) of business time (`from` null: since the beginning). */
+export interface MemberWindow {
+  member_id: string;
+  from: Date | null;
+  to: Date;
+}
+
+/**
+ * Earned points that are active, per member and window, by the entries' business time: an earning counts when its
+ * points are spendable (at once, or at its `activate` entry), a claw-back or reversal takes off what it took from
+ * earned points including a shortfall recorded as debt, and a positive adjustment counts. Spending, expiry and
+ * debt repayment change nothing: they are not earning.
+ */
+export async function qualifyingPoints(db: Queryable, tenantId: string, windows: MemberWindow[]): Promise<Map<string, number>> {
+  if (windows.length === 0) return new Map();
+  const res = await db.query<{ member_id: string; points: string }>(
+    `SELECT w.member_id,
+            coalesce(sum(e.points - e.pending_points
+                         - CASE WHEN e.type IN ('claw_back', 'reverse') AND e.details->>'policy' = 'debt'
+                                THEN coalesce((e.details->>'shortfall')::bigint, 0) ELSE 0 END), 0)::text AS points
+       FROM unnest($2::uuid[], $3::timestamptz[], $4::timestamptz[]) AS w(member_id, from_at, to_at)
+       LEFT JOIN ledger_entries e
+         ON e.tenant_id = $1 AND e.member_id = w.member_id
+        AND e.occurred_at < w.to_at AND (w.from_at IS NULL OR e.occurred_at >= w.from_at)
+        AND (e.type IN ('earn', 'activate', 'claw_back', 'reverse') OR (e.type = 'adjust' AND e.points > 0))
+      GROUP BY w.member_id`,
+    [tenantId, windows.map((w) => w.member_id), windows.map((w) => w.from), windows.map((w) => w.to)],
+  );
+  return new Map(res.rows.map((r) => [r.member_id, Number(r.points)]));
+}
+
+/**
+ * Entries that change earned points, after the entry `afterId` (null: from the first), oldest first, by primary key
+ * (ids are UUID v7, so time-ordered): whose member's qualification may have changed.
+ */
+export async function earningEntriesAfter(db: Queryable, tenantId: string, afterId: string | null, limit: number): Promise<Array<{ id: string; member_id: string }>> {
+  const res = await db.query<{ id: string; member_id: string }>(
+    `SELECT id, member_id FROM ledger_entries
+      WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) AND type IN ('earn', 'activate', 'claw_back', 'reverse', 'adjust')
+      ORDER BY id LIMIT $3`,
+    [tenantId, afterId, limit],
+  );
+  return res.rows;
+}

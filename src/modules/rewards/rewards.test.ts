@@ -257,6 +257,22 @@ describe('rewards catalog', () => {
     await invariants(t);
   });
 
+  test('tier prices and reservations through the tiers module: a member assigned to gold sees the gold price', async () => {
+    const t = await app.newTenant();
+    const tier = await t.api('POST', '/v1/tiers', { body: { code: 'gold', name: 'Gold', entry_threshold: 1_000_000, invitation_only: true } });
+    assert.equal(tier.status, 201, tier.text);
+    const r = await reward(t, { kind: 'donation', name: { en: 'Gold coffee' }, points: 100, tier_prices: { gold: 50 }, tiers: ['gold'], donation: { cause: 'c' } });
+    const g = await member(t, 200);
+    const other = await member(t, 200);
+    const assigned = await t.api('POST', `/v1/members/${g}/tier/assignment`, { body: { tier: 'gold', reason: 'VIP' } });
+    assert.equal(assigned.status < 300, true, assigned.text);
+    assert.deepEqual((await catalogOf(t, g)).map((i) => [i.price, i.available]), [[50, true]]);
+    assert.deepEqual((await catalogOf(t, other)).map((i) => [i.price, i.reasons.map((x: any) => x.code)]), [[100, ['tier']]]);
+    assert.equal((await redeem(t, { member_id: g, reward_id: r.id })).body.points, 50);
+    assert.equal((await redeem(t, { member_id: other, reward_id: r.id })).status, 422);
+    await invariants(t);
+  });
+
   test('event invitations: seats, the waitlist, declining hands the seat on and refunds; full without a waitlist is a 422', async () => {
     const t = await app.newTenant();
     const tasting = await reward(t, { kind: 'event_invitation', name: { en: 'Coffee tasting' }, points: 150, event: { starts_at: '2031-06-01T17:00:00Z', capacity: 2, waitlist: true, location: 'Roastery' } });

@@ -158,12 +158,14 @@ export function evaluateEarn(rules: EarnRule[], tx: EarnTransaction, ctx: EarnCo
     return { points, by };
   };
 
+  const tierMilli = BigInt(tierMultiplierMilli(ctx.tier_multiplier));
   const rawPoints = (r: EarnRule): number => {
     if (r.kind === 'bonus') return r.points;
     if (!base) return 0;
     const rateNum = BigInt(base.rate.points);
     const rateDen = BigInt(base.rate.per_units) * unit * den;
-    if (r.kind === 'base') return Number(divide(allNum * rateNum, rateDen, r.rounding));
+    // The member's tier multiplies the base rate's points (in thousandths: 1.5 is exact), rounded once.
+    if (r.kind === 'base') return Number(divide(allNum * rateNum * tierMilli, rateDen * 1000n, r.rounding));
     // A factor at or under 100% adds nothing (and would make the BigInt rounding below negative).
     if (r.factor_percent <= 100) return 0;
     const num = r.line_filter != null ? numeratorOf((l) => truthy(r.line_filter, l)) : allNum;
@@ -212,14 +214,25 @@ export function evaluateEarn(rules: EarnRule[], tx: EarnTransaction, ctx: EarnCo
       continue;
     }
     total += c.points;
-    explain(r, { outcome: 'applied', points: c.points, ...capInfo, detail: describe(r, base) });
+    const tierInfo = r.kind === 'base' && tierMilli !== 1000n ? { tier_multiplier: Number(tierMilli) / 1000 } : {};
+    explain(r, { outcome: 'applied', points: c.points, ...capInfo, ...tierInfo, detail: describe(r, base, ctx) });
     if (r.caps) cap_usage.push({ rule_id: r.id, points: c.points, day: t.date, month: t.month });
   }
   return { points: total, eligible_amount: eligible, explanation: ordered.map((r) => explanation.get(r.id)!), cap_usage };
 }
 
-function describe(r: EarnRule, base: BaseRule | undefined): string {
-  if (r.kind === 'base') return `${r.rate.points} point(s) per ${r.rate.per_units} currency unit(s), ${r.rounding}`;
+/** A tier multiplier as an integer number of thousandths (1.5 -> 1500); absent or below 1 counts as 1. */
+export function tierMultiplierMilli(m: number | undefined): number {
+  if (m === undefined || !Number.isFinite(m) || m <= 1) return 1000;
+  return Math.round(m * 1000);
+}
+
+function describe(r: EarnRule, base: BaseRule | undefined, ctx: EarnContext): string {
+  if (r.kind === 'base') {
+    const milli = tierMultiplierMilli(ctx.tier_multiplier);
+    const tier = milli !== 1000 ? `, x${milli / 1000} for tier ${ctx.tier ?? '-'}` : '';
+    return `${r.rate.points} point(s) per ${r.rate.per_units} currency unit(s), ${r.rounding}${tier}`;
+  }
   if (r.kind === 'bonus') return `fixed bonus of ${r.points}`;
   return `x${r.factor_percent / 100} on the base rate of ${base?.name ?? '-'}${r.line_filter ? ' for matching lines' : ''}`;
 }

@@ -177,6 +177,8 @@ export interface RuleUsage {
 export interface EarnContext {
   time_zone: string;
   tier: string | null;
+  /** The member's tier earn multiplier (1.5 = half as many base points again); absent = 1. Base rules only. */
+  tier_multiplier?: number;
   attributes: Record<string, unknown>;
   first_purchase: boolean;
   /** Program settings: categories that never earn (gift cards). */
@@ -238,6 +240,8 @@ export interface Explanation {
   capped_by?: (keyof RuleCaps)[];
   /** Rule that superseded/beat/excluded this one. */
   by_rule_id?: string;
+  /** Base rule: the member's tier multiplier its points include (only when it is not 1). */
+  tier_multiplier?: number;
   detail: string;
 }
 

@@ -61,6 +61,7 @@ const Explanation = Type.Object({
   uncapped_points: Type.Optional(Type.Integer()),
   capped_by: Type.Optional(Type.Array(Type.String())),
   by_rule_id: Type.Optional(Type.String()),
+  tier_multiplier: Type.Optional(Type.Number({ description: "The member's tier earn multiplier applied to this base rule." })),
   detail: Type.String(),
 });
 

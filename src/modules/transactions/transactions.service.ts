@@ -134,7 +134,7 @@ export interface OrderHook {
 }
 
 /** What the program knows of a member beyond their attributes when judging an order or event: their tier. */
-export type MemberStanding = (q: Queryable, tenantId: string, memberId: string, at: Date) => Promise<{ tier: string | null }>;
+export type MemberStanding = (q: Queryable, tenantId: string, memberId: string, at: Date) => Promise<{ tier: string | null; multiplier?: number }>;
 
 export class TransactionsService {
   constructor(private readonly deps: { clock: Clock; ledger: Ledger; members: MembersService; programs: ProgramsService; rules: RulesService }) {}
@@ -270,6 +270,7 @@ export class TransactionsService {
     const context: EarnContext = {
       time_zone: program.time_zone,
       tier: standing.tier,
+      ...(standing.multiplier !== undefined && standing.multiplier !== 1 ? { tier_multiplier: standing.multiplier } : {}),
       attributes: member.attributes ?? {},
       first_purchase: firstPurchase,
       excluded_categories: program.excluded_categories,
@@ -308,7 +309,11 @@ export class TransactionsService {
           version: evaluated!.rules.find((x) => x.id === e.rule_id)?.version ?? null, points: e.points, kept: e.points,
         }])),
         cap_usage: r.cap_usage,
-        context: { tier: evaluated.context.tier, first_purchase: evaluated.context.first_purchase, attributes: evaluated.context.attributes, time_zone: program.time_zone },
+        context: {
+          tier: evaluated.context.tier, first_purchase: evaluated.context.first_purchase, attributes: evaluated.context.attributes, time_zone: program.time_zone,
+          // A return recomputes the kept part with the multiplier the purchase earned with, whatever the tier is then.
+          ...(evaluated.context.tier_multiplier !== undefined ? { tier_multiplier: evaluated.context.tier_multiplier } : {}),
+        },
       };
     } else {
       earning = { points: 0, kept_points: 0, eligible_amount: 0, not_earned_reason: reason, activates_at: null, expires_at: null, explanation: [] };
@@ -423,7 +428,7 @@ export class TransactionsService {
       const ctx = earning.context!;
       result = evaluateEarn(rules, earnTransaction({
         ...purchase, total: keptTotal, lines: keptLines, payments: purchase.payments?.map((p) => ({ ...p, amount: scale(p.amount) })) ?? null,
-      }), { time_zone: ctx.time_zone, tier: ctx.tier, attributes: ctx.attributes, first_purchase: ctx.first_purchase, usage: {} } as EarnContext);
+      }), { time_zone: ctx.time_zone, tier: ctx.tier, tier_multiplier: ctx.tier_multiplier, attributes: ctx.attributes, first_purchase: ctx.first_purchase, usage: {} } as EarnContext);
     }
     const rules: NonNullable<EarningRecord['rules']> = {};
     let total = 0;
@@ -532,6 +537,16 @@ export class TransactionsService {
 
   list(q: Queryable, tenantId: string, f: Parameters<typeof store.listTransactions>[2]) {
     return store.listTransactions(q, tenantId, f);
+  }
+
+  /** Money spent net of returns and purchases per member and window (tier qualification). */
+  qualifyingSpend(q: Queryable, tenantId: string, windows: Array<{ member_id: string; from: Date | null; to: Date }>) {
+    return store.qualifyingSpend(q, tenantId, windows);
+  }
+
+  /** Members' orders after `afterId`, oldest first (the tier job's watermark). */
+  memberOrdersAfter(q: Queryable, tenantId: string, afterId: string | null, limit: number) {
+    return store.memberOrdersAfter(q, tenantId, afterId, limit);
   }
 
   // ── Bulk import (transactions.import.ts) ───────────────────────────────────

@@ -28,7 +28,7 @@ export interface EarningRecord {
   /** Per applied rule: its version and points earned / kept. */
   rules?: Record<string, { version: number | null; points: number; kept: number }>;
   cap_usage?: CapUsage[];
-  context?: { tier: string | null; first_purchase: boolean; attributes: Record<string, unknown>; time_zone: string };
+  context?: { tier: string | null; tier_multiplier?: number; first_purchase: boolean; attributes: Record<string, unknown>; time_zone: string };
   /** Return: the purchase's kept points before and after it. */
   kept_before?: number;
   kept_after?: number;
@@ -202,4 +202,36 @@ export async function replaceOrders(
       WHERE t.tenant_id = $1 AND t.id = s.id`,
     [tenantId, JSON.stringify(rows)],
   );
+}
+
+// ── Tier qualification (the tiers module reads these through TransactionsService) ──────────────────────────
+
+/**
+ * Per member and window [from, to) of the purchases' occurred_at: money spent net of returns (a return lowers its
+ * purchase, whenever it happened) and the number of purchases not wholly returned. Voided orders count for nothing.
+ */
+export async function qualifyingSpend(db: Queryable, tenantId: string, windows: Array<{ member_id: string; from: Date | null; to: Date }>): Promise<Map<string, { spent: number; purchases: number }>> {
+  if (windows.length === 0) return new Map();
+  const res = await db.query<{ member_id: string; spent: string; purchases: number }>(
+    `SELECT w.member_id, coalesce(sum(t.total - t.returned_total), 0)::text AS spent,
+            (count(t.id) FILTER (WHERE t.total > t.returned_total))::int AS purchases
+       FROM unnest($2::uuid[], $3::timestamptz[], $4::timestamptz[]) AS w(member_id, from_at, to_at)
+       LEFT JOIN transactions t
+         ON t.tenant_id = $1 AND t.member_id = w.member_id AND t.type = 'purchase' AND t.status = 'recorded'
+        AND t.occurred_at < w.to_at AND (w.from_at IS NULL OR t.occurred_at >= w.from_at)
+      GROUP BY w.member_id`,
+    [tenantId, windows.map((w) => w.member_id), windows.map((w) => w.from), windows.map((w) => w.to)],
+  );
+  return new Map(res.rows.map((r) => [r.member_id, { spent: Number(r.spent), purchases: r.purchases }]));
+}
+
+/** Members' orders (purchases and returns) after the order `afterId`, oldest first by primary key (UUID v7). */
+export async function memberOrdersAfter(db: Queryable, tenantId: string, afterId: string | null, limit: number): Promise<Array<{ id: string; member_id: string }>> {
+  const res = await db.query<{ id: string; member_id: string }>(
+    `SELECT id, member_id FROM transactions
+      WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) AND member_id IS NOT NULL
+      ORDER BY id LIMIT $3`,
+    [tenantId, afterId, limit],
+  );
+  return res.rows;
 }
