@@ -65,6 +65,8 @@ import { achievementsRoutes } from './modules/achievements/achievements.routes.j
 import { ReferralsService } from './modules/referrals/referrals.service.js';
 import { referralsRoutes } from './modules/referrals/referrals.routes.js';
 import { defineReferralJobs } from './modules/referrals/referrals.jobs.js';
+import { RewardsService } from './modules/rewards/rewards.service.js';
+import { rewardsRoutes } from './modules/rewards/rewards.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -96,6 +98,7 @@ export interface Services {
   stampCards: StampCardsService;
   achievements: AchievementsService;
   referrals: ReferralsService;
+  rewards: RewardsService;
 }
 
 export interface Patron {
@@ -198,6 +201,14 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     events.registerHook(campaigns.eventHook());
     defineCampaignJobs(jobs, { db, campaigns, tenants });
     members.registerExportSection('campaigns', (q, t, m) => campaigns.memberRecord(q, t, m, 100_000));
+    // Rewards catalog: points spent through redemptions, vouchers and cashback issued by the modules above; prices and reservations by the member's tier.
+    const rewards = new RewardsService({ clock, ledger, members, programs, redemptions, vouchers, wallet, standing: tiers.standing });
+    giftGivers.reward = (tx, book, rewardId, source) => rewards.give(tx, book, rewardId, source);
+    // Cancelling an unused voucher a reward issued refunds its points (in the voucher's transaction).
+    vouchers.onCancelled((tx, t, voucher) => rewards.onVoucherCancelled(tx, t, voucher));
+    // GDPR: a member's reward redemptions go into the export; erasure clears the addresses and notes they gave.
+    members.registerExportSection('rewards', (q, t, m) => rewards.exportMember(q, t, m, 100_000));
+    members.registerEraser('rewards', (tx, t, m) => rewards.eraseMember(tx, t, m));
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
     const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
@@ -251,6 +262,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(stampCardsRoutes({ db, stampCards, http: kit }));
       await http.register(achievementsRoutes({ db, achievements, http: kit }));
       await http.register(referralsRoutes({ db, referrals, http: kit }));
+      await http.register(rewardsRoutes({ db, rewards, http: kit }));
       await http.ready();
     }
 
@@ -262,7 +274,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, stampCards, achievements, referrals, campaigns },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

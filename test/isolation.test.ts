@@ -67,6 +67,9 @@ interface Fixture {
   referralBody: { code: string; member_id: string } | null;
   /** A draft campaign (its window is over, so launching it is a 422 and no job ever picks it up), when the API has campaigns. */
   campaignId: string | null;
+  /** A reward of the catalog (a physical gift picked up in store) and the member's redemption of it. */
+  rewardId: string | null;
+  rewardRedemptionId: string | null;
 }
 
 /**
@@ -97,6 +100,8 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/badges/:id': { of: (f) => f.badgeId ?? assert.fail('the fixture has no badge'), random: () => crypto.randomUUID() },
   '/v1/referrals/:id': { of: (f) => f.referralId ?? assert.fail('the fixture has no referral'), random: () => crypto.randomUUID() },
   '/v1/campaigns/:id': { of: (f) => f.campaignId ?? assert.fail('the fixture has no campaign'), random: () => crypto.randomUUID() },
+  '/v1/rewards/:id': { of: (f) => f.rewardId ?? assert.fail('the fixture has no reward'), random: () => crypto.randomUUID() },
+  '/v1/reward-redemptions/:id': { of: (f) => f.rewardRedemptionId ?? assert.fail('the fixture has no reward redemption'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -144,6 +149,11 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'POST /v1/campaigns': () => ({ json: { name: 'Sample', kind: 'points_multiplier', config: { multiplier: 2 }, starts_at: '2025-01-01T00:00:00Z', ends_at: '2025-01-02T00:00:00Z' } }),
   'PATCH /v1/campaigns/:id': () => ({ json: { name: 'Changed', control_share: 0.1 } }),
   'POST /v1/campaigns/:id/cancel': () => ({ json: { reason: 'isolation test' } }),
+  'POST /v1/rewards': () => ({ json: { kind: 'donation', name: { en: 'Sample donation' }, points: 10, donation: { cause: 'Isolation fund' } } }),
+  'PATCH /v1/rewards/:id': () => ({ json: { points: 5, name: { en: 'Changed' } } }),
+  'POST /v1/rewards/:id/draws': () => ({ json: { winners: 1 } }),
+  'POST /v1/reward-redemptions': (f) => ({ json: { member_id: f.memberId, reward_id: f.rewardId } }),
+  'PATCH /v1/reward-redemptions/:id': () => ({ json: { tracking_ref: 'isolation-test' } }),
   'POST /v1/transactions/import': (f) => ({
     raw: `external_id,member_external_id,occurred_at,currency,total\nimp-${crypto.randomBytes(6).toString('hex')},${f.externalId},2025-01-01T00:00:00Z,EUR,500\n`,
     contentType: 'text/csv',
@@ -292,10 +302,21 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(made.status, 201, made.text);
     campaignId = made.body.id;
   }
+  let rewardId: string | null = null;
+  let rewardRedemptionId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/rewards')) {
+    const created = await t.api('POST', '/v1/rewards', { body: { kind: 'physical_gift', name: { en: 'Fixture gift' }, points: 10, physical_gift: { requires_address: false } } });
+    assert.equal(created.status, 201, created.text);
+    rewardId = created.body.id;
+    const redeemed = await t.api('POST', '/v1/reward-redemptions', { body: { member_id: member.body.id, reward_id: rewardId } });
+    assert.equal(redeemed.status, 201, redeemed.text);
+    rewardRedemptionId = redeemed.body.id;
+  }
   await settle(t.id);
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
     transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId, referralId, referralBody, campaignId,
+    rewardId, rewardRedemptionId,
   };
 }
 
