@@ -195,7 +195,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     members.registerEraser('referrals', (tx, t, m) => referrals.eraseMember(tx, t, m));
     members.registerExportSection('referrals', (q, t, m) => referrals.exportMember(q, t, m));
     // Campaigns: awards on orders and action events, budgets, control groups; audiences by the member's tier.
-    const campaigns = new CampaignsService({ clock, programs, members, transactions, config: tenantConfig });
+    // Registered after the stamp cards: an extra_stamp campaign reads the stamps the order (or its return) left on a card.
+    const campaigns = new CampaignsService({ clock, programs, members, transactions, stampCards, config: tenantConfig });
     campaigns.setStanding(tiers.standing);
     transactions.registerHook(campaigns.orderHook());
     events.registerHook(campaigns.eventHook());

@@ -36,7 +36,7 @@ export function campaignsRoutes(deps: { db: Db; campaigns: CampaignsService; htt
       attachValidation: true,
       schema: {
         tags, summary: 'Create a campaign (a draft)',
-        description: 'Kinds: points_multiplier (double points), category_bonus, action_bonus. Conditions, budget, limits per member and a control group share are optional. Emits `campaign.created`.',
+        description: 'Kinds: points_multiplier (double points), category_bonus, action_bonus (points); extra_stamp (stamps on an active stamp card type: 400 for an unknown one, 422 for an archived one; no budget). Conditions, budget, limits per member and a control group share are optional. Emits `campaign.created`.',
         body: CreateCampaignBody, response: { 201: C, ...problems(400, 401, 403, 409) },
       },
     }, async (req, reply) => {

@@ -2,12 +2,9 @@
 import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typebox';
 import { Nullable, Obj, PageQuery, StringEnum, Timestamp, Uuid } from '../../platform/http/schema.js';
 
-/**
- * The kinds a campaign may be created with. `extra_stamp` (extra stamps on a stamp card) is defined (the table
- * accepts it) but refused until it is wired to the stamp cards module.
- */
-export const CAMPAIGN_KINDS = ['points_multiplier', 'category_bonus', 'action_bonus'] as const;
-export type CampaignKind = (typeof CAMPAIGN_KINDS)[number] | 'extra_stamp';
+/** The kinds of campaign. extra_stamp gives stamps on a stamp card; the others give points. */
+export const CAMPAIGN_KINDS = ['points_multiplier', 'category_bonus', 'action_bonus', 'extra_stamp'] as const;
+export type CampaignKind = (typeof CAMPAIGN_KINDS)[number];
 export const CAMPAIGN_STATUSES = ['draft', 'scheduled', 'running', 'budget_exhausted', 'ended', 'cancelled'] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 export const AWARD_OUTCOMES = ['granted', 'held_out', 'member_limit', 'budget_exhausted'] as const;
@@ -16,6 +13,8 @@ export const LIMITS = {
   name: 200,
   description: 2000,
   multiplierMax: 10,
+  /** Extra stamps an extra_stamp campaign gives per qualifying order. */
+  stampsMax: 10,
   points: 1_000_000,
   rateUnits: 1_000_000,
   budgetPoints: 1_000_000_000_000,
@@ -37,7 +36,7 @@ const Config = Type.Record(Type.String(), Type.Unknown(), {
   description: 'What the kind gives. points_multiplier: `{"multiplier": 2}` (the order earns its points × multiplier: extra = the points its earn rules gave × (multiplier − 1), floor; 1.01–10, 2 decimals). '
     + 'category_bonus: `{"categories": [...], "skus": [...], "rate": {"points": 5, "per_units": 1}}` (points per major currency unit of the qualifying lines\' net amount, floor) or `{"categories": [...], "points": 100}` (fixed, once per order with a qualifying line). '
     + 'action_bonus: `{"event": "review_written", "points": 50}` (POST /v1/events of that name). '
-    + 'extra_stamp is not available yet.',
+    + 'extra_stamp: `{"stamp_card_type_id": "…", "stamps": 1}` (an active stamp card type; 1–10 extra stamps on it per order that earned at least one stamp on that card; no budget, no max_points_per_member).',
 });
 
 const Conditions = Obj({
@@ -54,17 +53,17 @@ const Budget = Type.Union([
     amount: Type.Integer({ minimum: 1, maximum: LIMITS.budgetMoney, description: 'Minor units; converted to points at the program\'s points_value when the campaign is launched (floor).' }),
     currency: Type.String({ pattern: '^[A-Z]{3}$', 'x-message': 'must be an ISO 4217 code such as EUR', description: 'The program currency.' }),
   }),
-], { description: 'The points the campaign may give: `{"points": N}` or money `{"amount": N, "currency": "EUR"}`. The award that reaches it is cut to what is left, and awarding stops. null = no budget.' });
+], { description: 'The points the campaign may give: `{"points": N}` or money `{"amount": N, "currency": "EUR"}`. The award that reaches it is cut to what is left, and awarding stops. null = no budget. An extra_stamp campaign takes no budget (400 naming budget): it gives stamps, not points; bound it with its window and limits.max_awards_per_member.' });
 
 const Limits = Obj({
   max_awards_per_member: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Awards a member may get over the campaign.' })),
-  max_points_per_member: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.budgetPoints, description: 'Points a member may get over the campaign (the award that reaches it is cut).' })),
+  max_points_per_member: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.budgetPoints, description: 'Points a member may get over the campaign (the award that reaches it is cut). Not for extra_stamp (use max_awards_per_member).' })),
 }, { description: 'Per member, over the whole campaign; returned awards give their share back.' });
 
 const fields = {
   name: text(LIMITS.name, 'Shown to marketers.'),
   description: Nullable(text(LIMITS.description, 'Optional.')),
-  kind: StringEnum(CAMPAIGN_KINDS, { description: 'points_multiplier (e.g. double points), category_bonus, action_bonus. extra_stamp is not available yet.' }),
+  kind: StringEnum(CAMPAIGN_KINDS, { description: 'points_multiplier (e.g. double points), category_bonus, action_bonus: points. extra_stamp: extra stamps on a stamp card.' }),
   config: Config,
   starts_at: Timestamp({ description: 'Orders and events that occurred from this time earn the campaign.' }),
   ends_at: Timestamp({ description: 'Up to (not including) this time; at most 366 days after starts_at.' }),
@@ -134,11 +133,12 @@ export const Campaign = Type.Object({
     control: GroupBaseline,
   }, { description: 'What the target group did in the baseline_days before launch, per group (recorded by the campaigns.launch job).' })),
   spend: Type.Object({
-    spent: Type.Integer({ description: 'Points the awards keep (after returns).' }),
+    unit: StringEnum(['points', 'stamps'] as const, { description: 'What spent, and the awards\' wanted/points/kept, count: stamps for extra_stamp, points otherwise.' }),
+    spent: Type.Integer({ description: 'Points (stamps for extra_stamp) the awards keep (after returns).' }),
     remaining: Nullable(Type.Integer({ description: 'Budget points left; null without a budget.' })),
-    awards: Type.Integer({ description: 'Awards that gave points.' }),
+    awards: Type.Integer({ description: 'Awards that gave points (or stamps).' }),
     held_out: Type.Integer({ description: 'Qualifying orders and events of control members (no points).' }),
-    members_reached: Type.Integer({ description: 'Members who got points.' }),
+    members_reached: Type.Integer({ description: 'Members who got points (or stamps).' }),
     members: Type.Object({ treatment: Type.Integer(), control: Type.Integer() }, { description: 'Members assigned to each group.' }),
   }),
   base_assigned_at: Nullable(Timestamp({ description: 'When the whole eligible base was assigned to groups (after launch).' })),
@@ -157,9 +157,9 @@ export const CampaignAward = Type.Object({
   source_type: StringEnum(['transaction', 'event'] as const),
   source_id: Uuid({ description: 'The purchase or event.' }),
   outcome: StringEnum(AWARD_OUTCOMES, { description: 'granted; held_out (control group: nothing given, `wanted` is what they would have got); member_limit; budget_exhausted.' }),
-  wanted: Type.Integer({ description: 'What the campaign would give, before limits and budget.' }),
-  points: Type.Integer({ description: 'What it gave.' }),
-  kept: Type.Integer({ description: 'What the member keeps after returns and voids.' }),
+  wanted: Type.Integer({ description: 'What the campaign would give, before limits and budget (stamps for extra_stamp, points otherwise).' }),
+  points: Type.Integer({ description: 'What it gave (stamps for extra_stamp).' }),
+  kept: Type.Integer({ description: 'What the member keeps after returns and voids (stamps for extra_stamp).' }),
   cut_by: Nullable(StringEnum(['budget', 'member_limit'] as const)),
   occurred_at: Timestamp(),
   created_at: Timestamp(),
@@ -171,7 +171,7 @@ const GroupResult = Type.Object({
   purchasing_members: Type.Integer(),
   orders: Type.Integer(),
   spend: Type.Integer({ description: 'Minor units, net of returns.' }),
-  points_awarded: Type.Integer({ description: 'Campaign points the group keeps.' }),
+  points_awarded: Type.Integer({ description: 'Campaign points (stamps for extra_stamp: see unit) the group keeps.' }),
   purchase_rate: Nullable(Type.Number({ description: 'purchasing_members / members.' })),
   orders_per_member: Nullable(Type.Number()),
   spend_per_member: Nullable(Type.Number()),
@@ -184,6 +184,7 @@ export const CampaignResults = Type.Object({
   from: Timestamp(),
   to: Timestamp({ description: 'ends_at, or now while the campaign runs.' }),
   currency: Type.String(),
+  unit: StringEnum(['points', 'stamps'] as const, { description: 'What points_awarded counts: stamps for extra_stamp.' }),
   treatment: GroupResult,
   control: GroupResult,
   lift: Type.Object({ purchase_rate: Lift, orders_per_member: Lift, spend_per_member: Lift }),
@@ -192,7 +193,7 @@ export const CampaignResults = Type.Object({
 export const ListCampaignsQuery = Obj({
   ...PageQuery,
   status: Type.Optional(StringEnum(CAMPAIGN_STATUSES)),
-  kind: Type.Optional(StringEnum([...CAMPAIGN_KINDS, 'extra_stamp'] as const)),
+  kind: Type.Optional(StringEnum(CAMPAIGN_KINDS)),
 });
 
 export const ListAwardsQuery = Obj({

@@ -1,8 +1,10 @@
 /**
  * Campaigns: time-boxed promotions on top of the earn rules (docs/program/campaigns.md).
  *
- * A campaign reacts to orders (OrderHook: points_multiplier, category_bonus) and action events (EventHook:
- * action_bonus) inside their transaction, with the member's book already locked: its award is a separate `earn`
+ * A campaign reacts to orders (OrderHook: points_multiplier, category_bonus, extra_stamp) and action events (EventHook:
+ * action_bonus) inside their transaction, with the member's book already locked. An extra_stamp award puts stamps on
+ * a stamp card through StampCardsService on that book (its hook runs before this one, so the order's own stamps are
+ * known). A points award is a separate `earn`
  * entry (source_type 'campaign') with the order's pending and expiry dates. The award's id is the entry's
  * `transaction_id`, so the lots it made are "its own lots": a return claws back from them first, and the ledger's
  * invariant "never take back more than was earned" holds per award.
@@ -23,6 +25,7 @@ import type { MemberRow, MembersService } from '../members/members.service.js';
 import { activatesAt, lotExpiresAt } from '../programs/programs.policy.js';
 import type { ProgramsService } from '../programs/programs.service.js';
 import type { Program } from '../programs/programs.types.js';
+import type { StampCardsService } from '../stamp-cards/stamp-cards.service.js';
 import { currencyExponent, localTime } from '../rules/rules.engine.js';
 import { inAudience, logicError } from '../rules/rules.validation.js';
 import type { MemberStanding, OrderHook, OrderVoided, PurchaseRecorded, ReturnRecorded, TransactionRow, TransactionsService } from '../transactions/transactions.service.js';
@@ -34,7 +37,7 @@ import type { AwardRow, Baseline, CampaignDefinition, CampaignMemberRow, Campaig
 
 export type { AwardRow, CampaignRow } from './campaigns.store.js';
 
-const ORDER_KINDS = ['points_multiplier', 'category_bonus'] as const;
+const ORDER_KINDS = ['points_multiplier', 'category_bonus', 'extra_stamp'] as const;
 const DAY_MS = 86_400_000;
 const LIVE: readonly CampaignStatus[] = ['scheduled', 'running', 'budget_exhausted'];
 const EARLIEST = Date.parse('2000-01-01T00:00:00Z');
@@ -43,6 +46,8 @@ const ASSIGN_BATCH = 1000;
 const ACTIVITY_BATCH = 5000;
 
 const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** extra_stamp gives stamps; the other kinds give points. The award rows' wanted/points/kept count that unit. */
+const unitOf = (kind: string): 'points' | 'stamps' => (kind === 'extra_stamp' ? 'stamps' : 'points');
 const EVENT_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
 
 /**
@@ -126,6 +131,12 @@ export function configErrors(kind: unknown, config: unknown): FieldError[] {
       if (!isInt(config.points, 1, LIMITS.points)) errs.push({ field: 'config.points', detail: `must be an integer from 1 to ${LIMITS.points}` });
       break;
     }
+    case 'extra_stamp': {
+      known(['stamp_card_type_id', 'stamps']);
+      if (!isUuid(config.stamp_card_type_id)) errs.push({ field: 'config.stamp_card_type_id', detail: 'must be the id of a stamp card type (GET /v1/stamp-card-types)' });
+      if (!isInt(config.stamps, 1, LIMITS.stampsMax)) errs.push({ field: 'config.stamps', detail: `must be an integer from 1 to ${LIMITS.stampsMax}: the extra stamps per qualifying order` });
+      break;
+    }
     default:
       break;
   }
@@ -135,9 +146,7 @@ export function configErrors(kind: unknown, config: unknown): FieldError[] {
 /** Checks of a whole definition that need no database (the create body, or a draft merged with a change). */
 export function definitionErrors(d: Record<string, any>): FieldError[] {
   const errs: FieldError[] = [];
-  if (d.kind === 'extra_stamp') {
-    errs.push({ field: 'kind', detail: 'extra_stamp is not available yet (it is not wired to the stamp cards module)' });
-  } else if (d.kind !== undefined && !(CAMPAIGN_KINDS as readonly string[]).includes(d.kind)) {
+  if (d.kind !== undefined && !(CAMPAIGN_KINDS as readonly string[]).includes(d.kind)) {
     errs.push({ field: 'kind', detail: `must be one of ${CAMPAIGN_KINDS.join(', ')}` });
   }
   if (d.kind !== undefined) errs.push(...configErrors(d.kind, d.config));
@@ -154,6 +163,12 @@ export function definitionErrors(d: Record<string, any>): FieldError[] {
   const c = isObject(d.conditions) ? d.conditions : {};
   if (d.kind === 'action_bonus') {
     for (const f of ['min_basket', 'channels']) if (c[f] !== undefined) errs.push({ field: `conditions.${f}`, detail: 'applies to orders only, not to an action_bonus' });
+  }
+  if (d.kind === 'extra_stamp') {
+    // Budgets and the points limit count points; a stamp campaign gives none. It is bounded by its window and
+    // max_awards_per_member (stamps per member = awards × config.stamps).
+    if (d.budget !== undefined && d.budget !== null) errs.push({ field: 'budget', detail: 'an extra_stamp campaign gives stamps, not points: it takes no budget (bound it with ends_at and limits.max_awards_per_member)' });
+    if (isObject(d.limits) && d.limits.max_points_per_member !== undefined) errs.push({ field: 'limits.max_points_per_member', detail: 'an extra_stamp campaign gives stamps, not points: use limits.max_awards_per_member' });
   }
   if (c.audience !== undefined && c.audience !== null) {
     const e = logicError(c.audience, 'member');
@@ -204,7 +219,7 @@ export interface CampaignView {
   budget: { points: number | null; amount: number | null; currency: string | null } | null;
   limits: { max_awards_per_member: number | null; max_points_per_member: number | null };
   control_share: number; baseline_days: number; baseline: Baseline | null;
-  spend: { spent: number; remaining: number | null; awards: number; held_out: number; members_reached: number; members: { treatment: number; control: number } };
+  spend: { unit: 'points' | 'stamps'; spent: number; remaining: number | null; awards: number; held_out: number; members_reached: number; members: { treatment: number; control: number } };
   base_assigned_at: Date | null; launched_at: Date | null; started_at: Date | null; ended_at: Date | null; cancelled_at: Date | null;
   created_at: Date; updated_at: Date;
 }
@@ -215,7 +230,7 @@ interface GroupResult {
 }
 
 export interface CampaignResults {
-  campaign_id: string; from: Date; to: Date; currency: string;
+  campaign_id: string; from: Date; to: Date; currency: string; unit: 'points' | 'stamps';
   treatment: GroupResult; control: GroupResult;
   lift: { purchase_rate: number | null; orders_per_member: number | null; spend_per_member: number | null };
 }
@@ -234,7 +249,7 @@ export class CampaignsService {
   /** The launched campaigns per tenant: every order and event reads them; launch and cancel announce a change. */
   private readonly launched: TenantCache<CampaignRow[]> | null;
 
-  constructor(private readonly deps: { clock: Clock; programs: ProgramsService; members: MembersService; transactions: TransactionsService; config?: TenantConfig }) {
+  constructor(private readonly deps: { clock: Clock; programs: ProgramsService; members: MembersService; transactions: TransactionsService; stampCards: StampCardsService; config?: TenantConfig }) {
     this.launched = deps.config?.cache<CampaignRow[]>() ?? null;
   }
 
@@ -328,12 +343,25 @@ export class CampaignsService {
     return [];
   }
 
+  /**
+   * An extra_stamp campaign's card type: unknown is bad input (400), archived a state the campaign cannot run in (422).
+   * Checked on create, change and launch; archived later, the card stamps no order and the campaign gives nothing.
+   */
+  private async checkStampCard(q: Queryable, tenantId: string, d: Pick<CampaignDefinition, 'kind' | 'config'>): Promise<void> {
+    if (d.kind !== 'extra_stamp') return;
+    const field = 'config.stamp_card_type_id';
+    const type = await this.deps.stampCards.findType(q, tenantId, d.config.stamp_card_type_id as string);
+    if (!type) throw errors.validation([{ field, detail: 'is not a stamp card type of this tenant' }]);
+    if (type.status !== 'active') throw errors.unprocessable(`Stamp card type ${type.id} is ${type.status}: a campaign cannot stamp it.`, [{ field, detail: `the stamp card type is ${type.status}` }]);
+  }
+
   async create(tx: Tx, tenantId: string, input: CreateCampaignInput, actor: string | null): Promise<CampaignView> {
     const errs = definitionErrors(input);
     const d = errs.length ? null : this.toDefinition(input);
     const program = await this.deps.programs.get(tx, tenantId);
     if (d) errs.push(...this.budgetErrors(d, program));
     if (errs.length || !d) throw errors.validation(errs);
+    await this.checkStampCard(tx, tenantId, d);
     const now = this.deps.clock.now();
     const row = await store.insertCampaign(tx, tenantId, newId(), d, actor, now);
     await this.emitCampaign(tx, tenantId, 'campaign.created', row, now, { kind: row.kind, starts_at: row.starts_at.toISOString(), ends_at: row.ends_at.toISOString() });
@@ -352,6 +380,7 @@ export class CampaignsService {
     const d = errs.length ? null : this.toDefinition(merged);
     if (d) errs.push(...this.budgetErrors(d, await this.deps.programs.get(tx, tenantId)));
     if (errs.length || !d) throw errors.validation(errs);
+    await this.checkStampCard(tx, tenantId, d);
     const now = this.deps.clock.now();
     const row = await store.updateDefinition(tx, tenantId, id, d, now);
     await this.emitCampaign(tx, tenantId, 'campaign.updated', row, now, { changed: Object.keys(patch) });
@@ -391,6 +420,7 @@ export class CampaignsService {
       limits: { max_awards_per_member: c.max_awards_per_member, max_points_per_member: c.max_points_per_member },
       control_share: c.control_share, baseline_days: c.baseline_days, baseline: c.baseline,
       spend: {
+        unit: unitOf(c.kind),
         spent: budget ? budget.spent : stats.kept,
         remaining: budget ? budget.budget - budget.spent : (c.budget_points ?? null),
         awards: stats.awards, held_out: stats.held_out, members_reached: stats.members_reached, members: counts,
@@ -415,6 +445,7 @@ export class CampaignsService {
     if (c.status !== 'draft') throw errors.unprocessable(`The campaign is already ${c.status}; only a draft can be launched.`);
     const now = this.deps.clock.now();
     if (c.ends_at <= now) throw errors.unprocessable('The campaign ends before now: change ends_at first.', [{ field: 'ends_at', detail: 'is in the past' }]);
+    await this.checkStampCard(tx, tenantId, c);
     const program = await this.deps.programs.get(tx, tenantId);
     let budget = c.budget_points;
     if (c.budget_money !== null) {
@@ -573,7 +604,7 @@ export class CampaignsService {
       return t === null || ctl === null || ctl === 0 ? null : Math.round(((t - ctl) / ctl) * 10_000) / 10_000;
     };
     return {
-      campaign_id: id, from, to, currency: program.currency, treatment, control,
+      campaign_id: id, from, to, currency: program.currency, unit: unitOf(c.kind), treatment, control,
       lift: { purchase_rate: lift('purchase_rate'), orders_per_member: lift('orders_per_member'), spend_per_member: lift('spend_per_member') },
     };
   }
@@ -619,6 +650,15 @@ export class CampaignsService {
       const cm = await store.seeMember(tx, e.tenantId, c.id, e.member.id, groupOf(c, e.member.id), this.deps.clock.now());
       if (c.channels !== null && (t.channel === null || !c.channels.includes(t.channel))) continue;
       if (!this.onDay(c, t.occurred_at, e.program)) continue;
+      if (c.kind === 'extra_stamp') {
+        const wanted = (await this.stampsWanted(tx, e.tenantId, c, t.id, t.total)) ? c.config.stamps as number : 0;
+        if (wanted <= 0) continue;
+        await this.award(tx, e.tenantId, e.book, c, cm, {
+          source_type: 'transaction', source_id: t.id, wanted, occurred_at: t.occurred_at, activates_at: null, expires_at: null,
+          reason: `campaign ${c.name} (${c.id}): order ${t.external_id}`,
+        });
+        continue;
+      }
       const wanted = wantedForOrder(c, { total: t.total, lines: t.lines, currency: t.currency, points: t.earning?.points ?? 0 });
       if (wanted <= 0) continue;
       const earning = t.earning;
@@ -630,6 +670,16 @@ export class CampaignsService {
         reason: `campaign ${c.name}: order ${t.external_id}`,
       });
     }
+  }
+
+  /**
+   * Whether (what is kept of) an order earns an extra_stamp campaign's stamps: it reaches min_basket and holds at
+   * least one stamp of its own on the campaign's card (read after the stamp cards' hook ran for this order, return or
+   * void). "An extra stamp" is one more on a card the order stamped, never a stamp for an order the card refused.
+   */
+  private async stampsWanted(q: Queryable, tenantId: string, c: CampaignRow, purchaseId: string, total: number): Promise<boolean> {
+    if (c.min_basket !== null && total < c.min_basket) return false;
+    return (await this.deps.stampCards.purchaseStamps(q, tenantId, purchaseId, c.config.stamp_card_type_id as string)) > 0;
   }
 
   private async recorded(tx: Tx, e: EventRecorded): Promise<void> {
@@ -689,6 +739,16 @@ export class CampaignsService {
       }
     }
     await store.insertAward(tx, tenantId, { ...base, outcome: 'granted', points: give, kept: give, cut_by: cut });
+    if (c.kind === 'extra_stamp') {
+      const typeId = c.config.stamp_card_type_id as string;
+      const { completed } = await this.deps.stampCards.campaignStamps(tx, book, typeId, give, { transaction_id: a.source_id, reason: a.reason, occurred_at: a.occurred_at });
+      await store.changeMemberTally(tx, tenantId, c.id, cm.member_id, 1, give);
+      await emit(tx, {
+        tenantId, type: 'campaign.award_granted', aggregateType: 'campaign', aggregateId: c.id, memberId: cm.member_id, occurredAt: now,
+        payload: { campaign_id: c.id, award_id: id, member_id: cm.member_id, source_type: a.source_type, source_id: a.source_id, stamps: give, stamp_card_type_id: typeId, completed_card_ids: completed.map((x) => x.card_id), wanted: a.wanted, cut_by: cut },
+      });
+      return;
+    }
     const entry = await book.credit({
       type: 'earn', points: give, earned: true, activity: true, activates_at: a.activates_at, expires_at: a.expires_at,
       reason: a.reason, source_type: 'campaign', source_id: c.id, transaction_id: id, occurred_at: a.occurred_at,
@@ -721,7 +781,10 @@ export class CampaignsService {
     for (const a of awards) {
       const c = (await store.getCampaign(tx, e.tenantId, a.campaign_id))!;
       let target = 0;
-      if (purchase.status !== 'voided') {
+      if (c.kind === 'extra_stamp') {
+        // All or nothing: the stamps were for the order earning the card, not per unit.
+        if (purchase.status !== 'voided' && (await this.stampsWanted(tx, e.tenantId, c, purchase.id, purchase.total - purchase.returned_total))) target = a.points;
+      } else if (purchase.status !== 'voided') {
         kept ??= { lines: keptLinesOf(purchase, await this.deps.transactions.returnsOf(tx, e.tenantId, purchase.id)), total: purchase.total - purchase.returned_total };
         const wantNow = wantedForOrder(c, { total: kept.total, lines: kept.lines, currency: purchase.currency, points: purchase.earning?.kept_points ?? 0 });
         target = Math.min(a.points, Number((BigInt(a.points) * BigInt(Math.max(0, wantNow))) / BigInt(a.wanted)));
@@ -731,8 +794,17 @@ export class CampaignsService {
     }
   }
 
+  /** Stamps of an extra_stamp award given (+) or taken (−) by a return or void: recorded against that order. */
+  private stampsBack(tx: Tx, e: ReturnRecorded | OrderVoided, c: CampaignRow, stamps: number, reason: string) {
+    const cause = 'return' in e ? e.return : e.voided;
+    return this.deps.stampCards.campaignStamps(tx, e.book, c.config.stamp_card_type_id as string, stamps, {
+      transaction_id: cause.id, reason: `campaign ${c.name} (${c.id}): ${reason}`, occurred_at: 'return' in e ? e.return.occurred_at : this.deps.clock.now(),
+    });
+  }
+
   private async takeBack(tx: Tx, e: ReturnRecorded | OrderVoided, c: CampaignRow, a: AwardRow, points: number, type: 'claw_back' | 'reverse', reason: string, now: Date): Promise<void> {
-    await e.book.debit({
+    if (c.kind === 'extra_stamp') await this.stampsBack(tx, e, c, -points, reason);
+    else await e.book.debit({
       type, points, shortfall: 'policy', from_transaction_id: a.id, transaction_id: a.id, reason: `campaign ${c.name}: ${reason}`,
       source_type: 'campaign', source_id: c.id, details: { campaign_id: c.id, award_id: a.id, order_id: a.source_id },
     });
@@ -760,7 +832,8 @@ export class CampaignsService {
       points = taken.taken;
     }
     if (points <= 0) return;
-    await e.book.credit({
+    if (c.kind === 'extra_stamp') await this.stampsBack(tx, e, c, points, reason);
+    else await e.book.credit({
       type: 'reverse', points, earned: false, activity: false, activates_at: a.activates_at, expires_at: a.expires_at,
       reason: `campaign ${c.name}: ${reason}`, source_type: 'campaign', source_id: c.id, transaction_id: a.id,
       details: { campaign_id: c.id, award_id: a.id, order_id: a.source_id },

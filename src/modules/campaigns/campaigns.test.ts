@@ -359,7 +359,7 @@ describe('campaigns', () => {
     assert.ok(fields.some((x: string) => x.startsWith('budget')), fields.join(', '));
     const stamp = await t.api('POST', '/v1/campaigns', { body: { name: 'Extra stamp', kind: 'extra_stamp', config: { stamps: 1 }, starts_at: '2031-03-05T00:00:00Z', ends_at: '2031-03-06T00:00:00Z' } });
     assert.equal(stamp.status, 400);
-    assert.deepEqual(stamp.body.errors.map((e: any) => e.field), ['kind']);
+    assert.deepEqual(stamp.body.errors.map((e: any) => e.field), ['config.stamp_card_type_id'], 'campaigns.stamps.test.ts has the rest');
     const action = await t.api('POST', '/v1/campaigns', { body: { name: 'A', kind: 'action_bonus', config: { points: 5 }, conditions: { min_basket: 100 }, starts_at: '2031-03-05T00:00:00Z', ends_at: '2031-03-06T00:00:00Z' } });
     assert.deepEqual(action.body.errors.map((e: any) => e.field).sort(), ['conditions.min_basket', 'config.event']);
     const money = await t.api('POST', '/v1/campaigns', { body: { name: 'M', kind: 'points_multiplier', config: { multiplier: 2 }, budget: { amount: 5000, currency: 'USD' }, starts_at: '2031-03-05T00:00:00Z', ends_at: '2031-03-06T00:00:00Z' } });

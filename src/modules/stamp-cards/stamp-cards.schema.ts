@@ -164,7 +164,7 @@ export const StampEvent = Type.Object({
   card_id: Uuid(),
   card_number: Type.Integer(),
   stamps: Type.Integer(),
-  kind: StringEnum(['purchase', 'visit', 'return', 'void', 'manual'] as const),
+  kind: StringEnum(['purchase', 'visit', 'return', 'void', 'manual', 'campaign'] as const, { description: 'campaign: extra stamps of an extra_stamp campaign (docs/program/campaigns.md), given with the order and taken back with its return or void.' }),
   transaction_id: Nullable(Uuid()),
   event_id: Nullable(Uuid()),
   visit_day: Nullable(Type.String({ format: 'date' })),

@@ -296,6 +296,32 @@ export class StampCardsService {
     return { completed, card };
   }
 
+  /** A card type, archived or not (null when the tenant has no such type). */
+  findType(q: Queryable, tenantId: string, id: string): Promise<TypeRow | null> {
+    return store.getType(q, tenantId, id);
+  }
+
+  /**
+   * The stamps an order holds now on a card type, after this module's own order hook has run for it (0 when it did
+   * not qualify, or a return or void took them): whether "the order earned the card" for an extra_stamp campaign.
+   */
+  purchaseStamps(q: Queryable, tenantId: string, transactionId: string, typeId: string): Promise<number> {
+    return store.purchaseStamps(q, tenantId, transactionId, typeId);
+  }
+
+  /**
+   * Stamps of a campaign (kind `campaign`) put on (or, negative, taken off) the member's current card of a type,
+   * through the member's book the caller holds locked (an order hook's `e.book`). Like any stamps they may fill
+   * cards, which are rewarded at once; taken back, they come off the current card.
+   */
+  async campaignStamps(tx: Tx, book: MemberBook, typeId: string, stamps: number, meta: { transaction_id: string; reason: string; occurred_at: Date }): Promise<{ completed: CompletedCard[] }> {
+    if (!Number.isSafeInteger(stamps) || stamps === 0) throw new Error(`campaignStamps: stamps must be a non-zero integer, got ${stamps}`);
+    const type = await store.getType(tx, book.tenantId, typeId);
+    if (!type) throw errors.notFound('stamp card type', typeId);
+    const { completed } = await this.applyStamps(tx, book, type, stamps, { kind: 'campaign', ...meta });
+    return { completed };
+  }
+
   /** A stamp given or taken by an admin (with a reason). 422 for an archived type or a member who is not active. */
   async stamp(tx: Tx, tenantId: string, typeId: string, input: ManualStampInput, actor: string | null): Promise<StampResult> {
     if (input.stamps === 0) throw errors.field('stamps', 'must not be 0');

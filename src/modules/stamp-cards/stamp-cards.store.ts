@@ -37,7 +37,7 @@ export interface CardRow {
   updated_at: Date;
 }
 
-export type StampKind = 'purchase' | 'visit' | 'return' | 'void' | 'manual';
+export type StampKind = 'purchase' | 'visit' | 'return' | 'void' | 'manual' | 'campaign';
 
 export interface StampEventRow {
   id: string;
@@ -266,6 +266,15 @@ export async function purchasesOf(db: Queryable, tenantId: string, transactionId
     [tenantId, transactionId],
   );
   return res.rows;
+}
+
+/** The stamps a purchase holds now on one card type (0 when it never stamped it). */
+export async function purchaseStamps(db: Queryable, tenantId: string, transactionId: string, typeId: string): Promise<number> {
+  const res = await db.query<{ stamps: number }>(
+    'SELECT stamps FROM stamp_purchases WHERE tenant_id = $1 AND type_id = $2 AND transaction_id = $3',
+    [tenantId, typeId, transactionId],
+  );
+  return res.rows[0]?.stamps ?? 0;
 }
 
 export async function updatePurchase(db: Queryable, tenantId: string, p: PurchaseRow): Promise<void> {
