@@ -2,7 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, Obj, PageQuery, StringEnum, Timestamp, Uuid } from '../../platform/http/schema.js';
 import { EventName } from '../events/events.schema.js';
-import { GiftSchema } from '../rewards/rewards.gift.js';
+import { GiftResultSchema, GiftSchema } from '../rewards/rewards.gift.js';
 import { LocalizedText } from '../stamp-cards/stamp-cards.schema.js';
 
 export const CRITERION_KINDS = ['first_purchase', 'nth_purchase', 'purchase_streak_weeks', 'all_categories', 'event_count'] as const;
@@ -80,7 +80,7 @@ export const MemberBadge = Type.Object({
     current: Type.Integer({ description: 'Purchases, weeks in the current streak, categories bought or events so far (at most target).' }),
     target: Type.Integer(),
   }),
-  bonus: Nullable(Type.Object({ points: Type.Integer(), reward_redemption_id: Nullable(Type.String()), voucher_code: Nullable(Type.String()), credit: Type.Integer() }, { description: 'Earned: what the bonus gave.' })),
+  bonus: Nullable(GiftResultSchema),
 }, { $id: 'MemberBadge', description: 'A badge as one member sees it: earned, or how far along.' });
 
 export const MemberBadgesQuery = Obj({

@@ -17,7 +17,7 @@ import type { Ledger, MemberBook } from '../ledger/ledger.service.js';
 import type { MembersService } from '../members/members.service.js';
 import { addDays, addMonths, fromLocal, toLocal, type LocalDateTime } from '../programs/programs.policy.js';
 import type { ProgramsService } from '../programs/programs.service.js';
-import { giftErrors, type GiveGift } from '../rewards/rewards.gift.js';
+import { giftErrors, giveOrReport, type GiveGift } from '../rewards/rewards.gift.js';
 import type { OrderHook } from '../transactions/transactions.service.js';
 import { encodeCursor } from '../../platform/http/pagination.js';
 import { LIMITS, type CreateBadgeInput, type CriterionKind, type LeaderboardPeriod, type UpdateBadgeInput } from './achievements.schema.js';
@@ -246,7 +246,8 @@ export class AchievementsService {
       if (!inserted) continue;
       let bonus = null;
       if (badge.bonus) {
-        bonus = await this.deps.giveGift(tx, book, badge.bonus, { source_type: 'achievement', source_id: badge.id, reason: `badge "${badge.name.en}"` });
+        // A bonus that cannot be given does not fail the order: the badge is earned, the bonus says why not (gift.failed).
+        bonus = await giveOrReport(this.deps.giveGift, tx, book, badge.bonus, { source_type: 'achievement', source_id: badge.id, reason: `badge "${badge.name.en}"` }, now);
         await store.setBonus(tx, tenantId, memberId, badge.id, bonus);
       }
       await emit(tx, {

@@ -8,7 +8,7 @@
  * book, no two writes wait on each other in opposite orders.
  */
 import type { Clock } from '../../platform/clock.js';
-import type { Db, Queryable, Tx } from '../../platform/db/db.js';
+import { withSavepoint, type Db, type Queryable, type Tx } from '../../platform/db/db.js';
 import { errors } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import { emit } from '../../platform/outbox/outbox.js';
@@ -92,6 +92,22 @@ export class MemberBook {
 
   /** The balance changed in memory since it was last written. */
   private dirty = false;
+
+  /**
+   * Runs `fn` in a savepoint. When it throws, the database rolls back to the savepoint and the book's balance in
+   * memory goes back to what it was with it, so the book and its row never drift apart; the error is rethrown.
+   */
+  async attempt<T>(fn: () => Promise<T>): Promise<T> {
+    const balance = { ...this.balance };
+    const dirty = this.dirty;
+    try {
+      return await withSavepoint(this.tx, fn);
+    } catch (err) {
+      Object.assign(this.balance, balance);
+      this.dirty = dirty;
+      throw err;
+    }
+  }
 
   private touch(p: Posting): void {
     this.dirty = true;

@@ -1,7 +1,7 @@
 /** HTTP schemas of the referral program: its settings, attributions, a member's referral page and the review queue. */
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, Obj, PageQuery, StringEnum, Timestamp, Uuid } from '../../platform/http/schema.js';
-import { GiftSchema } from '../rewards/rewards.gift.js';
+import { GiftResultSchema, GiftSchema } from '../rewards/rewards.gift.js';
 
 export const LIMITS = {
   amount: 1_000_000_000_000,
@@ -129,12 +129,6 @@ export const SignalsRecorded = Type.Object({
 
 export const RejectBody = Obj({ reason: Text(LIMITS.reasonLength, { description: 'Why (kept on the referral and in its event).' }) }, { examples: [{ reason: 'same household, confirmed by support' }] });
 
-export const GiftResultSchema = Type.Object({
-  points: Type.Integer(),
-  reward_redemption_id: Nullable(Uuid()),
-  voucher_code: Nullable(Type.String()),
-  credit: Type.Integer(),
-});
 
 const Flag = Type.Object({ kind: StringEnum(FLAG_KINDS), detail: Type.String() });
 

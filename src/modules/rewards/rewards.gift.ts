@@ -6,8 +6,9 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { Tx } from '../../platform/db/db.js';
-import { errors, type FieldError } from '../../platform/errors.js';
-import { Obj, Uuid } from '../../platform/http/schema.js';
+import { errors, isAppError, type FieldError } from '../../platform/errors.js';
+import { emit } from '../../platform/outbox/outbox.js';
+import { Nullable, Obj, Uuid } from '../../platform/http/schema.js';
 import type { MemberBook, SourceType } from '../ledger/ledger.service.js';
 import { lotExpiresAt } from '../programs/programs.policy.js';
 import type { Program } from '../programs/programs.types.js';
@@ -41,7 +42,17 @@ export interface GiftResult {
   reward_redemption_id: string | null;
   voucher_code: string | null;
   credit: number;
+  /** Set when the gift could not be given (giveOrReport): nothing above was given. */
+  failed?: { code: string; detail: string };
 }
+
+export const GiftResultSchema = Type.Object({
+  points: Type.Integer({ description: 'Points credited.' }),
+  reward_redemption_id: Nullable(Uuid({ description: 'The catalog reward issued.' })),
+  voucher_code: Nullable(Type.String({ description: "The issued reward's voucher code." })),
+  credit: Type.Integer({ description: 'Store credit given, minor units.' }),
+  failed: Type.Optional(Type.Object({ code: Type.String(), detail: Type.String() }, { description: 'The gift could not be given (e.g. its reward is out of stock); the order went through without it, and a gift.failed event says so.' })),
+}, { description: 'What a gift gave.' });
 
 /**
  * Gives a gift to the member whose book is open (locked) in this transaction. Throws a typed error (422) when the
@@ -91,4 +102,24 @@ export function createGiveGift(deps: {
     }
     return result;
   };
+}
+
+/**
+ * For gifts an order or event causes (a full stamp card, a badge): a gift that cannot be given — its reward archived
+ * or out of stock, the wallet in another currency — must not fail the shop's order. The gift runs in a savepoint of
+ * the member's book; a typed error undoes only the gift, is announced as `gift.failed` (so someone can give it by
+ * hand) and comes back as a result that gave nothing, with `failed` set. Anything else (a bug, a lost connection) still fails the whole transaction.
+ */
+export async function giveOrReport(give: GiveGift, tx: Tx, book: MemberBook, gift: Gift, source: GiftSource, now: Date): Promise<GiftResult> {
+  try {
+    return await book.attempt(() => give(tx, book, gift, source));
+  } catch (err) {
+    if (!isAppError(err)) throw err;
+    const failed = { code: err.code, detail: [err.message, ...err.errors.map((f) => `${f.field}: ${f.detail}`)].join(" ") };
+    await emit(tx, {
+      tenantId: book.tenantId, type: 'gift.failed', aggregateType: 'member', aggregateId: book.memberId, memberId: book.memberId, occurredAt: now,
+      payload: { member_id: book.memberId, gift, source_type: source.source_type, source_id: source.source_id, reason: source.reason, error: failed },
+    });
+    return { points: 0, reward_redemption_id: null, voucher_code: null, credit: 0, failed };
+  }
 }

@@ -2,7 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, Obj, PageQuery, StringEnum, Timestamp, Uuid } from '../../platform/http/schema.js';
 import { Text } from '../ledger/ledger.schema.js';
-import { GiftSchema } from '../rewards/rewards.gift.js';
+import { GiftResultSchema, GiftSchema } from '../rewards/rewards.gift.js';
 
 export const LIMITS = {
   stampsNeeded: 1000,
@@ -107,13 +107,6 @@ export const ListTypesQuery = Obj({
   include_archived: Type.Optional(Type.Boolean({ default: false, description: 'Also archived types.' })),
 });
 
-const GiftResult = Type.Object({
-  points: Type.Integer(),
-  reward_redemption_id: Nullable(Type.String()),
-  voucher_code: Nullable(Type.String()),
-  credit: Type.Integer(),
-}, { description: 'What the full card gave.' });
-
 export const MemberStampCard = Type.Object({
   type_id: Uuid(),
   name: Type.Record(Type.String(), Type.String()),
@@ -147,7 +140,7 @@ export type ManualStampInput = Static<typeof ManualStampBody>;
 export const CompletedCard = Type.Object({
   card_id: Uuid(),
   number: Type.Integer(),
-  reward: GiftResult,
+  reward: GiftResultSchema,
 });
 
 export const StampResult = Type.Object({

@@ -23,7 +23,7 @@ import type { Ledger, MemberBook } from '../ledger/ledger.service.js';
 import type { MembersService } from '../members/members.service.js';
 import { toLocal } from '../programs/programs.policy.js';
 import type { ProgramsService } from '../programs/programs.service.js';
-import { giftErrors, type GiftResult, type GiveGift } from '../rewards/rewards.gift.js';
+import { giftErrors, giveOrReport, type GiftResult, type GiveGift } from '../rewards/rewards.gift.js';
 import type { OrderHook, TransactionRow } from '../transactions/transactions.service.js';
 import type { CreateStampCardTypeInput, LocalizedTextValue, ManualStampInput, UpdateStampCardTypeInput } from './stamp-cards.schema.js';
 import * as store from './stamp-cards.store.js';
@@ -278,9 +278,10 @@ export class StampCardsService {
         card = await store.setStamps(tx, tenantId, card.id, card.stamps + put, now);
         break;
       }
-      const reward = await this.deps.giveGift(tx, book, type.reward, {
+      // A reward that cannot be given (out of stock, archived) does not fail the order: the card completes, says so, and gift.failed is announced.
+      const reward = await giveOrReport(this.deps.giveGift, tx, book, type.reward, {
         source_type: 'stamp_card', source_id: card.id, reason: `stamp card "${type.name.en}": card ${card.number} full`,
-      });
+      }, now);
       const done = await store.completeCard(tx, tenantId, card.id, reward, now);
       completed.push({ card_id: done.id, number: done.number, reward });
       await emit(tx, {
