@@ -34,14 +34,8 @@ export interface WalletMove {
   actor?: string | null;
 }
 
-export interface WalletBalance {
-  member_id: string;
-  currency: string;
-  balance: number;
-  credited: number;
-  debited: number;
-  updated_at: Date | null;
-}
+/** A member's store credit in one currency (the stored balance row). */
+export type WalletBalance = WalletBalanceRow;
 
 /** The largest single credit or debit: a trillion minor units keeps every sum far below 2^53. */
 export const MAX_WALLET_AMOUNT = 1_000_000_000_000;
