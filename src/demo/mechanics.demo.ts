@@ -32,7 +32,7 @@ const DAY = 86_400_000;
 const ACTOR = 'demo';
 
 export interface MechanicsLoad {
-  /** Members holding each tier after the evaluation (code → members). */
+  /** Members holding each tier after the evaluation (code → members), as GET /v1/tiers counts them: the base tier (Bean) is held without a tier row, so it shows 0. */
   tiers: Record<string, number>;
   rewards: number;
   stampCardTypes: number;
@@ -84,7 +84,7 @@ export const DEMO_TIERS: CreateTierInput[] = [
 /** The catalog: what members spend their points on (100 points are worth €2 at the till). */
 export function demoRewards(now: Date): Record<string, CreateRewardInput> {
   const day = Math.floor(now.getTime() / DAY) * DAY;
-  // Three weeks on, 19:00 in Sofia (17:00 UTC in winter, 16:00 in summer: 17:00 UTC is close enough either way).
+  // Three weeks on at 17:00 UTC (19:00 or 20:00 in Sofia); the draw a month on, in the morning.
   const tasting = new Date(day + 21 * DAY + 17 * 3600_000);
   const drawAt = new Date(day + 30 * DAY + 10 * 3600_000);
   return {
