@@ -6,9 +6,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { call, startTestApp, type TestApp } from '../../test/helpers.js';
 import { LOCALES } from '../platform/http/schema.js';
+import { groupOf } from '../modules/campaigns/campaigns.service.js';
 import { ledgerViolations } from '../modules/ledger/ledger.invariants.js';
 import { loadDemo, type DemoResult } from './demo.js';
 import { HISTORY_SHARDS } from './history.demo.js';
+import { DEMO_BADGES, DEMO_TIER_SETTINGS, DEMO_TIERS, demoRewards } from './mechanics.demo.js';
 import { DEMO_MEMBER_COUNT, generateDemoMembers } from './members.demo.js';
 import { CATALOG, generateDemoHistory, HISTORY_DAYS } from './orders.demo.js';
 import { DEMO_PROGRAM, DEMO_RULES } from './program.demo.js';
@@ -353,6 +355,193 @@ describe('demo program: the loyalty program and its year', () => {
     const again = await loadDemo(app.patron);
     assert.equal(again.history, null);
     assert.deepEqual(await counts(), before);
+  });
+});
+
+describe('demo program: the mechanics, introduced now', () => {
+  const key = () => second.apiKey;
+  const get = async (path: string) => {
+    const res = await call(app.url, 'GET', path, { key: key() });
+    assert.equal(res.status, 200, `${path}: ${res.text}`);
+    return res.body;
+  };
+  const fiveLocales = (names: Record<string, string>) => assert.deepEqual(Object.keys(names).sort(), [...LOCALES].sort());
+
+  test('tiers by spend over 12 months: members hold Bean, Silver or Gold by what they spent in the demo year', async () => {
+    const settings = await get('/v1/tier-settings');
+    for (const [k, v] of Object.entries(DEMO_TIER_SETTINGS)) assert.deepEqual(settings[k], v, k);
+    const tiers = (await get('/v1/tiers')).data as any[];
+    assert.deepEqual(tiers.map((t) => [t.code, t.rank, t.multiplier]), [['bean', 1, 1], ['silver', 2, 1.25], ['gold', 3, 1.5]]);
+    for (const t of tiers) {
+      fiveLocales(t.names);
+      assert.ok(t.benefits.length > 0);
+      for (const b of t.benefits) fiveLocales(b.names);
+    }
+    const [silver, gold] = [tiers[1].members as number, tiers[2].members as number];
+    assert.deepEqual(first.mechanics!.tiers, { bean: tiers[0].members, silver, gold });
+    // About one in six members above Bean, one in twenty in Gold (of 3,000).
+    assert.ok(silver >= 200 && silver <= 700, `silver ${silver}`);
+    assert.ok(gold >= 60 && gold < silver, `gold ${gold}`);
+    const [moved] = await q<{ ups: number; members: number }>(
+      `SELECT (SELECT count(*)::int FROM tier_history WHERE tenant_id = $1 AND reason = 'upgrade') AS ups,
+              (SELECT count(*)::int FROM member_tiers WHERE tenant_id = $1 AND tier_id IS NOT NULL) AS members`,
+    );
+    assert.equal(moved!.members, silver + gold);
+    assert.equal(moved!.ups, silver + gold, 'each member moved up once, straight to their tier');
+
+    // The biggest spender is Gold, judged on their year; a member who never bought holds the base tier.
+    const [top] = await q<{ id: string; spent: number }>(
+      `SELECT member_id AS id, sum(total)::int AS spent FROM transactions
+        WHERE tenant_id = $1 AND type = 'purchase' AND member_id IS NOT NULL AND status = 'recorded'
+        GROUP BY member_id ORDER BY 2 DESC, 1 LIMIT 1`,
+    );
+    const topTier = await get(`/v1/members/${top!.id}/tier`);
+    assert.equal(topTier.tier.code, 'gold');
+    assert.ok(topTier.figure >= 40_000 && topTier.figure <= top!.spent, `figure ${topTier.figure}`);
+    const [idle] = await q<{ id: string }>(
+      `SELECT id FROM members m WHERE tenant_id = $1 AND status = 'active'
+          AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.tenant_id = m.tenant_id AND t.member_id = m.id) ORDER BY id LIMIT 1`,
+    );
+    const idleTier = await get(`/v1/members/${idle!.id}/tier`);
+    assert.equal(idleTier.tier.code, 'bean');
+    assert.equal(idleTier.figure, 0);
+    assert.equal(idleTier.progress.next.tier.code, 'silver');
+  });
+
+  test('a catalog of every kind the café needs, in five languages, a Gold-only evening and a mug in stock', async () => {
+    const rewards = (await get('/v1/rewards?limit=100')).data as any[];
+    assert.equal(rewards.length, first.mechanics!.rewards);
+    assert.deepEqual(rewards.map((r) => r.kind).sort(),
+      ['cashback', 'donation', 'event_invitation', 'fixed_amount', 'free_product', 'percentage', 'physical_gift', 'sweepstakes']);
+    for (const r of rewards) fiveLocales(r.name);
+    const byKind = Object.fromEntries(rewards.map((r) => [r.kind, r]));
+    assert.equal(byKind.free_product.voucher.sku, 'DRINK-ESPRESSO');
+    assert.equal(byKind.fixed_amount.voucher.amount, 500);
+    assert.deepEqual([byKind.percentage.voucher.percent, byKind.percentage.voucher.max_discount], [10, 1000]);
+    assert.equal(byKind.cashback.cashback.amount, 200);
+    assert.deepEqual(byKind.event_invitation.tiers, ['gold']);
+    assert.ok(byKind.event_invitation.event.capacity > 0);
+    assert.equal(byKind.physical_gift.stock, 50);
+    assert.ok(byKind.sweepstakes.sweepstakes.seed_sha256);
+    assert.ok(byKind.donation.donation.cause);
+
+    // As members see it: the evening is for Gold members only.
+    const [gold] = await q<{ id: string }>(
+      `SELECT member_id AS id FROM member_tiers mt JOIN tiers t ON t.tenant_id = mt.tenant_id AND t.id = mt.tier_id
+        WHERE mt.tenant_id = $1 AND t.code = 'gold' ORDER BY member_id LIMIT 1`,
+    );
+    const [silver] = await q<{ id: string }>(
+      `SELECT member_id AS id FROM member_tiers mt JOIN tiers t ON t.tenant_id = mt.tenant_id AND t.id = mt.tier_id
+        WHERE mt.tenant_id = $1 AND t.code = 'silver' ORDER BY member_id LIMIT 1`,
+    );
+    const evening = async (id: string) => ((await get(`/v1/members/${id}/rewards?limit=100`)).data as any[]).find((r) => r.kind === 'event_invitation');
+    assert.ok(!(await evening(gold!.id)).reasons.some((r: any) => r.code === 'tier'));
+    assert.ok((await evening(silver!.id)).reasons.some((r: any) => r.code === 'tier'));
+  });
+
+  test('the coffee card: nine stamps of €5 or more, the tenth coffee is the free espresso', async () => {
+    const types = (await get('/v1/stamp-card-types')).data as any[];
+    assert.equal(types.length, 1);
+    const [card] = types;
+    fiveLocales(card.name);
+    assert.equal(card.stamps_needed, 9);
+    assert.equal(card.min_amount, 500);
+    const espresso = ((await get('/v1/rewards?kind=free_product')).data as any[])[0];
+    assert.deepEqual(card.reward, { reward_id: espresso.id });
+  });
+
+  test('referrals: enabled with a gift each side; Gold members share codes; new members attributed, one in review, one rejected', async () => {
+    const program = await get('/v1/referral-program');
+    assert.equal(program.enabled, true);
+    assert.ok(program.referrer_gift.points > 0);
+    const fiveOff = ((await get('/v1/rewards?kind=fixed_amount')).data as any[])[0];
+    assert.deepEqual(program.referee_gift, { reward_id: fiveOff.id });
+    assert.ok(program.return_window_days > 0 && program.milestones.length >= 2);
+
+    const referrals = (await get('/v1/referrals?limit=100')).data as any[];
+    const statuses: Record<string, number> = {};
+    for (const r of referrals) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    assert.deepEqual(statuses, first.mechanics!.referrals);
+    assert.ok((statuses.pending_purchase ?? 0) >= 3, JSON.stringify(statuses));
+    assert.equal(statuses.in_review, 1);
+    assert.equal(statuses.rejected, 1);
+    const referrers = [...new Set(referrals.map((r) => r.referrer_id))];
+    assert.ok(referrers.length >= 2);
+    for (const id of referrers) {
+      assert.equal((await get(`/v1/members/${id}/tier`)).tier.code, 'gold');
+      assert.match((await get(`/v1/members/${id}/referral`)).link, /^https:\/\/brew-and-bloom\.example\/r\/[2-9A-Z]{8}$/);
+    }
+    const [bought] = await q<{ n: number }>(
+      `SELECT count(*)::int AS n FROM transactions WHERE tenant_id = $1 AND member_id = ANY($2::uuid[])`,
+      [DEMO_TENANT_ID, referrals.map((r) => r.referee_id)],
+    );
+    assert.equal(bought!.n, 0, 'only members who have not bought yet were referred');
+  });
+
+  test('badges for the first and 10th purchase, a 4-week streak and every category, each with a bonus', async () => {
+    const badges = (await get('/v1/badges?limit=100')).data as any[];
+    assert.deepEqual(badges.map((b) => b.criterion.kind).sort(), ['all_categories', 'first_purchase', 'nth_purchase', 'purchase_streak_weeks']);
+    for (const b of badges) {
+      fiveLocales(b.name);
+      assert.ok(b.bonus.points > 0);
+    }
+    const all = badges.find((b) => b.criterion.kind === 'all_categories');
+    const categories = new Set(CATALOG.map((p) => p.category));
+    assert.ok(all.criterion.categories.length >= 3 && all.criterion.categories.every((c: string) => categories.has(c as never)));
+    assert.equal(badges.find((b) => b.criterion.kind === 'nth_purchase').criterion.n, 10);
+    assert.equal(badges.find((b) => b.criterion.kind === 'purchase_streak_weeks').criterion.n, 4);
+    const [earned] = await q<{ n: number }>('SELECT count(*)::int AS n FROM member_badges WHERE tenant_id = $1');
+    assert.equal(earned!.n, 0, 'badges count purchases from now on');
+  });
+
+  test('a running campaign: every active member assigned, ~10% held out by the hash, the baseline of the last 90 days', async () => {
+    const list = (await get('/v1/campaigns?limit=100')).data as any[];
+    assert.equal(list.length, 1);
+    const c = await get(`/v1/campaigns/${list[0].id}`);
+    assert.equal(c.status, 'running');
+    assert.equal(c.kind, 'category_bonus');
+    assert.equal(c.control_share, 0.1);
+    assert.equal(c.budget.points, 20_000, '€400 at 100 points per €2');
+    const { treatment, control } = c.spend.members;
+    const [{ active }] = await q<{ active: number }>(`SELECT count(*)::int AS active FROM members WHERE tenant_id = $1 AND status = 'active'`);
+    assert.equal(treatment + control, active);
+    const share = control / active;
+    assert.ok(share > 0.08 && share < 0.12, `control share ${share}`);
+    assert.deepEqual({ treatment, control }, { treatment: first.mechanics!.campaign.treatment, control: first.mechanics!.campaign.control });
+    const groups = await q<{ member_id: string; grp: string }>('SELECT member_id, grp FROM campaign_members WHERE tenant_id = $1 AND campaign_id = $2', [DEMO_TENANT_ID, c.id]);
+    assert.ok(groups.every((g) => g.grp === groupOf(c, g.member_id)), 'groups follow the hash of campaign and member');
+
+    assert.ok(c.baseline, 'the baseline was recorded at launch');
+    assert.equal(c.baseline.treatment.members, treatment);
+    assert.equal(c.baseline.control.members, control);
+    assert.ok(c.baseline.treatment.purchases_per_member > 0 && c.baseline.treatment.spend_per_member > 0);
+    assert.ok(c.baseline.control.purchases_per_member > 0);
+    assert.equal(Date.parse(c.baseline.to) - Date.parse(c.baseline.from), 90 * DAY);
+  });
+
+  test('loading again sets up nothing more', async () => {
+    assert.equal(second.mechanics, null);
+    const counts = () => q<Record<string, number>>(
+      `SELECT (SELECT count(*)::int FROM tiers WHERE tenant_id = $1) AS tiers,
+              (SELECT count(*)::int FROM member_tiers WHERE tenant_id = $1) AS member_tiers,
+              (SELECT count(*)::int FROM tier_history WHERE tenant_id = $1) AS tier_history,
+              (SELECT count(*)::int FROM rewards WHERE tenant_id = $1) AS rewards,
+              (SELECT count(*)::int FROM stamp_card_types WHERE tenant_id = $1) AS stamp_card_types,
+              (SELECT count(*)::int FROM badges WHERE tenant_id = $1) AS badges,
+              (SELECT count(*)::int FROM referral_codes WHERE tenant_id = $1) AS referral_codes,
+              (SELECT count(*)::int FROM referrals WHERE tenant_id = $1) AS referrals,
+              (SELECT count(*)::int FROM campaigns WHERE tenant_id = $1) AS campaigns,
+              (SELECT count(*)::int FROM campaign_members WHERE tenant_id = $1) AS campaign_members,
+              (SELECT count(*)::int FROM outbox_events WHERE tenant_id = $1) AS events`,
+    );
+    const [before] = await counts();
+    assert.deepEqual(
+      [before.tiers, before.rewards, before.stamp_card_types, before.badges, before.campaigns],
+      [DEMO_TIERS.length, Object.keys(demoRewards(new Date())).length, 1, DEMO_BADGES.length, 1],
+    );
+    const again = await loadDemo(app.patron);
+    assert.equal(again.mechanics, null);
+    assert.deepEqual((await counts())[0], before);
   });
 });
 

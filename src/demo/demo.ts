@@ -3,13 +3,15 @@
  * members, its loyalty program, and a year of orders, returns, redemptions and
  * bonuses, loaded from a fixed seed and safe to run again. Each concern has its
  * own file (tenant.demo.ts, members.demo.ts, program.demo.ts, orders.demo.ts,
- * history.demo.ts); later features add theirs and a step here.
+ * history.demo.ts, mechanics.demo.ts); later features add theirs and a step here.
  *
  * Runs under an advisory lock, so two demos started at once load it once. The
  * tenant, members, program and rules are written in one transaction; the year
  * of history after it in a few transactions (history.demo.ts), each written
  * whole or not at all and skipped when already there: a crash half-way leaves
- * whole parts, which the next run completes. The Patron's clock is never
+ * whole parts, which the next run completes. Then the program's mechanics
+ * (tiers, catalog, stamp card, referrals, badges, a campaign), introduced
+ * "now", in one more transaction. The Patron's clock is never
  * moved: what the demo dates in the past, it writes through services on clocks
  * of its own. Prints nothing: the CLI prints the URLs and the key.
  */
@@ -17,6 +19,7 @@ import type { Patron } from '../app.js';
 import { SettableClock } from '../platform/clock.js';
 import { loadDemoHistory, servicesOn, type HistoryLoad } from './history.demo.js';
 import { generateDemoMembers } from './members.demo.js';
+import { ensureDemoMechanics, type MechanicsLoad } from './mechanics.demo.js';
 import { HISTORY_DAYS } from './orders.demo.js';
 import { ensureDemoProgram, type ProgramLoad } from './program.demo.js';
 import { DEMO_TENANT_ID, ensureDemoTenant } from './tenant.demo.js';
@@ -35,6 +38,8 @@ export interface DemoResult {
   program: ProgramLoad;
   /** The part of the year of orders this run loaded; null when it was all there. */
   history: HistoryLoad | null;
+  /** The mechanics this run set up; null when the tenant had them already. */
+  mechanics: MechanicsLoad | null;
 }
 
 export async function loadDemo(patron: Patron): Promise<DemoResult> {
@@ -59,7 +64,9 @@ export async function loadDemo(patron: Patron): Promise<DemoResult> {
       return { anchor, members, membersInserted, program, apiKey };
     });
     const history = await loadDemoHistory(patron, DEMO_TENANT_ID, first.anchor, first.members);
-    return { apiKey: first.apiKey, tenantId: DEMO_TENANT_ID, membersInserted: first.membersInserted, program: first.program, history };
+    // After the whole year: tiers are earned by it, and the campaign's baseline is its last 90 days.
+    const mechanics = await patron.db.tx((tx) => ensureDemoMechanics(patron, tx, DEMO_TENANT_ID, first.members));
+    return { apiKey: first.apiKey, tenantId: DEMO_TENANT_ID, membersInserted: first.membersInserted, program: first.program, history, mechanics };
   } finally {
     // A failed unlock (a lost connection) ends the session, and the lock with it.
     await lock.query('SELECT pg_advisory_unlock($1)', [DEMO_LOCK]).catch(() => { broken = true; });
