@@ -491,9 +491,8 @@ export class ReferralsService {
       if (purchase.status === 'voided' || purchase.total - purchase.returned_total < r.terms.min_purchase_amount) {
         return this.losePurchase(tx, tenantId, r, purchase.status === 'voided' ? 'purchase_voided' : 'purchase_returned');
       }
-      const [referrer, referee] = await Promise.all([
-        this.deps.members.find(tx, tenantId, { id: r.referrer_id }), this.deps.members.find(tx, tenantId, { id: r.referee_id }),
-      ]);
+      const referrer = await this.deps.members.find(tx, tenantId, { id: r.referrer_id });
+      const referee = await this.deps.members.find(tx, tenantId, { id: r.referee_id });
       // A blocked or erased member gets nothing, as they earn nothing; the referral converts for the other side.
       const give = async (m: MemberRow | null, gift: Gift | null, reason: string): Promise<GiftResult | null> =>
         m && m.status === 'active' && gift ? this.deps.giveGift(tx, books.get(m.id)!, gift, { source_type: 'referral', source_id: r.id, reason }) : null;

@@ -111,14 +111,16 @@ export class TiersService {
   }
 
   private async rules(q: Queryable, tenantId: string, settings?: TierSettings): Promise<Rules> {
-    const [s, tiers, program] = await Promise.all([
-      settings ? Promise.resolve(settings) : this.settings(q, tenantId), store.listTiers(q, tenantId), this.deps.programs.get(q, tenantId),
-    ]);
+    // One after the other: `q` may be a transaction's single connection, which runs one query at a time.
+    const s = settings ?? (await this.settings(q, tenantId));
+    const tiers = await store.listTiers(q, tenantId);
+    const program = await this.deps.programs.get(q, tenantId);
     return { settings: s, tiers, byId: new Map(tiers.map((t) => [t.id, t])), tz: program.time_zone };
   }
 
   async listTiers(q: Queryable, tenantId: string): Promise<Array<TierRow & { members: number }>> {
-    const [tiers, counts] = await Promise.all([store.listTiers(q, tenantId), store.membersPerTier(q, tenantId)]);
+    const tiers = await store.listTiers(q, tenantId);
+    const counts = await store.membersPerTier(q, tenantId);
     return tiers.map((t) => ({ ...t, members: counts.get(t.id) ?? 0 }));
   }
 
