@@ -507,8 +507,8 @@ export class CampaignsService {
    */
   async assignBases(db: Db, tenantId: string): Promise<{ campaigns: number; assigned: number }> {
     let assigned = 0;
-    const todo = await store.campaignsToAssign(db, tenantId);
-    for (const c of todo) {
+    const toAssign = await store.campaignsToAssign(db, tenantId);
+    for (const c of toAssign) {
       let after: string | undefined;
       for (;;) {
         const members = await this.deps.members.list(db, tenantId, { status: 'active', afterId: after, limit: ASSIGN_BATCH });
@@ -533,7 +533,7 @@ export class CampaignsService {
         }
       });
     }
-    return { campaigns: todo.length, assigned };
+    return { campaigns: toAssign.length, assigned };
   }
 
   /** A group's purchases over [from, to), a page of members at a time, summed. */
