@@ -9,25 +9,12 @@ export type VoucherKind = (typeof KINDS)[number];
 export const STATUSES = ['active', 'redeemed', 'cancelled', 'expired'] as const;
 export type VoucherStatus = (typeof STATUSES)[number];
 
-export interface VoucherRow {
+/** A voucher: its terms (VoucherTerms, below) and its own code, balance and life cycle. */
+export interface VoucherRow extends VoucherTerms {
   id: string;
   code: string;
-  kind: VoucherKind;
-  currency: string;
-  amount: number | null;
-  percent: number | null;
-  max_discount: number | null;
-  sku: string | null;
-  min_basket: number;
   balance: number | null;
   status: VoucherStatus;
-  member_id: string | null;
-  reward_id: string | null;
-  redemption_id: string | null;
-  batch_id: string | null;
-  pool_id: string | null;
-  expires_at: Date | null;
-  created_at: Date;
   redeemed_at: Date | null;
   cancelled_at: Date | null;
   expired_at: Date | null;
