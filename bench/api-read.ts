@@ -20,6 +20,7 @@ import http from 'node:http';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { pool, request } from './lib/http-load.js';
 import { startBenchPatron } from './lib/patron-process.js';
 import { machineInfo, percentile, round, writeResult } from './lib/report.js';
 
@@ -66,39 +67,6 @@ export interface LevelResult {
 
 const P99_TARGET_MS = 10;
 
-interface Reply {
-  status: number;
-  body: string;
-}
-
-function request(agent: http.Agent, url: URL, method: string, path: string, key: string, body?: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const headers: http.OutgoingHttpHeaders = { authorization: `Bearer ${key}` };
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = Buffer.byteLength(body);
-    }
-    const req = http.request({ host: url.hostname, port: url.port, method, path, agent, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** Runs `total` tasks on `concurrency` workers. */
-async function pool(total: number, concurrency: number, task: (i: number) => Promise<void>, until = Infinity): Promise<number> {
-  let next = 0;
-  const worker = async () => {
-    while (next < total && Date.now() < until) await task(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
-  return Math.min(next, total);
-}
-
 export async function runApiReadBench(partial: Partial<ApiReadSettings> = {}, log: (msg: string) => void = console.log): Promise<ApiReadResult> {
   const s: ApiReadSettings = { ...DEFAULTS, ...partial };
   const patronEnv = { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_MAX: '10000000', ...s.patronEnv };
@@ -108,6 +76,7 @@ export async function runApiReadBench(partial: Partial<ApiReadSettings> = {}, lo
   const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(16, ...s.concurrency) });
   try {
     const url = new URL(patron.url);
+    const auth = { authorization: `Bearer ${patron.apiKey}` };
 
     // Seed: members with realistic fields, created through the API.
     log(`api-read: creating ${s.members} members…`);
@@ -118,13 +87,13 @@ export async function runApiReadBench(partial: Partial<ApiReadSettings> = {}, lo
         external_id: `bench-${i}`, email: `member${i}@bench.example`, phone: `+3598${String(10_000_000 + i).slice(-8)}`,
         first_name: `First${i}`, last_name: `Last${i}`, locale: (['en', 'bg', 'ru', 'ro', 'pl'] as const)[i % 5], attributes: { tier: i % 3, city: 'Sofia' },
       });
-      const res = await request(agent, url, 'POST', '/v1/members', patron.apiKey, body);
+      const res = await request(agent, url, 'POST', '/v1/members', auth, body);
       if (res.status !== 201) throw new Error(`creating member ${i}: ${res.status} ${res.body}`);
       ids[i] = (JSON.parse(res.body) as { id: string }).id;
     });
     const seedSeconds = Number(process.hrtime.bigint() - seedStart) / 1e9;
 
-    const read = (i: number) => request(agent, url, 'GET', `/v1/members/${ids[Math.floor(Math.random() * ids.length)]}`, patron.apiKey);
+    const read = (i: number) => request(agent, url, 'GET', `/v1/members/${ids[Math.floor(Math.random() * ids.length)]}`, auth);
 
     log(`api-read: warming up (${s.warmupRequests} requests)…`);
     await pool(s.warmupRequests, Math.max(...s.concurrency), async (i) => {
