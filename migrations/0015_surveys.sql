@@ -103,7 +103,7 @@ CREATE TABLE survey_responses (
   PRIMARY KEY (tenant_id, id),
   FOREIGN KEY (tenant_id, survey_id, version) REFERENCES survey_versions (tenant_id, survey_id, version),
   FOREIGN KEY (tenant_id, invitation_id) REFERENCES survey_invitations (tenant_id, id),
-  FOREIGN KEY (tenant_id, member_id) REFERENCES members (tenant_id, id) ON DELETE SET NULL (member_id)
+  FOREIGN KEY (tenant_id, member_id) REFERENCES members (tenant_id, id) ON DELETE CASCADE
 );
 CREATE INDEX survey_responses_survey ON survey_responses (tenant_id, survey_id, submitted_at);
 CREATE INDEX survey_responses_member ON survey_responses (tenant_id, member_id, submitted_at);
