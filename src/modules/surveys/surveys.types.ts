@@ -120,6 +120,8 @@ export interface SurveyResponded {
     language: Language;
     tier_code: string | null;
     submitted_at: Date;
+    /** What the invitation was for (an order, a closed case: the follow-up question), when it came from one. */
+    source: { type: 'transaction' | 'case'; id: string } | null;
   };
   answers: StoredAnswer[];
   /** True when this is an edit (within the edit window) of an earlier response. */
