@@ -211,6 +211,7 @@ describe('surveys', () => {
     assert.equal(links.body.public_url, `${app.url}/s/p/${t.id}/${s.id}`);
     assert.match(links.body.embed_snippet, /^<iframe src="[^"]+\?embed=1" title="NPS" loading="lazy"/);
     await rejects(app.patron.db.tx((tx) => svc().openPublic(tx, t.id, s.id)), 404);
+    await rejects(app.patron.db.tx((tx) => svc().openPublic(tx, 'not-a-tenant', 'not-a-survey')), 404);
     await rejects(respond(t, { survey_id: s.id, channel: 'public_link', language: 'en', answers: { nps: 9 } }), 404);
     assert.equal((await t.api('PATCH', `/v1/surveys/${s.id}`, { body: { public_link: true } })).status, 200);
     const opened = await app.patron.db.tx((tx) => svc().openPublic(tx, t.id, s.id));
