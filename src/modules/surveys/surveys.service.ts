@@ -536,7 +536,7 @@ export class SurveysService {
 
   // ── Triggers ──────────────────────────────────────────────────────────────────
 
-  /** The order hook: a purchase schedules an invitation to each live after_purchase survey, N days after the order. */
+  /** The order hook: a purchase schedules an invitation to each live after_purchase survey, N days after the order (orders made before the survey was published: none). */
   orderHook(): OrderHook {
     return { name: 'surveys', purchased: (tx, e) => this.purchased(tx, e) };
   }
@@ -549,6 +549,9 @@ export class SurveysService {
     const t = e.transaction;
     const now = this.deps.clock.now();
     for (const s of surveys) {
+      // A survey asks about purchases made while it is live: an imported history (or a back-dated order) never
+      // invites members about orders of months ago.
+      if (s.published_at === null || t.occurred_at < s.published_at) continue;
       const days = (s.trigger as { days: number }).days;
       await store.insertInvitation(tx, e.tenantId, {
         id: newId(), survey_id: s.id, member_id: e.member.id, trigger: 'after_purchase', source_type: 'transaction', source_id: t.id, status: 'scheduled',
