@@ -67,6 +67,9 @@ import { referralsRoutes } from './modules/referrals/referrals.routes.js';
 import { defineReferralJobs } from './modules/referrals/referrals.jobs.js';
 import { RewardsService } from './modules/rewards/rewards.service.js';
 import { rewardsRoutes } from './modules/rewards/rewards.routes.js';
+import { SurveysService } from './modules/surveys/surveys.service.js';
+import { surveyPageRoutes } from './modules/surveys/page/page.routes.js';
+import { surveyTemplatesRoutes } from './modules/surveys/surveys.templates.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -218,6 +221,9 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     members.registerExportSection('events', async (q, t, m) => (await events.list(q, t, { memberId: m, limit: EXPORT_LIMIT })).map(eventView));
     members.registerEraser('events', (tx, t, m) => events.eraseMember(tx, t, m));
 
+    // Surveys (docs/surveys/). NOTE for the merge: the surveys-core branch wires this same service; keep one `surveys`.
+    const surveys = new SurveysService({ clock, members, events, standing: tiers.standing, baseUrl: () => config.publicUrl ?? '', config: tenantConfig });
+
     jobs.define({
       name: 'idempotency.purge',
       description: `Delete stored Idempotency-Key answers older than ${config.idempotencyRetentionHours} hours.`,
@@ -264,6 +270,9 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(achievementsRoutes({ db, achievements, http: kit }));
       await http.register(referralsRoutes({ db, referrals, http: kit }));
       await http.register(rewardsRoutes({ db, rewards, http: kit }));
+      // The survey response page (public, HTML) and the survey templates.
+      await http.register(surveyPageRoutes({ db, surveys, rateLimit: config.rateLimit.enabled ? { max: 30, windowMs: 60_000 } : null }));
+      await http.register(surveyTemplatesRoutes());
       await http.ready();
     }
 

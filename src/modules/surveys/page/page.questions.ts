@@ -1,39 +1,19 @@
 /**
  * What the page needs to know about a question beyond its definition: its scale, its items, whether it is required,
- * the band of an answer, and whether it is shown given the answers so far (show_if). Pure functions.
+ * the band of an answer, and whether it is shown given the answers so far (show_if). Pure functions; the rules
+ * themselves (scales, bands, visibility) are the surveys service's (surveys.bands.ts, surveys.definition.ts), so the
+ * page and `respond` can never disagree about which questions are asked.
  *
  * Conditional questions: without JavaScript the page shows every question, and a respondent may answer one whose
  * condition the other answers make false. The surveys service refuses answers to hidden questions, so the page drops
  * them (`visibleAnswers`) before it calls `respond`: the respondent is never blamed for the page's own layout.
  */
-import { CLI_ITEMS, CSI_ITEMS, type AnswerInput, type AnswerValue, type Band, type Question, type ShowIf, type SurveyDefinition } from '../surveys.types.js';
+import { scaleOf } from '../surveys.bands.js';
+import { isVisible } from '../surveys.definition.js';
+import { CLI_ITEMS, CSI_ITEMS, type AnswerInput, type AnswerValue, type Question, type ShowIf, type SurveyDefinition } from '../surveys.types.js';
 
-export interface Scale {
-  min: number;
-  max: number;
-}
-
-/** The scale of a scored question; null for choices and text. */
-export function scaleOf(q: Question): Scale | null {
-  switch (q.type) {
-    case 'nps': {
-      const [min, max] = (q.scale ?? '0-10').split('-').map(Number) as [number, number];
-      return { min, max };
-    }
-    case 'csat':
-      return { min: 1, max: q.scale_max ?? 5 };
-    case 'ces':
-      return { min: 1, max: 7 };
-    case 'csi':
-      return { min: 1, max: q.scale_max ?? 5 };
-    case 'cli':
-      return { min: 1, max: 6 };
-    case 'rating':
-      return { min: 1, max: q.scale_max ?? 5 };
-    default:
-      return null;
-  }
-}
+export { scaleOf, bandOf } from '../surveys.bands.js';
+export { isRequired } from '../surveys.definition.js';
 
 /** The sub-questions of a block (CSI, CLI); empty for every other question. */
 export function itemsOf(q: Question): readonly string[] {
@@ -48,53 +28,10 @@ export function answerKeysOf(q: Question): string[] {
   return items.length > 0 ? items.map((i) => `${q.key}.${i}`) : [q.key];
 }
 
-/** Scored questions are required unless they say otherwise; text questions are optional unless they say otherwise. */
-export function isRequired(q: Question): boolean {
-  return q.required ?? q.type !== 'text';
-}
-
-/**
- * The band of a scored answer (survey_answers.band): NPS by its scale, CSAT top and bottom two boxes, CES 5-7 / 1-3,
- * CSI items in the top box. Null where a question type has no bands.
- */
-export function bandOf(q: Question, value: number): Band | null {
-  switch (q.type) {
-    case 'nps': {
-      const scale = q.scale ?? '0-10';
-      // The 0-10 scale's thresholds (0-6 detractors, 7-8 passives, 9-10 promoters), kept in proportion on the shorter scales.
-      const [detractorMax, passiveMax] = scale === '0-10' || scale === '1-10' ? [6, 8] : scale === '1-7' ? [4, 5] : [3, 4];
-      return value <= detractorMax ? 'detractor' : value <= passiveMax ? 'passive' : 'promoter';
-    }
-    case 'csat': {
-      const max = q.scale_max ?? 5;
-      return value >= max - 1 ? 'satisfied' : value <= 2 ? 'dissatisfied' : 'neutral';
-    }
-    case 'ces':
-      return value >= 5 ? 'low_effort' : value <= 3 ? 'high_effort' : 'neutral';
-    case 'csi': {
-      const max = q.scale_max ?? 5;
-      return value > max - (q.top_box ?? 1) ? 'positive' : 'other';
-    }
-    default:
-      return null;
-  }
-}
-
-/** Does an answer meet a condition? A condition on a block names one of its items (`<key>.<item>`) or the block. */
+/** Does an answer to `source` meet `cond`? The service's own rule (isVisible), for that one answer. */
 function meets(cond: ShowIf, source: Question, value: AnswerValue): boolean {
-  if (Array.isArray(value)) {
-    // Multiple choice: shown when any chosen option is one of the values.
-    return cond.value_in !== undefined && value.some((v) => cond.value_in!.includes(v));
-  }
-  if (cond.band_in !== undefined) {
-    const band = typeof value === 'number' ? bandOf(source, value) : null;
-    return band !== null && cond.band_in.includes(band);
-  }
-  if (cond.value_in !== undefined) return cond.value_in.some((v) => v === value || (typeof v === 'number' && typeof value === 'string' && String(v) === value));
-  if (typeof value !== 'number') return false;
-  if (cond.value_lte !== undefined && !(value <= cond.value_lte)) return false;
-  if (cond.value_gte !== undefined && !(value >= cond.value_gte)) return false;
-  return cond.value_lte !== undefined || cond.value_gte !== undefined;
+  const probe: Question = { key: '_', type: 'text', show_if: cond };
+  return isVisible(probe, { [source.key]: value }, new Map([[source.key, { ...source, show_if: undefined }]]));
 }
 
 /**
@@ -104,19 +41,7 @@ function meets(cond: ShowIf, source: Question, value: AnswerValue): boolean {
  */
 export function shownQuestions(def: SurveyDefinition, answers: AnswerInput): Set<string> {
   const byKey = new Map(def.questions.map((q) => [q.key, q] as const));
-  const shown = new Set<string>();
-  for (const q of def.questions) {
-    const cond = q.show_if;
-    if (!cond) {
-      shown.add(q.key);
-      continue;
-    }
-    const [sourceKey] = cond.question.split('.');
-    const source = byKey.get(sourceKey!);
-    const value = answers[cond.question];
-    if (source && shown.has(source.key) && value !== undefined && meets(cond, source, value)) shown.add(q.key);
-  }
-  return shown;
+  return new Set(def.questions.filter((q) => isVisible(q, answers, byKey)).map((q) => q.key));
 }
 
 /** The answers without those to questions the other answers hide (see the header comment). */

@@ -64,7 +64,7 @@ describe('language', () => {
 });
 
 describe('show_if', () => {
-  test('bands by scale', () => {
+  test('bands by scale (the service\'s rules, as the page uses them)', () => {
     assert.deepEqual([0, 6, 7, 8, 9, 10].map((v) => bandOf({ key: 'n', type: 'nps' }, v)), ['detractor', 'detractor', 'passive', 'passive', 'promoter', 'promoter']);
     assert.deepEqual([1, 3, 4, 5].map((v) => bandOf({ key: 'n', type: 'nps', scale: '1-5' }, v)), ['detractor', 'detractor', 'passive', 'promoter']);
     assert.deepEqual([1, 2, 3, 4, 5].map((v) => bandOf({ key: 'c', type: 'csat' }, v)), ['dissatisfied', 'dissatisfied', 'neutral', 'satisfied', 'satisfied']);
@@ -86,12 +86,10 @@ describe('show_if', () => {
         { key: 'mid', type: 'text', text: { en: 'mid' }, show_if: { question: 'r', value_gte: 4, value_lte: 6 } },
         { key: 'm', type: 'multiple_choice', options: [{ key: 'a', label: { en: 'A' } }, { key: 'b', label: { en: 'B' } }] },
         { key: 'if_b', type: 'text', text: { en: 'b' }, show_if: { question: 'm', value_in: ['b'] } },
-        { key: 'csi', type: 'csi' },
-        { key: 'if_rebuy', type: 'text', text: { en: 'r' }, show_if: { question: 'csi.rebuy', band_in: ['other'] } },
       ],
     };
-    assert.deepEqual([...shownQuestions(def, { r: 3, m: ['a', 'b'], 'csi.rebuy': 2 })], ['r', 'lo', 'm', 'if_b', 'csi', 'if_rebuy']);
-    assert.deepEqual([...shownQuestions(def, { r: 5, m: ['a'], 'csi.rebuy': 5 })], ['r', 'mid', 'm', 'csi']);
+    assert.deepEqual([...shownQuestions(def, { r: 3, m: ['a', 'b'] })], ['r', 'lo', 'm', 'if_b']);
+    assert.deepEqual([...shownQuestions(def, { r: 5, m: ['a'] })], ['r', 'mid', 'm']);
     assert.deepEqual(matchingFormValues(def.questions[2]!.show_if!, def.questions[0]!), ['4', '5', '6']);
     assert.deepEqual(matchingFormValues(def.questions[4]!.show_if!, def.questions[3]!), ['b']);
     assert.deepEqual(matchingFormValues(NPS_WITH_WHY.questions[1]!.show_if!, NPS_WITH_WHY.questions[0]!), ['0', '1', '2', '3', '4', '5', '6']);
