@@ -1,9 +1,12 @@
 /** GET /v1/survey-templates: the ready-made surveys (surveys.templates.ts), to copy into POST /v1/surveys. */
 import { Type } from '@sinclair/typebox';
-import { Nullable, problems, StringEnum } from '../../platform/http/schema.js';
+import { decodeCursor, page } from '../../platform/http/pagination.js';
+import { Nullable, Page, PageQuery, problems, StringEnum } from '../../platform/http/schema.js';
 import type { HttpServer } from '../../platform/http/server.js';
 import { SURVEY_TEMPLATES } from './surveys.templates.js';
 import { TOUCHPOINTS } from './surveys.types.js';
+
+const isKeyCursor = (v: any): v is { key: string } => typeof v === 'object' && v !== null && SURVEY_TEMPLATES.some((t) => t.key === v.key);
 
 const Template = Type.Object({
   key: Type.String({ description: 'relationship_nps, post_purchase_csat, ces_after_support, csi_cli, case_follow_up' }),
@@ -22,8 +25,15 @@ export function surveyTemplatesRoutes() {
         tags: ['surveys'],
         summary: 'List the ready-made survey templates',
         description: 'Relationship NPS, post-purchase CSAT, CES after support, a CSI + CLI block survey and the case follow-up, each a complete definition in en, bg, ru, ro and pl. Send one\'s name, touchpoint, trigger, default_language and definition to POST /v1/surveys to create a draft from it.',
-        response: { 200: Type.Object({ data: Type.Array(Template), next_cursor: Type.Null() }), ...problems(401) },
+        querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
+        response: { 200: Page(Template), ...problems(400, 401) },
       },
-    }, async () => ({ data: SURVEY_TEMPLATES, next_cursor: null }));
+    }, async (req) => {
+      // A list like every other (limit, cursor), though it is short and the same for every tenant.
+      const q = req.query as { limit: number; cursor?: string };
+      const after = decodeCursor(q.cursor, isKeyCursor);
+      const from = after ? SURVEY_TEMPLATES.findIndex((t) => t.key === after.key) + 1 : 0;
+      return page(SURVEY_TEMPLATES.slice(from, from + q.limit + 1), q.limit, (t) => t, (t) => ({ key: t.key }));
+    });
   };
 }
