@@ -68,6 +68,8 @@ import { defineReferralJobs } from './modules/referrals/referrals.jobs.js';
 import { RewardsService } from './modules/rewards/rewards.service.js';
 import { rewardsRoutes } from './modules/rewards/rewards.routes.js';
 import { SurveysService } from './modules/surveys/surveys.service.js';
+import { surveysRoutes } from './modules/surveys/surveys.routes.js';
+import { defineSurveyJobs } from './modules/surveys/surveys.jobs.js';
 import { surveyPageRoutes } from './modules/surveys/page/page.routes.js';
 import { surveyTemplatesRoutes } from './modules/surveys/surveys.templates.routes.js';
 
@@ -102,6 +104,7 @@ export interface Services {
   achievements: AchievementsService;
   referrals: ReferralsService;
   rewards: RewardsService;
+  surveys: SurveysService;
 }
 
 export interface Patron {
@@ -220,9 +223,14 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     members.registerExportSection('redemptions', (q, t, m) => redemptions.list(q, t, { memberId: m, limit: EXPORT_LIMIT }));
     members.registerExportSection('events', async (q, t, m) => (await events.list(q, t, { memberId: m, limit: EXPORT_LIMIT })).map(eventView));
     members.registerEraser('events', (tx, t, m) => events.eraseMember(tx, t, m));
-
-    // Surveys (docs/surveys/). NOTE for the merge: the surveys-core branch wires this same service; keep one `surveys`.
-    const surveys = new SurveysService({ clock, members, events, standing: tiers.standing, baseUrl: () => config.publicUrl ?? '', config: tenantConfig });
+    // Surveys (docs/surveys.md): invitations N days after an order (an order hook), rewards through action events, the
+    // member's tier on every response; links point at PATRON_PUBLIC_URL, else at the address the server listens on.
+    let listeningUrl = `http://${config.host}:${config.port}`;
+    const surveys = new SurveysService({ clock, members, events, standing: tiers.standing, baseUrl: () => config.publicUrl ?? listeningUrl, config: tenantConfig });
+    transactions.registerHook(surveys.orderHook());
+    defineSurveyJobs(jobs, { db, surveys, tenants });
+    members.registerExportSection('surveys', (q, t, m) => surveys.exportMember(q, t, m, EXPORT_LIMIT));
+    members.registerEraser('surveys', (tx, t, m) => surveys.eraseMember(tx, t, m));
 
     jobs.define({
       name: 'idempotency.purge',
@@ -270,7 +278,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(achievementsRoutes({ db, achievements, http: kit }));
       await http.register(referralsRoutes({ db, referrals, http: kit }));
       await http.register(rewardsRoutes({ db, rewards, http: kit }));
-      // The survey response page (public, HTML) and the survey templates.
+      await http.register(surveysRoutes({ db, surveys, http: kit }));
+      // The survey response page (public, HTML: docs/surveys/response-page.md) and the survey templates.
       await http.register(surveyPageRoutes({ db, surveys, rateLimit: config.rateLimit.enabled ? { max: 30, windowMs: 60_000 } : null }));
       await http.register(surveyTemplatesRoutes());
       await http.ready();
@@ -284,14 +293,15 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, surveys },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
         const addr = http.server.address();
         const port = typeof addr === 'object' && addr ? addr.port : config.port;
         const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-        return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+        listeningUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+        return listeningUrl;
       },
       async close() {
         if (closed) return;

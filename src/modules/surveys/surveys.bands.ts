@@ -35,7 +35,11 @@ export function csiBand(max: number, topBox: number, value: number): Band {
 /** The scale of a scored question (or a block's items), null for choices and text. */
 export function scaleOf(q: Question): { min: number; max: number } | null {
   switch (q.type) {
-    case 'nps': { const b = NPS_BANDS[q.scale ?? '0-10']; return { min: b.min, max: b.max }; }
+    case 'nps': {
+      // An unknown scale (a definition still being checked) has none.
+      const b = NPS_BANDS[q.scale ?? '0-10'] as (typeof NPS_BANDS)[NpsScale] | undefined;
+      return b ? { min: b.min, max: b.max } : null;
+    }
     case 'csat': return { min: 1, max: q.scale_max ?? 5 };
     case 'ces': return { min: 1, max: 7 };
     case 'csi': return { min: 1, max: q.scale_max ?? 5 };

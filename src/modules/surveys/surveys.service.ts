@@ -20,7 +20,7 @@ import type { MembersService } from '../members/members.service.js';
 import type { MemberStanding, OrderHook, PurchaseRecorded } from '../transactions/transactions.service.js';
 import { answersOf, checkAnswers, definitionErrors } from './surveys.definition.js';
 import { embedSnippet, invitationUrl, publicSurveyUrl, readInvitationToken, signInvitationToken, verifySignature } from './surveys.links.js';
-import type { CreateInvitationInput, CreateSurveyInput, SettingsInput, UpdateSurveyInput } from './surveys.schema.js';
+import type { CreateInvitationInput, CreateResponseInput, CreateSurveyInput, SettingsInput, UpdateSurveyInput } from './surveys.schema.js';
 import * as store from './surveys.store.js';
 import type { Channel, InvitationRow, ResponseRow, SettingsRow, SurveyRow, SurveyTrigger, VersionRow } from './surveys.store.js';
 import type { AnswerInput, Language, StoredAnswer, SurveyDefinition, SurveyResponded, Touchpoint } from './surveys.types.js';
@@ -496,6 +496,18 @@ export class SurveysService {
     };
     for (const h of this.handlers) await h(tx, event);
     return { ...response, answers: checked.rows };
+  }
+
+  /** A response given through the API (a POS tablet): the member, if any, by id or external id. */
+  async respondByApi(tx: Tx, tenantId: string, surveyId: string, b: CreateResponseInput): Promise<SurveyResponseView> {
+    if (b.member_id !== undefined && b.member_external_id !== undefined) throw errors.field('member_external_id', 'send member_id or member_external_id, not both');
+    let memberId = b.member_id;
+    if (b.member_external_id !== undefined) {
+      const m = await this.deps.members.find(tx, tenantId, { externalId: b.member_external_id });
+      if (!m) throw errors.unprocessable(`No member with external_id ${b.member_external_id}.`, [{ field: 'member_external_id', detail: 'is not a member of this program' }]);
+      memberId = m.id;
+    }
+    return this.respond(tx, tenantId, { survey_id: surveyId, member_id: memberId, channel: 'api', language: b.language, answers: b.answers, metadata: b.metadata });
   }
 
   async getResponse(q: Queryable, tenantId: string, id: string): Promise<SurveyResponseView> {

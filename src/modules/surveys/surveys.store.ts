@@ -227,10 +227,10 @@ export async function updateInvitation(q: Queryable, tenantId: string, id: strin
   return rows[0]!;
 }
 
-/** The member's latest sent invitation (any survey) at or after `since`: the throttle. */
+/** The member's latest sent invitation (any survey) after `since`: the throttle. */
 export async function lastSentSince(q: Queryable, tenantId: string, memberId: string, since: Date): Promise<Date | null> {
   const { rows } = await q.query<{ sent_at: Date }>(
-    'SELECT sent_at FROM survey_invitations WHERE tenant_id = $1 AND member_id = $2 AND sent_at >= $3 ORDER BY sent_at DESC LIMIT 1', [tenantId, memberId, since]);
+    'SELECT sent_at FROM survey_invitations WHERE tenant_id = $1 AND member_id = $2 AND sent_at > $3 ORDER BY sent_at DESC LIMIT 1', [tenantId, memberId, since]);
   return rows[0]?.sent_at ?? null;
 }
 
@@ -253,13 +253,13 @@ export async function expirePending(q: Queryable, tenantId: string, now: Date, l
 
 /**
  * Of `memberIds`, those a relationship survey may invite now: no invitation of this survey created since
- * `surveySince`, and no invitation of any survey sent since `throttleSince`.
+ * `surveySince`, and no invitation of any survey sent after `throttleSince`.
  */
 export async function relationshipCandidates(q: Queryable, tenantId: string, surveyId: string, memberIds: string[], surveySince: Date, throttleSince: Date): Promise<string[]> {
   const { rows } = await q.query<{ id: string }>(
     `SELECT m.id FROM unnest($2::uuid[]) AS m(id)
       WHERE NOT EXISTS (SELECT 1 FROM survey_invitations i WHERE i.tenant_id = $1 AND i.survey_id = $3 AND i.member_id = m.id AND i.created_at > $4)
-        AND NOT EXISTS (SELECT 1 FROM survey_invitations i WHERE i.tenant_id = $1 AND i.member_id = m.id AND i.sent_at >= $5)
+        AND NOT EXISTS (SELECT 1 FROM survey_invitations i WHERE i.tenant_id = $1 AND i.member_id = m.id AND i.sent_at > $5)
       ORDER BY m.id`,
     [tenantId, memberIds, surveyId, surveySince, throttleSince],
   );

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import { startTestApp, type TestApp, type TestTenant } from '../../../../test/helpers.js';
-import { SurveysService } from '../surveys.service.js';
+import type { SurveysService } from '../surveys.service.js';
 import type { SurveyDefinition } from '../surveys.types.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -37,7 +37,7 @@ before(async () => {
   app = await startTestApp();
   app.clock.set('2031-05-01T09:00:00Z');
   const s = app.patron.services;
-  surveys = new SurveysService({ clock: app.clock, members: s.members, events: s.events, standing: s.tiers.standing, baseUrl: () => app.url });
+  surveys = s.surveys;
   t = await app.newTenant();
   surveyId = await app.patron.db.tx(async (tx) => {
     const made = await surveys.create(tx, t.id, { name: 'Browser NPS', touchpoint: 'purchase', default_language: 'en', definition: NPS as never });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp, type TestTenant } from '../../../../test/helpers.js';
-import { SurveysService } from '../surveys.service.js';
+import type { SurveysService } from '../surveys.service.js';
 import { SURVEY_TEMPLATES } from '../surveys.templates.js';
 import type { SurveyDefinition } from '../surveys.types.js';
 import { FORM_LIMIT } from './page.routes.js';
@@ -17,8 +17,7 @@ before(async () => {
   app = await startTestApp();
   app.clock.set('2031-03-01T10:00:00Z');
   const s = app.patron.services;
-  // The app's own instance is not exposed; a second one over the same database behaves the same (it keeps no state).
-  surveys = new SurveysService({ clock: app.clock, members: s.members, events: s.events, standing: s.tiers.standing, baseUrl: () => app.url });
+  surveys = s.surveys;
 });
 after(() => app.close());
 
