@@ -220,11 +220,13 @@ describe('templates', () => {
     assert.deepEqual(res.body.data.map((x: { key: string }) => x.key), ['relationship_nps', 'post_purchase_csat', 'ces_after_support', 'csi_cli', 'case_follow_up']);
     assert.deepEqual(res.body.data, JSON.parse(JSON.stringify(SURVEY_TEMPLATES)));
     for (const tpl of res.body.data) {
-      const id = await app.patron.db.tx(async (tx) => {
-        const s = await surveys.create(tx, t.id, { name: tpl.name, touchpoint: tpl.touchpoint, trigger: tpl.trigger, default_language: tpl.default_language, definition: tpl.definition, public_link: true });
-        await surveys.publish(tx, t.id, s.id);
-        return s.id;
-      });
+      // As the docs say: the template's fields, sent to POST /v1/surveys, make a draft.
+      const made = await t.api('POST', '/v1/surveys', { body: { name: tpl.name, touchpoint: tpl.touchpoint, trigger: tpl.trigger, default_language: tpl.default_language, definition: tpl.definition, public_link: true } });
+      assert.equal(made.status, 201, `${tpl.key}: ${made.text}`);
+      const id = made.body.id;
+      assert.equal((await t.api('POST', `/v1/surveys/${id}/publish`)).status, 200);
+      const links = await t.api('GET', `/v1/surveys/${id}/links`);
+      assert.equal(new URL(links.body.public_url).pathname, `/s/p/${t.id}/${id}`, 'the links the API hands out are the page\'s');
       for (const lang of ['en', 'bg', 'ru', 'ro', 'pl']) {
         const p = await page(`/s/p/${t.id}/${id}?lang=${lang}`);
         assert.equal(p.status, 200, `${tpl.key} ${lang}`);
