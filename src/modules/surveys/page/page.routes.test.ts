@@ -206,6 +206,11 @@ describe('the public link', () => {
       for (let i = 0; i < 32; i++) res.push((await fetch(`${limited.url}/s/p/${crypto.randomUUID()}/${crypto.randomUUID()}`, { method: 'POST', body: 'nps=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status);
       assert.deepEqual([...new Set(res.slice(0, 30))], [404]);
       assert.equal(res[31], 429);
+      const limitedPage = await fetch(`${limited.url}/s/p/${crypto.randomUUID()}/${crypto.randomUUID()}`, { method: 'POST', body: 'nps=1', headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'ro' } });
+      assert.equal(limitedPage.status, 429);
+      assert.ok(Number(limitedPage.headers.get('retry-after')) >= 1);
+      assert.match(await limitedPage.text(), /Prea multe încercări/);
+      assert.equal((await fetch(`${limited.url}/s/p/${crypto.randomUUID()}/${crypto.randomUUID()}`)).status, 404, 'showing a survey is not limited by answering');
     } finally {
       await limited.close();
     }

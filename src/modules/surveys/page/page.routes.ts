@@ -114,12 +114,15 @@ function sendError(req: FastifyRequest<{ Querystring: PageQuery }>, reply: Fasti
         for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
         return sendMessage(reply, 429, lang, embed, 'too_many');
       default:
+        if (err.status < 500) return sendMessage(reply, err.status, lang, embed, 'error');
         break;
     }
   }
   const e = err as { code?: string; statusCode?: number };
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendMessage(reply, 413, lang, embed, 'error');
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendMessage(reply, 415, lang, embed, 'error');
+  // The server's global rate limit (it has set Retry-After).
+  if (e.statusCode === 429) return sendMessage(reply, 429, lang, embed, 'too_many');
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return sendMessage(reply, e.statusCode, lang, embed, 'error');
   req.log.error({ err }, 'survey page failed');
   return sendMessage(reply, 500, lang, embed, 'error');
