@@ -12,7 +12,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Queryable, Tx } from '../../platform/db/db.js';
 import type { TenantCache, TenantConfig } from '../../platform/db/tenant-cache.js';
 import { errors, type FieldError } from '../../platform/errors.js';
-import { newId } from '../../platform/ids.js';
+import { isUuid, newId } from '../../platform/ids.js';
 import { emit, emitMany } from '../../platform/outbox/outbox.js';
 import type { EventsService } from '../events/events.service.js';
 import type { MemberRow } from '../members/members.store.js';
@@ -392,6 +392,8 @@ export class SurveysService {
 
   /** The survey the public link opens: 404 unless its public link is on (and it was published), 410 once closed. */
   async openPublic(q: Queryable, tenantId: string, surveyId: string): Promise<OpenedSurvey> {
+    // The ids come from a URL anyone can type.
+    if (!isUuid(tenantId) || !isUuid(surveyId)) throw errors.notFound('survey');
     const survey = await store.getSurvey(q, tenantId, surveyId);
     if (!survey || !survey.public_link || survey.status === 'draft') throw errors.notFound('survey', surveyId);
     if (survey.status === 'closed') throw errors.gone('This survey is closed.');
@@ -416,6 +418,9 @@ export class SurveysService {
    */
   async respond(tx: Tx, tenantId: string, input: RespondInput): Promise<SurveyResponseView> {
     const now = this.deps.clock.now();
+    if (!isUuid(input.survey_id)) throw errors.notFound('survey', input.survey_id);
+    if (input.invitation_id !== undefined && !isUuid(input.invitation_id)) throw errors.notFound('survey invitation', input.invitation_id);
+    if (input.member_id !== undefined && !isUuid(input.member_id)) throw errors.field('member_id', 'must be a member id (a UUID)');
     const survey = await store.getSurvey(tx, tenantId, input.survey_id);
     if (!survey) throw errors.notFound('survey', input.survey_id);
     let inv: InvitationRow | null = null;
@@ -531,7 +536,7 @@ export class SurveysService {
 
   // ── Triggers ──────────────────────────────────────────────────────────────────
 
-  /** The order hook: a purchase schedules an invitation to each live after_purchase survey, N days after the order. */
+  /** The order hook: a purchase schedules an invitation to each live after_purchase survey, N days after the order (orders made before the survey was published: none). */
   orderHook(): OrderHook {
     return { name: 'surveys', purchased: (tx, e) => this.purchased(tx, e) };
   }
@@ -544,6 +549,9 @@ export class SurveysService {
     const t = e.transaction;
     const now = this.deps.clock.now();
     for (const s of surveys) {
+      // A survey asks about purchases made while it is live: an imported history (or a back-dated order) never
+      // invites members about orders of months ago.
+      if (s.published_at === null || t.occurred_at < s.published_at) continue;
       const days = (s.trigger as { days: number }).days;
       await store.insertInvitation(tx, e.tenantId, {
         id: newId(), survey_id: s.id, member_id: e.member.id, trigger: 'after_purchase', source_type: 'transaction', source_id: t.id, status: 'scheduled',

@@ -211,6 +211,7 @@ describe('surveys', () => {
     assert.equal(links.body.public_url, `${app.url}/s/p/${t.id}/${s.id}`);
     assert.match(links.body.embed_snippet, /^<iframe src="[^"]+\?embed=1" title="NPS" loading="lazy"/);
     await rejects(app.patron.db.tx((tx) => svc().openPublic(tx, t.id, s.id)), 404);
+    await rejects(app.patron.db.tx((tx) => svc().openPublic(tx, 'not-a-tenant', 'not-a-survey')), 404);
     await rejects(respond(t, { survey_id: s.id, channel: 'public_link', language: 'en', answers: { nps: 9 } }), 404);
     assert.equal((await t.api('PATCH', `/v1/surveys/${s.id}`, { body: { public_link: true } })).status, 200);
     const opened = await app.patron.db.tx((tx) => svc().openPublic(tx, t.id, s.id));
@@ -248,6 +249,9 @@ describe('surveys', () => {
       const o = await t.api('POST', '/v1/transactions', { body: { external_id: `o-${i}`, member_id: m, currency: 'EUR', total: 1000 } });
       assert.equal(o.status, 201, o.text);
     }
+    // An order from before the survey was published (imported history, a back-dated order) invites nobody.
+    const old = await t.api('POST', '/v1/transactions', { body: { external_id: 'o-old', member_id: m2, currency: 'EUR', total: 1000, occurred_at: '2031-06-01T10:00:00Z' } });
+    assert.equal(old.status, 201, old.text);
     const scheduled = (await t.api('GET', `/v1/survey-invitations?survey_id=${s.id}`)).body.data;
     assert.equal(scheduled.length, 3);
     assert.ok(scheduled.every((i: any) => i.status === 'scheduled' && i.send_at === '2031-07-04T10:00:00.000Z' && i.source.type === 'transaction' && i.url === null));
