@@ -70,6 +70,8 @@ import { rewardsRoutes } from './modules/rewards/rewards.routes.js';
 import { SurveysService } from './modules/surveys/surveys.service.js';
 import { surveysRoutes } from './modules/surveys/surveys.routes.js';
 import { defineSurveyJobs } from './modules/surveys/surveys.jobs.js';
+import { surveyPageRoutes } from './modules/surveys/page/page.routes.js';
+import { surveyTemplatesRoutes } from './modules/surveys/surveys.templates.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -277,6 +279,9 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(referralsRoutes({ db, referrals, http: kit }));
       await http.register(rewardsRoutes({ db, rewards, http: kit }));
       await http.register(surveysRoutes({ db, surveys, http: kit }));
+      // The survey response page (public, HTML: docs/surveys/response-page.md) and the survey templates.
+      await http.register(surveyPageRoutes({ db, surveys, rateLimit: config.rateLimit.enabled ? { max: 30, windowMs: 60_000 } : null }));
+      await http.register(surveyTemplatesRoutes());
       await http.ready();
     }
 

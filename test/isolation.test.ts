@@ -26,7 +26,12 @@ import { call, startTestApp, type ApiResponse, type TestApp, type TestTenant } f
 const OPERATOR_KEY = `operator_${crypto.randomBytes(16).toString('hex')}`;
 
 /** Routes anyone may call without a key. Everything else needs one. */
-const PUBLIC_ROUTES = new Set(['GET /health', 'GET /ready', 'GET /metrics', 'GET /openapi.json']);
+const PUBLIC_ROUTES = new Set([
+  'GET /health', 'GET /ready', 'GET /metrics', 'GET /openapi.json',
+  // The survey response page (HTML): an invitation's link, the public link, their thank-you pages.
+  'GET /s/:token', 'POST /s/:token', 'GET /s/:token/thanks',
+  'GET /s/p/:tenantId/:surveyId', 'POST /s/p/:tenantId/:surveyId', 'GET /s/p/:tenantId/:surveyId/thanks',
+]);
 const isDocsRoute = (r: RouteInfo) => r.method === 'GET' && (r.url === '/docs' || r.url.startsWith('/docs/'));
 
 /** Tenant B's (or A's) objects that path parameters point at. */
@@ -400,6 +405,31 @@ async function snapshot(tenantId: string): Promise<Record<string, string>> {
   return out;
 }
 
+/**
+ * Public routes with path parameters (the survey pages) and what they take: a live public survey of tenant A and an
+ * invitation to it, made through the surveys service.
+ */
+async function publicSamples(): Promise<Record<string, { path: string; form?: string }>> {
+  const surveys = app.patron.services.surveys;
+  const member = await A.api('POST', '/v1/members', { body: { first_name: 'Respondent' } });
+  assert.equal(member.status, 201, member.text);
+  const { surveyId, token } = await app.patron.db.tx(async (tx) => {
+    const made = await surveys.create(tx, A.id, { name: 'Public sample', touchpoint: 'custom', public_link: true, definition: { questions: [{ key: 'nps', type: 'nps' }] } as never });
+    await surveys.publish(tx, A.id, made.id);
+    const inv = await surveys.invite(tx, A.id, made.id, { member_id: member.body.id });
+    return { surveyId: made.id, token: new URL(inv.url!).pathname.slice('/s/'.length) };
+  });
+  const pub = `/s/p/${A.id}/${surveyId}`;
+  return {
+    'GET /s/:token': { path: `/s/${token}` },
+    'POST /s/:token': { path: `/s/${token}`, form: 'nps=9' },
+    'GET /s/:token/thanks': { path: `/s/${token}/thanks` },
+    'GET /s/p/:tenantId/:surveyId': { path: pub },
+    'POST /s/p/:tenantId/:surveyId': { path: pub, form: 'nps=9' },
+    'GET /s/p/:tenantId/:surveyId/thanks': { path: `${pub}/thanks` },
+  };
+}
+
 const tenantRoutes = () => routes.filter((r) => r.policy !== 'public' && r.policy !== 'operator');
 
 describe('tenant isolation and scopes over every route', () => {
@@ -417,9 +447,11 @@ describe('tenant isolation and scopes over every route', () => {
   });
 
   test('public routes answer without a key', async () => {
+    const samples = await publicSamples();
     for (const r of routes.filter((x) => x.policy === 'public')) {
-      const url = r.url === '/docs/static/*' ? '/docs/static/swagger-ui.css' : r.url;
-      const res = await call(app.url, r.method, url);
+      const sample = samples[routeName(r)];
+      const url = sample?.path ?? (r.url === '/docs/static/*' ? '/docs/static/swagger-ui.css' : r.url);
+      const res = await call(app.url, r.method, url, sample?.form !== undefined ? { raw: sample.form, headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {});
       assert.ok(res.status < 400, `${routeName(r)}: ${res.status}`);
     }
   });

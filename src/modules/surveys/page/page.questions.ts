@@ -1,0 +1,73 @@
+/**
+ * What the page needs to know about a question beyond its definition: its scale, its items, whether it is required,
+ * the band of an answer, and whether it is shown given the answers so far (show_if). Pure functions; the rules
+ * themselves (scales, bands, visibility) are the surveys service's (surveys.bands.ts, surveys.definition.ts), so the
+ * page and `respond` can never disagree about which questions are asked.
+ *
+ * Conditional questions: without JavaScript the page shows every question, and a respondent may answer one whose
+ * condition the other answers make false. The surveys service refuses answers to hidden questions, so the page drops
+ * them (`visibleAnswers`) before it calls `respond`: the respondent is never blamed for the page's own layout.
+ */
+import { scaleOf } from '../surveys.bands.js';
+import { isVisible } from '../surveys.definition.js';
+import { CLI_ITEMS, CSI_ITEMS, type AnswerInput, type AnswerValue, type Question, type ShowIf, type SurveyDefinition } from '../surveys.types.js';
+
+export { scaleOf, bandOf } from '../surveys.bands.js';
+export { isRequired } from '../surveys.definition.js';
+
+/** The sub-questions of a block (CSI, CLI); empty for every other question. */
+export function itemsOf(q: Question): readonly string[] {
+  if (q.type === 'csi') return CSI_ITEMS;
+  if (q.type === 'cli') return CLI_ITEMS;
+  return [];
+}
+
+/** The answer keys of a question: `<key>`, or `<key>.<item>` for each item of a block. */
+export function answerKeysOf(q: Question): string[] {
+  const items = itemsOf(q);
+  return items.length > 0 ? items.map((i) => `${q.key}.${i}`) : [q.key];
+}
+
+/** Does an answer to `source` meet `cond`? The service's own rule (isVisible), for that one answer. */
+function meets(cond: ShowIf, source: Question, value: AnswerValue): boolean {
+  const probe: Question = { key: '_', type: 'text', show_if: cond };
+  return isVisible(probe, { [source.key]: value }, new Map([[source.key, { ...source, show_if: undefined }]]));
+}
+
+/**
+ * The keys of the questions shown for these answers. A question is shown when it has no condition, or when the
+ * question its condition names is shown and answered in a way that meets it (so a chain of conditions hides with its
+ * first link).
+ */
+export function shownQuestions(def: SurveyDefinition, answers: AnswerInput): Set<string> {
+  const byKey = new Map(def.questions.map((q) => [q.key, q] as const));
+  return new Set(def.questions.filter((q) => isVisible(q, answers, byKey)).map((q) => q.key));
+}
+
+/** The answers without those to questions the other answers hide (see the header comment). */
+export function visibleAnswers(def: SurveyDefinition, answers: AnswerInput): AnswerInput {
+  const shown = shownQuestions(def, answers);
+  const out: AnswerInput = {};
+  for (const q of def.questions) {
+    if (!shown.has(q.key)) continue;
+    for (const k of answerKeysOf(q)) if (answers[k] !== undefined) out[k] = answers[k]!;
+  }
+  return out;
+}
+
+/**
+ * The answer values of `source` that meet `cond`, as form values (strings), for the page's script, which shows and
+ * hides questions without knowing bands or scales. For a text source: the listed values.
+ */
+export function matchingFormValues(cond: ShowIf, source: Question): string[] {
+  const scale = scaleOf(source);
+  if (scale) {
+    const out: string[] = [];
+    for (let v = scale.min; v <= scale.max; v++) if (meets(cond, source, v)) out.push(String(v));
+    return out;
+  }
+  if (source.type === 'single_choice' || source.type === 'multiple_choice') {
+    return source.options.filter((o) => meets(cond, source, source.type === 'multiple_choice' ? [o.key] : o.key)).map((o) => o.key);
+  }
+  return (cond.value_in ?? []).map(String);
+}
