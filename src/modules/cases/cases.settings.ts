@@ -132,7 +132,13 @@ export function settingsErrors(body: unknown): FieldError[] {
 /** The first matching rule's priority, else the default. */
 export function priorityOf(s: CaseSettings, facts: PriorityFacts): Priority {
   for (const r of s.priority_rules) {
-    if (jsonLogic.truthy(jsonLogic.apply(r.when as never, { ...facts }))) return r.priority;
+    let matched = false;
+    try {
+      matched = Boolean(jsonLogic.truthy(jsonLogic.apply(r.when as never, { ...facts })));
+    } catch {
+      // A rule that fails on these facts does not match: it must never fail the survey response or the feedback.
+    }
+    if (matched) return r.priority;
   }
   return s.default_priority;
 }

@@ -134,15 +134,16 @@ export async function casesOfMember(db: Queryable, tenantId: string, memberId: s
   return res.rows;
 }
 
-/** Clears what an erased member wrote or was told: messages, contact emails, replies and the source's text. */
+/** Clears what an erased member wrote or what was written about them: messages, contact emails, timeline bodies, the source's answer. */
 export async function eraseMember(db: Queryable, tenantId: string, memberId: string): Promise<void> {
+  // Every body: internal notes about the member may name them as much as the replies do.
   await db.query(
-    `UPDATE case_timeline t SET body = NULL WHERE t.tenant_id = $1 AND t.kind IN ('reply', 'opened', 'updated', 'follow_up_answered')
+    `UPDATE case_timeline t SET body = NULL WHERE t.tenant_id = $1 AND t.body IS NOT NULL
         AND t.case_id IN (SELECT id FROM cases WHERE tenant_id = $1 AND member_id = $2)`,
     [tenantId, memberId],
   );
   await db.query(
-    `UPDATE cases SET message = NULL, contact_email = NULL, subject = 'Erased', source = source - 'value' - 'metadata', erased = true
+    `UPDATE cases SET message = NULL, contact_email = NULL, resolution_note = NULL, subject = 'Erased', source = source - 'value' - 'metadata', erased = true
       WHERE tenant_id = $1 AND member_id = $2`,
     [tenantId, memberId],
   );

@@ -385,6 +385,7 @@ describe('GDPR', () => {
     const ana = await member(t);
     const c = (await t.api('POST', '/v1/feedback', { body: { member_id: ana, message: 'My address is Main St 1' } })).body;
     await t.api('POST', `/v1/cases/${c.id}/replies`, { body: { body: 'Dear Ana' } });
+    await t.api('POST', `/v1/cases/${c.id}/notes`, { body: { body: 'Ana lives at Main St 1' } });
     const exp = await t.api('GET', `/v1/members/${ana}/export`);
     assert.equal(exp.status, 200, exp.text);
     assert.equal(exp.body.sections.cases[0].message, 'My address is Main St 1');
@@ -392,6 +393,7 @@ describe('GDPR', () => {
     assert.equal((await t.api('POST', `/v1/members/${ana}/erase`)).status, 200);
     const got = (await t.api('GET', `/v1/cases/${c.id}`)).body;
     assert.equal(got.message, null);
-    assert.ok(got.timeline.every((x: any) => x.kind === 'note' || x.body === null));
+    assert.ok(got.timeline.every((x: any) => x.body === null));
+    assert.deepEqual([got.subject, got.contact_email, got.member_id], ['Erased', null, ana]);
   });
 });
