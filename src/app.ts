@@ -72,6 +72,9 @@ import { agentsRoutes } from './modules/agents/agents.routes.js';
 import { CasesService } from './modules/cases/cases.service.js';
 import { casesRoutes } from './modules/cases/cases.routes.js';
 import { defineCaseJobs } from './modules/cases/cases.jobs.js';
+import { SurveysService } from './modules/surveys/surveys.service.js';
+import { surveysRoutes } from './modules/surveys/surveys.routes.js';
+import { defineSurveyJobs } from './modules/surveys/surveys.jobs.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -106,6 +109,7 @@ export interface Services {
   rewards: RewardsService;
   agents: AgentsService;
   cases: CasesService;
+  surveys: SurveysService;
 }
 
 export interface Patron {
@@ -232,6 +236,17 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     defineCaseJobs(jobs, { db, cases, tenants });
     members.registerExportSection('cases', (q, t, m) => cases.exportOf(q, t, m, EXPORT_LIMIT));
     members.registerEraser('cases', (tx, t, m) => cases.eraseMember(tx, t, m));
+    // Surveys (docs/surveys.md): invitations N days after an order (an order hook), rewards through action events, the
+    // member's tier on every response; links point at PATRON_PUBLIC_URL, else at the address the server listens on.
+    let listeningUrl = `http://${config.host}:${config.port}`;
+    const surveys = new SurveysService({ clock, members, events, standing: tiers.standing, baseUrl: () => config.publicUrl ?? listeningUrl, config: tenantConfig });
+    transactions.registerHook(surveys.orderHook());
+    defineSurveyJobs(jobs, { db, surveys, tenants });
+    members.registerExportSection('surveys', (q, t, m) => surveys.exportMember(q, t, m, EXPORT_LIMIT));
+    members.registerEraser('surveys', (tx, t, m) => surveys.eraseMember(tx, t, m));
+    // The closed loop: unhappy answers open cases; closing a case sends the follow-up survey.
+    surveys.onResponded((tx, e) => cases.onSurveyResponded(tx, e));
+    cases.onClosed((tx, tenantId, c) => surveys.afterCaseClosed(tx, tenantId, c));
 
     jobs.define({
       name: 'idempotency.purge',
@@ -281,6 +296,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(rewardsRoutes({ db, rewards, http: kit }));
       await http.register(agentsRoutes({ db, agents, http: kit }));
       await http.register(casesRoutes({ db, cases, http: kit }));
+      await http.register(surveysRoutes({ db, surveys, http: kit }));
       await http.ready();
     }
 
@@ -292,14 +308,15 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
         const addr = http.server.address();
         const port = typeof addr === 'object' && addr ? addr.port : config.port;
         const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-        return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+        listeningUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+        return listeningUrl;
       },
       async close() {
         if (closed) return;

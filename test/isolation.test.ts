@@ -73,6 +73,8 @@ interface Fixture {
   /** An agent and an open case (feedback of the member), when the API has cases. */
   agentId: string | null;
   caseId: string | null;
+  /** A live survey, the member's invitation to it and the member's response, when the API has surveys. */
+  survey: { id: string; invitationId: string; responseId: string } | null;
 }
 
 /**
@@ -107,6 +109,10 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/reward-redemptions/:id': { of: (f) => f.rewardRedemptionId ?? assert.fail('the fixture has no reward redemption'), random: () => crypto.randomUUID() },
   '/v1/agents/:id': { of: (f) => f.agentId ?? assert.fail('the fixture has no agent'), random: () => crypto.randomUUID() },
   '/v1/cases/:id': { of: (f) => f.caseId ?? assert.fail('the fixture has no case'), random: () => crypto.randomUUID() },
+  '/v1/surveys/:id': { of: (f) => f.survey?.id ?? assert.fail('the fixture has no survey'), random: () => crypto.randomUUID() },
+  '/v1/surveys/:id/versions/:version': { of: () => '1', random: () => '1' },
+  '/v1/survey-invitations/:id': { of: (f) => f.survey?.invitationId ?? assert.fail('the fixture has no survey invitation'), random: () => crypto.randomUUID() },
+  '/v1/survey-responses/:id': { of: (f) => f.survey?.responseId ?? assert.fail('the fixture has no survey response'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -163,6 +169,11 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
     raw: `external_id,member_external_id,occurred_at,currency,total\nimp-${crypto.randomBytes(6).toString('hex')},${f.externalId},2025-01-01T00:00:00Z,EUR,500\n`,
     contentType: 'text/csv',
   }),
+  'POST /v1/surveys': () => ({ json: { name: 'Sample', touchpoint: 'purchase', definition: { questions: [{ key: 'nps', type: 'nps' }] } } }),
+  'PATCH /v1/surveys/:id': () => ({ json: { name: 'Changed', public_link: true } }),
+  'POST /v1/surveys/:id/invitations': (f) => ({ json: { member_id: f.memberId } }),
+  'POST /v1/surveys/:id/responses': () => ({ json: { language: 'en', answers: { nps: 9 } } }),
+  'PUT /v1/survey-settings': () => ({ json: { edit_window_minutes: 45 } }),
   'POST /v1/members/:id/wallet/debits': () => ({ json: { amount: 10, order_ref: 'isolation-test' } }),
   'POST /v1/members/:id/wallet/debits/:entry_id/refunds': () => ({ json: { amount: 5 } }),
   'POST /v1/members/:id/wallet/adjustments': () => ({ json: { amount: 100, reason: 'isolation test' } }),
@@ -339,11 +350,22 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(made.status, 201, made.text);
     caseId = made.body.id;
   }
+  let survey: Fixture['survey'] = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/surveys')) {
+    const made = await t.api('POST', '/v1/surveys', { body: { name: 'Fixture', touchpoint: 'purchase', definition: { questions: [{ key: 'nps', type: 'nps' }] } } });
+    assert.equal(made.status, 201, made.text);
+    assert.equal((await t.api('POST', `/v1/surveys/${made.body.id}/publish`)).status, 200);
+    const invited = await t.api('POST', `/v1/surveys/${made.body.id}/invitations`, { body: { member_id: member.body.id } });
+    assert.equal(invited.status, 201, invited.text);
+    const answered = await t.api('POST', `/v1/surveys/${made.body.id}/responses`, { body: { member_id: member.body.id, language: 'en', answers: { nps: 9 } } });
+    assert.equal(answered.status, 201, answered.text);
+    survey = { id: made.body.id, invitationId: invited.body.id, responseId: answered.body.id };
+  }
   await settle(t.id);
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
     transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId, referralId, referralBody, campaignId,
-    rewardId, rewardRedemptionId, agentId, caseId,
+    rewardId, rewardRedemptionId, agentId, caseId, survey,
   };
 }
 
@@ -513,7 +535,8 @@ describe('tenant isolation and scopes over every route', () => {
       return leaks(JSON.stringify(rest));
     };
     // Each filter alone: a route that does not know a parameter may refuse it (400).
-    const filters = ['', `?external_id=${f.externalId}`, `?email=${encodeURIComponent(f.email)}`, `?q=${f.externalId}`, `?aggregate_id=${f.memberId}`, `?resource_id=${f.memberId}`];
+    // `?limit=500`: every write route above made B a fresh fixture (and API key), more than a default page holds.
+    const filters = ['', '?limit=500', `?external_id=${f.externalId}`, `?email=${encodeURIComponent(f.email)}`, `?q=${f.externalId}`, `?aggregate_id=${f.memberId}`, `?resource_id=${f.memberId}`];
     const lists = tenantRoutes().filter((r) => r.method === 'GET' && paramsOf(r.url).length === 0);
     const seenByB = new Set<string>();
     for (const r of lists) {

@@ -54,6 +54,7 @@ const BAND_REASON: Partial<Record<string, { reason: Reason; rule: keyof CaseSett
   high_effort: { reason: 'ces_high_effort', rule: 'ces_high_effort', type: 'ces' },
 };
 const OPEN_STATES: CaseStatus[] = ['open', 'waiting_for_customer'];
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** An answer that opens a case under these settings, with its reason. */
 interface Trigger {
@@ -199,8 +200,9 @@ export class CasesService {
   }
 
   private async onFollowUpAnswer(tx: Tx, tenantId: string, caseId: string, e: SurveyResponded): Promise<void> {
-    const c = await store.getCase(tx, tenantId, caseId, true);
-    if (!c) return; // the case is gone (its member was deleted): nothing to follow up
+    // The invitation's source id is text: anything but a case id of this tenant is no case to follow up.
+    const c = UUID_RE.test(caseId) ? await store.getCase(tx, tenantId, caseId, true) : null;
+    if (!c) return;
     const solved = e.answers.find((a) => a.question_key === 'solved');
     const answer = solved ? (solved.value_choices?.[0] ?? solved.value_text) : null;
     await this.log(tx, tenantId, c.id, 'follow_up_answered', SYSTEM, { data: { response_id: e.response.id, solved: answer } });

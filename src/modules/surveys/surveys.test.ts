@@ -1,0 +1,347 @@
+/**
+ * The surveys core through the real HTTP API and the service the response page and the cases module use: definitions
+ * and versions, validation, invitations and their signed links, the edit window, the throttle, the three triggers
+ * (run through the surveys.invite job with the clock set), rewards once per invitation, outbox events and GDPR.
+ * The clock is set after 2030 (test/helpers.ts) so that jobs of other test processes never find these invitations due.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTestApp, type TestApp, type TestTenant } from '../../../test/helpers.js';
+import { AppError } from '../../platform/errors.js';
+import type { RespondInput } from './surveys.service.js';
+import type { SurveyResponded } from './surveys.types.js';
+
+let app: TestApp;
+const heard: SurveyResponded[] = [];
+before(async () => {
+  app = await startTestApp();
+  app.patron.services.surveys.onResponded(async (_tx, e) => { heard.push(e); });
+});
+after(() => app.close());
+
+const at = (iso: string) => app.clock.set(new Date(iso));
+const addDays = (days: number) => app.clock.set(new Date(app.clock.now().getTime() + days * 86_400_000));
+const svc = () => app.patron.services.surveys;
+
+const NPS_WHY = {
+  questions: [
+    { key: 'nps', type: 'nps' },
+    { key: 'why', type: 'text', text: { en: 'What should we improve?', bg: 'Какво да подобрим?' }, show_if: { question: 'nps', band_in: ['detractor'] } },
+  ],
+};
+
+async function member(t: TestTenant, body: Record<string, unknown> = {}): Promise<string> {
+  const res = await t.api('POST', '/v1/members', { body });
+  assert.equal(res.status, 201, res.text);
+  return res.body.id;
+}
+
+async function survey(t: TestTenant, body: Record<string, unknown> = {}, publish = true) {
+  const res = await t.api('POST', '/v1/surveys', { body: { name: 'NPS', touchpoint: 'purchase', definition: NPS_WHY, ...body } });
+  assert.equal(res.status, 201, res.text);
+  if (!publish) return res.body;
+  const p = await t.api('POST', `/v1/surveys/${res.body.id}/publish`);
+  assert.equal(p.status, 200, p.text);
+  return p.body;
+}
+
+const eventsOf = async (t: TestTenant, type: string) => (await t.api('GET', `/v1/domain-events?type=${type}&limit=500`)).body.data as any[];
+const tokenOf = (url: string) => url.slice(url.lastIndexOf('/s/') + 3);
+const open = (token: string) => app.patron.db.tx((tx) => svc().openInvitation(tx, token));
+const respond = (t: TestTenant, input: RespondInput) => app.patron.db.tx((tx) => svc().respond(tx, t.id, input));
+const runInvite = (t: TestTenant) => app.patron.jobs.runNow('surveys.invite', { tenant_id: t.id }) as Promise<any>;
+
+async function rejects(p: Promise<unknown>, status: number, field?: string) {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof AppError, String(err));
+    assert.equal(err.status, status, err.message);
+    if (field) assert.ok(err.errors.some((e) => e.field === field), JSON.stringify(err.errors));
+    return err;
+  }
+  assert.fail(`expected a ${status}`);
+}
+
+describe('surveys', () => {
+  test('definitions: a draft is edited in place, a live survey gets versions, past answers stay on theirs', async () => {
+    at('2031-04-01T10:00:00Z');
+    const t = await app.newTenant();
+    const s = await survey(t, {}, false);
+    assert.equal(s.status, 'draft');
+    assert.equal(s.version, 1);
+    const edited = await t.api('PATCH', `/v1/surveys/${s.id}`, { body: { definition: { questions: [{ key: 'nps', type: 'nps', scale: '1-10' }] } } });
+    assert.equal(edited.status, 200, edited.text);
+    assert.equal(edited.body.version, 1);
+    assert.equal((await t.api('GET', `/v1/surveys/${s.id}/versions`)).body.data.length, 1);
+    // A draft takes no answers.
+    assert.equal((await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { language: 'en', answers: { nps: 9 } } })).status, 422);
+    assert.equal((await t.api('POST', `/v1/surveys/${s.id}/publish`)).status, 200);
+    assert.equal((await t.api('POST', `/v1/surveys/${s.id}/publish`)).status, 409);
+
+    const r1 = await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { language: 'en', answers: { nps: 6 } } });
+    assert.equal(r1.status, 201, r1.text);
+    assert.equal(r1.body.version, 1);
+    assert.deepEqual(r1.body.answers.map((a: any) => [a.question_key, a.value_number, a.band, a.scale_min, a.scale_max]), [['nps', 6, 'detractor', 1, 10]]);
+
+    const v2 = await t.api('PATCH', `/v1/surveys/${s.id}`, { body: { definition: { questions: [{ key: 'nps', type: 'nps', scale: '1-5' }] } } });
+    assert.equal(v2.status, 200, v2.text);
+    assert.equal(v2.body.version, 2);
+    const r2 = await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { language: 'bg', answers: { nps: 4 } } });
+    assert.equal(r2.status, 201, r2.text);
+    assert.equal(r2.body.version, 2);
+    assert.equal(r2.body.answers[0].band, 'passive');
+
+    // The first answer keeps its version, scale and band.
+    const old = await t.api('GET', `/v1/survey-responses/${r1.body.id}`);
+    assert.equal(old.body.version, 1);
+    assert.deepEqual([old.body.answers[0].value_number, old.body.answers[0].band, old.body.answers[0].scale_max], [6, 'detractor', 10]);
+    assert.equal((await t.api('GET', `/v1/surveys/${s.id}/versions/1`)).body.definition.questions[0].scale, '1-10');
+    assert.equal((await t.api('GET', `/v1/surveys/${s.id}/versions/3`)).status, 404);
+    const list = await t.api('GET', `/v1/surveys/${s.id}/responses?limit=1`);
+    assert.equal(list.body.data[0].id, r2.body.id);
+    const next = await t.api('GET', `/v1/surveys/${s.id}/responses?limit=1&cursor=${list.body.next_cursor}`);
+    assert.equal(next.body.data[0].id, r1.body.id);
+
+    const closed = await t.api('POST', `/v1/surveys/${s.id}/close`);
+    assert.equal(closed.status, 200);
+    assert.equal((await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { language: 'en', answers: { nps: 5 } } })).status, 410);
+    assert.equal((await t.api('PATCH', `/v1/surveys/${s.id}`, { body: { name: 'x' } })).status, 422);
+
+    const updated = await eventsOf(t, 'survey.updated');
+    assert.deepEqual(updated.map((e) => e.payload.version).sort(), [1, 2]);
+    for (const type of ['survey.created', 'survey.published', 'survey.closed']) assert.equal((await eventsOf(t, type)).length, 1, type);
+    assert.equal((await eventsOf(t, 'survey.responded')).length, 2);
+  });
+
+  test('validation: every problem of a definition and of the answers at once', async () => {
+    at('2031-04-01T10:00:00Z');
+    const t = await app.newTenant();
+    const bad = await t.api('POST', '/v1/surveys', {
+      body: {
+        name: 'Bad', touchpoint: 'delivery', default_language: 'ro',
+        definition: { questions: [{ key: 'q', type: 'rating', text: { en: 'Rate' } }, { key: 'q', type: 'nps' }, { key: 'w', type: 'text', text: { ro: 'De ce?' }, show_if: { question: 'zzz', band_in: ['detractor'] } }] },
+      },
+    });
+    assert.equal(bad.status, 400, bad.text);
+    const fields = bad.body.errors.map((e: any) => e.field);
+    for (const f of ['definition.questions[0].text.ro', 'definition.questions[1].key', 'definition.questions[2].show_if.question']) assert.ok(fields.includes(f), `${f}: ${bad.text}`);
+
+    const s = await survey(t, { definition: { questions: [...NPS_WHY.questions, { key: 'csi', type: 'csi' }, { key: 'extra', type: 'csi', required: false }] } });
+    const res = await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { language: 'en', answers: { nps: 11, why: 'x', 'csi.satisfied': 5, 'extra.rebuy': 3, nope: 1 } } });
+    assert.equal(res.status, 400, res.text);
+    assert.deepEqual(res.body.errors.map((e: any) => e.field).sort(), ['answers.csi.rebuy', 'answers.csi.recommend', 'answers.nope', 'answers.nps', 'answers.why']);
+    // A block not required may be answered in part; "why" is asked of a detractor.
+    const ok = await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { language: 'en', answers: { nps: 2, why: 'slow', 'csi.satisfied': 5, 'csi.rebuy': 4, 'csi.recommend': 1, 'extra.rebuy': 3 } } });
+    assert.equal(ok.status, 201, ok.text);
+  });
+
+  test('invitations: a signed link, forged and expired links, one response, the edit window', async () => {
+    at('2031-05-01T10:00:00Z');
+    const t = await app.newTenant();
+    assert.equal((await t.api('PUT', '/v1/survey-settings', { body: { edit_window_minutes: 30, min_days_between_invitations: 0 } })).status, 200);
+    const settings = await t.api('GET', '/v1/survey-settings');
+    assert.deepEqual(Object.keys(settings.body).sort(), ['edit_window_minutes', 'min_days_between_invitations', 'updated_at']);
+    const s = await survey(t, { invitation_ttl_days: 7 });
+    const m = await member(t, { external_id: 'c-1', locale: 'bg' });
+    const inv = await t.api('POST', `/v1/surveys/${s.id}/invitations`, { body: { member_external_id: 'c-1' } });
+    assert.equal(inv.status, 201, inv.text);
+    assert.equal(inv.body.status, 'pending');
+    assert.equal(inv.body.expires_at, '2031-05-08T10:00:00.000Z');
+    assert.match(inv.body.url, /\/s\/[A-Za-z0-9_-]{48}\.[A-Za-z0-9_-]{43}$/);
+    assert.equal((await t.api('GET', `/v1/survey-invitations/${inv.body.id}`)).body.url, inv.body.url);
+    assert.equal((await t.api('GET', `/v1/survey-invitations?member_id=${m}&status=pending`)).body.data.length, 1);
+
+    const token = tokenOf(inv.body.url);
+    const opened = await open(token);
+    assert.equal(opened.invitation!.id, inv.body.id);
+    assert.equal(opened.member_language, 'bg');
+    assert.equal(opened.previous, null);
+    // Forged: another signature, another invitation id under the same signature, garbage.
+    const sig = token.split('.')[1]!;
+    await rejects(open(`${token.split('.')[0]}.${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`), 404);
+    const payload = Buffer.from(token.split('.')[0]!, 'base64url');
+    payload[20] = payload[20]! ^ 1;
+    await rejects(open(`${payload.toString('base64url')}.${sig}`), 404);
+    await rejects(open('not-a-token'), 404);
+    // Another tenant's secret does not sign this tenant's invitations.
+    const other = await app.newTenant();
+    await other.api('PUT', '/v1/survey-settings', { body: {} });
+
+    const first = await respond(t, { survey_id: s.id, invitation_id: inv.body.id, channel: 'invitation', language: 'bg', answers: { nps: 3, why: 'бавно' } });
+    assert.equal(first.member_id, m);
+    assert.equal(first.channel, 'invitation');
+    const again = await open(token);
+    assert.deepEqual(again.previous!.answers, { nps: 3, why: 'бавно' });
+    at('2031-05-01T10:20:00Z');
+    const edit = await respond(t, { survey_id: s.id, invitation_id: inv.body.id, channel: 'invitation', language: 'bg', answers: { nps: 10 } });
+    assert.equal(edit.id, first.id);
+    assert.deepEqual(edit.answers.map((a) => [a.question_key, a.band]), [['nps', 'promoter']]);
+    assert.equal((await t.api('GET', `/v1/survey-responses/${first.id}`)).body.answers.length, 1);
+    assert.equal(heard.filter((e) => e.response.id === first.id).map((e) => e.edited).join(), 'false,true');
+    assert.equal((await eventsOf(t, 'survey.response_updated')).length, 1);
+    at('2031-05-01T10:31:00Z');
+    await rejects(open(token), 409);
+    await rejects(respond(t, { survey_id: s.id, invitation_id: inv.body.id, channel: 'invitation', language: 'bg', answers: { nps: 1, why: 'x' } }), 409, 'invitation_id');
+    assert.equal((await t.api('GET', `/v1/survey-invitations/${inv.body.id}`)).body.status, 'responded');
+
+    // Expired: the link is gone (410), and the job marks the invitation expired.
+    const m2 = await member(t);
+    const inv2 = await t.api('POST', `/v1/surveys/${s.id}/invitations`, { body: { member_id: m2 } });
+    addDays(8);
+    await rejects(open(tokenOf(inv2.body.url)), 410);
+    await rejects(respond(t, { survey_id: s.id, invitation_id: inv2.body.id, channel: 'invitation', language: 'en', answers: { nps: 9 } }), 410);
+    const run = await runInvite(t);
+    assert.equal(run.expired, 1);
+    assert.equal((await t.api('GET', `/v1/survey-invitations/${inv2.body.id}`)).body.status, 'expired');
+
+    // A closed survey's link is gone too.
+    const m3 = await member(t);
+    const inv3 = await t.api('POST', `/v1/surveys/${s.id}/invitations`, { body: { member_id: m3 } });
+    await t.api('POST', `/v1/surveys/${s.id}/close`);
+    await rejects(open(tokenOf(inv3.body.url)), 410);
+  });
+
+  test('the public link and the embed snippet', async () => {
+    at('2031-05-01T10:00:00Z');
+    const t = await app.newTenant();
+    const s = await survey(t);
+    const links = await t.api('GET', `/v1/surveys/${s.id}/links`);
+    assert.equal(links.status, 200);
+    assert.equal(links.body.public_url, `${app.url}/s/p/${t.id}/${s.id}`);
+    assert.match(links.body.embed_snippet, /^<iframe src="[^"]+\?embed=1" title="NPS" loading="lazy"/);
+    await rejects(app.patron.db.tx((tx) => svc().openPublic(tx, t.id, s.id)), 404);
+    await rejects(respond(t, { survey_id: s.id, channel: 'public_link', language: 'en', answers: { nps: 9 } }), 404);
+    assert.equal((await t.api('PATCH', `/v1/surveys/${s.id}`, { body: { public_link: true } })).status, 200);
+    const opened = await app.patron.db.tx((tx) => svc().openPublic(tx, t.id, s.id));
+    assert.equal(opened.invitation, null);
+    const r = await respond(t, { survey_id: s.id, channel: 'embed', language: 'ro', answers: { nps: 9 } });
+    assert.equal(r.member_id, null);
+    assert.equal(r.channel, 'embed');
+  });
+
+  test('throttle: no member is invited more often than min_days_between_invitations, across surveys', async () => {
+    at('2031-06-01T10:00:00Z');
+    const t = await app.newTenant();
+    await t.api('PUT', '/v1/survey-settings', { body: { min_days_between_invitations: 30 } });
+    const a = await survey(t);
+    const b = await survey(t, { name: 'CSAT', touchpoint: 'delivery', definition: { questions: [{ key: 'csat', type: 'csat' }] } });
+    const m = await member(t);
+    assert.equal((await t.api('POST', `/v1/surveys/${a.id}/invitations`, { body: { member_id: m } })).status, 201);
+    addDays(10);
+    const throttled = await t.api('POST', `/v1/surveys/${b.id}/invitations`, { body: { member_id: m } });
+    assert.equal(throttled.status, 409, throttled.text);
+    assert.equal(throttled.body.errors[0].field, 'member_id');
+    assert.match(throttled.body.errors[0].detail, new RegExp(`${m}.*2031-07-01T10:00:00.000Z`));
+    addDays(20);
+    assert.equal((await t.api('POST', `/v1/surveys/${b.id}/invitations`, { body: { member_id: m } })).status, 201);
+  });
+
+  test('triggers: after a purchase (N days later, throttled, inactive members skipped), relationship surveys, closed cases', async () => {
+    at('2031-07-01T10:00:00Z');
+    const t = await app.newTenant();
+    await t.api('PUT', '/v1/survey-settings', { body: { min_days_between_invitations: 30 } });
+    const s = await survey(t, { trigger: { type: 'after_purchase', days: 3 } });
+    const m1 = await member(t);
+    const m2 = await member(t);
+    for (const [i, m] of [m1, m1, m2].entries()) {
+      const o = await t.api('POST', '/v1/transactions', { body: { external_id: `o-${i}`, member_id: m, currency: 'EUR', total: 1000 } });
+      assert.equal(o.status, 201, o.text);
+    }
+    const scheduled = (await t.api('GET', `/v1/survey-invitations?survey_id=${s.id}`)).body.data;
+    assert.equal(scheduled.length, 3);
+    assert.ok(scheduled.every((i: any) => i.status === 'scheduled' && i.send_at === '2031-07-04T10:00:00.000Z' && i.source.type === 'transaction' && i.url === null));
+    addDays(1);
+    assert.equal((await runInvite(t)).sent, 0);
+    assert.equal((await t.api('POST', `/v1/members/${m2}/block`, { body: { reason: 'fraud' } })).status, 200);
+    addDays(2);
+    const run = await runInvite(t);
+    assert.deepEqual([run.sent, run.skipped], [1, 2]);
+    const after = (await t.api('GET', `/v1/survey-invitations?survey_id=${s.id}`)).body.data;
+    assert.deepEqual(after.map((i: any) => i.status === 'skipped' ? i.skip_reason : i.status).sort(), ['member_inactive', 'pending', 'throttled']);
+    assert.equal((await eventsOf(t, 'survey.invitation_skipped')).length, 2);
+    const sent = after.find((i: any) => i.status === 'pending');
+    assert.equal(sent.expires_at, '2031-07-18T10:00:00.000Z');
+    assert.ok(sent.url);
+
+    // A closed survey's scheduled invitations are skipped.
+    await t.api('POST', '/v1/transactions', { body: { external_id: 'o-late', member_id: m1, currency: 'EUR', total: 1000 } });
+    await t.api('POST', `/v1/surveys/${s.id}/close`);
+    addDays(3);
+    await runInvite(t);
+    const late = (await t.api('GET', `/v1/survey-invitations?survey_id=${s.id}&status=skipped`)).body.data;
+    assert.ok(late.some((i: any) => i.skip_reason === 'survey_not_live'));
+
+    // Relationship: every active, unthrottled member once per every_days.
+    const rel = await survey(t, { name: 'Relationship', touchpoint: 'custom', touchpoint_label: 'brand', trigger: { type: 'relationship', every_days: 90 } });
+    const m3 = await member(t);
+    addDays(40);
+    const r1 = await runInvite(t);
+    assert.equal(r1.invited, 2); // m1 (last invited 43 days ago) and m3; m2 is blocked
+    assert.equal((await runInvite(t)).invited, 0);
+    const relInv = (await t.api('GET', `/v1/survey-invitations?survey_id=${rel.id}`)).body.data;
+    assert.deepEqual(relInv.map((i: any) => i.member_id).sort(), [m1, m3].sort());
+
+    // A closed case: the follow-up survey (not throttled) and the tenant's after_case_closed surveys.
+    const caseSurvey = await survey(t, { name: 'Support CES', touchpoint: 'support_case', trigger: { type: 'after_case_closed', days: 2 }, definition: { questions: [{ key: 'ces', type: 'ces' }] } });
+    const follow = await app.patron.db.tx((tx) => svc().afterCaseClosed(tx, t.id, { member_id: m3, case_id: 'case-1', follow_up: true }));
+    assert.ok(follow);
+    const opened = await open(tokenOf(follow.url));
+    assert.equal(opened.survey.touchpoint, 'support_case');
+    assert.deepEqual(opened.definition.questions.map((q) => [q.key, q.type]), [['solved', 'single_choice']]);
+    for (const lang of ['en', 'bg', 'ru', 'ro', 'pl'] as const) assert.ok(opened.definition.questions[0]!.text![lang], lang);
+    const again = await app.patron.db.tx((tx) => svc().afterCaseClosed(tx, t.id, { member_id: m3, case_id: 'case-2', follow_up: true }));
+    assert.equal(again!.url === follow.url, false);
+    assert.equal((await t.api('GET', '/v1/surveys?touchpoint=support_case')).body.data.filter((x: any) => x.system).length, 1);
+    heard.length = 0;
+    await respond(t, { survey_id: opened.survey.id, invitation_id: follow.invitation_id, channel: 'invitation', language: 'en', answers: { solved: 'no' } });
+    assert.deepEqual(heard[0]!.response.source, { type: 'case', id: 'case-1' });
+    assert.deepEqual(heard[0]!.answers[0]!.value_choices, ['no']);
+    await rejects(respond(t, { survey_id: opened.survey.id, invitation_id: follow.invitation_id, channel: 'invitation', language: 'en', answers: { solved: 'maybe' } }), 400, 'answers.solved');
+    const scheduledCase = (await t.api('GET', `/v1/survey-invitations?survey_id=${caseSurvey.id}`)).body.data;
+    assert.equal(scheduledCase.length, 2);
+    assert.ok(scheduledCase.every((i: any) => i.status === 'scheduled' && i.trigger === 'after_case_closed'));
+    assert.equal(await app.patron.db.tx((tx) => svc().afterCaseClosed(tx, t.id, { member_id: m1, case_id: 'case-3', follow_up: false })), null);
+  });
+
+  test('rewards: an event rule gives points once per invitation; an API response by a member earns once', async () => {
+    at('2031-08-01T10:00:00Z');
+    const t = await app.newTenant();
+    await t.api('PUT', '/v1/survey-settings', { body: { min_days_between_invitations: 0 } });
+    const rule = await t.api('POST', '/v1/earn-rules', { body: { kind: 'event', name: 'Survey bonus', event: 'survey_answered', points: 50 } });
+    assert.equal(rule.status, 201, rule.text);
+    const s = await survey(t, { reward_event: 'survey_answered' });
+    const m = await member(t);
+    const balance = async () => (await t.api('GET', `/v1/members/${m}/balance`)).body.available as number;
+    const inv = await t.api('POST', `/v1/surveys/${s.id}/invitations`, { body: { member_id: m } });
+    await respond(t, { survey_id: s.id, invitation_id: inv.body.id, channel: 'invitation', language: 'en', answers: { nps: 9 } });
+    assert.equal(await balance(), 50);
+    await respond(t, { survey_id: s.id, invitation_id: inv.body.id, channel: 'invitation', language: 'en', answers: { nps: 10 } });
+    assert.equal(await balance(), 50);
+    const ev = (await t.api('GET', `/v1/events?member_id=${m}`)).body.data;
+    assert.equal(ev[0].external_id, `survey-invitation:${inv.body.id}`);
+    assert.deepEqual(ev[0].properties, { survey_id: s.id, touchpoint: 'purchase' });
+    const api = await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { member_id: m, language: 'en', answers: { nps: 8 } } });
+    assert.equal(api.status, 201, api.text);
+    assert.equal(await balance(), 100);
+    // Anonymous answers earn nothing.
+    assert.equal((await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { language: 'en', answers: { nps: 8 } } })).status, 201);
+    assert.equal(await balance(), 100);
+  });
+
+  test('GDPR: the export holds invitations and responses; erasure removes free text and metadata, keeps scores', async () => {
+    at('2031-09-01T10:00:00Z');
+    const t = await app.newTenant();
+    const s = await survey(t);
+    const m = await member(t, { email: 'x@example.com' });
+    const r = await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { member_id: m, language: 'en', answers: { nps: 2, why: 'My name is X' }, metadata: { device: 'pos-1' } } });
+    assert.equal(r.status, 201, r.text);
+    const exp = await t.api('GET', `/v1/members/${m}/export`);
+    assert.equal(exp.status, 200, exp.text);
+    assert.equal(exp.body.sections.surveys.responses[0].answers.find((a: any) => a.question_key === 'why').value_text, 'My name is X');
+    assert.equal((await t.api('POST', `/v1/members/${m}/erase`)).status, 200);
+    const after = await t.api('GET', `/v1/survey-responses/${r.body.id}`);
+    assert.deepEqual(after.body.metadata, {});
+    assert.deepEqual(after.body.answers.map((a: any) => [a.question_key, a.value_number, a.value_text, a.band]), [['nps', 2, null, 'detractor'], ['why', null, null, null]]);
+  });
+});
