@@ -191,12 +191,13 @@ export class CasesService {
       });
       return;
     }
-    // An edited response: the same case, with what the member says now. A case whose answers no longer match stays
-    // as it is (someone may be working on it): its reasons say so.
+    // An edited response: the same case, with what the member says now. A case whose answers no longer match the
+    // open rules stays open as it was (someone may be working on it); the timeline says the edit no longer matches.
     const now = this.deps.clock.now();
-    const updated = await store.updateCase(tx, tenantId, { ...existing, ...fields, updated_at: now });
-    await this.log(tx, tenantId, existing.id, 'updated', SYSTEM, { body: updated.message, data: { reasons: updated.reasons, response_edited: true } });
-    await this.event(tx, tenantId, updated, 'case.updated', { fields: ['reasons', 'source', 'subject', 'message'], response_edited: true });
+    const changed = triggers.length > 0 ? fields : { message: text };
+    const updated = await store.updateCase(tx, tenantId, { ...existing, ...changed, updated_at: now });
+    await this.log(tx, tenantId, existing.id, 'updated', SYSTEM, { body: updated.message, data: { reasons: fields.reasons, matches_open_rules: triggers.length > 0, response_edited: true } });
+    await this.event(tx, tenantId, updated, 'case.updated', { fields: Object.keys(changed), response_edited: true });
   }
 
   private async onFollowUpAnswer(tx: Tx, tenantId: string, caseId: string, e: SurveyResponded): Promise<void> {

@@ -134,6 +134,11 @@ describe('opening cases from survey answers', () => {
     const full = (await t.api('GET', `/v1/cases/${list[0].id}`)).body;
     assert.deepEqual(full.timeline.map((x: any) => x.kind), ['opened', 'updated']);
     assert.equal((await eventsOf(t, 'case.updated')).length, 1);
+    // Edited into a happy answer: the case stays as it was, the timeline says the edit no longer matches.
+    await respond({ ...e, answers: [answer('nps', 'nps', 10, 'promoter')], edited: true });
+    const kept = (await t.api('GET', `/v1/cases/${list[0].id}`)).body;
+    assert.deepEqual([kept.status, kept.reasons, kept.source.value, kept.message], ['open', ['nps_detractor', 'free_text'], 4, null]);
+    assert.equal(kept.timeline.at(-1).data.matches_open_rules, false);
     // An edit that first makes the response a detractor opens its case then.
     const p = responded(t, ana, [answer('nps', 'nps', 9, 'promoter')]);
     await respond(p);
