@@ -329,6 +329,13 @@ describe('goodwill and follow-up', () => {
     assert.deepEqual(entries.map((e: any) => [e.points, e.source_type, e.source_id]), [[200, 'case', c.id]]);
     assert.equal((await t.api('GET', `/v1/members/${ana}/balance`)).body.available, 200);
     assert.deepEqual(await ledgerViolations(app.patron.db, t.id, { allowNegative: false }), []);
+    // Store credit as goodwill: a wallet entry with the case as its source.
+    const c2 = (await t.api('POST', '/v1/feedback', { body: { member_id: ana, message: 'Charged twice' } })).body;
+    const credited = await t.api('POST', `/v1/cases/${c2.id}/resolve`, { body: { resolution_code: 'refunded', goodwill: { credit: 500 } } });
+    assert.equal(credited.status, 200, credited.text);
+    const w = (await t.api('GET', `/v1/members/${ana}/wallet`)).body;
+    assert.equal(w.balance, 500);
+    assert.deepEqual(w.entries.data.map((e: any) => [e.amount, e.source_type, e.source_id]), [[500, 'case', c2.id]]);
     const anon = (await t.api('POST', '/v1/feedback', { body: { message: 'x' } })).body;
     assert.equal((await t.api('POST', `/v1/cases/${anon.id}/resolve`, { body: { resolution_code: 'goodwill', goodwill: { points: 5 } } })).status, 422);
   });
