@@ -56,9 +56,3 @@ export async function listAgents(db: Queryable, tenantId: string, f: { kind?: 'a
   );
   return res.rows;
 }
-
-/** Active agents of a team (a deactivated team's members stay where they are: they are people). */
-export async function countMembers(db: Queryable, tenantId: string, teamId: string): Promise<number> {
-  const res = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM agents WHERE tenant_id = $1 AND team_id = $2 AND active`, [tenantId, teamId]);
-  return res.rows[0]!.n;
-}
