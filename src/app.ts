@@ -67,6 +67,11 @@ import { referralsRoutes } from './modules/referrals/referrals.routes.js';
 import { defineReferralJobs } from './modules/referrals/referrals.jobs.js';
 import { RewardsService } from './modules/rewards/rewards.service.js';
 import { rewardsRoutes } from './modules/rewards/rewards.routes.js';
+import { AgentsService } from './modules/agents/agents.service.js';
+import { agentsRoutes } from './modules/agents/agents.routes.js';
+import { CasesService } from './modules/cases/cases.service.js';
+import { casesRoutes } from './modules/cases/cases.routes.js';
+import { defineCaseJobs } from './modules/cases/cases.jobs.js';
 import { SurveysService } from './modules/surveys/surveys.service.js';
 import { surveysRoutes } from './modules/surveys/surveys.routes.js';
 import { defineSurveyJobs } from './modules/surveys/surveys.jobs.js';
@@ -104,6 +109,8 @@ export interface Services {
   achievements: AchievementsService;
   referrals: ReferralsService;
   rewards: RewardsService;
+  agents: AgentsService;
+  cases: CasesService;
   surveys: SurveysService;
 }
 
@@ -223,6 +230,14 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     members.registerExportSection('redemptions', (q, t, m) => redemptions.list(q, t, { memberId: m, limit: EXPORT_LIMIT }));
     members.registerExportSection('events', async (q, t, m) => (await events.list(q, t, { memberId: m, limit: EXPORT_LIMIT })).map(eventView));
     members.registerEraser('events', (tx, t, m) => events.eraseMember(tx, t, m));
+    // The closed loop (docs/cases.md): cases from survey answers and feedback, worked by agents and teams, with SLAs.
+    // The surveys module hands its responses in (surveys.onResponded -> cases.onSurveyResponded) and sends the
+    // follow-up when a case closes (cases.onClosed -> surveys.afterCaseClosed).
+    const agents = new AgentsService({ clock });
+    const cases = new CasesService({ clock, ledger, members, programs, agents, giveGift, standing: tiers.standing });
+    defineCaseJobs(jobs, { db, cases, tenants });
+    members.registerExportSection('cases', (q, t, m) => cases.exportOf(q, t, m, EXPORT_LIMIT));
+    members.registerEraser('cases', (tx, t, m) => cases.eraseMember(tx, t, m));
     // Surveys (docs/surveys.md): invitations N days after an order (an order hook), rewards through action events, the
     // member's tier on every response; links point at PATRON_PUBLIC_URL, else at the address the server listens on.
     let listeningUrl = `http://${config.host}:${config.port}`;
@@ -231,6 +246,9 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     defineSurveyJobs(jobs, { db, surveys, tenants });
     members.registerExportSection('surveys', (q, t, m) => surveys.exportMember(q, t, m, EXPORT_LIMIT));
     members.registerEraser('surveys', (tx, t, m) => surveys.eraseMember(tx, t, m));
+    // The closed loop: unhappy answers open cases; closing a case sends the follow-up survey.
+    surveys.onResponded((tx, e) => cases.onSurveyResponded(tx, e));
+    cases.onClosed((tx, tenantId, c) => surveys.afterCaseClosed(tx, tenantId, c));
 
     jobs.define({
       name: 'idempotency.purge',
@@ -278,6 +296,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(achievementsRoutes({ db, achievements, http: kit }));
       await http.register(referralsRoutes({ db, referrals, http: kit }));
       await http.register(rewardsRoutes({ db, rewards, http: kit }));
+      await http.register(agentsRoutes({ db, agents, http: kit }));
+      await http.register(casesRoutes({ db, cases, http: kit }));
       await http.register(surveysRoutes({ db, surveys, http: kit }));
       // The survey response page (public, HTML: docs/surveys/response-page.md) and the survey templates.
       await http.register(surveyPageRoutes({ db, surveys, rateLimit: config.rateLimit.enabled ? { max: 30, windowMs: 60_000 } : null }));
@@ -293,7 +313,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, surveys },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

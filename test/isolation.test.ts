@@ -75,6 +75,9 @@ interface Fixture {
   /** A reward of the catalog (a physical gift picked up in store) and the member's redemption of it. */
   rewardId: string | null;
   rewardRedemptionId: string | null;
+  /** An agent and an open case (feedback of the member), when the API has cases. */
+  agentId: string | null;
+  caseId: string | null;
   /** A live survey, the member's invitation to it and the member's response, when the API has surveys. */
   survey: { id: string; invitationId: string; responseId: string } | null;
 }
@@ -109,6 +112,8 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/campaigns/:id': { of: (f) => f.campaignId ?? assert.fail('the fixture has no campaign'), random: () => crypto.randomUUID() },
   '/v1/rewards/:id': { of: (f) => f.rewardId ?? assert.fail('the fixture has no reward'), random: () => crypto.randomUUID() },
   '/v1/reward-redemptions/:id': { of: (f) => f.rewardRedemptionId ?? assert.fail('the fixture has no reward redemption'), random: () => crypto.randomUUID() },
+  '/v1/agents/:id': { of: (f) => f.agentId ?? assert.fail('the fixture has no agent'), random: () => crypto.randomUUID() },
+  '/v1/cases/:id': { of: (f) => f.caseId ?? assert.fail('the fixture has no case'), random: () => crypto.randomUUID() },
   '/v1/surveys/:id': { of: (f) => f.survey?.id ?? assert.fail('the fixture has no survey'), random: () => crypto.randomUUID() },
   '/v1/surveys/:id/versions/:version': { of: () => '1', random: () => '1' },
   '/v1/survey-invitations/:id': { of: (f) => f.survey?.invitationId ?? assert.fail('the fixture has no survey invitation'), random: () => crypto.randomUUID() },
@@ -182,6 +187,16 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'POST /v1/voucher-batches': () => ({ json: { count: 5, kind: 'percentage', percent: 10 } }),
   'POST /v1/voucher-pools': () => ({ json: { name: 'Isolation pool' } }),
   'POST /v1/voucher-pools/:id/codes': () => ({ json: { codes: [`ISO-${crypto.randomBytes(6).toString('hex')}`] } }),
+  'POST /v1/agents': () => ({ json: { name: 'Sample agent', email: 'agent@example.com' } }),
+  'PATCH /v1/agents/:id': () => ({ json: { name: 'Changed' } }),
+  'PUT /v1/case-settings': () => ({ json: { default_priority: 'high', open_rules: { nps_detractor: true, csat_dissatisfied: true, ces_high_effort: false, free_text: true } } }),
+  'POST /v1/feedback': (f) => ({ json: { member_id: f.memberId, message: 'Isolation feedback', touchpoint: 'custom', rating: 3 } }),
+  'PATCH /v1/cases/:id': () => ({ json: { priority: 'high', status: 'waiting_for_customer' } }),
+  'POST /v1/cases/:id/notes': () => ({ json: { body: 'Isolation note' } }),
+  'POST /v1/cases/:id/replies': () => ({ json: { body: 'Isolation reply' } }),
+  'POST /v1/cases/:id/resolve': () => ({ json: { resolution_code: 'solved', note: 'isolation test' } }),
+  'POST /v1/cases/:id/close': () => ({ json: { follow_up: false } }),
+  'POST /v1/cases/:id/reopen': () => ({ json: { reason: 'isolation test' } }),
 };
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -328,6 +343,18 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(redeemed.status, 201, redeemed.text);
     rewardRedemptionId = redeemed.body.id;
   }
+  let agentId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/agents')) {
+    const made = await t.api('POST', '/v1/agents', { body: { name: 'Fixture agent' } });
+    assert.equal(made.status, 201, made.text);
+    agentId = made.body.id;
+  }
+  let caseId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/feedback')) {
+    const made = await t.api('POST', '/v1/feedback', { body: { member_id: member.body.id, message: 'Fixture feedback' } });
+    assert.equal(made.status, 201, made.text);
+    caseId = made.body.id;
+  }
   let survey: Fixture['survey'] = null;
   if (routes.some((r) => routeName(r) === 'POST /v1/surveys')) {
     const made = await t.api('POST', '/v1/surveys', { body: { name: 'Fixture', touchpoint: 'purchase', definition: { questions: [{ key: 'nps', type: 'nps' }] } } });
@@ -343,7 +370,7 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
     transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId, referralId, referralBody, campaignId,
-    rewardId, rewardRedemptionId, survey,
+    rewardId, rewardRedemptionId, agentId, caseId, survey,
   };
 }
 
@@ -551,6 +578,11 @@ describe('tenant isolation and scopes over every route', () => {
         assert.deepEqual(leaksIn(mine), [], `${r.url}${suffix} with A's key shows B's data`);
         const theirs = await call(app.url, 'GET', r.url + suffix, { key: B.key });
         if (theirs.status < 300 && leaks(theirs.text).length > 0) seenByB.add(r.url);
+        // B has a fixture (and an API key) per route by now: its newest ones may be past a default page of 50.
+        if (suffix === '') {
+          const all = await call(app.url, 'GET', `${r.url}?limit=500`, { key: B.key });
+          if (all.status < 300 && leaks(all.text).length > 0) seenByB.add(r.url);
+        }
       }
     }
     // Positive control: these answers do show B's data to B, so an empty answer to A means something.

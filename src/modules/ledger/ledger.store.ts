@@ -21,7 +21,7 @@ export interface BalanceRow {
 
 export type EntryType = 'earn' | 'activate' | 'redeem' | 'redemption_cancel' | 'expire' | 'adjust' | 'claw_back' | 'reverse' | 'debt_repay';
 export type SourceType = 'transaction' | 'event' | 'rule' | 'campaign' | 'admin' | 'redemption' | 'hold' | 'system'
-  | 'reward' | 'stamp_card' | 'referral' | 'achievement' | 'tier';
+  | 'reward' | 'stamp_card' | 'referral' | 'achievement' | 'tier' | 'case';
 export type LotState = 'pending' | 'active' | 'spent' | 'expired' | 'cancelled';
 
 export interface EntryRow {

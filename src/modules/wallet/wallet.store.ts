@@ -7,7 +7,7 @@ import { prepared, type Queryable } from '../../platform/db/db.js';
 export const WALLET_SOURCE_TYPES = [
   'transaction', 'event', 'rule', 'campaign', 'admin', 'redemption', 'hold', 'system',
   'reward', 'stamp_card', 'referral', 'achievement', 'tier',
-  'cashback', 'refund', 'checkout', 'voucher',
+  'cashback', 'refund', 'checkout', 'voucher', 'case',
 ] as const;
 export type WalletSourceType = (typeof WALLET_SOURCE_TYPES)[number];
 

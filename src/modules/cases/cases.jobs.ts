@@ -1,0 +1,42 @@
+/**
+ * `cases.sla`: flags cases whose first response or resolution is overdue and escalates each once (docs/cases.md).
+ * Walks every tenant (or the one named in `{"tenant_id": …}`) in batches; a case is flagged once per SLA and
+ * escalated once, so a run repeated or interrupted does no harm.
+ */
+import type { Db } from '../../platform/db/db.js';
+import type { Jobs } from '../../platform/jobs/jobs.js';
+import type { TenantsService } from '../tenants/tenants.service.js';
+import type { CasesService } from './cases.service.js';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const BATCH = 500;
+
+export function defineCaseJobs(jobs: Jobs, deps: { db: Db; cases: CasesService; tenants: Pick<TenantsService, 'allTenantIds'> }): void {
+  const { db, cases, tenants } = deps;
+  jobs.define<{ tenant_id?: string }>({
+    name: 'cases.sla',
+    description: 'Flag cases past their first-response or resolution due time (case.sla_breached) and escalate each once (case.escalated).',
+    schedule: '*/5 * * * *',
+    handler: async (data, ctx) => {
+      if (data.tenant_id !== undefined && (typeof data.tenant_id !== 'string' || !UUID_RE.test(data.tenant_id))) throw new Error('cases.sla: tenant_id must be a tenant id (a UUID)');
+      const ids = data.tenant_id !== undefined ? [data.tenant_id] : await tenants.allTenantIds();
+      const total = { breached: 0, escalated: 0 };
+      const failed: string[] = [];
+      for (const tenantId of ids) {
+        try {
+          for (;;) {
+            const r = await db.tx((tx) => cases.checkBreaches(tx, tenantId, BATCH));
+            total.breached += r.breached;
+            total.escalated += r.escalated;
+            if (r.breached + r.escalated === 0) break;
+          }
+        } catch (err) {
+          failed.push(tenantId);
+          ctx.log.error({ err, job: 'cases.sla', tenant_id: tenantId }, 'cases.sla failed for a tenant');
+        }
+      }
+      if (failed.length > 0) throw new Error(`cases.sla failed for ${failed.length} of ${ids.length} tenants: ${failed.slice(0, 10).join(', ')}`);
+      return { tenants: ids.length, ...total };
+    },
+  });
+}
