@@ -204,11 +204,13 @@ async function serve(config: Config, demo: boolean): Promise<number> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   let demoKey: string | null = null;
+  let surveyPath: string | null = null;
   let url: string;
   try {
     if (demo) {
       const result = await loadDemo(patron);
       demoKey = result.apiKey;
+      surveyPath = result.surveyPath;
     }
     url = await patron.listen();
   } catch (err) {
@@ -227,7 +229,13 @@ async function serve(config: Config, demo: boolean): Promise<number> {
     `  API docs:   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
     `  Database:   ${patron.embedded ? `embedded PostgreSQL on 127.0.0.1:${patron.embedded.port}, data in ${patron.embedded.dataDir}` : 'external (DATABASE_URL)'}`,
   ];
-  if (demoKey) lines.push(`  API key:    ${demoKey}   (demo tenant, admin scope)`, '', `  Try: curl -H "Authorization: Bearer ${demoKey}" "${base}/v1/members?limit=3"`);
+  if (surveyPath) lines.push(`  Survey:     ${base}${surveyPath}   (the demo's public NPS survey page)`);
+  if (demoKey) {
+    lines.push(`  API key:    ${demoKey}   (demo tenant, admin scope)`, '', '  Try:');
+    for (const p of ['/v1/members?limit=3', '/v1/tiers', '/v1/rewards?limit=3', '/v1/surveys', '/v1/cases?status=open&breached=true&limit=3']) {
+      lines.push(`    curl -H "Authorization: Bearer ${demoKey}" "${base}${p}"`);
+    }
+  }
   else if (config.apiKey) lines.push('  API key:    the value of PATRON_API_KEY (default tenant, admin scope)');
   else lines.push('  API key:    none configured: set PATRON_API_KEY, or run `npx patron tenants create --name NAME`');
   lines.push('', 'Stop with Ctrl+C.', '');

@@ -17,6 +17,7 @@ import { DEMO_PROGRAM, DEMO_RULES } from './program.demo.js';
 import { asciiName, NAMES } from './names.js';
 import { Rng, uuidV7At } from './random.js';
 import { DEMO_TENANT_ID } from './tenant.demo.js';
+import { SURVEY_REWARD_EVENT, SURVEY_REWARD_POINTS } from './surveys.demo.js';
 
 let app: TestApp;
 let first: DemoResult;
@@ -192,7 +193,8 @@ describe('demo program: the loyalty program and its year', () => {
     assert.equal(program.negative_balance, 'debt');
     assert.deepEqual(program.excluded_categories, ['gift_card']);
     assert.deepEqual(program.points_value, DEMO_PROGRAM.points_value);
-    const rules = (await call(app.url, 'GET', '/v1/earn-rules?limit=100', { key })).body.data as any[];
+    // The program's own rules; the surveys step adds the survey bonus (checked with the surveys).
+    const rules = ((await call(app.url, 'GET', '/v1/earn-rules?limit=100', { key })).body.data as any[]).filter((r) => r.event !== SURVEY_REWARD_EVENT);
     assert.equal(rules.length, DEMO_RULES.length);
     const kinds = rules.map((r) => r.kind).sort();
     assert.deepEqual(kinds, ['base', 'bonus', 'bonus', 'event', 'event', 'event', 'multiplier']);
@@ -542,6 +544,65 @@ describe('demo program: the mechanics, introduced now', () => {
     const again = await loadDemo(app.patron);
     assert.equal(again.mechanics, null);
     assert.deepEqual((await counts())[0], before);
+  });
+});
+
+describe('demo program: six months of surveys and the closed loop', () => {
+  const get = async (path: string) => {
+    const res = await call(app.url, 'GET', path, { key: second.apiKey });
+    assert.equal(res.status, 200, `${path}: ${res.text}`);
+    return res.body;
+  };
+
+  test('three live surveys with a few hundred answers in all five languages, each opening its cases by the rules', async () => {
+    const load = first.surveys!;
+    assert.ok(load, 'the first run loads the surveys');
+    assert.equal(second.surveys, null, 'the second run leaves them alone');
+    const surveys = ((await get('/v1/surveys?status=live')).data as any[]).filter((x) => !x.system);
+    assert.deepEqual(surveys.map((x) => x.touchpoint).sort(), ['custom', 'purchase', 'store_visit']);
+    assert.ok(load.responses >= 300 && load.responses <= 500, `a few hundred answers (${load.responses})`);
+    assert.deepEqual(load.languages, [...LOCALES].sort());
+    const [{ n, langs }] = await q<{ n: number; langs: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT language)::int AS langs FROM survey_responses WHERE tenant_id = $1 AND channel IN ('invitation', 'public_link')`,
+    );
+    assert.ok(n >= load.responses, 'the follow-ups come on top');
+    assert.equal(langs, 5);
+    // Every detractor of the relationship survey has a case; its priority follows the demo's rules.
+    const [{ detractors, with_case }] = await q<{ detractors: number; with_case: number }>(
+      `SELECT count(*)::int AS detractors, count(c.id)::int AS with_case
+         FROM survey_answers a
+         LEFT JOIN cases c ON c.tenant_id = a.tenant_id AND c.source_response_id = a.response_id
+        WHERE a.tenant_id = $1 AND a.band = 'detractor'`,
+    );
+    assert.ok(detractors > 20);
+    assert.equal(with_case, detractors);
+    // Answering earned the survey bonus through the ledger, and the ledger still balances.
+    const [{ bonuses, points }] = await q<{ bonuses: number; points: number }>(
+      `SELECT count(*)::int AS bonuses, sum(points)::int AS points FROM member_events WHERE tenant_id = $1 AND name = $2`, [DEMO_TENANT_ID, SURVEY_REWARD_EVENT],
+    );
+    assert.ok(bonuses > 200);
+    assert.equal(points, bonuses * SURVEY_REWARD_POINTS);
+    assert.deepEqual(await ledgerViolations(app.patron.db, DEMO_TENANT_ID, { allowNegative: false }), []);
+  });
+
+  test('older cases were answered, resolved (some with goodwill) and followed up; recent ones are open, some past their SLA', async () => {
+    const c = first.surveys!.cases;
+    assert.ok(c.total > 50, `cases: ${c.total}`);
+    assert.equal(c.reopened, 1, 'one follow-up said "no" and reopened its case');
+    assert.ok(c.open > 0 && c.open < c.total / 2, `open: ${c.open}`);
+    assert.ok(c.breached > 0, 'some open cases are past their SLA');
+    const breached = (await get('/v1/cases?status=open&breached=true&limit=100')).data as any[];
+    assert.ok(breached.length > 0);
+    const closed = (await get('/v1/cases?status=closed&limit=200')).data as any[];
+    assert.ok(closed.some((x) => x.goodwill?.result.points === 200), 'goodwill points');
+    const detail = await get(`/v1/cases/${closed[0].id}`);
+    assert.ok(detail.timeline.some((e: any) => e.kind === 'resolved'));
+    const [{ goodwill }] = await q<{ goodwill: number }>(`SELECT count(*)::int AS goodwill FROM ledger_entries WHERE tenant_id = $1 AND source_type = 'case'`);
+    assert.ok(goodwill > 0);
+    assert.ok(first.surveyPath?.startsWith(`/s/p/${DEMO_TENANT_ID}/`));
+    const page = await fetch(`${app.url}${first.surveyPath}?lang=bg`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /lang="bg"/);
   });
 });
 

@@ -3,7 +3,7 @@
  * members, its loyalty program, and a year of orders, returns, redemptions and
  * bonuses, loaded from a fixed seed and safe to run again. Each concern has its
  * own file (tenant.demo.ts, members.demo.ts, program.demo.ts, orders.demo.ts,
- * history.demo.ts, mechanics.demo.ts); later features add theirs and a step here.
+ * history.demo.ts, mechanics.demo.ts, surveys.demo.ts); later features add theirs and a step here.
  *
  * Runs under an advisory lock, so two demos started at once load it once. The
  * tenant, members, program and rules are written in one transaction; the year
@@ -11,7 +11,8 @@
  * whole or not at all and skipped when already there: a crash half-way leaves
  * whole parts, which the next run completes. Then the program's mechanics
  * (tiers, catalog, stamp card, referrals, badges, a campaign), introduced
- * "now", in one more transaction. The Patron's clock is never
+ * "now", in one more transaction, and six months of surveys, answers and the
+ * cases they opened (surveys.demo.ts) in another. The Patron's clock is never
  * moved: what the demo dates in the past, it writes through services on clocks
  * of its own. Prints nothing: the CLI prints the URLs and the key.
  */
@@ -20,6 +21,7 @@ import { SettableClock } from '../platform/clock.js';
 import { loadDemoHistory, servicesOn, type HistoryLoad } from './history.demo.js';
 import { generateDemoMembers } from './members.demo.js';
 import { ensureDemoMechanics, type MechanicsLoad } from './mechanics.demo.js';
+import { ensureDemoSurveys, type SurveysLoad } from './surveys.demo.js';
 import { HISTORY_DAYS } from './orders.demo.js';
 import { ensureDemoProgram, type ProgramLoad } from './program.demo.js';
 import { DEMO_TENANT_ID, ensureDemoTenant } from './tenant.demo.js';
@@ -40,6 +42,10 @@ export interface DemoResult {
   history: HistoryLoad | null;
   /** The mechanics this run set up; null when the tenant had them already. */
   mechanics: MechanicsLoad | null;
+  /** The surveys, their six months of answers and the cases they opened; null when the tenant had surveys already. */
+  surveys: SurveysLoad | null;
+  /** The path of the demo's public survey page (the relationship NPS), to open in a browser; null if an admin closed it. */
+  surveyPath: string | null;
 }
 
 export async function loadDemo(patron: Patron): Promise<DemoResult> {
@@ -66,7 +72,12 @@ export async function loadDemo(patron: Patron): Promise<DemoResult> {
     const history = await loadDemoHistory(patron, DEMO_TENANT_ID, first.anchor, first.members);
     // After the whole year: tiers are earned by it, and the campaign's baseline is its last 90 days.
     const mechanics = await patron.db.tx((tx) => ensureDemoMechanics(patron, tx, DEMO_TENANT_ID, first.members));
-    return { apiKey: first.apiKey, tenantId: DEMO_TENANT_ID, membersInserted: first.membersInserted, program: first.program, history, mechanics };
+    // Then six months of listening, replayed up to now: surveys, answers and the cases they opened.
+    const surveys = await patron.db.tx((tx) => ensureDemoSurveys(patron, tx, DEMO_TENANT_ID, first.members));
+    const live = await patron.services.surveys.list(patron.db, DEMO_TENANT_ID, { status: 'live', limit: 100 });
+    const open = live.find((x) => x.public_link);
+    const surveyPath = open ? `/s/p/${DEMO_TENANT_ID}/${open.id}` : null;
+    return { apiKey: first.apiKey, tenantId: DEMO_TENANT_ID, membersInserted: first.membersInserted, program: first.program, history, mechanics, surveys, surveyPath };
   } finally {
     // A failed unlock (a lost connection) ends the session, and the lock with it.
     await lock.query('SELECT pg_advisory_unlock($1)', [DEMO_LOCK]).catch(() => { broken = true; });

@@ -13,13 +13,9 @@
  * run (or a demo whose mechanics an admin has since changed) is left as it is. Referral codes are drawn at random
  * by the referrals module (they are secrets of sorts); everything else follows from the demo's data.
  */
-import type { TSchema } from '@sinclair/typebox';
-import type { ValidateFunction } from 'ajv';
 import type { Patron } from '../app.js';
 import type { Db, Tx } from '../platform/db/db.js';
-import { errors, type FieldError } from '../platform/errors.js';
-import { makeAjv } from '../platform/http/ajv.js';
-import { ajvToFieldErrors } from '../platform/http/problem.js';
+import { body } from './admin-body.js';
 import type { MemberHistory } from '../modules/members/members.service.js';
 import { CreateBadgeBody, type CreateBadgeInput } from '../modules/achievements/achievements.schema.js';
 import { CreateCampaignBody, type CreateCampaignInput } from '../modules/campaigns/campaigns.schema.js';
@@ -197,22 +193,6 @@ const REFERRERS = 4;
 const REFEREES = 6;
 
 // ── Loading ─────────────────────────────────────────────────────────────────
-
-const ajv = makeAjv('body');
-const validators = new WeakMap<TSchema, ValidateFunction>();
-
-/**
- * A request body as the route would take it: its schema (with the route's defaults) and the service's own checks,
- * in one 400 naming every bad field. The services check their own rules again when called.
- */
-function body<T>(schema: TSchema, input: T, check: (b: unknown) => FieldError[] = () => []): T {
-  let validate = validators.get(schema);
-  if (!validate) validators.set(schema, (validate = ajv.compile(schema)));
-  const schemaErrs = validate(input) ? [] : ajvToFieldErrors(validate.errors as never, 'body');
-  const all = [...check(input), ...schemaErrs];
-  if (all.length) throw errors.validation(all);
-  return input;
-}
 
 /** Whether the tenant has any of the mechanics already (then the step leaves it alone). */
 async function hasMechanics(patron: Patron, tx: Tx, tenantId: string): Promise<boolean> {
