@@ -20,6 +20,9 @@ CREATE TABLE surveys (
   reward_event     text,
   public_link      boolean     NOT NULL DEFAULT false,
   invitation_ttl_days integer  NOT NULL DEFAULT 14 CHECK (invitation_ttl_days BETWEEN 1 AND 365),
+  -- A survey Patron keeps itself ('case_follow_up': "Was your problem solved?"), created on first use; NULL for the
+  -- tenant's own surveys.
+  system_key       text,
   published_at     timestamptz,
   closed_at        timestamptz,
   created_at       timestamptz NOT NULL,
@@ -28,6 +31,7 @@ CREATE TABLE surveys (
 );
 -- The triggers' work lists: live surveys of a trigger type.
 CREATE INDEX surveys_live_trigger ON surveys (tenant_id, trigger_type) WHERE status = 'live';
+CREATE UNIQUE INDEX surveys_system_key ON surveys (tenant_id, system_key) WHERE system_key IS NOT NULL;
 
 -- Every version of a survey's questions and texts, never changed once answered: past answers keep the wording and
 -- scales they were given to.

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'gone'
   | 'idempotency_key_reused'
   | 'idempotency_key_in_flight'
   | 'payload_too_large'
@@ -32,6 +33,7 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  gone: 410,
   idempotency_key_reused: 409,
   idempotency_key_in_flight: 409,
   payload_too_large: 413,
@@ -49,6 +51,7 @@ const TITLE: Record<ErrorCode, string> = {
   forbidden: 'Not allowed',
   not_found: 'Not found',
   conflict: 'Conflict',
+  gone: 'No longer available',
   idempotency_key_reused: 'Idempotency-Key reused with another request',
   idempotency_key_in_flight: 'A request with this Idempotency-Key is still in progress',
   payload_too_large: 'Payload too large',
@@ -90,6 +93,8 @@ export const errors = {
     new AppError('not_found', id ? `No ${what} with id ${id}.` : `No such ${what}.`),
   conflict: (detail: string, errs: FieldError[] = []) => new AppError('conflict', detail, errs),
   conflictOf: (code: 'idempotency_key_reused' | 'idempotency_key_in_flight', detail: string) => new AppError(code, detail),
+  /** What existed but is over for good (an expired survey invitation, a closed survey). */
+  gone: (detail: string) => new AppError('gone', detail),
   unprocessable: (detail: string, errs: FieldError[] = []) => new AppError('unprocessable', detail, errs),
   insufficientPoints: (detail: string) => new AppError('insufficient_points', detail),
   insufficientCredit: (detail: string) => new AppError('insufficient_credit', detail),

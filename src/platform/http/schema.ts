@@ -63,6 +63,7 @@ function problemDescription(status: number): string {
       403: 'The key lacks the scope this route needs.',
       404: 'Not found (also for objects of another tenant).',
       409: 'Conflict (duplicate, or Idempotency-Key reused with another body or still in flight).',
+      410: 'Gone: it existed but is over (an expired invitation, a closed survey).',
       413: 'Body too large.',
       415: 'Unsupported Content-Type.',
       422: 'Valid input that cannot be processed in the current state.',
