@@ -67,6 +67,8 @@ import { referralsRoutes } from './modules/referrals/referrals.routes.js';
 import { defineReferralJobs } from './modules/referrals/referrals.jobs.js';
 import { RewardsService } from './modules/rewards/rewards.service.js';
 import { rewardsRoutes } from './modules/rewards/rewards.routes.js';
+import { SurveyResults } from './modules/surveys/surveys.results.js';
+import { surveyResultsRoutes } from './modules/surveys/results.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -217,6 +219,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     members.registerExportSection('redemptions', (q, t, m) => redemptions.list(q, t, { memberId: m, limit: EXPORT_LIMIT }));
     members.registerExportSection('events', async (q, t, m) => (await events.list(q, t, { memberId: m, limit: EXPORT_LIMIT })).map(eventView));
     members.registerEraser('events', (tx, t, m) => events.eraseMember(tx, t, m));
+    // Survey results: scores, trends, breakdowns and free-text analysis over the surveys module's answers.
+    const surveyResults = new SurveyResults({ tenants });
 
     jobs.define({
       name: 'idempotency.purge',
@@ -264,6 +268,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(achievementsRoutes({ db, achievements, http: kit }));
       await http.register(referralsRoutes({ db, referrals, http: kit }));
       await http.register(rewardsRoutes({ db, rewards, http: kit }));
+      await http.register(surveyResultsRoutes({ db, results: surveyResults }));
       await http.ready();
     }
 
