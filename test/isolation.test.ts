@@ -21,6 +21,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { RouteInfo } from '../src/platform/http/server.js';
+import { SurveysService } from '../src/modules/surveys/surveys.service.js';
 import { call, startTestApp, type ApiResponse, type TestApp, type TestTenant } from './helpers.js';
 
 const OPERATOR_KEY = `operator_${crypto.randomBytes(16).toString('hex')}`;
@@ -70,6 +71,8 @@ interface Fixture {
   /** A reward of the catalog (a physical gift picked up in store) and the member's redemption of it. */
   rewardId: string | null;
   rewardRedemptionId: string | null;
+  /** A live survey with one response, when the API has surveys (or their results). */
+  surveyId: string | null;
 }
 
 /**
@@ -102,6 +105,7 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/campaigns/:id': { of: (f) => f.campaignId ?? assert.fail('the fixture has no campaign'), random: () => crypto.randomUUID() },
   '/v1/rewards/:id': { of: (f) => f.rewardId ?? assert.fail('the fixture has no reward'), random: () => crypto.randomUUID() },
   '/v1/reward-redemptions/:id': { of: (f) => f.rewardRedemptionId ?? assert.fail('the fixture has no reward redemption'), random: () => crypto.randomUUID() },
+  '/v1/surveys/:id': { of: (f) => f.surveyId ?? assert.fail('the fixture has no survey'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -312,11 +316,23 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(redeemed.status, 201, redeemed.text);
     rewardRedemptionId = redeemed.body.id;
   }
+  let surveyId: string | null = null;
+  if (routes.some((r) => r.url.startsWith('/v1/surveys/'))) {
+    // Through the surveys service (its own routes may not be registered on this branch), with one response.
+    const s = app.patron.services;
+    const surveys = new SurveysService({ clock: app.clock, members: s.members, events: s.events, standing: s.tiers.standing, baseUrl: () => app.url });
+    surveyId = await app.patron.db.tx(async (tx) => {
+      const made = await surveys.create(tx, t.id, { name: 'Fixture survey', touchpoint: 'purchase', definition: { questions: [{ key: 'nps', type: 'nps' }, { key: 'why', type: 'text', text: { en: 'Why?' } }] } } as any);
+      await surveys.publish(tx, t.id, made.id);
+      await surveys.respond(tx, t.id, { survey_id: made.id, member_id: member.body.id, channel: 'api', language: 'en', answers: { nps: 9, why: 'Friendly staff' } });
+      return made.id;
+    });
+  }
   await settle(t.id);
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
     transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId, referralId, referralBody, campaignId,
-    rewardId, rewardRedemptionId,
+    rewardId, rewardRedemptionId, surveyId,
   };
 }
 

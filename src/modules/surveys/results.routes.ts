@@ -100,7 +100,7 @@ const Period = {
 const QuestionParam = Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'Only this question (a csi or cli key covers its items).' }));
 const ResultsQuery = Obj({ ...Period, question: QuestionParam });
 const TrendQuery = Obj({ ...Period, question: QuestionParam, interval: StringEnum(INTERVALS, { default: 'week', description: 'week (Monday to Sunday) or month, in the tenant\'s time zone; default week.' }) });
-const BreakdownQuery = Obj({ ...Period, question: QuestionParam, by: StringEnum(BREAKDOWNS, { description: 'touchpoint, language (of the response) or tier (the member\'s tier when they answered).' }) });
+const BreakdownQuery = Obj({ ...Period, question: QuestionParam, by: StringEnum(BREAKDOWNS, { default: 'touchpoint', description: 'touchpoint (default), language (of the response) or tier (the member\'s tier when they answered).' }) });
 const CsvQuery = Obj({ ...Period });
 
 const date = (s: string | undefined): Date | undefined => (s === undefined ? undefined : new Date(s));
