@@ -1,6 +1,7 @@
 /**
  * The sentiment of a free-text answer by a lexicon of stems per language (docs/surveys/text.md): positive words +1,
- * negative −1; a negator ("not", "не", "nu", "nie") flips the words in the next NEGATION_WINDOW tokens; words that are
+ * negative −1; a negator ("not", "не", "nu", "nie") flips the first sentiment word within the next NEGATION_WINDOW content
+ * words (stopwords do not count); words that are
  * negative only when negated ("doesn't work") count −1 after a negator; after "but" (and its kin) words weigh
  * double, since the clause after it is the one a customer means. Score > 0 is positive, < 0 negative, 0 neutral.
  *
@@ -9,7 +10,7 @@
  */
 import type { Language } from '../surveys.types.js';
 import { LEXICONS, type Lexicon } from './lexicons/index.js';
-import { tokenize } from './tokens.js';
+import { tokenizeClauses } from './tokens.js';
 
 export type Sentiment = 'positive' | 'neutral' | 'negative';
 
@@ -23,6 +24,7 @@ interface CompiledLexicon {
   whenNegated: string[];
   negators: Set<string>;
   contrast: Set<string>;
+  stopwords: Set<string>;
 }
 
 function compile(lex: Lexicon): CompiledLexicon {
@@ -43,6 +45,7 @@ function compile(lex: Lexicon): CompiledLexicon {
     whenNegated: lex.negativeWhenNegated,
     negators: new Set(lex.negators.map((n) => n.replace(/^=/, ''))),
     contrast: new Set(lex.contrast),
+    stopwords: new Set(lex.stopwords),
   };
 }
 
@@ -66,41 +69,49 @@ const isNegator = (lex: CompiledLexicon, token: string): boolean =>
 /** The lexicon score of a text: the sum of its sentiment words' polarities after negation and contrast. */
 export function sentimentScore(text: string, lang: Language): number {
   const lex = lexicon(lang);
-  const tokens = tokenize(text);
-  let score = 0;
-  let negatedUntil = -1;
-  let weight = 1;
+  const state = { score: 0, weight: 1 };
+  // A negation does not reach past the end of its clause: "не тот товар, обмен — кошмар".
+  for (const clause of tokenizeClauses(text)) scoreClause(lex, clause, state);
+  return state.score;
+}
+
+function scoreClause(lex: CompiledLexicon, tokens: string[], state: { score: number; weight: number }): void {
+  // Content words (not stopwords) still to be flipped by the last negator: "nobody at the store could answer".
+  let negationLeft = 0;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (lex.contrast.has(t)) {
-      weight = CONTRAST_WEIGHT;
-      negatedUntil = -1;
+      // "but" weighs everything after it, to the end of the text.
+      state.weight = CONTRAST_WEIGHT;
+      negationLeft = 0;
       continue;
     }
-    const negated = i <= negatedUntil;
+    const negated = negationLeft > 0;
     const next = tokens[i + 1];
     const phrase = next !== undefined ? lex.phrases.get(`${t} ${next}`) : undefined;
     if (phrase !== undefined) {
-      score += weight * (negated ? -phrase : phrase);
+      state.score += state.weight * (negated ? -phrase : phrase);
+      negationLeft = 0;
       i++;
       continue;
     }
     if (isNegator(lex, t)) {
       // "no problem": the negator flips what follows it; a negator is itself no sentiment.
-      negatedUntil = i + NEGATION_WINDOW;
+      negationLeft = NEGATION_WINDOW;
       continue;
     }
     const p = polarityOf(lex, t);
     if (p !== 0) {
-      score += weight * (negated ? -p : p);
+      state.score += state.weight * (negated ? -p : p);
       // One negator flips one sentiment word: "not fast and not friendly" has two negators.
-      if (negated) negatedUntil = -1;
+      negationLeft = 0;
     } else if (negated && lex.whenNegated.some((s) => t.startsWith(s))) {
-      score -= weight;
-      negatedUntil = -1;
+      state.score -= state.weight;
+      negationLeft = 0;
+    } else if (negated && !lex.stopwords.has(t)) {
+      negationLeft--;
     }
   }
-  return score;
 }
 
 export function sentimentOf(text: string, lang: Language): Sentiment {

@@ -1,7 +1,8 @@
 /**
  * Accuracy of language detection and sentiment on the labelled sets (figures in docs/surveys/text.md), plus the
  * rules of the method on single sentences. The floors are set just under what was measured, so a change to the
- * lexicons or the detector that makes things worse fails here.
+ * lexicons or the detector that makes things worse fails here. A floor may be raised after a change that improves
+ * the figures; never lowered without saying so in the docs.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -9,6 +10,7 @@ import { LANGUAGES, type Language } from '../surveys.types.js';
 import { analyseTexts } from './analyse.js';
 import { detectLanguage } from './detect.js';
 import { HOLDOUT } from './holdout.fixture.js';
+import { HOLDOUT2 } from './holdout2.fixture.js';
 import { KeywordCounter, stem } from './keywords.js';
 import { LABELLED, type Labelled } from './labelled.fixture.js';
 import { sentimentOf } from './sentiment.js';
@@ -24,20 +26,31 @@ function accuracy(set: Labelled[], lang: Language): { sentiment: number; detecti
   return { sentiment: s / set.length, detection: d / set.length };
 }
 
-/** Measured 2026-11-30 (docs/surveys/text.md); floors a little below. */
-const FLOORS: Record<'labelled' | 'holdout', Record<Language, { sentiment: number; detection: number }>> = {
+/**
+ * Measured 2026-11-30 (docs/surveys/text.md); each floor is a little below the measured figure. `holdout2` is the
+ * set never used to change the lexicons: its figures are the expected accuracy.
+ */
+type Floors = Record<Language, { sentiment: number; detection: number }>;
+const FLOORS: Record<'labelled' | 'holdout' | 'holdout2', Floors> = {
+  // Tuned on: measured 1.0 sentiment everywhere, detection 1.0 (bg 0.975).
   labelled: {
     en: { sentiment: 0.95, detection: 0.95 }, bg: { sentiment: 0.95, detection: 0.95 }, ru: { sentiment: 0.95, detection: 0.95 },
     ro: { sentiment: 0.95, detection: 0.95 }, pl: { sentiment: 0.95, detection: 0.95 },
   },
+  // Seen before the second round of lexicon changes: measured sentiment 0.9 / 1.0 / 0.95 / 0.95 / 0.95, detection 0.95 / 0.95 / 0.95 / 1 / 1.
   holdout: {
-    en: { sentiment: 0.65, detection: 0.9 }, bg: { sentiment: 0.5, detection: 0.9 }, ru: { sentiment: 0.45, detection: 0.9 },
-    ro: { sentiment: 0.65, detection: 0.95 }, pl: { sentiment: 0.55, detection: 0.95 },
+    en: { sentiment: 0.85, detection: 0.9 }, bg: { sentiment: 0.95, detection: 0.9 }, ru: { sentiment: 0.9, detection: 0.9 },
+    ro: { sentiment: 0.9, detection: 0.95 }, pl: { sentiment: 0.9, detection: 0.95 },
+  },
+  // Never seen by the lexicons: measured sentiment 0.8 / 0.65 / 0.7 / 0.7 / 0.7, detection 1 / 1 / 0.9 / 1 / 1.
+  holdout2: {
+    en: { sentiment: 0.75, detection: 0.95 }, bg: { sentiment: 0.6, detection: 0.95 }, ru: { sentiment: 0.65, detection: 0.85 },
+    ro: { sentiment: 0.65, detection: 0.95 }, pl: { sentiment: 0.65, detection: 0.95 },
   },
 };
 
 describe('accuracy on the labelled sets', () => {
-  for (const [name, sets] of [['labelled', LABELLED], ['holdout', HOLDOUT]] as const) {
+  for (const [name, sets] of [['labelled', LABELLED], ['holdout', HOLDOUT], ['holdout2', HOLDOUT2]] as const) {
     for (const lang of LANGUAGES) {
       test(`${name} ${lang}: sentiment and language detection at or above the measured floor`, () => {
         const a = accuracy(sets[lang], lang);
@@ -50,7 +63,7 @@ describe('accuracy on the labelled sets', () => {
 
   test('the sets are balanced enough that "always neutral" would fail the floors', () => {
     for (const lang of LANGUAGES) {
-      for (const set of [LABELLED[lang], HOLDOUT[lang]]) {
+      for (const set of [LABELLED[lang], HOLDOUT[lang], HOLDOUT2[lang]]) {
         const neutral = set.filter(([, l]) => l === 'neutral').length / set.length;
         assert.ok(neutral < 0.45, `${lang}: ${neutral} neutral`);
       }

@@ -18,3 +18,8 @@ export function normalise(text: string): string {
 export function tokenize(text: string): string[] {
   return normalise(text).match(/\p{L}+(?:'\p{L}+)?/gu) ?? [];
 }
+
+/** Words per clause: punctuation (. , ; : ! ? dashes, brackets) ends a clause, and with it a negation's scope. */
+export function tokenizeClauses(text: string): string[][] {
+  return text.split(/[.,;:!?()[\]{}…\u2013\u2014]+|\s-\s/u).map(tokenize).filter((c) => c.length > 0);
+}

@@ -8,6 +8,7 @@ export const en: Lexicon = {
     'easy', 'easily', 'smooth', 'convenient', 'nice', 'pleasant', 'fresh', 'tasty', 'delicious', 'best', 'better',
     'thank', 'thanks', 'affordable', 'reasonabl', 'bargain', 'well done', 'on time', 'punctual', 'reliable', 'clean',
     'beautiful', 'lovely', 'top', 'intuitive', 'worth', 'generous', 'welcoming', 'attentive', 'cheerful', 'super',
+    'appreciat', 'patient', 'tidy', 'organised', 'organized', 'seamless', '=helped', 'solved', 'resolved', 'fixed', 'knowledgeable', 'accommodating', 'pleasure', 'comfortable', 'spotless', 'exceeded', 'greet', 'smiling', 'competent', 'gladly',
   ],
   negative: [
     'bad', 'terrible', 'awful', 'horrible', 'dreadful', 'poor', 'worst', 'worse', 'slow', '=late', 'delay',
@@ -16,8 +17,11 @@ export const en: Lexicon = {
     'annoy', 'frustrat', 'lost', 'fail', 'error', 'mess', 'confusing', 'difficult', 'dirty', 'stale', 'cold',
     'waste', 'ridiculous', 'unacceptable', 'forever', 'ages', 'nightmare', 'scam', 'angry', 'upset', 'ignored',
     'unprofessional', 'sloppy', 'freez', 'laggy', 'mistake', 'cancel', 'never again', 'too long', 'waited',
+    'sour', 'spoil', 'expired', 'mould', 'mold', 'rotten', 'overcharg', 'charged twice', 'double charged', 'stuck', 'unable', 'queue', 'far too', 'unanswered', 'misleading', 'hidden fee', 'noisy', 'crowded', 'smell', 'stain', 'leak', 'faulty', 'defective', 'incorrect', 'inaccurate', 'outdated', 'glitch', 'unreliable', 'unavailable', 'out of stock', 'sold out', 'torn', 'scratch',
   ],
-  negativeWhenNegated: ['work', 'load', 'open', 'arriv', 'help', 'answer', 'respond', 'reply', 'ring', 'call', 'show'],
+  negativeWhenNegated: ['work', 'load', 'open', 'arriv', 'help', 'answer', 'respond', 'reply', 'ring', 'call', 'show',
+    'could', 'able', 'enough',
+  ],
   negators: ['not', 'no', 'never', 'nothing', 'without', 'hardly', "n't", 'nobody', 'neither', 'nor', 'cannot'],
   contrast: ['but', 'however', 'although', 'though', 'yet'],
   stopwords: [

@@ -7,6 +7,7 @@ export const pl: Lexicon = {
     'dzięki', 'polec', 'zadowol', 'podoba', 'lubię', 'uwielbiam', 'łatw', 'wygodn', 'przyjemn', 'śwież', 'smaczn',
     'pyszn', 'najlepsz', 'tani', 'tanio', 'korzystn', 'na czas', 'w terminie', 'czyst', 'ładn', 'piękn',
     'bezproblem', 'intuicyjn', 'godn', 'brawo', 'punktualn', 'rzetelnie', 'rzeteln', 'fajn',
+    'cierpliw', 'porządek', 'porządku', 'gładko', 'uśmiechnięt', 'kompetentn', 'pomógł', 'pomogł', 'rozwiąza', 'przyjemność', 'zorganizowan',
   ],
   negative: [
     '=zły', '=zła', '=złe', 'źle', 'okropn', 'fataln', 'straszn', 'tragiczn', 'tragedi', 'beznadziej', 'powoln',
@@ -14,8 +15,11 @@ export const pl: Lexicon = {
     'problem', 'błąd', 'błęd', 'brak', 'niezadowol', 'brudn', 'oszust', 'oszuk', 'zawiesza', 'wiesza', 'czekał',
     'długo', 'nieprzyjemn', 'niedopuszczaln', 'skandal', 'porażk', 'zgubi', 'nieświeży',
     'najgorsz', 'gorsz', 'niestety', 'żenując', 'niekompetent', 'kiepsk', 'słab', 'irytuj',
+    'kwaśn', 'przeterminow', 'spleśnia', 'wylogow', 'kolejk', 'zbyt', 'za długo', 'hałas', 'śmierdz', 'wadliw', 'niedziałając', 'wyprzedan',
   ],
-  negativeWhenNegated: ['dział', 'ładuj', 'odpowiad', 'odpisa', 'pomog', 'pomóg', 'dotarł', 'przyszł', 'otwiera', 'dostarcz', 'zadzwoni', 'odezwa'],
+  negativeWhenNegated: ['dział', 'ładuj', 'odpowiad', 'odpisa', 'pomog', 'pomóg', 'dotarł', 'przyszł', 'otwiera', 'dostarcz', 'zadzwoni', 'odezwa',
+    'odpowie', 'potrafi', 'zadziała', 'mogł',
+  ],
   negators: ['nie', 'bez', 'nigdy', 'ani', 'nic', 'nikt', 'żaden', 'żadnych', 'żadnego'],
   contrast: ['ale', 'jednak', 'lecz', 'chociaż', 'choć', 'natomiast'],
   stopwords: [

@@ -7,6 +7,7 @@ export const ro: Lexicon = {
     'recomand', 'încântat', 'fericit', 'ușor', 'simplu', 'comod', 'convenabil', 'plăcut', 'proaspăt', 'gustos',
     'delicios', 'ieftin', 'avantajos', 'la timp', 'frumos', 'curat', 'atent', 'săritor', 'de ajutor', 'bravo', 'top',
     'cel mai bun', 'impecabil', 'eficient', 'corect', 'iubesc', 'ador',
+    'drăguț', 'răbdător', 'ordonat', '=ajutat', 'rezolvat', 'zâmbitor', 'competent', 'organizat', 'plăcere', 'fără probleme',
   ],
   negative: [
     '=rău', '=rea', '=rele', 'prost', 'proast', 'groaznic', 'oribil', 'îngrozitor', 'dezastru', 'lent', 'încet',
@@ -14,8 +15,12 @@ export const ro: Lexicon = {
     'eroare', 'erori', 'greșit', 'greșeal', 'lipsă', 'lipsea', 'lipse', 'nemulțum', 'murdar', 'jignitor', 'bloc',
     'inacceptabil', 'țeapă', 'păcăl', 'pierdut', 'așteptat', 'aștept', 'mult prea', 'neplăcut', 'complicat',
     'urât', 'anulat', 'bătaie de joc', 'praf', 'nasol', 'ignorat',
+    'acru', 'acră', 'alterat', 'expirat', 'mucegă', 'deconect', 'coadă', '=prea', 'supraîncărcat', 'zgomot', 'miros', 'defect', 'stoc epuizat', 'nefuncțional',
   ],
-  negativeWhenNegated: ['funcțion', 'merge', 'încarc', 'răspun', 'ajut', 'ajuns', 'sosit', 'deschide', 'livrat', 'sunat'],
+  negativeWhenNegated: ['funcțion', 'merge', 'încarc', 'răspun', 'ajut', 'ajuns', 'sosit', 'deschide', 'livrat', 'sunat',
+    'putut',
+    'ajuns',
+  ],
   negators: ['nu', '=n', 'niciodată', 'fără', 'nici', 'nicio', 'niciun', 'niciunul', 'nimic', 'nimeni'],
   contrast: ['dar', 'însă', 'totuși', 'deși', 'ci'],
   stopwords: [

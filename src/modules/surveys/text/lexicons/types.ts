@@ -12,7 +12,7 @@ export interface Lexicon {
   negative: string[];
   /** Stems that are negative only when negated ("doesn't work", "не работи"). */
   negativeWhenNegated: string[];
-  /** Words that flip the polarity of the sentiment words in the next NEGATION_WINDOW tokens. */
+  /** Words that flip the first sentiment word among the next NEGATION_WINDOW content words of their clause. */
   negators: string[];
   /** "but" and its kin: what follows weighs double ("fast, but rude" is negative). */
   contrast: string[];
