@@ -102,6 +102,12 @@ describe('sentiment rules', () => {
     assert.equal(sentimentOf('Всё плохо', 'ru'), 'negative');
   });
 
+  test('whole-word entries do not match longer words; ambiguous stems are left out', () => {
+    assert.equal(sentimentOf('I will order later', 'en'), 'neutral'); // =late
+    assert.equal(sentimentOf('Реших да поръчам онлайн', 'bg'), 'neutral'); // "decided", not "solved"
+    assert.equal(sentimentOf('Купил чай с мятой ради скидки', 'ru'), 'neutral'); // neither мят nor рад
+  });
+
   test('a text without sentiment words is neutral', () => {
     assert.equal(sentimentOf('I ordered on Tuesday', 'en'), 'neutral');
     assert.equal(sentimentOf('', 'en'), 'neutral');

@@ -7,7 +7,7 @@ export const en: Lexicon = {
     'love', '=like', '=liked', 'enjoy', 'happy', 'glad', 'pleased', 'satisfied', 'delight', 'impress', 'recommend',
     'easy', 'easily', 'smooth', 'convenient', 'nice', 'pleasant', 'fresh', 'tasty', 'delicious', 'best', 'better',
     'thank', 'thanks', 'affordable', 'reasonabl', 'bargain', 'well done', 'on time', 'punctual', 'reliable', 'clean',
-    'beautiful', 'lovely', 'top', 'intuitive', 'worth', 'generous', 'welcoming', 'attentive', 'cheerful', 'super',
+    'beautiful', 'lovely', '=top', 'intuitive', 'worth', 'generous', 'welcoming', 'attentive', 'cheerful', 'super',
     'appreciat', 'patient', 'tidy', 'organised', 'organized', 'seamless', '=helped', 'solved', 'resolved', 'fixed', 'knowledgeable', 'accommodating', 'pleasure', 'comfortable', 'spotless', 'exceeded', 'greet', 'smiling', 'competent', 'gladly',
   ],
   negative: [
@@ -16,7 +16,7 @@ export const en: Lexicon = {
     'expensive', 'overpriced', 'pricey', 'problem', 'issue', 'complain', 'useless', 'crash', 'bug', 'buggy', 'hate',
     'annoy', 'frustrat', 'lost', 'fail', 'error', 'mess', 'confusing', 'difficult', 'dirty', 'stale', 'cold',
     'waste', 'ridiculous', 'unacceptable', 'forever', 'ages', 'nightmare', 'scam', 'angry', 'upset', 'ignored',
-    'unprofessional', 'sloppy', 'freez', 'laggy', 'mistake', 'cancel', 'never again', 'too long', 'waited',
+    'unprofessional', 'sloppy', 'freez', 'laggy', 'mistake', 'never again', 'too long', 'waited',
     'sour', 'spoil', 'expired', 'mould', 'mold', 'rotten', 'overcharg', 'charged twice', 'double charged', 'stuck', 'unable', 'queue', 'far too', 'unanswered', 'misleading', 'hidden fee', 'noisy', 'crowded', 'smell', 'stain', 'leak', 'faulty', 'defective', 'incorrect', 'inaccurate', 'outdated', 'glitch', 'unreliable', 'unavailable', 'out of stock', 'sold out', 'torn', 'scratch',
   ],
   negativeWhenNegated: ['work', 'load', 'open', 'arriv', 'help', 'answer', 'respond', 'reply', 'ring', 'call', 'show',
