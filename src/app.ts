@@ -77,6 +77,8 @@ import { surveysRoutes } from './modules/surveys/surveys.routes.js';
 import { defineSurveyJobs } from './modules/surveys/surveys.jobs.js';
 import { surveyPageRoutes } from './modules/surveys/page/page.routes.js';
 import { surveyTemplatesRoutes } from './modules/surveys/surveys.templates.routes.js';
+import { SurveyResults } from './modules/surveys/surveys.results.js';
+import { surveyResultsRoutes } from './modules/surveys/results.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -249,6 +251,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     // The closed loop: unhappy answers open cases; closing a case sends the follow-up survey.
     surveys.onResponded((tx, e) => cases.onSurveyResponded(tx, e));
     cases.onClosed((tx, tenantId, c) => surveys.afterCaseClosed(tx, tenantId, c));
+    // Survey results: scores, trends, breakdowns and free-text analysis over the surveys module's answers.
+    const surveyResults = new SurveyResults({ tenants });
 
     jobs.define({
       name: 'idempotency.purge',
@@ -302,6 +306,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       // The survey response page (public, HTML: docs/surveys/response-page.md) and the survey templates.
       await http.register(surveyPageRoutes({ db, surveys, rateLimit: config.rateLimit.enabled ? { max: 30, windowMs: 60_000 } : null }));
       await http.register(surveyTemplatesRoutes());
+      await http.register(surveyResultsRoutes({ db, results: surveyResults }));
       await http.ready();
     }
 
