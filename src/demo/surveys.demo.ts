@@ -42,8 +42,8 @@ const INVITED = 640;
 const RESPONSE_RATE = 0.58;
 /** Anonymous answers through the relationship survey's public link. */
 const PUBLIC_ANSWERS = 40;
-/** Cases younger than this are still being worked at "now". */
-const OPEN_CASE_DAYS = 6;
+/** Cases younger than this are still being worked at "now": two weeks, so some are past their SLA whatever the weekday. */
+const OPEN_CASE_DAYS = 14;
 
 export interface SurveysLoad {
   surveys: number;
