@@ -304,7 +304,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(casesRoutes({ db, cases, http: kit }));
       await http.register(surveysRoutes({ db, surveys, http: kit }));
       // The survey response page (public, HTML: docs/surveys/response-page.md) and the survey templates.
-      await http.register(surveyPageRoutes({ db, surveys, rateLimit: config.rateLimit.enabled ? { max: 30, windowMs: 60_000 } : null }));
+      await http.register(surveyPageRoutes({ db, surveys, rateLimit: config.rateLimit.enabled ? config.surveyPageRateLimit : null }));
       await http.register(surveyTemplatesRoutes());
       await http.register(surveyResultsRoutes({ db, results: surveyResults }));
       await http.ready();

@@ -22,6 +22,8 @@ export interface Config {
    * `rateLimit` and only when it is enabled: `max` look-ups and `missesMax` unknown codes per window.
    */
   voucherRateLimit: { max: number; missesMax: number; windowMs: number };
+  /** Answers posted to the public survey pages per client IP (no key to count them against). */
+  surveyPageRateLimit: { max: number; windowMs: number };
   /** Largest JSON body accepted, in bytes. */
   bodyLimit: number;
   /** Largest import upload accepted, in bytes. */
@@ -58,6 +60,8 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; descriptio
   { name: 'RATE_LIMIT_WINDOW_MS', default: '60000', description: 'Rate-limit window in milliseconds.' },
   { name: 'VOUCHER_RATE_LIMIT_MAX', default: '600', description: 'Voucher code look-ups (validation, redemption by code) per key per window.' },
   { name: 'VOUCHER_RATE_LIMIT_MISSES', default: '30', description: 'Look-ups of unknown voucher codes per key per window; beyond them every look-up is a 429 until the window ends.' },
+  { name: 'SURVEY_PAGE_RATE_LIMIT_MAX', default: '30', description: 'Answers posted to the public survey pages per client IP per window (the pages take no API key).' },
+  { name: 'SURVEY_PAGE_RATE_LIMIT_WINDOW_MS', default: '60000', description: 'The survey page window in milliseconds.' },
   { name: 'VOUCHER_RATE_LIMIT_WINDOW_MS', default: '60000', description: 'The voucher look-up window in milliseconds.' },
   { name: 'BODY_LIMIT_BYTES', default: '1048576', description: 'Largest JSON request body.' },
   { name: 'IMPORT_LIMIT_BYTES', default: '2147483648', description: 'Largest import upload (streamed, never held in memory).' },
@@ -135,6 +139,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       max: int('VOUCHER_RATE_LIMIT_MAX', 600, 1, 10_000_000),
       missesMax: int('VOUCHER_RATE_LIMIT_MISSES', 30, 1, 10_000_000),
       windowMs: int('VOUCHER_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
+    },
+    surveyPageRateLimit: {
+      max: int('SURVEY_PAGE_RATE_LIMIT_MAX', 30, 1, 10_000_000),
+      windowMs: int('SURVEY_PAGE_RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
     },
     bodyLimit: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
     importLimit: int('IMPORT_LIMIT_BYTES', 2 * 1024 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),

@@ -93,8 +93,8 @@ export const errors = {
     new AppError('not_found', id ? `No ${what} with id ${id}.` : `No such ${what}.`),
   conflict: (detail: string, errs: FieldError[] = []) => new AppError('conflict', detail, errs),
   conflictOf: (code: 'idempotency_key_reused' | 'idempotency_key_in_flight', detail: string) => new AppError(code, detail),
-  /** What existed but is over for good (an expired survey invitation, a closed survey). */
-  gone: (detail: string) => new AppError('gone', detail),
+  /** What existed but is over for good (an expired survey invitation, a closed survey); `errs` names which. */
+  gone: (detail: string, errs: FieldError[] = []) => new AppError('gone', detail, errs),
   unprocessable: (detail: string, errs: FieldError[] = []) => new AppError('unprocessable', detail, errs),
   insufficientPoints: (detail: string) => new AppError('insufficient_points', detail),
   insufficientCredit: (detail: string) => new AppError('insufficient_credit', detail),

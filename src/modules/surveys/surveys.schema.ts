@@ -65,7 +65,7 @@ const f = {
   touchpoint_label: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 100, description: 'The name of a custom touchpoint ("returns desk").' }))),
   default_language: Type.Optional(Language),
   trigger: Type.Optional(Nullable(Trigger)),
-  reward_event: Type.Optional(Nullable(EventName('The action event recorded (once per invitation) when a member answers: an event rule (POST /v1/rules, kind event) for it gives the points.'))),
+  reward_event: Type.Optional(Nullable(EventName('The action event recorded (once per invitation) when a member answers: an event rule for it (POST /v1/earn-rules, kind event) gives the points.'))),
   public_link: Type.Optional(Type.Boolean({ description: 'Whether the anonymous public link (and its embed) takes answers.' })),
   invitation_ttl_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365, description: 'Days an invitation link stays valid after it is sent (default 14).' })),
 };

@@ -113,6 +113,10 @@ const FOLLOW_UP_DEFINITION: SurveyDefinition = {
   }],
 };
 
+/** Which of the two ends a 410 is: the response page words them differently. */
+export const EXPIRED = { field: 'invitation', detail: 'has expired' } as const;
+export const CLOSED = { field: 'survey', detail: 'is closed' } as const;
+
 const settingsDefaults = { min_days_between_invitations: 30, edit_window_minutes: 30 };
 
 /** The earliest time a member last invited at `last` may be invited again. */
@@ -374,9 +378,9 @@ export class SurveysService {
       if (now >= r.editable_until) throw errors.conflict('This survey has already been answered; the answers can no longer be changed.', [{ field: 'invitation', detail: `was answered; changes were possible until ${r.editable_until.toISOString()}` }]);
       previous = { response_id: r.id, answers: answersOf(await store.answersOf(q, tenantId, [r.id])), editable_until: r.editable_until };
     } else if (inv.status !== 'pending' || inv.expires_at === null || inv.expires_at <= now || claims.expiresAt <= now) {
-      throw errors.gone('This survey invitation has expired.');
+      throw errors.gone('This survey invitation has expired.', [EXPIRED]);
     }
-    if (survey.status !== 'live') throw errors.gone('This survey is closed.');
+    if (survey.status !== 'live') throw errors.gone('This survey is closed.', [CLOSED]);
     const member = await this.deps.members.find(q, tenantId, { id: inv.member_id });
     return {
       tenantId,
@@ -396,7 +400,7 @@ export class SurveysService {
     if (!isUuid(tenantId) || !isUuid(surveyId)) throw errors.notFound('survey');
     const survey = await store.getSurvey(q, tenantId, surveyId);
     if (!survey || !survey.public_link || survey.status === 'draft') throw errors.notFound('survey', surveyId);
-    if (survey.status === 'closed') throw errors.gone('This survey is closed.');
+    if (survey.status === 'closed') throw errors.gone('This survey is closed.', [CLOSED]);
     return {
       tenantId,
       survey: { id: survey.id, name: survey.name, touchpoint: survey.touchpoint, status: survey.status },
@@ -432,12 +436,12 @@ export class SurveysService {
         previous = (await store.responseOfInvitation(tx, tenantId, inv.id))!;
         if (now >= previous.editable_until) throw errors.conflict('This invitation has already been answered and the edit window is over.', [{ field: 'invitation_id', detail: `was answered; changes were possible until ${previous.editable_until.toISOString()}` }]);
       } else if (inv.status !== 'pending' || inv.expires_at === null || inv.expires_at <= now) {
-        throw errors.gone(`Survey invitation ${inv.id} has expired.`);
+        throw errors.gone(`Survey invitation ${inv.id} has expired.`, [EXPIRED]);
       }
     } else if ((input.channel === 'public_link' || input.channel === 'embed') && (!survey.public_link || survey.status === 'draft')) {
       throw errors.notFound('survey', survey.id);
     }
-    if (survey.status === 'closed') throw errors.gone(`Survey ${survey.id} is closed.`);
+    if (survey.status === 'closed') throw errors.gone(`Survey ${survey.id} is closed.`, [CLOSED]);
     if (survey.status !== 'live') throw errors.unprocessable(`Survey ${survey.id} is a draft: publish it to take answers.`, [{ field: 'status', detail: 'is draft' }]);
 
     const memberId = inv?.member_id ?? input.member_id ?? null;

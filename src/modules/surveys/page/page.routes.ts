@@ -19,7 +19,7 @@ import { Type } from '@sinclair/typebox';
 import type { Db } from '../../../platform/db/db.js';
 import { AppError, isAppError } from '../../../platform/errors.js';
 import type { HttpServer } from '../../../platform/http/server.js';
-import type { OpenedSurvey, SurveysService } from '../surveys.service.js';
+import { CLOSED, type OpenedSurvey, type SurveysService } from '../surveys.service.js';
 import { LANGUAGES, type AnswerInput, type Language } from '../surveys.types.js';
 import { formFields, formValuesOf, readForm, type AnswerProblem, type FormFields } from './page.form.js';
 import { pageT } from './page.i18n.js';
@@ -105,9 +105,9 @@ function sendError(req: FastifyRequest<{ Querystring: PageQuery }>, reply: Fasti
     switch (err.code) {
       case 'not_found':
         return sendMessage(reply, 404, lang, embed, 'not_found');
-      // The service words a closed survey "… is closed" and an expired invitation "… has expired" (both 410).
+      // Both are 410s; the service names which (CLOSED: the survey, EXPIRED: the invitation).
       case 'gone':
-        return sendMessage(reply, 410, lang, embed, /closed/i.test(err.message) ? 'closed' : 'expired');
+        return sendMessage(reply, 410, lang, embed, err.errors[0]?.field === CLOSED.field ? 'closed' : 'expired');
       case 'conflict':
         return sendMessage(reply, 409, lang, embed, 'answered');
       case 'rate_limited':
