@@ -417,6 +417,9 @@ describe('configuration', () => {
       [{ RATE_LIMIT_MAX: '0' }, 'RATE_LIMIT_MAX', /between/],
       [{ RATE_LIMIT_ENABLED: 'maybe' }, 'RATE_LIMIT_ENABLED', /true or false/],
       [{ BODY_LIMIT_BYTES: '-5' }, 'BODY_LIMIT_BYTES', /between/],
+      [{ TRUST_PROXY: 'everyone' }, 'TRUST_PROXY', /hops or proxy addresses/],
+      [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY', /hops or proxy addresses/],
+      [{ TRUST_PROXY: '11' }, 'TRUST_PROXY', /at most 10/],
     ];
     for (const [env, name, detail] of cases) {
       const problems = problemsOf(env);
@@ -424,6 +427,13 @@ describe('configuration', () => {
       assert.ok(problems[0]!.startsWith(name), `${problems[0]} names ${name}`);
       assert.match(problems[0]!, detail);
     }
+  });
+
+  test('TRUST_PROXY: none by default, a number of hops, or proxy addresses and CIDR ranges', () => {
+    assert.equal(loadConfig({}).trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.1.0.0/16,::1' }).trustProxy, ['10.0.0.1', '10.1.0.0/16', '::1']);
   });
 
   test('every bad value is reported at once, in the error message too', () => {

@@ -3,6 +3,7 @@
  * variable counts as unset. A bad value stops Patron with a message that names
  * the variable and what it expects.
  */
+import net from 'node:net';
 import path from 'node:path';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -35,6 +36,35 @@ export interface Config {
   idempotencyRetentionHours: number;
   /** Public base URL used in printed links. */
   publicUrl: string | undefined;
+  /**
+   * Which proxies' X-Forwarded-For Patron believes (Fastify's trustProxy): false (none, the default), a number of
+   * hops, or a list of proxy addresses and CIDR ranges. Behind a load balancer this gives per-client limits on the
+   * public survey pages their real client address.
+   */
+  trustProxy: false | number | string[];
+}
+
+/** TRUST_PROXY: unset or "false": none; a whole number: hops; else addresses and CIDR ranges (never "trust everyone"). */
+function proxies(raw: string | undefined, problems: string[]): false | number | string[] {
+  if (raw === undefined || /^(false|0|no|off)$/i.test(raw)) return false;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 10) problems.push(`TRUST_PROXY must be at most 10 hops, got ${hops}`);
+    return hops;
+  }
+  const list = raw.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  const bad = list.filter((x) => {
+    const [addr, bits, ...rest] = x.split('/');
+    const family = net.isIP(addr ?? '');
+    if (family === 0 || rest.length > 0) return true;
+    if (bits === undefined) return false;
+    return !/^\d+$/.test(bits) || Number(bits) > (family === 4 ? 32 : 128);
+  });
+  if (list.length === 0 || bad.length > 0) {
+    problems.push(`TRUST_PROXY must be a number of hops or proxy addresses / CIDR ranges separated by commas, got "${raw}"`);
+    return false;
+  }
+  return list;
 }
 
 export class ConfigError extends Error {
@@ -69,6 +99,7 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; descriptio
   { name: 'PATRON_JOBS', default: 'true', description: 'Run background jobs and the scheduler in this process.' },
   { name: 'IDEMPOTENCY_RETENTION_HOURS', default: '48', description: 'How long Idempotency-Key answers are kept (at least 24).' },
   { name: 'PATRON_PUBLIC_URL', default: '(http://HOST:PORT)', description: 'Base URL printed in links.' },
+  { name: 'TRUST_PROXY', default: '(none)', description: 'Proxies whose X-Forwarded-For is believed: a number of hops, or proxy addresses / CIDR ranges separated by commas.' },
 ];
 
 type Env = Record<string, string | undefined>;
@@ -119,6 +150,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   }
   const logLevel = (get('LOG_LEVEL') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  const trustProxy = proxies(get('TRUST_PROXY'), problems);
   const publicUrl = get('PATRON_PUBLIC_URL');
   if (publicUrl !== undefined && !/^https?:\/\//.test(publicUrl)) problems.push('PATRON_PUBLIC_URL must start with http:// or https://');
 
@@ -150,6 +182,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     jobsEnabled: bool('PATRON_JOBS', true),
     idempotencyRetentionHours: int('IDEMPOTENCY_RETENTION_HOURS', 48, 24, 24 * 365),
     publicUrl,
+    trustProxy,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

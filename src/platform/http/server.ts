@@ -61,6 +61,8 @@ export async function createServer(deps: ServerDeps): Promise<HttpServer> {
   const opts: FastifyServerOptions = {
     loggerInstance: deps.logger,
     bodyLimit: config.bodyLimit,
+    // request.ip is the client's only behind the proxies the operator named (per-IP limits of the survey pages).
+    trustProxy: config.trustProxy,
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     forceCloseConnections: 'idle',
