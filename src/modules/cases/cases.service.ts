@@ -10,7 +10,7 @@
 import type { Clock } from '../../platform/clock.js';
 import type { Queryable, Tx } from '../../platform/db/db.js';
 import { errors, type FieldError } from '../../platform/errors.js';
-import { newId } from '../../platform/ids.js';
+import { isUuid, newId } from '../../platform/ids.js';
 import { emit } from '../../platform/outbox/outbox.js';
 import type { AgentsService } from '../agents/agents.service.js';
 import type { Ledger } from '../ledger/ledger.service.js';
@@ -54,7 +54,6 @@ const BAND_REASON: Partial<Record<string, { reason: Reason; rule: keyof CaseSett
   high_effort: { reason: 'ces_high_effort', rule: 'ces_high_effort', type: 'ces' },
 };
 const OPEN_STATES: CaseStatus[] = ['open', 'waiting_for_customer'];
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** An answer that opens a case under these settings, with its reason. */
 interface Trigger {
@@ -202,7 +201,7 @@ export class CasesService {
 
   private async onFollowUpAnswer(tx: Tx, tenantId: string, caseId: string, e: SurveyResponded): Promise<void> {
     // The invitation's source id is text: anything but a case id of this tenant is no case to follow up.
-    const c = UUID_RE.test(caseId) ? await store.getCase(tx, tenantId, caseId, true) : null;
+    const c = isUuid(caseId) ? await store.getCase(tx, tenantId, caseId, true) : null;
     if (!c) return;
     const solved = e.answers.find((a) => a.question_key === 'solved');
     const answer = solved ? (solved.value_choices?.[0] ?? solved.value_text) : null;
