@@ -66,6 +66,8 @@ CREATE TABLE cases (
   follow_up_invitation_id uuid,
   follow_up_url           text,
   reopened_count          integer     NOT NULL DEFAULT 0,
+  -- When it was last reopened: a reopened case's resolution target counts from here (also when its priority changes).
+  reopened_at             timestamptz,
   erased                  boolean     NOT NULL DEFAULT false,
   created_at              timestamptz NOT NULL,
   updated_at              timestamptz NOT NULL,

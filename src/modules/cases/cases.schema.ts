@@ -19,7 +19,7 @@ const AGENT_ID = (description: string) => Uuid({ description });
 const Minutes = (description: string) => Type.Integer({ minimum: 1, maximum: LIMITS.slaMinutes, description });
 const SlaTarget = Obj({
   first_response_minutes: Minutes('Business minutes from opening to the first reply.'),
-  resolution_minutes: Minutes('Business minutes from opening to resolution.'),
+  resolution_minutes: Minutes('Business minutes from opening (or the last reopening) to resolution.'),
 });
 const Interval = Type.Array(Type.String({ pattern: '^(?:[01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$', 'x-message': "must be a time 'HH:MM' (00:00 to 24:00)" }), { minItems: 2, maxItems: 2 });
 const DayHours = Type.Array(Interval, { maxItems: LIMITS.intervalsPerDay, description: "Opening intervals [start, end] that day, e.g. [['09:00', '17:00']]; [] closed." });
@@ -104,6 +104,7 @@ export const Case = Type.Object({
   goodwill: Nullable(Type.Object({ gift: Type.Object({ points: Type.Optional(Type.Integer()), reward_id: Type.Optional(Type.String()), credit: Type.Optional(Type.Integer()) }), result: GiftResultSchema })),
   follow_up: Nullable(Type.Object({ invitation_id: Uuid(), url: Type.String() }, { description: 'The "was your problem solved?" invitation sent on closing.' })),
   reopened_count: Type.Integer(),
+  reopened_at: Nullable(Timestamp({ description: 'When it was last reopened (its resolution target counts from then); null: never reopened.' })),
   created_at: Timestamp(),
   updated_at: Timestamp(),
 }, { $id: 'Case', description: 'A follow-up case: a detractor answer, a complaint, a piece of feedback.' });

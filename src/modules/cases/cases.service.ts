@@ -133,13 +133,13 @@ export class CasesService {
 
   // ── Opening ───────────────────────────────────────────────────────────────────
 
-  private async open(tx: Tx, tenantId: string, s: CaseSettings, c: Omit<CaseRow, 'id' | 'assignee_id' | 'status' | 'first_response_due_at' | 'resolution_due_at' | 'first_responded_at' | 'resolved_at' | 'closed_at' | 'first_response_breached' | 'resolution_breached' | 'escalated_at' | 'resolution_code' | 'resolution_note' | 'goodwill' | 'follow_up_invitation_id' | 'follow_up_url' | 'reopened_count' | 'erased' | 'created_at' | 'updated_at'>): Promise<CaseRow> {
+  private async open(tx: Tx, tenantId: string, s: CaseSettings, c: Omit<CaseRow, 'id' | 'assignee_id' | 'status' | 'first_response_due_at' | 'resolution_due_at' | 'first_responded_at' | 'resolved_at' | 'closed_at' | 'first_response_breached' | 'resolution_breached' | 'escalated_at' | 'resolution_code' | 'resolution_note' | 'goodwill' | 'follow_up_invitation_id' | 'follow_up_url' | 'reopened_count' | 'reopened_at' | 'erased' | 'created_at' | 'updated_at'>): Promise<CaseRow> {
     const now = this.deps.clock.now();
     const assignee = s.default_assignee_id && (await this.activeAgent(tx, tenantId, s.default_assignee_id)) ? s.default_assignee_id : null;
     const row = await store.insertCase(tx, tenantId, {
       ...c, id: newId(), assignee_id: assignee, status: 'open', ...(await this.dueTimes(tx, tenantId, s, c.priority, now)),
       first_responded_at: null, resolved_at: null, closed_at: null, first_response_breached: false, resolution_breached: false, escalated_at: null,
-      resolution_code: null, resolution_note: null, goodwill: null, follow_up_invitation_id: null, follow_up_url: null, reopened_count: 0, erased: false,
+      resolution_code: null, resolution_note: null, goodwill: null, follow_up_invitation_id: null, follow_up_url: null, reopened_count: 0, reopened_at: null, erased: false,
       created_at: now, updated_at: now,
     });
     await this.log(tx, tenantId, row.id, 'opened', SYSTEM, { body: row.message, data: { reasons: row.reasons, priority: row.priority, assignee_id: assignee } });
@@ -268,9 +268,18 @@ export class CasesService {
       });
     }
     if (patch.priority !== undefined && patch.priority !== c.priority) {
-      // New targets from when the case opened: a case made urgent is due sooner. Breach flags already set stay.
+      // New targets for the new priority, from where each clock starts: the first response from the opening (a case
+      // already answered keeps its target: that clock has stopped), the resolution from the last reopening if any,
+      // as reopenRow set it. Counting it from the opening would put a case reopened weeks later past its target at
+      // once. Breach flags already set stay.
       const s = withDefaults((await store.getSettings(tx, tenantId))?.settings ?? null);
-      next = { ...next, priority: patch.priority, ...(await this.dueTimes(tx, tenantId, s, patch.priority, c.created_at)) };
+      const fromOpening = await this.dueTimes(tx, tenantId, s, patch.priority, c.created_at);
+      const fromReopening = c.reopened_at ? await this.dueTimes(tx, tenantId, s, patch.priority, c.reopened_at) : fromOpening;
+      next = {
+        ...next, priority: patch.priority,
+        first_response_due_at: c.first_responded_at === null ? fromOpening.first_response_due_at : c.first_response_due_at,
+        resolution_due_at: fromReopening.resolution_due_at,
+      };
       after.push(async () => {
         await this.log(tx, tenantId, id, 'priority_changed', who, { data: { priority: patch.priority, previous_priority: c.priority } });
         await this.event(tx, tenantId, next, 'case.priority_changed', { priority: patch.priority, previous_priority: c.priority });
@@ -373,7 +382,7 @@ export class CasesService {
     const s = withDefaults((await store.getSettings(tx, tenantId))?.settings ?? null);
     const { resolution_due_at } = await this.dueTimes(tx, tenantId, s, c.priority, now);
     const row = await store.updateCase(tx, tenantId, {
-      ...c, status: 'open', resolved_at: null, closed_at: null, resolution_due_at, resolution_breached: false, reopened_count: c.reopened_count + 1, updated_at: now,
+      ...c, status: 'open', resolved_at: null, closed_at: null, resolution_due_at, resolution_breached: false, reopened_count: c.reopened_count + 1, reopened_at: now, updated_at: now,
     });
     await this.log(tx, tenantId, c.id, 'reopened', who, { body: reason, data: { previous_status: c.status } });
     await this.statusChanged(tx, tenantId, row, c.status, who, false);

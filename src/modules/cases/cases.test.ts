@@ -310,6 +310,41 @@ describe('SLA breaches and escalation', () => {
     const other = (await t.api('GET', `/v1/cases/${answered.id}`)).body;
     assert.deepEqual([other.first_response_breached, other.resolution_breached, other.assignee_id], [false, true, leads.id]);
   });
+
+  test('a reopened case whose priority changes keeps counting its resolution from the reopening; an answered case keeps its first-response target', async () => {
+    app.clock.set(START); // Mon 10:00 Sofia
+    const t = await app.newTenant();
+    await settings(t, {});
+    const ana = await member(t);
+    const answered = (await t.api('POST', '/v1/feedback', { body: { member_id: ana, message: 'Broken cup' } })).body;
+    const silent = (await t.api('POST', '/v1/feedback', { body: { member_id: ana, message: 'Broken saucer' } })).body;
+    assert.equal(answered.reopened_at, null);
+    await t.api('POST', `/v1/cases/${answered.id}/replies`, { body: { body: 'Dear Ana, a new cup is on its way.' } });
+    for (const c of [answered, silent]) assert.equal((await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'replaced' } })).status, 200);
+    // Three weeks later, Monday 10:00 Sofia: both are reopened, then made more urgent.
+    const reopenedAt = new Date('2031-03-24T08:00:00Z');
+    app.clock.set(reopenedAt);
+    for (const c of [answered, silent]) {
+      const r = await t.api('POST', `/v1/cases/${c.id}/reopen`, { body: { reason: 'Broken again' } });
+      assert.deepEqual([r.status, r.body.reopened_at], [200, reopenedAt.toISOString()], r.text);
+    }
+    const high = await t.api('PATCH', `/v1/cases/${answered.id}`, { body: { priority: 'high' } });
+    assert.equal(high.status, 200, high.text);
+    // Resolution: high is 960 business minutes (two working days) from the reopening, Wed 10:00 Sofia. The first
+    // response was given: its target stays normal's from the opening (Tue 2031-03-04 10:00 Sofia).
+    assert.deepEqual([high.body.priority, high.body.resolution_due_at, high.body.first_response_due_at, high.body.reopened_at],
+      ['high', '2031-03-26T08:00:00.000Z', '2031-03-04T08:00:00.000Z', reopenedAt.toISOString()]);
+    // Never answered: the first response counts from the opening at the new priority (urgent: 60 minutes), the
+    // resolution from the reopening (urgent: 480 business minutes, Tue 10:00 Sofia).
+    const urgent = await t.api('PATCH', `/v1/cases/${silent.id}`, { body: { priority: 'urgent' } });
+    assert.deepEqual([urgent.body.first_response_due_at, urgent.body.resolution_due_at], ['2031-03-03T09:00:00.000Z', '2031-03-25T08:00:00.000Z']);
+    // The SLA job finds the answered case within its targets, and the silent one late only for its first response.
+    assert.deepEqual(await app.patron.jobs.runNow('cases.sla', { tenant_id: t.id }), { tenants: 1, breached: 1, escalated: 1 });
+    const got = (await t.api('GET', `/v1/cases/${answered.id}`)).body;
+    assert.deepEqual([got.first_response_breached, got.resolution_breached], [false, false]);
+    const late = (await t.api('GET', `/v1/cases/${silent.id}`)).body;
+    assert.deepEqual([late.first_response_breached, late.resolution_breached], [true, false]);
+  });
 });
 
 describe('goodwill and follow-up', () => {
