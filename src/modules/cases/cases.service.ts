@@ -25,9 +25,9 @@ import {
 } from './cases.settings.js';
 import { addBusinessMinutes } from './cases.sla.js';
 import * as store from './cases.store.js';
-import type { CaseFilter, CaseRow, CaseStatus, TimelineKind, TimelineRow } from './cases.store.js';
+import type { CaseFilter, CaseRow, CaseStatus, Goodwill, TimelineKind, TimelineRow } from './cases.store.js';
 
-export type { CaseRow, TimelineRow } from './cases.store.js';
+export type { CaseRow, Goodwill, TimelineRow } from './cases.store.js';
 
 /** The tier of a member at a moment (TiersService.standing). */
 export type Standing = (q: Queryable, tenantId: string, memberId: string, at: Date) => Promise<{ tier: string | null }>;
@@ -139,7 +139,7 @@ export class CasesService {
     const row = await store.insertCase(tx, tenantId, {
       ...c, id: newId(), assignee_id: assignee, status: 'open', ...(await this.dueTimes(tx, tenantId, s, c.priority, now)),
       first_responded_at: null, resolved_at: null, closed_at: null, first_response_breached: false, resolution_breached: false, escalated_at: null,
-      resolution_code: null, resolution_note: null, goodwill: null, follow_up_invitation_id: null, follow_up_url: null, reopened_count: 0, reopened_at: null, erased: false,
+      resolution_code: null, resolution_note: null, goodwill: [], follow_up_invitation_id: null, follow_up_url: null, reopened_count: 0, reopened_at: null, erased: false,
       created_at: now, updated_at: now,
     });
     await this.log(tx, tenantId, row.id, 'opened', SYSTEM, { body: row.message, data: { reasons: row.reasons, priority: row.priority, assignee_id: assignee } });
@@ -327,7 +327,7 @@ export class CasesService {
     if (!OPEN_STATES.includes(c.status)) throw errors.unprocessable(`Case ${id} is ${c.status}.`);
     await this.author(tx, tenantId, who);
     const now = this.deps.clock.now();
-    let goodwill: CaseRow['goodwill'] = null;
+    let goodwill: Goodwill | null = null;
     if (input.goodwill) {
       if (!c.member_id) throw errors.unprocessable('Anonymous feedback has no member to give a goodwill gesture to.', [{ field: 'goodwill', detail: 'needs a case with a member' }]);
       const m = await this.deps.members.find(tx, tenantId, { id: c.member_id });
@@ -336,10 +336,12 @@ export class CasesService {
       const book = await this.deps.ledger.open(tx, tenantId, c.member_id, program.negative_balance);
       // A gesture that cannot be given (an unknown or sold-out reward) fails the resolve as a whole: a 422.
       const result = await this.deps.giveGift(tx, book, input.goodwill, { source_type: 'case', source_id: c.id, reason: `goodwill, case ${c.id}` });
-      goodwill = { gift: input.goodwill, result };
+      goodwill = { gift: input.goodwill, result, given_at: now.toISOString(), actor: who.actor, agent_id: who.agentId ?? null };
     }
+    // Every gesture stays on the case, in order: one given before a reopening is not taken back by the next.
     const row = await store.updateCase(tx, tenantId, {
-      ...c, status: 'resolved', resolved_at: now, resolution_code: input.resolution_code, resolution_note: input.note ?? null, goodwill, updated_at: now,
+      ...c, status: 'resolved', resolved_at: now, resolution_code: input.resolution_code, resolution_note: input.note ?? null,
+      goodwill: goodwill ? [...c.goodwill, goodwill] : c.goodwill, updated_at: now,
     });
     if (goodwill) await this.log(tx, tenantId, id, 'goodwill', who, { data: { gift: goodwill.gift, result: goodwill.result } });
     await this.log(tx, tenantId, id, 'resolved', who, { body: input.note ?? null, data: { resolution_code: input.resolution_code } });

@@ -30,7 +30,7 @@ export interface CaseRow {
   escalated_at: Date | null;
   resolution_code: string | null;
   resolution_note: string | null;
-  goodwill: { gift: Gift; result: GiftResult } | null;
+  goodwill: Goodwill[];
   follow_up_invitation_id: string | null;
   follow_up_url: string | null;
   reopened_count: number;
@@ -39,6 +39,17 @@ export interface CaseRow {
   erased: boolean;
   created_at: Date;
   updated_at: Date;
+}
+
+/** A goodwill gesture given when resolving: what, what it gave, when and by whom. */
+export interface Goodwill {
+  gift: Gift;
+  result: GiftResult;
+  /** ISO timestamp (stored in jsonb). */
+  given_at: string;
+  /** The API key id. */
+  actor: string;
+  agent_id: string | null;
 }
 
 export type TimelineKind =

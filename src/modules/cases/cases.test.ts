@@ -227,7 +227,7 @@ describe('working a case', () => {
     assert.equal(res.body.first_responded_at, new Date(START.getTime() + 30 * 60_000).toISOString());
     assert.equal((await t.api('POST', `/v1/cases/${c.id}/close`, { body: {} })).status, 422); // not resolved yet
     res = await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'replaced', note: 'New cup sent' } });
-    assert.deepEqual([res.status, res.body.status, res.body.resolution_code, res.body.goodwill], [200, 'resolved', 'replaced', null]);
+    assert.deepEqual([res.status, res.body.status, res.body.resolution_code, res.body.goodwill], [200, 'resolved', 'replaced', []]);
     res = await t.api('POST', `/v1/cases/${c.id}/close`, { body: {} });
     assert.deepEqual([res.body.status, res.body.follow_up], ['closed', null]);
     assert.equal((await t.api('PATCH', `/v1/cases/${c.id}`, { body: { priority: 'low' } })).status, 422);
@@ -359,7 +359,10 @@ describe('goodwill and follow-up', () => {
     assert.equal((await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'goodwill', goodwill: {} } })).status, 400);
     const res = await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'goodwill', note: 'Sorry', goodwill: { points: 200 } } });
     assert.equal(res.status, 200, res.text);
-    assert.deepEqual(res.body.goodwill, { gift: { points: 200 }, result: { points: 200, reward_redemption_id: null, voucher_code: null, credit: 0 } });
+    assert.deepEqual(res.body.goodwill, [{
+      gift: { points: 200 }, result: { points: 200, reward_redemption_id: null, voucher_code: null, credit: 0 }, given_at: START.toISOString(), actor: res.body.goodwill[0].actor, agent_id: null,
+    }]);
+    assert.ok(res.body.goodwill[0].actor);
     const entries = (await t.api('GET', `/v1/members/${ana}/ledger?type=earn`)).body.data;
     assert.deepEqual(entries.map((e: any) => [e.points, e.source_type, e.source_id]), [[200, 'case', c.id]]);
     assert.equal((await t.api('GET', `/v1/members/${ana}/balance`)).body.available, 200);
@@ -375,6 +378,37 @@ describe('goodwill and follow-up', () => {
     assert.equal((await t.api('POST', `/v1/cases/${anon.id}/resolve`, { body: { resolution_code: 'goodwill', goodwill: { points: 5 } } })).status, 422);
   });
 
+  test('a case resolved again after a reopening keeps every goodwill gesture, in order, with when and by whom', async () => {
+    app.clock.set(START);
+    const t = await app.newTenant();
+    const maria = await agent(t);
+    const ana = await member(t);
+    const c = (await t.api('POST', '/v1/feedback', { body: { member_id: ana, message: 'Late delivery' } })).body;
+    assert.deepEqual(c.goodwill, []);
+    const first = await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'goodwill', goodwill: { points: 200 }, agent_id: maria.id } });
+    assert.equal(first.status, 200, first.text);
+    const later = new Date(START.getTime() + 3 * 86_400_000);
+    app.clock.set(later);
+    assert.equal((await t.api('POST', `/v1/cases/${c.id}/reopen`, { body: { reason: 'Late again' } })).status, 200);
+    const reopened = (await t.api('GET', `/v1/cases/${c.id}`)).body;
+    assert.equal(reopened.goodwill.length, 1); // reopening takes nothing back
+    const second = await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'goodwill', goodwill: { points: 50 } } });
+    assert.equal(second.status, 200, second.text);
+    // Resolved a third time without a gesture: the two stay.
+    assert.equal((await t.api('POST', `/v1/cases/${c.id}/reopen`, { body: {} })).status, 200);
+    assert.equal((await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'explained' } })).status, 200);
+    const got = (await t.api('GET', `/v1/cases/${c.id}`)).body;
+    assert.deepEqual(got.goodwill.map((g: any) => [g.gift, g.result.points, g.given_at, g.agent_id]), [
+      [{ points: 200 }, 200, START.toISOString(), maria.id],
+      [{ points: 50 }, 50, later.toISOString(), null],
+    ]);
+    assert.ok(got.goodwill.every((g: any) => typeof g.actor === 'string' && g.actor.length > 0));
+    // The ledger agrees: both gestures, with the case as their source.
+    const entries = (await t.api('GET', `/v1/members/${ana}/ledger?type=earn`)).body.data;
+    assert.deepEqual(entries.map((e: any) => [e.points, e.source_type, e.source_id]).sort(), [[200, 'case', c.id], [50, 'case', c.id]]);
+    assert.deepEqual(got.timeline.filter((x: any) => x.kind === 'goodwill').map((x: any) => x.data.gift.points), [200, 50]);
+  });
+
   test('a voucher from the catalog as goodwill', async () => {
     app.clock.set(START);
     const t = await app.newTenant();
@@ -384,9 +418,9 @@ describe('goodwill and follow-up', () => {
     const c = (await t.api('POST', '/v1/feedback', { body: { member_id: ana, message: 'Cold coffee' } })).body;
     const res = await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'goodwill', goodwill: { reward_id: reward.body.id } } });
     assert.equal(res.status, 200, res.text);
-    assert.ok(res.body.goodwill.result.reward_redemption_id);
-    assert.ok(res.body.goodwill.result.voucher_code);
-    const rr = await t.api('GET', `/v1/reward-redemptions/${res.body.goodwill.result.reward_redemption_id}`);
+    assert.ok(res.body.goodwill[0].result.reward_redemption_id);
+    assert.ok(res.body.goodwill[0].result.voucher_code);
+    const rr = await t.api('GET', `/v1/reward-redemptions/${res.body.goodwill[0].result.reward_redemption_id}`);
     assert.equal(rr.status, 200, rr.text);
     assert.equal(rr.body.member_id, ana);
     assert.equal((await t.api('GET', `/v1/members/${ana}/balance`)).body.available, 0); // given, not bought
