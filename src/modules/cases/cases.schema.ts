@@ -35,7 +35,9 @@ const settingsProps = {
     free_text: Type.Boolean({ description: 'A non-empty free-text answer opens a case.' }),
   }, { description: 'Which survey answers open a case. Feedback (POST /v1/feedback) always does.' }),
   priority_rules: Type.Array(Obj({
-    when: Type.Record(Type.String(), Type.Unknown(), { description: 'JSON Logic over {reason, band, tier_code, channel, touchpoint, value}.' }),
+    when: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'JSON Logic over {reason, band, tier_code, channel, touchpoint, value}; any other variable is a 400. null compares as 0 (null <= 1 is true): test {"!=": [{"var": "value"}, null]} before comparing a variable that can be null.',
+    }),
     priority: PRIORITY,
   }), { maxItems: LIMITS.priorityRules, description: 'Tried in order; the first that matches sets the priority. A response with several reasons gets the most urgent.' }),
   default_priority: PRIORITY,

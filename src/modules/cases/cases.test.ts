@@ -1,5 +1,7 @@
 /** Cases over HTTP against a real PostgreSQL: opened by survey answers and feedback, worked, breached, resolved with goodwill, followed up. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp, type TestTenant } from '../../../test/helpers.js';
 import { newId } from '../../platform/ids.js';
@@ -153,7 +155,7 @@ describe('opening cases from survey answers', () => {
     await settings(t, {
       priority_rules: [
         { when: { and: [{ '==': [{ var: 'reason' }, 'nps_detractor'] }, { in: [{ var: 'tier_code' }, ['gold', 'platinum']] }] }, priority: 'high' },
-        { when: { '<=': [{ var: 'value' }, 1] }, priority: 'urgent' },
+        { when: { and: [{ '!=': [{ var: 'value' }, null] }, { '<=': [{ var: 'value' }, 1] }] }, priority: 'urgent' },
         { when: { '==': [{ var: 'reason' }, 'free_text'] }, priority: 'low' },
       ],
       default_priority: 'normal',
@@ -169,6 +171,32 @@ describe('opening cases from survey answers', () => {
     const bad = await t.api('PUT', '/v1/case-settings', { body: { priority_rules: [{ when: { nope: [1] }, priority: 'high' }], business_hours: { ...SOFIA_HOURS, weekly: { ...SOFIA_HOURS.weekly, mon: [['17:00', '09:00']] }, holidays: ['2031-02-30'] } } });
     assert.equal(bad.status, 400, bad.text);
     assert.deepEqual(bad.body.errors.map((x: any) => x.field).sort(), ['business_hours.holidays[0]', 'business_hours.weekly.mon', 'priority_rules[0].when']);
+  });
+
+  test('the priority example of docs/cases.md: a rating of 0 or 1 is urgent, feedback without a rating is not; an unknown variable is a 400', async () => {
+    app.clock.set(START);
+    const t = await app.newTenant();
+    const doc = readFileSync(fileURLToPath(new URL('../../../docs/cases.md', import.meta.url)), 'utf8');
+    const block = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('"priority_rules"'));
+    assert.ok(block, 'docs/cases.md has a priority_rules example');
+    await settings(t, JSON.parse(block));
+    const ana = await member(t);
+    const priorityOf = async (body: Record<string, unknown>) => {
+      const res = await t.api('POST', '/v1/feedback', { body: { member_id: ana, ...body } });
+      assert.equal(res.status, 201, res.text);
+      return res.body.priority;
+    };
+    assert.equal(await priorityOf({ message: 'Could you add oat milk?' }), 'normal');
+    assert.equal(await priorityOf({ message: 'Awful', rating: 1 }), 'urgent');
+    assert.equal(await priorityOf({ message: 'Awful', rating: 0 }), 'urgent');
+    assert.equal(await priorityOf({ message: 'Fine', rating: 5 }), 'normal');
+    // A variable the rules never see is refused when saved, naming the rule.
+    const bad = await t.api('PUT', '/v1/case-settings', {
+      body: { priority_rules: [{ when: { '==': [{ var: 'reason' }, 'feedback'] }, priority: 'low' }, { when: { '==': [{ var: 'member.email' }, 'vip@example.com'] }, priority: 'urgent' }] },
+    });
+    assert.equal(bad.status, 400, bad.text);
+    assert.deepEqual(bad.body.errors.map((e: any) => e.field), ['priority_rules[1].when']);
+    assert.match(bad.body.errors[0].detail, /member\.email/);
   });
 
   test("feedback: every submission opens a case, with the member's tier for the priority rules; anonymous feedback too", async () => {
