@@ -61,11 +61,14 @@ CREATE TABLE cases (
   escalated_at            timestamptz,
   resolution_code         text,
   resolution_note         text,
-  -- {gift, result} of the goodwill gesture given when resolving.
-  goodwill                jsonb,
+  -- Every goodwill gesture given when resolving, oldest first (a case resolved again after a reopening may get
+  -- another): [{gift, result, given_at, actor, agent_id}].
+  goodwill                jsonb       NOT NULL DEFAULT '[]',
   follow_up_invitation_id uuid,
   follow_up_url           text,
   reopened_count          integer     NOT NULL DEFAULT 0,
+  -- When it was last reopened: a reopened case's resolution target counts from here (also when its priority changes).
+  reopened_at             timestamptz,
   erased                  boolean     NOT NULL DEFAULT false,
   created_at              timestamptz NOT NULL,
   updated_at              timestamptz NOT NULL,

@@ -19,7 +19,7 @@ const AGENT_ID = (description: string) => Uuid({ description });
 const Minutes = (description: string) => Type.Integer({ minimum: 1, maximum: LIMITS.slaMinutes, description });
 const SlaTarget = Obj({
   first_response_minutes: Minutes('Business minutes from opening to the first reply.'),
-  resolution_minutes: Minutes('Business minutes from opening to resolution.'),
+  resolution_minutes: Minutes('Business minutes from opening (or the last reopening) to resolution.'),
 });
 const Interval = Type.Array(Type.String({ pattern: '^(?:[01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$', 'x-message': "must be a time 'HH:MM' (00:00 to 24:00)" }), { minItems: 2, maxItems: 2 });
 const DayHours = Type.Array(Interval, { maxItems: LIMITS.intervalsPerDay, description: "Opening intervals [start, end] that day, e.g. [['09:00', '17:00']]; [] closed." });
@@ -35,7 +35,9 @@ const settingsProps = {
     free_text: Type.Boolean({ description: 'A non-empty free-text answer opens a case.' }),
   }, { description: 'Which survey answers open a case. Feedback (POST /v1/feedback) always does.' }),
   priority_rules: Type.Array(Obj({
-    when: Type.Record(Type.String(), Type.Unknown(), { description: 'JSON Logic over {reason, band, tier_code, channel, touchpoint, value}.' }),
+    when: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'JSON Logic over {reason, band, tier_code, channel, touchpoint, value}; any other variable is a 400. null compares as 0 (null <= 1 is true): test {"!=": [{"var": "value"}, null]} before comparing a variable that can be null.',
+    }),
     priority: PRIORITY,
   }), { maxItems: LIMITS.priorityRules, description: 'Tried in order; the first that matches sets the priority. A response with several reasons gets the most urgent.' }),
   default_priority: PRIORITY,
@@ -101,9 +103,16 @@ export const Case = Type.Object({
   escalated_at: Nullable(Timestamp()),
   resolution_code: Nullable(StringEnum(RESOLUTION_CODES)),
   resolution_note: Nullable(Type.String()),
-  goodwill: Nullable(Type.Object({ gift: Type.Object({ points: Type.Optional(Type.Integer()), reward_id: Type.Optional(Type.String()), credit: Type.Optional(Type.Integer()) }), result: GiftResultSchema })),
+  goodwill: Type.Array(Type.Object({
+    gift: Type.Object({ points: Type.Optional(Type.Integer()), reward_id: Type.Optional(Type.String()), credit: Type.Optional(Type.Integer()) }, { description: 'The gesture asked for.' }),
+    result: GiftResultSchema,
+    given_at: Timestamp(),
+    actor: Type.String({ description: 'The API key id that resolved the case.' }),
+    agent_id: Nullable(Uuid({ description: 'The agent it was given by (agent_id of the resolve), if named.' })),
+  }), { description: 'Every goodwill gesture given when resolving, oldest first: a case resolved again after a reopening keeps the earlier ones. [] none.' }),
   follow_up: Nullable(Type.Object({ invitation_id: Uuid(), url: Type.String() }, { description: 'The "was your problem solved?" invitation sent on closing.' })),
   reopened_count: Type.Integer(),
+  reopened_at: Nullable(Timestamp({ description: 'When it was last reopened (its resolution target counts from then); null: never reopened.' })),
   created_at: Timestamp(),
   updated_at: Timestamp(),
 }, { $id: 'Case', description: 'A follow-up case: a detractor answer, a complaint, a piece of feedback.' });

@@ -10,7 +10,7 @@
 import type { Clock } from '../../platform/clock.js';
 import type { Queryable, Tx } from '../../platform/db/db.js';
 import { errors, type FieldError } from '../../platform/errors.js';
-import { newId } from '../../platform/ids.js';
+import { isUuid, newId } from '../../platform/ids.js';
 import { emit } from '../../platform/outbox/outbox.js';
 import type { AgentsService } from '../agents/agents.service.js';
 import type { Ledger } from '../ledger/ledger.service.js';
@@ -25,9 +25,9 @@ import {
 } from './cases.settings.js';
 import { addBusinessMinutes } from './cases.sla.js';
 import * as store from './cases.store.js';
-import type { CaseFilter, CaseRow, CaseStatus, TimelineKind, TimelineRow } from './cases.store.js';
+import type { CaseFilter, CaseRow, CaseStatus, Goodwill, TimelineKind, TimelineRow } from './cases.store.js';
 
-export type { CaseRow, TimelineRow } from './cases.store.js';
+export type { CaseRow, Goodwill, TimelineRow } from './cases.store.js';
 
 /** The tier of a member at a moment (TiersService.standing). */
 export type Standing = (q: Queryable, tenantId: string, memberId: string, at: Date) => Promise<{ tier: string | null }>;
@@ -54,7 +54,6 @@ const BAND_REASON: Partial<Record<string, { reason: Reason; rule: keyof CaseSett
   high_effort: { reason: 'ces_high_effort', rule: 'ces_high_effort', type: 'ces' },
 };
 const OPEN_STATES: CaseStatus[] = ['open', 'waiting_for_customer'];
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** An answer that opens a case under these settings, with its reason. */
 interface Trigger {
@@ -134,13 +133,13 @@ export class CasesService {
 
   // ── Opening ───────────────────────────────────────────────────────────────────
 
-  private async open(tx: Tx, tenantId: string, s: CaseSettings, c: Omit<CaseRow, 'id' | 'assignee_id' | 'status' | 'first_response_due_at' | 'resolution_due_at' | 'first_responded_at' | 'resolved_at' | 'closed_at' | 'first_response_breached' | 'resolution_breached' | 'escalated_at' | 'resolution_code' | 'resolution_note' | 'goodwill' | 'follow_up_invitation_id' | 'follow_up_url' | 'reopened_count' | 'erased' | 'created_at' | 'updated_at'>): Promise<CaseRow> {
+  private async open(tx: Tx, tenantId: string, s: CaseSettings, c: Omit<CaseRow, 'id' | 'assignee_id' | 'status' | 'first_response_due_at' | 'resolution_due_at' | 'first_responded_at' | 'resolved_at' | 'closed_at' | 'first_response_breached' | 'resolution_breached' | 'escalated_at' | 'resolution_code' | 'resolution_note' | 'goodwill' | 'follow_up_invitation_id' | 'follow_up_url' | 'reopened_count' | 'reopened_at' | 'erased' | 'created_at' | 'updated_at'>): Promise<CaseRow> {
     const now = this.deps.clock.now();
     const assignee = s.default_assignee_id && (await this.activeAgent(tx, tenantId, s.default_assignee_id)) ? s.default_assignee_id : null;
     const row = await store.insertCase(tx, tenantId, {
       ...c, id: newId(), assignee_id: assignee, status: 'open', ...(await this.dueTimes(tx, tenantId, s, c.priority, now)),
       first_responded_at: null, resolved_at: null, closed_at: null, first_response_breached: false, resolution_breached: false, escalated_at: null,
-      resolution_code: null, resolution_note: null, goodwill: null, follow_up_invitation_id: null, follow_up_url: null, reopened_count: 0, erased: false,
+      resolution_code: null, resolution_note: null, goodwill: [], follow_up_invitation_id: null, follow_up_url: null, reopened_count: 0, reopened_at: null, erased: false,
       created_at: now, updated_at: now,
     });
     await this.log(tx, tenantId, row.id, 'opened', SYSTEM, { body: row.message, data: { reasons: row.reasons, priority: row.priority, assignee_id: assignee } });
@@ -202,7 +201,7 @@ export class CasesService {
 
   private async onFollowUpAnswer(tx: Tx, tenantId: string, caseId: string, e: SurveyResponded): Promise<void> {
     // The invitation's source id is text: anything but a case id of this tenant is no case to follow up.
-    const c = UUID_RE.test(caseId) ? await store.getCase(tx, tenantId, caseId, true) : null;
+    const c = isUuid(caseId) ? await store.getCase(tx, tenantId, caseId, true) : null;
     if (!c) return;
     const solved = e.answers.find((a) => a.question_key === 'solved');
     const answer = solved ? (solved.value_choices?.[0] ?? solved.value_text) : null;
@@ -269,9 +268,18 @@ export class CasesService {
       });
     }
     if (patch.priority !== undefined && patch.priority !== c.priority) {
-      // New targets from when the case opened: a case made urgent is due sooner. Breach flags already set stay.
+      // New targets for the new priority, from where each clock starts: the first response from the opening (a case
+      // already answered keeps its target: that clock has stopped), the resolution from the last reopening if any,
+      // as reopenRow set it. Counting it from the opening would put a case reopened weeks later past its target at
+      // once. Breach flags already set stay.
       const s = withDefaults((await store.getSettings(tx, tenantId))?.settings ?? null);
-      next = { ...next, priority: patch.priority, ...(await this.dueTimes(tx, tenantId, s, patch.priority, c.created_at)) };
+      const fromOpening = await this.dueTimes(tx, tenantId, s, patch.priority, c.created_at);
+      const fromReopening = c.reopened_at ? await this.dueTimes(tx, tenantId, s, patch.priority, c.reopened_at) : fromOpening;
+      next = {
+        ...next, priority: patch.priority,
+        first_response_due_at: c.first_responded_at === null ? fromOpening.first_response_due_at : c.first_response_due_at,
+        resolution_due_at: fromReopening.resolution_due_at,
+      };
       after.push(async () => {
         await this.log(tx, tenantId, id, 'priority_changed', who, { data: { priority: patch.priority, previous_priority: c.priority } });
         await this.event(tx, tenantId, next, 'case.priority_changed', { priority: patch.priority, previous_priority: c.priority });
@@ -319,7 +327,7 @@ export class CasesService {
     if (!OPEN_STATES.includes(c.status)) throw errors.unprocessable(`Case ${id} is ${c.status}.`);
     await this.author(tx, tenantId, who);
     const now = this.deps.clock.now();
-    let goodwill: CaseRow['goodwill'] = null;
+    let goodwill: Goodwill | null = null;
     if (input.goodwill) {
       if (!c.member_id) throw errors.unprocessable('Anonymous feedback has no member to give a goodwill gesture to.', [{ field: 'goodwill', detail: 'needs a case with a member' }]);
       const m = await this.deps.members.find(tx, tenantId, { id: c.member_id });
@@ -328,10 +336,12 @@ export class CasesService {
       const book = await this.deps.ledger.open(tx, tenantId, c.member_id, program.negative_balance);
       // A gesture that cannot be given (an unknown or sold-out reward) fails the resolve as a whole: a 422.
       const result = await this.deps.giveGift(tx, book, input.goodwill, { source_type: 'case', source_id: c.id, reason: `goodwill, case ${c.id}` });
-      goodwill = { gift: input.goodwill, result };
+      goodwill = { gift: input.goodwill, result, given_at: now.toISOString(), actor: who.actor, agent_id: who.agentId ?? null };
     }
+    // Every gesture stays on the case, in order: one given before a reopening is not taken back by the next.
     const row = await store.updateCase(tx, tenantId, {
-      ...c, status: 'resolved', resolved_at: now, resolution_code: input.resolution_code, resolution_note: input.note ?? null, goodwill, updated_at: now,
+      ...c, status: 'resolved', resolved_at: now, resolution_code: input.resolution_code, resolution_note: input.note ?? null,
+      goodwill: goodwill ? [...c.goodwill, goodwill] : c.goodwill, updated_at: now,
     });
     if (goodwill) await this.log(tx, tenantId, id, 'goodwill', who, { data: { gift: goodwill.gift, result: goodwill.result } });
     await this.log(tx, tenantId, id, 'resolved', who, { body: input.note ?? null, data: { resolution_code: input.resolution_code } });
@@ -374,7 +384,7 @@ export class CasesService {
     const s = withDefaults((await store.getSettings(tx, tenantId))?.settings ?? null);
     const { resolution_due_at } = await this.dueTimes(tx, tenantId, s, c.priority, now);
     const row = await store.updateCase(tx, tenantId, {
-      ...c, status: 'open', resolved_at: null, closed_at: null, resolution_due_at, resolution_breached: false, reopened_count: c.reopened_count + 1, updated_at: now,
+      ...c, status: 'open', resolved_at: null, closed_at: null, resolution_due_at, resolution_breached: false, reopened_count: c.reopened_count + 1, reopened_at: now, updated_at: now,
     });
     await this.log(tx, tenantId, c.id, 'reopened', who, { body: reason, data: { previous_status: c.status } });
     await this.statusChanged(tx, tenantId, row, c.status, who, false);

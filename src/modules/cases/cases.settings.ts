@@ -49,6 +49,55 @@ export interface PriorityFacts {
   value: number | string | null;
 }
 
+/** The names a priority rule may read with `var` (the keys of PriorityFacts). */
+export const PRIORITY_FACTS = ['reason', 'band', 'tier_code', 'channel', 'touchpoint', 'value'] as const satisfies ReadonlyArray<keyof PriorityFacts>;
+
+/** Operators whose later arguments run once per element of the first, with `var` reading that element, not the facts. */
+const ITERATING = new Set(['map', 'filter', 'reduce', 'all', 'none', 'some']);
+
+/**
+ * Why a rule's `var`s (and `missing`/`missing_some` names) are not all facts of `known`, or null. An unknown name
+ * is always null in JSON Logic, so a typo would never match (or, compared with <=, always match) and nobody would
+ * notice. A computed name ({"var": {...}}) cannot be checked, so it is refused. Names inside map/filter/reduce/all/
+ * none/some read the array's elements and are not checked. Assumes the operator checks of logicError passed.
+ */
+export function unknownVarError(logic: unknown, known: readonly string[]): string | null {
+  const bad = (name: unknown): string | null => {
+    if (typeof name === 'string' && known.includes(name)) return null;
+    if (typeof name === 'string' || typeof name === 'number') {
+      return `uses an unknown variable ${JSON.stringify(String(name))}: a rule sees only ${known.join(', ')}`;
+    }
+    return `must name its variables as text (one of ${known.join(', ')}), not compute them`;
+  };
+  const walk = (node: unknown): string | null => {
+    if (Array.isArray(node)) {
+      for (const x of node) {
+        const e = walk(x);
+        if (e) return e;
+      }
+      return null;
+    }
+    if (node === null || typeof node !== 'object') return null;
+    const [op, args] = Object.entries(node)[0] ?? [];
+    if (op === undefined) return null;
+    const list = Array.isArray(args) ? args : [args];
+    if (op === 'var') return bad(list[0] ?? '') ?? walk(list.slice(1));
+    if (op === 'missing' || op === 'missing_some') {
+      const names = op === 'missing' ? list : list[1];
+      if (!Array.isArray(names)) return walk(names);
+      for (const n of names) {
+        const e = n !== null && typeof n === 'object' ? walk(n) : bad(n);
+        if (e) return e;
+      }
+      return op === 'missing_some' ? walk(list[0]) : null;
+    }
+    // reduce's third argument (the initial value) reads the facts like the first.
+    if (ITERATING.has(op)) return walk(list[0]) ?? (op === 'reduce' ? walk(list[2]) : null);
+    return walk(list);
+  };
+  return walk(logic);
+}
+
 const WEEKDAY_HOURS: Array<[LocalTime, LocalTime]> = [['09:00', '17:00']];
 
 export const DEFAULT_SETTINGS: CaseSettings = {
@@ -93,7 +142,7 @@ export function settingsErrors(body: unknown): FieldError[] {
   if (Array.isArray(b.priority_rules)) {
     b.priority_rules.forEach((r, i) => {
       if (r && typeof r === 'object' && r.when !== undefined) {
-        const e = logicError(r.when, 'member');
+        const e = logicError(r.when, 'member') ?? unknownVarError(r.when, PRIORITY_FACTS);
         if (e) errs.push({ field: `priority_rules[${i}].when`, detail: e });
       }
     });

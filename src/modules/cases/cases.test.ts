@@ -1,5 +1,7 @@
 /** Cases over HTTP against a real PostgreSQL: opened by survey answers and feedback, worked, breached, resolved with goodwill, followed up. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp, type TestTenant } from '../../../test/helpers.js';
 import { newId } from '../../platform/ids.js';
@@ -153,7 +155,7 @@ describe('opening cases from survey answers', () => {
     await settings(t, {
       priority_rules: [
         { when: { and: [{ '==': [{ var: 'reason' }, 'nps_detractor'] }, { in: [{ var: 'tier_code' }, ['gold', 'platinum']] }] }, priority: 'high' },
-        { when: { '<=': [{ var: 'value' }, 1] }, priority: 'urgent' },
+        { when: { and: [{ '!=': [{ var: 'value' }, null] }, { '<=': [{ var: 'value' }, 1] }] }, priority: 'urgent' },
         { when: { '==': [{ var: 'reason' }, 'free_text'] }, priority: 'low' },
       ],
       default_priority: 'normal',
@@ -169,6 +171,32 @@ describe('opening cases from survey answers', () => {
     const bad = await t.api('PUT', '/v1/case-settings', { body: { priority_rules: [{ when: { nope: [1] }, priority: 'high' }], business_hours: { ...SOFIA_HOURS, weekly: { ...SOFIA_HOURS.weekly, mon: [['17:00', '09:00']] }, holidays: ['2031-02-30'] } } });
     assert.equal(bad.status, 400, bad.text);
     assert.deepEqual(bad.body.errors.map((x: any) => x.field).sort(), ['business_hours.holidays[0]', 'business_hours.weekly.mon', 'priority_rules[0].when']);
+  });
+
+  test('the priority example of docs/cases.md: a rating of 0 or 1 is urgent, feedback without a rating is not; an unknown variable is a 400', async () => {
+    app.clock.set(START);
+    const t = await app.newTenant();
+    const doc = readFileSync(fileURLToPath(new URL('../../../docs/cases.md', import.meta.url)), 'utf8');
+    const block = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('"priority_rules"'));
+    assert.ok(block, 'docs/cases.md has a priority_rules example');
+    await settings(t, JSON.parse(block));
+    const ana = await member(t);
+    const priorityOf = async (body: Record<string, unknown>) => {
+      const res = await t.api('POST', '/v1/feedback', { body: { member_id: ana, ...body } });
+      assert.equal(res.status, 201, res.text);
+      return res.body.priority;
+    };
+    assert.equal(await priorityOf({ message: 'Could you add oat milk?' }), 'normal');
+    assert.equal(await priorityOf({ message: 'Awful', rating: 1 }), 'urgent');
+    assert.equal(await priorityOf({ message: 'Awful', rating: 0 }), 'urgent');
+    assert.equal(await priorityOf({ message: 'Fine', rating: 5 }), 'normal');
+    // A variable the rules never see is refused when saved, naming the rule.
+    const bad = await t.api('PUT', '/v1/case-settings', {
+      body: { priority_rules: [{ when: { '==': [{ var: 'reason' }, 'feedback'] }, priority: 'low' }, { when: { '==': [{ var: 'member.email' }, 'vip@example.com'] }, priority: 'urgent' }] },
+    });
+    assert.equal(bad.status, 400, bad.text);
+    assert.deepEqual(bad.body.errors.map((e: any) => e.field), ['priority_rules[1].when']);
+    assert.match(bad.body.errors[0].detail, /member\.email/);
   });
 
   test("feedback: every submission opens a case, with the member's tier for the priority rules; anonymous feedback too", async () => {
@@ -227,7 +255,7 @@ describe('working a case', () => {
     assert.equal(res.body.first_responded_at, new Date(START.getTime() + 30 * 60_000).toISOString());
     assert.equal((await t.api('POST', `/v1/cases/${c.id}/close`, { body: {} })).status, 422); // not resolved yet
     res = await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'replaced', note: 'New cup sent' } });
-    assert.deepEqual([res.status, res.body.status, res.body.resolution_code, res.body.goodwill], [200, 'resolved', 'replaced', null]);
+    assert.deepEqual([res.status, res.body.status, res.body.resolution_code, res.body.goodwill], [200, 'resolved', 'replaced', []]);
     res = await t.api('POST', `/v1/cases/${c.id}/close`, { body: {} });
     assert.deepEqual([res.body.status, res.body.follow_up], ['closed', null]);
     assert.equal((await t.api('PATCH', `/v1/cases/${c.id}`, { body: { priority: 'low' } })).status, 422);
@@ -310,6 +338,41 @@ describe('SLA breaches and escalation', () => {
     const other = (await t.api('GET', `/v1/cases/${answered.id}`)).body;
     assert.deepEqual([other.first_response_breached, other.resolution_breached, other.assignee_id], [false, true, leads.id]);
   });
+
+  test('a reopened case whose priority changes keeps counting its resolution from the reopening; an answered case keeps its first-response target', async () => {
+    app.clock.set(START); // Mon 10:00 Sofia
+    const t = await app.newTenant();
+    await settings(t, {});
+    const ana = await member(t);
+    const answered = (await t.api('POST', '/v1/feedback', { body: { member_id: ana, message: 'Broken cup' } })).body;
+    const silent = (await t.api('POST', '/v1/feedback', { body: { member_id: ana, message: 'Broken saucer' } })).body;
+    assert.equal(answered.reopened_at, null);
+    await t.api('POST', `/v1/cases/${answered.id}/replies`, { body: { body: 'Dear Ana, a new cup is on its way.' } });
+    for (const c of [answered, silent]) assert.equal((await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'replaced' } })).status, 200);
+    // Three weeks later, Monday 10:00 Sofia: both are reopened, then made more urgent.
+    const reopenedAt = new Date('2031-03-24T08:00:00Z');
+    app.clock.set(reopenedAt);
+    for (const c of [answered, silent]) {
+      const r = await t.api('POST', `/v1/cases/${c.id}/reopen`, { body: { reason: 'Broken again' } });
+      assert.deepEqual([r.status, r.body.reopened_at], [200, reopenedAt.toISOString()], r.text);
+    }
+    const high = await t.api('PATCH', `/v1/cases/${answered.id}`, { body: { priority: 'high' } });
+    assert.equal(high.status, 200, high.text);
+    // Resolution: high is 960 business minutes (two working days) from the reopening, Wed 10:00 Sofia. The first
+    // response was given: its target stays normal's from the opening (Tue 2031-03-04 10:00 Sofia).
+    assert.deepEqual([high.body.priority, high.body.resolution_due_at, high.body.first_response_due_at, high.body.reopened_at],
+      ['high', '2031-03-26T08:00:00.000Z', '2031-03-04T08:00:00.000Z', reopenedAt.toISOString()]);
+    // Never answered: the first response counts from the opening at the new priority (urgent: 60 minutes), the
+    // resolution from the reopening (urgent: 480 business minutes, Tue 10:00 Sofia).
+    const urgent = await t.api('PATCH', `/v1/cases/${silent.id}`, { body: { priority: 'urgent' } });
+    assert.deepEqual([urgent.body.first_response_due_at, urgent.body.resolution_due_at], ['2031-03-03T09:00:00.000Z', '2031-03-25T08:00:00.000Z']);
+    // The SLA job finds the answered case within its targets, and the silent one late only for its first response.
+    assert.deepEqual(await app.patron.jobs.runNow('cases.sla', { tenant_id: t.id }), { tenants: 1, breached: 1, escalated: 1 });
+    const got = (await t.api('GET', `/v1/cases/${answered.id}`)).body;
+    assert.deepEqual([got.first_response_breached, got.resolution_breached], [false, false]);
+    const late = (await t.api('GET', `/v1/cases/${silent.id}`)).body;
+    assert.deepEqual([late.first_response_breached, late.resolution_breached], [true, false]);
+  });
 });
 
 describe('goodwill and follow-up', () => {
@@ -324,7 +387,10 @@ describe('goodwill and follow-up', () => {
     assert.equal((await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'goodwill', goodwill: {} } })).status, 400);
     const res = await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'goodwill', note: 'Sorry', goodwill: { points: 200 } } });
     assert.equal(res.status, 200, res.text);
-    assert.deepEqual(res.body.goodwill, { gift: { points: 200 }, result: { points: 200, reward_redemption_id: null, voucher_code: null, credit: 0 } });
+    assert.deepEqual(res.body.goodwill, [{
+      gift: { points: 200 }, result: { points: 200, reward_redemption_id: null, voucher_code: null, credit: 0 }, given_at: START.toISOString(), actor: res.body.goodwill[0].actor, agent_id: null,
+    }]);
+    assert.ok(res.body.goodwill[0].actor);
     const entries = (await t.api('GET', `/v1/members/${ana}/ledger?type=earn`)).body.data;
     assert.deepEqual(entries.map((e: any) => [e.points, e.source_type, e.source_id]), [[200, 'case', c.id]]);
     assert.equal((await t.api('GET', `/v1/members/${ana}/balance`)).body.available, 200);
@@ -340,6 +406,37 @@ describe('goodwill and follow-up', () => {
     assert.equal((await t.api('POST', `/v1/cases/${anon.id}/resolve`, { body: { resolution_code: 'goodwill', goodwill: { points: 5 } } })).status, 422);
   });
 
+  test('a case resolved again after a reopening keeps every goodwill gesture, in order, with when and by whom', async () => {
+    app.clock.set(START);
+    const t = await app.newTenant();
+    const maria = await agent(t);
+    const ana = await member(t);
+    const c = (await t.api('POST', '/v1/feedback', { body: { member_id: ana, message: 'Late delivery' } })).body;
+    assert.deepEqual(c.goodwill, []);
+    const first = await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'goodwill', goodwill: { points: 200 }, agent_id: maria.id } });
+    assert.equal(first.status, 200, first.text);
+    const later = new Date(START.getTime() + 3 * 86_400_000);
+    app.clock.set(later);
+    assert.equal((await t.api('POST', `/v1/cases/${c.id}/reopen`, { body: { reason: 'Late again' } })).status, 200);
+    const reopened = (await t.api('GET', `/v1/cases/${c.id}`)).body;
+    assert.equal(reopened.goodwill.length, 1); // reopening takes nothing back
+    const second = await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'goodwill', goodwill: { points: 50 } } });
+    assert.equal(second.status, 200, second.text);
+    // Resolved a third time without a gesture: the two stay.
+    assert.equal((await t.api('POST', `/v1/cases/${c.id}/reopen`, { body: {} })).status, 200);
+    assert.equal((await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'explained' } })).status, 200);
+    const got = (await t.api('GET', `/v1/cases/${c.id}`)).body;
+    assert.deepEqual(got.goodwill.map((g: any) => [g.gift, g.result.points, g.given_at, g.agent_id]), [
+      [{ points: 200 }, 200, START.toISOString(), maria.id],
+      [{ points: 50 }, 50, later.toISOString(), null],
+    ]);
+    assert.ok(got.goodwill.every((g: any) => typeof g.actor === 'string' && g.actor.length > 0));
+    // The ledger agrees: both gestures, with the case as their source.
+    const entries = (await t.api('GET', `/v1/members/${ana}/ledger?type=earn`)).body.data;
+    assert.deepEqual(entries.map((e: any) => [e.points, e.source_type, e.source_id]).sort(), [[200, 'case', c.id], [50, 'case', c.id]]);
+    assert.deepEqual(got.timeline.filter((x: any) => x.kind === 'goodwill').map((x: any) => x.data.gift.points), [200, 50]);
+  });
+
   test('a voucher from the catalog as goodwill', async () => {
     app.clock.set(START);
     const t = await app.newTenant();
@@ -349,9 +446,9 @@ describe('goodwill and follow-up', () => {
     const c = (await t.api('POST', '/v1/feedback', { body: { member_id: ana, message: 'Cold coffee' } })).body;
     const res = await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'goodwill', goodwill: { reward_id: reward.body.id } } });
     assert.equal(res.status, 200, res.text);
-    assert.ok(res.body.goodwill.result.reward_redemption_id);
-    assert.ok(res.body.goodwill.result.voucher_code);
-    const rr = await t.api('GET', `/v1/reward-redemptions/${res.body.goodwill.result.reward_redemption_id}`);
+    assert.ok(res.body.goodwill[0].result.reward_redemption_id);
+    assert.ok(res.body.goodwill[0].result.voucher_code);
+    const rr = await t.api('GET', `/v1/reward-redemptions/${res.body.goodwill[0].result.reward_redemption_id}`);
     assert.equal(rr.status, 200, rr.text);
     assert.equal(rr.body.member_id, ana);
     assert.equal((await t.api('GET', `/v1/members/${ana}/balance`)).body.available, 0); // given, not bought
