@@ -13,6 +13,7 @@ import type { Queryable, Tx } from '../../platform/db/db.js';
 import type { TenantCache, TenantConfig } from '../../platform/db/tenant-cache.js';
 import { errors, type FieldError } from '../../platform/errors.js';
 import { isUuid, newId } from '../../platform/ids.js';
+import { storableJsonError } from '../../platform/json.js';
 import { emit, emitMany } from '../../platform/outbox/outbox.js';
 import type { EventsService } from '../events/events.service.js';
 import type { MemberRow } from '../members/members.store.js';
@@ -329,12 +330,12 @@ export class SurveysService {
     const now = this.deps.clock.now();
     const since = throttleSince(now, settings.min_days_between_invitations);
     // Serialise invitations of one member so that two at once cannot both pass the throttle.
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`survey-invite:${tenantId}:${member.id}`]);
+    await store.lockMemberInvitations(tx, tenantId, member.id);
     const last = since ? await store.lastSentSince(tx, tenantId, member.id, since) : null;
     if (last) {
       const from = nextInvitable(last, settings.min_days_between_invitations);
       throw errors.conflict(`Member ${member.id} was invited to a survey on ${last.toISOString()}; no member is invited more often than every ${settings.min_days_between_invitations} days.`, [
-        { field: 'member_id', detail: `${member.id} was invited on ${last.toISOString()}: can be invited again from ${from.toISOString()}` },
+        { field, detail: `${member.id} was invited on ${last.toISOString()}: can be invited again from ${from.toISOString()}` },
       ]);
     }
     const inv = (await store.insertInvitation(tx, tenantId, {
@@ -454,6 +455,11 @@ export class SurveysService {
     const checked = checkAnswers(version.definition, input.answers);
     const metadata = input.metadata ?? {};
     if (Buffer.byteLength(JSON.stringify(metadata)) > METADATA_MAX_BYTES) checked.errors.push({ field: 'metadata', detail: `must be at most ${METADATA_MAX_BYTES} bytes of JSON` });
+    else {
+      // jsonb refuses U+0000: a 400 naming metadata, not the database's generic error.
+      const bad = storableJsonError(metadata, 32);
+      if (bad) checked.errors.push({ field: 'metadata', detail: bad });
+    }
     if (checked.errors.length) throw errors.validation(checked.errors);
 
     const tier = member ? (await this.deps.standing(tx, tenantId, member.id, now)).tier : null;
@@ -628,6 +634,9 @@ export class SurveysService {
         const settings = await this.ensureSettings(tx, tenantId);
         const since = throttleSince(now, settings.min_days_between_invitations);
         const surveys = new Map<string, SurveyRow>();
+        // The throttle check below runs under each member's invitation lock, as invite() does; taken in id order so
+        // two runs (or a run and an API invite) never wait on each other in a cycle.
+        for (const memberId of [...new Set(due.map((d) => d.member_id))].sort()) await store.lockMemberInvitations(tx, tenantId, memberId);
         for (const inv of due) {
           let survey = surveys.get(inv.survey_id);
           if (!survey) surveys.set(inv.survey_id, (survey = (await store.getSurvey(tx, tenantId, inv.survey_id))!));
@@ -668,7 +677,12 @@ export class SurveysService {
           const now = this.deps.clock.now();
           const settings = await this.ensureSettings(tx, tenantId);
           const since = throttleSince(now, settings.min_days_between_invitations) ?? new Date(now.getTime() + DAY_MS);
-          const ids = await store.relationshipCandidates(tx, tenantId, survey.id, members.map((m) => m.id), new Date(now.getTime() - every * DAY_MS), since);
+          const surveySince = new Date(now.getTime() - every * DAY_MS);
+          const first = await store.relationshipCandidates(tx, tenantId, survey.id, members.map((m) => m.id), surveySince, since);
+          // Checked again under the members' invitation locks (as invite() checks), taken in id order: an API invite
+          // committed meanwhile throttles them.
+          for (const memberId of first) await store.lockMemberInvitations(tx, tenantId, memberId);
+          const ids = first.length > 0 ? await store.relationshipCandidates(tx, tenantId, survey.id, first, surveySince, since) : [];
           for (const memberId of ids) {
             const inv = (await store.insertInvitation(tx, tenantId, {
               id: newId(), survey_id: survey.id, member_id: memberId, trigger: 'relationship', source_type: null, source_id: null, status: 'pending', skip_reason: null,
