@@ -155,12 +155,13 @@ export class CasesService {
 
   /**
    * A survey response was stored or edited (SurveysService.onResponded, in its transaction). Answers that match the
-   * open rules open one case for the response; an edit updates that case. A follow-up answer (response.source is a
-   * case) reopens the case on "no" and notes "yes".
+   * open rules open one case for the response; an edit updates that case. An answer to the follow-up survey
+   * (survey.follow_up, sent for the case in response.source) reopens that case on "no" and notes "yes". The tenant's
+   * own after_case_closed surveys come from a case too, but are answers like any other: a detractor opens a case.
    */
   async onSurveyResponded(tx: Tx, e: SurveyResponded): Promise<void> {
     const tenantId = e.tenantId;
-    if (e.response.source?.type === 'case') {
+    if (e.survey.follow_up && e.response.source?.type === 'case') {
       await this.onFollowUpAnswer(tx, tenantId, e.response.source.id, e);
       return;
     }

@@ -47,7 +47,7 @@ const answer = (key: string, type: StoredAnswer['question_type'], value: number 
 function responded(t: TestTenant, memberId: string | null, answers: StoredAnswer[], o: { responseId?: string; edited?: boolean; tier?: string | null; source?: SurveyResponded['response']['source'] } = {}): SurveyResponded {
   return {
     tenantId: t.id,
-    survey: { id: '0190f2a4-0000-7000-8000-000000000001', name: 'After purchase', touchpoint: 'purchase', version: 1 },
+    survey: { id: '0190f2a4-0000-7000-8000-000000000001', name: 'After purchase', touchpoint: 'purchase', version: 1, follow_up: o.source?.type === 'case' },
     response: {
       id: o.responseId ?? newId(), member_id: memberId, invitation_id: null, channel: 'invitation', language: 'en', tier_code: o.tier ?? null,
       submitted_at: app.clock.now(), source: o.source ?? null,

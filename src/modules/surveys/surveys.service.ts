@@ -500,7 +500,7 @@ export class SurveysService {
 
     const event: SurveyResponded = {
       tenantId,
-      survey: { id: survey.id, name: survey.name, touchpoint: survey.touchpoint, version: response.version },
+      survey: { id: survey.id, name: survey.name, touchpoint: survey.touchpoint, version: response.version, follow_up: survey.system_key === CASE_FOLLOW_UP },
       response: {
         id: response.id, member_id: response.member_id, invitation_id: response.invitation_id, channel: response.channel, language: response.language,
         tier_code: response.tier_code, submitted_at: response.submitted_at,
