@@ -102,7 +102,7 @@ export const Case = Type.Object({
   resolution_code: Nullable(StringEnum(RESOLUTION_CODES)),
   resolution_note: Nullable(Type.String()),
   goodwill: Nullable(Type.Object({ gift: Type.Object({ points: Type.Optional(Type.Integer()), reward_id: Type.Optional(Type.String()), credit: Type.Optional(Type.Integer()) }), result: GiftResultSchema })),
-  follow_up: Nullable(Type.Object({ invitation_id: Uuid(), url: Type.String() }, { description: 'The "was your problem solved?" invitation sent on closing.' })),
+  follow_up: Nullable(Type.Object({ invitation_id: Uuid() }, { description: 'The "was your problem solved?" invitation sent on closing. Its signed link is not kept on the case: GET /v1/survey-invitations/{id} with a write key.' })),
   reopened_count: Type.Integer(),
   created_at: Timestamp(),
   updated_at: Timestamp(),

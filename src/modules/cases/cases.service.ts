@@ -38,7 +38,7 @@ export type ClosedHandler = (tx: Tx, tenantId: string, c: { member_id: string; c
 export interface CaseView extends Omit<CaseRow, 'source_type' | 'source_response_id' | 'follow_up_invitation_id' | 'follow_up_url' | 'erased' | 'source'> {
   source: Record<string, unknown>;
   breached: boolean;
-  follow_up: { invitation_id: string; url: string } | null;
+  follow_up: { invitation_id: string } | null;
 }
 
 /** Who does something: the API key (actor) and optionally the agent it is done for. */
@@ -354,8 +354,10 @@ export class CasesService {
       for (const handler of this.closedHandlers) {
         const sent = await handler(tx, tenantId, { member_id: c.member_id, case_id: c.id, follow_up: input.follow_up ?? false });
         if (!sent) continue;
-        row = await store.updateCase(tx, tenantId, { ...row, follow_up_invitation_id: sent.invitation_id, follow_up_url: sent.url });
-        await this.log(tx, tenantId, id, 'follow_up_sent', SYSTEM, { data: { invitation_id: sent.invitation_id, url: sent.url } });
+        // The signed link is not kept (follow_up_url stays NULL): a read key would see it on the case and could answer
+        // as the member. Write keys get it from GET /v1/survey-invitations/{id}.
+        row = await store.updateCase(tx, tenantId, { ...row, follow_up_invitation_id: sent.invitation_id, follow_up_url: null });
+        await this.log(tx, tenantId, id, 'follow_up_sent', SYSTEM, { data: { invitation_id: sent.invitation_id } });
         await this.event(tx, tenantId, row, 'case.follow_up_sent', { invitation_id: sent.invitation_id });
       }
     }
@@ -442,12 +444,12 @@ export class CasesService {
   }
 
   view(c: CaseRow): CaseView {
-    const { source_type, source_response_id, follow_up_invitation_id, follow_up_url, erased: _erased, source, ...rest } = c;
+    const { source_type, source_response_id, follow_up_invitation_id, follow_up_url: _url, erased: _erased, source, ...rest } = c;
     return {
       ...rest,
       source: { ...source, type: source_type, ...(source_response_id ? { response_id: source_response_id } : {}) },
       breached: c.first_response_breached || c.resolution_breached,
-      follow_up: follow_up_invitation_id && follow_up_url ? { invitation_id: follow_up_invitation_id, url: follow_up_url } : null,
+      follow_up: follow_up_invitation_id ? { invitation_id: follow_up_invitation_id } : null,
     };
   }
 

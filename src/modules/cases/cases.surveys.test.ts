@@ -47,9 +47,15 @@ describe('cases from survey responses', () => {
     const closed = await t.api('POST', `/v1/cases/${id}/close`, { body: { follow_up: true } });
     assert.equal(closed.status, 200, closed.text);
     assert.ok(closed.body.follow_up, closed.text);
-    assert.match(closed.body.follow_up.url, /\/s\//);
+    // C2: the case keeps no signed link (a read key reads cases); the invitation gives it to write keys only.
+    assert.deepEqual(Object.keys(closed.body.follow_up), ['invitation_id']);
+    const got0 = (await t.api('GET', `/v1/cases/${id}`)).body;
+    assert.ok(!JSON.stringify(got0).includes('/s/'), 'no survey link anywhere on the case or its timeline');
     const fu = await t.api('GET', `/v1/survey-invitations/${closed.body.follow_up.invitation_id}`);
     assert.equal(fu.status, 200, fu.text);
+    assert.match(fu.body.url, /\/s\//);
+    const read = await t.keyWith(['read']);
+    assert.equal((await t.api('GET', `/v1/survey-invitations/${fu.body.id}`, { key: read })).body.url, null);
 
     await respond(t, { survey_id: fu.body.survey_id, invitation_id: fu.body.id, channel: 'invitation', language: 'en', answers: { solved: 'no' } });
     const got = (await t.api('GET', `/v1/cases/${id}`)).body;

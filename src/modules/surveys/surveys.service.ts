@@ -54,6 +54,8 @@ export interface RespondInput {
   survey_id: string;
   invitation_id?: string;
   member_id?: string;
+  /** The field the caller named the member with (member_external_id through the API), for the problem's field. */
+  member_field?: 'member_id' | 'member_external_id';
   channel: Channel;
   language: Language;
   answers: AnswerInput;
@@ -346,15 +348,19 @@ export class SurveysService {
     return this.invitationView(inv, settings.link_secret, tenantId);
   }
 
-  async getInvitation(q: Queryable, tenantId: string, id: string): Promise<InvitationView> {
+  /**
+   * An invitation. `withUrl`: whether the caller may see its signed link (a key with the write scope or above);
+   * whoever holds the link can answer as the member, so a read key (a dashboard, a BI export) gets url null.
+   */
+  async getInvitation(q: Queryable, tenantId: string, id: string, withUrl: boolean): Promise<InvitationView> {
     const inv = await store.getInvitation(q, tenantId, id);
     if (!inv) throw errors.notFound('survey invitation', id);
-    return this.invitationView(inv, (await store.getSettings(q, tenantId))?.link_secret ?? null, tenantId);
+    return this.invitationView(inv, withUrl ? (await store.getSettings(q, tenantId))?.link_secret ?? null : null, tenantId);
   }
 
-  async listInvitations(q: Queryable, tenantId: string, f: { surveyId?: string; memberId?: string; status?: string; afterId?: string; limit: number }): Promise<InvitationView[]> {
+  async listInvitations(q: Queryable, tenantId: string, f: { surveyId?: string; memberId?: string; status?: string; afterId?: string; limit: number }, withUrl: boolean): Promise<InvitationView[]> {
     const rows = await store.listInvitations(q, tenantId, f);
-    const secret = (await store.getSettings(q, tenantId))?.link_secret ?? null;
+    const secret = withUrl ? (await store.getSettings(q, tenantId))?.link_secret ?? null : null;
     return rows.map((r) => this.invitationView(r, secret, tenantId));
   }
 
@@ -383,6 +389,8 @@ export class SurveysService {
     }
     if (survey.status !== 'live') throw errors.gone('This survey is closed.', [CLOSED]);
     const member = await this.deps.members.find(q, tenantId, { id: inv.member_id });
+    // An erased or blocked member's link is over: nothing new is stored about them.
+    if (!member || member.status !== 'active') throw errors.gone('This survey invitation has expired.', [EXPIRED]);
     return {
       tenantId,
       survey: { id: survey.id, name: survey.name, touchpoint: survey.touchpoint, status: survey.status },
@@ -450,6 +458,12 @@ export class SurveysService {
     if (memberId !== null) {
       member = await this.deps.members.find(tx, tenantId, { id: memberId });
       if (!member) throw errors.unprocessable(`No member with id ${memberId}.`, [{ field: 'member_id', detail: 'is not a member of this program' }]);
+      // An erased (or blocked) member answers nothing: after an erasure no new personal data (or case, or reward)
+      // may arrive. Through an invitation the link is simply over (410, as the page says); by member_id a 422.
+      if (member.status !== 'active') {
+        if (inv) throw errors.gone(`Survey invitation ${inv.id} has expired: member ${member.id} is ${member.status}.`, [EXPIRED]);
+        throw errors.unprocessable(`Member ${member.id} is ${member.status}.`, [{ field: input.member_field ?? 'member_id', detail: `is ${member.status}: only active members answer surveys` }]);
+      }
     }
     const version = (await store.getVersion(tx, tenantId, survey.id, survey.current_version))!;
     const checked = checkAnswers(version.definition, input.answers);
@@ -516,13 +530,19 @@ export class SurveysService {
   /** A response given through the API (a POS tablet): the member, if any, by id or external id. */
   async respondByApi(tx: Tx, tenantId: string, surveyId: string, b: CreateResponseInput): Promise<SurveyResponseView> {
     if (b.member_id !== undefined && b.member_external_id !== undefined) throw errors.field('member_external_id', 'send member_id or member_external_id, not both');
+    if (b.invitation_id !== undefined && (b.member_id !== undefined || b.member_external_id !== undefined)) {
+      throw errors.field(b.member_id !== undefined ? 'member_id' : 'member_external_id', 'send no member with invitation_id: the member is the invitation\'s');
+    }
+    if (b.invitation_id !== undefined) {
+      return this.respond(tx, tenantId, { survey_id: surveyId, invitation_id: b.invitation_id, channel: 'invitation', language: b.language, answers: b.answers, metadata: b.metadata });
+    }
     let memberId = b.member_id;
     if (b.member_external_id !== undefined) {
       const m = await this.deps.members.find(tx, tenantId, { externalId: b.member_external_id });
       if (!m) throw errors.unprocessable(`No member with external_id ${b.member_external_id}.`, [{ field: 'member_external_id', detail: 'is not a member of this program' }]);
       memberId = m.id;
     }
-    return this.respond(tx, tenantId, { survey_id: surveyId, member_id: memberId, channel: 'api', language: b.language, answers: b.answers, metadata: b.metadata });
+    return this.respond(tx, tenantId, { survey_id: surveyId, member_id: memberId, member_field: b.member_external_id !== undefined ? 'member_external_id' : 'member_id', channel: 'api', language: b.language, answers: b.answers, metadata: b.metadata });
   }
 
   async getResponse(q: Queryable, tenantId: string, id: string): Promise<SurveyResponseView> {
@@ -725,9 +745,20 @@ export class SurveysService {
     return { invitations, responses };
   }
 
-  /** Erasure: the member's free-text answers and response metadata go; scores stay (they no longer identify anyone). */
+  /**
+   * Erasure: the member's free-text answers and response metadata go; scores stay (they no longer identify anyone).
+   * Invitations that could still be answered end (scheduled: skipped member_erased; pending: expired, their links
+   * answer 410), so no new personal data arrives after the erasure.
+   */
   async eraseMember(tx: Queryable, tenantId: string, memberId: string): Promise<void> {
     await store.eraseMemberText(tx, tenantId, memberId);
+    const now = this.deps.clock.now();
+    const ended = await store.endMemberInvitations(tx, tenantId, memberId);
+    await emitMany(tx, ended.map((inv) => ({
+      tenantId, type: inv.status === 'skipped' ? 'survey.invitation_skipped' : 'survey.invitation_expired', aggregateType: 'survey_invitation', aggregateId: inv.id, memberId: inv.member_id,
+      payload: { invitation_id: inv.id, survey_id: inv.survey_id, member_id: inv.member_id, expires_at: inv.expires_at, ...(inv.status === 'skipped' ? { skip_reason: inv.skip_reason } : { reason: 'member_erased' }) },
+      occurredAt: now,
+    })));
   }
 
   // ── Helpers ───────────────────────────────────────────────────────────────────

@@ -350,3 +350,15 @@ export async function eraseMemberText(q: Queryable, tenantId: string, memberId: 
   const res = await q.query(`UPDATE survey_responses SET metadata = '{}' WHERE tenant_id = $1 AND member_id = $2`, [tenantId, memberId]);
   return res.rowCount ?? 0;
 }
+
+/**
+ * Erasure: the member's invitations that could still be answered end: scheduled ones are skipped (member_erased),
+ * pending ones expire. Returns them (each gets its event).
+ */
+export async function endMemberInvitations(q: Queryable, tenantId: string, memberId: string): Promise<InvitationRow[]> {
+  const { rows } = await q.query<InvitationRow>(
+    `UPDATE survey_invitations SET status = CASE WHEN status = 'scheduled' THEN 'skipped' ELSE 'expired' END,
+       skip_reason = CASE WHEN status = 'scheduled' THEN 'member_erased' ELSE skip_reason END
+     WHERE tenant_id = $1 AND member_id = $2 AND status IN ('scheduled', 'pending') RETURNING ${INV_COLS}`, [tenantId, memberId]);
+  return rows;
+}
