@@ -225,6 +225,10 @@ export class SurveysService {
       ...this.labelErrors(input.touchpoint ?? current.touchpoint, input.touchpoint_label === undefined ? current.touchpoint_label : input.touchpoint_label),
     ];
     if (errs.length) throw errors.validation(input.definition === undefined ? errs.map((e) => ({ ...e, detail: `${e.detail} (the current definition, with default_language ${lang})` })) : errs);
+    if (input.definition !== undefined && current.status !== 'draft') {
+      const clash = keyChanges(await store.listVersions(tx, tenantId, id), definition);
+      if (clash.length) throw errors.validation(clash);
+    }
     const now = this.deps.clock.now();
     let next = current.current_version;
     if (input.definition !== undefined) {
@@ -290,7 +294,10 @@ export class SurveysService {
   async links(q: Queryable, tenantId: string, id: string): Promise<{ public_url: string; embed_url: string; embed_snippet: string; public_link_enabled: boolean }> {
     const row = await this.mustGet(q, tenantId, id);
     const url = publicSurveyUrl(this.deps.baseUrl(), tenantId, id);
-    return { public_url: url, embed_url: `${url}?embed=1`, embed_snippet: embedSnippet(url, row.name), public_link_enabled: row.public_link };
+    // The iframe's title is what screen readers announce to respondents: the survey's own title, not the internal name.
+    const definition = (await store.getVersion(q, tenantId, id, row.current_version))!.definition;
+    const title = definition.title?.[row.default_language]?.trim() || row.name;
+    return { public_url: url, embed_url: `${url}?embed=1`, embed_snippet: embedSnippet(url, title), public_link_enabled: row.public_link };
   }
 
   // ── Settings ──────────────────────────────────────────────────────────────────
@@ -804,6 +811,42 @@ export class SurveysService {
       occurredAt: this.deps.clock.now(),
     });
   }
+}
+
+/** What a key's answers mean, beyond the type: its scale (NPS scale, CSAT/CSI/rating scale_max, CSI top_box). */
+function scaleFields(q: SurveyDefinition['questions'][number]): Record<string, unknown> {
+  switch (q.type) {
+    case 'nps': return { scale: q.scale ?? '0-10' };
+    case 'csat': return { scale_max: q.scale_max ?? 5 };
+    case 'csi': return { scale_max: q.scale_max ?? 5, top_box: q.top_box ?? 1 };
+    case 'rating': return { scale_max: q.scale_max ?? 5 };
+    default: return {};
+  }
+}
+
+/**
+ * A new version may add and drop questions, but a key answered under earlier versions keeps its type and scale:
+ * results group answers by key, and a CSAT 1-7 next to an NPS 0-10 under one key means nothing. One problem per
+ * changed field, naming `definition.questions[i].<field>`.
+ */
+function keyChanges(earlier: VersionRow[], def: SurveyDefinition): FieldError[] {
+  const errs: FieldError[] = [];
+  def.questions.forEach((q, i) => {
+    for (const v of earlier) {
+      const old = v.definition.questions.find((o) => o.key === q.key);
+      if (!old) continue;
+      if (old.type !== q.type) {
+        errs.push({ field: `definition.questions[${i}].type`, detail: `was ${old.type} in version ${v.version}: a key keeps its type across versions; use a new key for a ${q.type} question` });
+        return;
+      }
+      const was = scaleFields(old);
+      const now = scaleFields(q);
+      const changed = Object.keys(now).filter((k) => was[k] !== now[k]);
+      for (const k of changed) errs.push({ field: `definition.questions[${i}].${k}`, detail: `was ${String(was[k])} in version ${v.version}: a key keeps its scale across versions; use a new key` });
+      if (changed.length) return;
+    }
+  });
+  return errs;
 }
 
 const settingsView = (s: SettingsRow): SettingsView => ({ min_days_between_invitations: s.min_days_between_invitations, edit_window_minutes: s.edit_window_minutes, updated_at: s.updated_at });
