@@ -9,7 +9,6 @@ import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import type { SurveysService } from './surveys.service.js';
 
-
 interface JobData {
   tenant_id?: string;
 }
