@@ -493,3 +493,36 @@ describe('review 6', () => {
     assert.doesNotMatch(links.embed_snippet, /win-back/);
   });
 });
+
+describe('review 6: the per-member lock (S4)', () => {
+  test('the job waits for an API invitation of the same member in flight, then skips its due invitation as throttled', async () => {
+    at('2031-11-01T10:00:00Z');
+    const t = await app.newTenant();
+    await t.api('PUT', '/v1/survey-settings', { body: { min_days_between_invitations: 30 } });
+    const s = await survey(t);
+    const later = await survey(t, { name: 'After purchase', trigger: { type: 'after_purchase', days: 3 } });
+    const m = await member(t);
+    const due = await app.patron.db.tx((tx) => tx.query<{ id: string }>(
+      `INSERT INTO survey_invitations (tenant_id, id, survey_id, member_id, trigger, status, send_at, created_at)
+       VALUES ($1, gen_random_uuid(), $2, $3, 'after_purchase', 'scheduled', $4, $4) RETURNING id`, [t.id, later.id, m, app.clock.now()]));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let invited!: () => void;
+    const inFlight = new Promise<void>((r) => { invited = r; });
+    const api = app.patron.db.tx(async (tx) => {
+      await svc().invite(tx, t.id, s.id, { member_id: m });
+      invited();
+      await gate; // the API invitation is not committed yet
+    });
+    await inFlight;
+    let jobDone = false;
+    const job = runInvite(t).then((r) => { jobDone = true; return r; });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(jobDone, false, 'the job waits for the member\'s lock');
+    release();
+    await api;
+    await job;
+    const inv = (await t.api('GET', `/v1/survey-invitations/${due.rows[0]!.id}`)).body;
+    assert.deepEqual([inv.status, inv.skip_reason], ['skipped', 'throttled']);
+  });
+});
