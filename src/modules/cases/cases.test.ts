@@ -371,7 +371,8 @@ describe('goodwill and follow-up', () => {
     await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'solved' } });
     const closed = await t.api('POST', `/v1/cases/${c.id}/close`, { body: { follow_up: true } });
     assert.equal(closed.status, 200, closed.text);
-    assert.deepEqual(closed.body.follow_up, { invitation_id: '0190f2a4-0000-7000-8000-00000000f001', url: `https://patron.example/s/${c.id}` });
+    // The link is not kept on the case (a read key reads cases): only the invitation id (review 6, C2).
+    assert.deepEqual(closed.body.follow_up, { invitation_id: '0190f2a4-0000-7000-8000-00000000f001' });
     assert.deepEqual(calls, [{ member_id: ana, case_id: c.id, follow_up: true }]);
 
     const solved = (v: string): StoredAnswer => ({ question_key: 'solved', question_type: 'single_choice', scale_min: null, scale_max: null, value_number: null, value_text: v, value_choices: [v], band: null });
