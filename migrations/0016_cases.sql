@@ -65,7 +65,6 @@ CREATE TABLE cases (
   -- another): [{gift, result, given_at, actor, agent_id}].
   goodwill                jsonb       NOT NULL DEFAULT '[]',
   follow_up_invitation_id uuid,
-  follow_up_url           text,
   reopened_count          integer     NOT NULL DEFAULT 0,
   -- When it was last reopened: a reopened case's resolution target counts from here (also when its priority changes).
   reopened_at             timestamptz,

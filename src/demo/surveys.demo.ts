@@ -273,7 +273,7 @@ export async function ensureDemoSurveys(patron: Patron, tx: Tx, tenantId: string
     clock.set(new Date(clock.now().getTime() + r.int(2, 30) * HOUR));
     const solved = reopened > 0 || followUps < 3;
     const member = members.find((m) => m.id === c.member_id)!;
-    await surveys.respond(tx, tenantId, { survey_id: (await surveys.getInvitation(tx, tenantId, closed.follow_up.invitation_id)).survey_id, invitation_id: closed.follow_up.invitation_id, member_id: c.member_id, channel: 'invitation', language: member.locale as Language, answers: { solved: solved ? 'yes' : 'no' } });
+    await surveys.respond(tx, tenantId, { survey_id: (await surveys.getInvitation(tx, tenantId, closed.follow_up.invitation_id, false)).survey_id, invitation_id: closed.follow_up.invitation_id, member_id: c.member_id, channel: 'invitation', language: member.locale as Language, answers: { solved: solved ? 'yes' : 'no' } });
     followUps++;
     if (!solved) {
       reopened++;

@@ -110,7 +110,7 @@ export const Case = Type.Object({
     actor: Type.String({ description: 'The API key id that resolved the case.' }),
     agent_id: Nullable(Uuid({ description: 'The agent it was given by (agent_id of the resolve), if named.' })),
   }), { description: 'Every goodwill gesture given when resolving, oldest first: a case resolved again after a reopening keeps the earlier ones. [] none.' }),
-  follow_up: Nullable(Type.Object({ invitation_id: Uuid(), url: Type.String() }, { description: 'The "was your problem solved?" invitation sent on closing.' })),
+  follow_up: Nullable(Type.Object({ invitation_id: Uuid() }, { description: 'The "was your problem solved?" invitation sent on closing. Its signed link is not kept on the case: GET /v1/survey-invitations/{id} with a write key.' })),
   reopened_count: Type.Integer(),
   reopened_at: Nullable(Timestamp({ description: 'When it was last reopened (its resolution target counts from then); null: never reopened.' })),
   created_at: Timestamp(),

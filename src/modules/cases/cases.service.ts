@@ -35,10 +35,10 @@ export type Standing = (q: Queryable, tenantId: string, memberId: string, at: Da
 /** Sends the follow-up when a case closes (SurveysService.afterCaseClosed); null: nothing was sent. */
 export type ClosedHandler = (tx: Tx, tenantId: string, c: { member_id: string; case_id: string; follow_up: boolean }) => Promise<{ invitation_id: string; url: string } | null>;
 
-export interface CaseView extends Omit<CaseRow, 'source_type' | 'source_response_id' | 'follow_up_invitation_id' | 'follow_up_url' | 'erased' | 'source'> {
+export interface CaseView extends Omit<CaseRow, 'source_type' | 'source_response_id' | 'follow_up_invitation_id' | 'erased' | 'source'> {
   source: Record<string, unknown>;
   breached: boolean;
-  follow_up: { invitation_id: string; url: string } | null;
+  follow_up: { invitation_id: string } | null;
 }
 
 /** Who does something: the API key (actor) and optionally the agent it is done for. */
@@ -133,13 +133,13 @@ export class CasesService {
 
   // ── Opening ───────────────────────────────────────────────────────────────────
 
-  private async open(tx: Tx, tenantId: string, s: CaseSettings, c: Omit<CaseRow, 'id' | 'assignee_id' | 'status' | 'first_response_due_at' | 'resolution_due_at' | 'first_responded_at' | 'resolved_at' | 'closed_at' | 'first_response_breached' | 'resolution_breached' | 'escalated_at' | 'resolution_code' | 'resolution_note' | 'goodwill' | 'follow_up_invitation_id' | 'follow_up_url' | 'reopened_count' | 'reopened_at' | 'erased' | 'created_at' | 'updated_at'>): Promise<CaseRow> {
+  private async open(tx: Tx, tenantId: string, s: CaseSettings, c: Omit<CaseRow, 'id' | 'assignee_id' | 'status' | 'first_response_due_at' | 'resolution_due_at' | 'first_responded_at' | 'resolved_at' | 'closed_at' | 'first_response_breached' | 'resolution_breached' | 'escalated_at' | 'resolution_code' | 'resolution_note' | 'goodwill' | 'follow_up_invitation_id' | 'reopened_count' | 'reopened_at' | 'erased' | 'created_at' | 'updated_at'>): Promise<CaseRow> {
     const now = this.deps.clock.now();
     const assignee = s.default_assignee_id && (await this.activeAgent(tx, tenantId, s.default_assignee_id)) ? s.default_assignee_id : null;
     const row = await store.insertCase(tx, tenantId, {
       ...c, id: newId(), assignee_id: assignee, status: 'open', ...(await this.dueTimes(tx, tenantId, s, c.priority, now)),
       first_responded_at: null, resolved_at: null, closed_at: null, first_response_breached: false, resolution_breached: false, escalated_at: null,
-      resolution_code: null, resolution_note: null, goodwill: [], follow_up_invitation_id: null, follow_up_url: null, reopened_count: 0, reopened_at: null, erased: false,
+      resolution_code: null, resolution_note: null, goodwill: [], follow_up_invitation_id: null, reopened_count: 0, reopened_at: null, erased: false,
       created_at: now, updated_at: now,
     });
     await this.log(tx, tenantId, row.id, 'opened', SYSTEM, { body: row.message, data: { reasons: row.reasons, priority: row.priority, assignee_id: assignee } });
@@ -154,12 +154,13 @@ export class CasesService {
 
   /**
    * A survey response was stored or edited (SurveysService.onResponded, in its transaction). Answers that match the
-   * open rules open one case for the response; an edit updates that case. A follow-up answer (response.source is a
-   * case) reopens the case on "no" and notes "yes".
+   * open rules open one case for the response; an edit updates that case. An answer to the follow-up survey
+   * (survey.follow_up, sent for the case in response.source) reopens that case on "no" and notes "yes". The tenant's
+   * own after_case_closed surveys come from a case too, but are answers like any other: a detractor opens a case.
    */
   async onSurveyResponded(tx: Tx, e: SurveyResponded): Promise<void> {
     const tenantId = e.tenantId;
-    if (e.response.source?.type === 'case') {
+    if (e.survey.follow_up && e.response.source?.type === 'case') {
       await this.onFollowUpAnswer(tx, tenantId, e.response.source.id, e);
       return;
     }
@@ -363,8 +364,10 @@ export class CasesService {
       for (const handler of this.closedHandlers) {
         const sent = await handler(tx, tenantId, { member_id: c.member_id, case_id: c.id, follow_up: input.follow_up ?? false });
         if (!sent) continue;
-        row = await store.updateCase(tx, tenantId, { ...row, follow_up_invitation_id: sent.invitation_id, follow_up_url: sent.url });
-        await this.log(tx, tenantId, id, 'follow_up_sent', SYSTEM, { data: { invitation_id: sent.invitation_id, url: sent.url } });
+        // Only the invitation id is kept, not its signed link: a read key would see it on the case and could answer
+        // as the member. Write keys get it from GET /v1/survey-invitations/{id}.
+        row = await store.updateCase(tx, tenantId, { ...row, follow_up_invitation_id: sent.invitation_id });
+        await this.log(tx, tenantId, id, 'follow_up_sent', SYSTEM, { data: { invitation_id: sent.invitation_id } });
         await this.event(tx, tenantId, row, 'case.follow_up_sent', { invitation_id: sent.invitation_id });
       }
     }
@@ -451,12 +454,12 @@ export class CasesService {
   }
 
   view(c: CaseRow): CaseView {
-    const { source_type, source_response_id, follow_up_invitation_id, follow_up_url, erased: _erased, source, ...rest } = c;
+    const { source_type, source_response_id, follow_up_invitation_id, erased: _erased, source, ...rest } = c;
     return {
       ...rest,
       source: { ...source, type: source_type, ...(source_response_id ? { response_id: source_response_id } : {}) },
       breached: c.first_response_breached || c.resolution_breached,
-      follow_up: follow_up_invitation_id && follow_up_url ? { invitation_id: follow_up_invitation_id, url: follow_up_url } : null,
+      follow_up: follow_up_invitation_id ? { invitation_id: follow_up_invitation_id } : null,
     };
   }
 

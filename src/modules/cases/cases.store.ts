@@ -32,7 +32,6 @@ export interface CaseRow {
   resolution_note: string | null;
   goodwill: Goodwill[];
   follow_up_invitation_id: string | null;
-  follow_up_url: string | null;
   reopened_count: number;
   /** When it was last reopened; null: never. */
   reopened_at: Date | null;
@@ -72,7 +71,7 @@ const COLS = [
   'id', 'member_id', 'source_type', 'source_response_id', 'source', 'reasons', 'subject', 'message', 'contact_email', 'touchpoint', 'tier_code',
   'priority', 'assignee_id', 'status', 'first_response_due_at', 'resolution_due_at', 'first_responded_at', 'resolved_at', 'closed_at',
   'first_response_breached', 'resolution_breached', 'escalated_at', 'resolution_code', 'resolution_note', 'goodwill', 'follow_up_invitation_id',
-  'follow_up_url', 'reopened_count', 'reopened_at', 'erased', 'created_at', 'updated_at',
+  'reopened_count', 'reopened_at', 'erased', 'created_at', 'updated_at',
 ] as const satisfies ReadonlyArray<keyof CaseRow>;
 const JSON_COLS = new Set(['source', 'goodwill']);
 const SELECT = COLS.join(', ');

@@ -47,14 +47,55 @@ describe('cases from survey responses', () => {
     const closed = await t.api('POST', `/v1/cases/${id}/close`, { body: { follow_up: true } });
     assert.equal(closed.status, 200, closed.text);
     assert.ok(closed.body.follow_up, closed.text);
-    assert.match(closed.body.follow_up.url, /\/s\//);
+    // C2: the case keeps no signed link (a read key reads cases); the invitation gives it to write keys only.
+    assert.deepEqual(Object.keys(closed.body.follow_up), ['invitation_id']);
+    const got0 = (await t.api('GET', `/v1/cases/${id}`)).body;
+    assert.ok(!JSON.stringify(got0).includes('/s/'), 'no survey link anywhere on the case or its timeline');
     const fu = await t.api('GET', `/v1/survey-invitations/${closed.body.follow_up.invitation_id}`);
     assert.equal(fu.status, 200, fu.text);
+    assert.match(fu.body.url, /\/s\//);
+    const read = await t.keyWith(['read']);
+    assert.equal((await t.api('GET', `/v1/survey-invitations/${fu.body.id}`, { key: read })).body.url, null);
 
     await respond(t, { survey_id: fu.body.survey_id, invitation_id: fu.body.id, channel: 'invitation', language: 'en', answers: { solved: 'no' } });
     const got = (await t.api('GET', `/v1/cases/${id}`)).body;
     assert.deepEqual([got.status, got.reopened_count], ['open', 1]);
     assert.deepEqual(got.timeline.slice(-2).map((x: any) => x.kind), ['follow_up_answered', 'reopened']);
     assert.equal((await t.api('GET', '/v1/cases')).body.data.length, 1); // the follow-up answer is no case of its own
+  });
+
+  test('the tenant\'s own after_case_closed survey is answered like any other: a detractor opens a case, its "solved: no" reopens nothing (B1); the follow-up does not throttle it (B4)', async () => {
+    const t = await app.newTenant();
+    const m = await t.api('POST', '/v1/members', { body: { first_name: 'Bo', email: 'bo@example.com' } });
+    assert.equal(m.status, 201, m.text);
+    const s = await t.api('POST', '/v1/surveys', { body: {
+      name: 'Support CES', touchpoint: 'support_case', trigger: { type: 'after_case_closed', days: 0 },
+      definition: { questions: [
+        { key: 'nps', type: 'nps' }, { key: 'why', type: 'text', text: { en: 'Why?' } },
+        { key: 'solved', type: 'single_choice', required: false, text: { en: 'Solved?' }, options: [{ key: 'yes', label: { en: 'Yes' } }, { key: 'no', label: { en: 'No' } }] },
+      ] },
+    } });
+    assert.equal(s.status, 201, s.text);
+    assert.equal((await t.api('POST', `/v1/surveys/${s.body.id}/publish`)).status, 200);
+    const fb = await t.api('POST', '/v1/feedback', { body: { member_id: m.body.id, message: 'My points are missing' } });
+    assert.equal(fb.status, 201, fb.text);
+    assert.equal((await t.api('POST', `/v1/cases/${fb.body.id}/resolve`, { body: { resolution_code: 'explained' } })).status, 200);
+    // With the default 30-day throttle: the follow-up sent on closing must not make the tenant's survey skip as throttled.
+    const closed = await t.api('POST', `/v1/cases/${fb.body.id}/close`, { body: { follow_up: true } });
+    assert.equal(closed.status, 200, closed.text);
+    const run = await app.patron.jobs.runNow('surveys.invite', { tenant_id: t.id }) as any;
+    assert.ok(run, 'the job ran');
+    const invs = (await t.api('GET', `/v1/survey-invitations?survey_id=${s.body.id}`)).body.data;
+    assert.equal(invs.length, 1);
+    assert.deepEqual([invs[0].status, invs[0].skip_reason], ['pending', null]);
+
+    await respond(t, { survey_id: s.body.id, invitation_id: invs[0].id, channel: 'invitation', language: 'en', answers: { nps: 0, why: 'Terrible support', solved: 'no' } });
+    const list = (await t.api('GET', '/v1/cases')).body.data;
+    assert.equal(list.length, 2, 'the detractor opened a case of its own');
+    const opened = list.find((c: any) => c.id !== fb.body.id);
+    assert.deepEqual([opened.reasons, opened.message], [['nps_detractor', 'free_text'], 'Terrible support']);
+    const original = (await t.api('GET', `/v1/cases/${fb.body.id}`)).body;
+    assert.deepEqual([original.status, original.reopened_count], ['closed', 0]);
+    assert.ok(!original.timeline.some((x: any) => x.kind === 'follow_up_answered'), JSON.stringify(original.timeline.map((x: any) => x.kind)));
   });
 });

@@ -49,7 +49,7 @@ const answer = (key: string, type: StoredAnswer['question_type'], value: number 
 function responded(t: TestTenant, memberId: string | null, answers: StoredAnswer[], o: { responseId?: string; edited?: boolean; tier?: string | null; source?: SurveyResponded['response']['source'] } = {}): SurveyResponded {
   return {
     tenantId: t.id,
-    survey: { id: '0190f2a4-0000-7000-8000-000000000001', name: 'After purchase', touchpoint: 'purchase', version: 1 },
+    survey: { id: '0190f2a4-0000-7000-8000-000000000001', name: 'After purchase', touchpoint: 'purchase', version: 1, follow_up: o.source?.type === 'case' },
     response: {
       id: o.responseId ?? newId(), member_id: memberId, invitation_id: null, channel: 'invitation', language: 'en', tier_code: o.tier ?? null,
       submitted_at: app.clock.now(), source: o.source ?? null,
@@ -468,7 +468,8 @@ describe('goodwill and follow-up', () => {
     await t.api('POST', `/v1/cases/${c.id}/resolve`, { body: { resolution_code: 'solved' } });
     const closed = await t.api('POST', `/v1/cases/${c.id}/close`, { body: { follow_up: true } });
     assert.equal(closed.status, 200, closed.text);
-    assert.deepEqual(closed.body.follow_up, { invitation_id: '0190f2a4-0000-7000-8000-00000000f001', url: `https://patron.example/s/${c.id}` });
+    // The link is not kept on the case (a read key reads cases): only the invitation id (review 6, C2).
+    assert.deepEqual(closed.body.follow_up, { invitation_id: '0190f2a4-0000-7000-8000-00000000f001' });
     assert.deepEqual(calls, [{ member_id: ana, case_id: c.id, follow_up: true }]);
 
     const solved = (v: string): StoredAnswer => ({ question_key: 'solved', question_type: 'single_choice', scale_min: null, scale_max: null, value_number: null, value_text: v, value_choices: [v], band: null });

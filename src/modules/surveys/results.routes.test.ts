@@ -163,6 +163,9 @@ describe('trends and breakdowns', () => {
     const tier = await t.api('GET', `/v1/surveys/${surveyId}/results/breakdown?by=tier`);
     assert.equal(tier.status, 200, tier.text);
     assert.deepEqual(tier.body.groups.map((g: any) => [g.value, g.responses]), [[null, 3]]);
+    // The default is language (touchpoint is one group per survey).
+    const byDefault = await t.api('GET', `/v1/surveys/${surveyId}/results/breakdown?question=nps`);
+    assert.deepEqual([byDefault.body.by, byDefault.body.groups.map((g: any) => g.value)], ['language', ['bg', 'en']]);
     const bad = await t.api('GET', `/v1/surveys/${surveyId}/results/breakdown?by=segment`);
     assert.equal(bad.status, 400);
   });

@@ -2,15 +2,12 @@
  * Survey results over HTTP (docs/surveys/results.md): scores per question, trends, breakdowns, free-text analysis,
  * and the responses as CSV, streamed.
  */
-import { pipeline, Transform, type Readable } from 'node:stream';
 import { Type, type TSchema } from '@sinclair/typebox';
-import { stringify } from 'csv-stringify';
-import QueryStream from 'pg-query-stream';
 import type { Db } from '../../platform/db/db.js';
 import { tenantOf } from '../../platform/http/auth.js';
 import { IdParams, Nullable, Obj, problems, StringEnum, Timestamp } from '../../platform/http/schema.js';
 import type { HttpServer } from '../../platform/http/server.js';
-import { BREAKDOWNS, INTERVALS, TEXT_ANALYSIS_CAP, TOP_KEYWORDS, type SurveyResults } from './surveys.results.js';
+import { BREAKDOWNS, INTERVALS, RESPONSE_COLUMNS, TEXT_ANALYSIS_CAP, TOP_KEYWORDS, type SurveyResults } from './surveys.results.js';
 import { LANGUAGES } from './surveys.types.js';
 
 const Pct = (description: string) => Nullable(Type.Number({ description: `${description} In percent, one decimal; null without answers.` }));
@@ -100,14 +97,10 @@ const Period = {
 const QuestionParam = Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'Only this question (a csi or cli key covers its items).' }));
 const ResultsQuery = Obj({ ...Period, question: QuestionParam });
 const TrendQuery = Obj({ ...Period, question: QuestionParam, interval: StringEnum(INTERVALS, { default: 'week', description: 'week (Monday to Sunday) or month, in the tenant\'s time zone; default week.' }) });
-const BreakdownQuery = Obj({ ...Period, question: QuestionParam, by: StringEnum(BREAKDOWNS, { default: 'touchpoint', description: 'touchpoint (default), language (of the response) or tier (the member\'s tier when they answered).' }) });
+const BreakdownQuery = Obj({ ...Period, question: QuestionParam, by: StringEnum(BREAKDOWNS, { default: 'language', description: 'language (of the response; the default), tier (the member\'s tier when they answered) or touchpoint (one per survey unless it was changed, so rarely more than one group).' }) });
 const CsvQuery = Obj({ ...Period });
 
 const date = (s: string | undefined): Date | undefined => (s === undefined ? undefined : new Date(s));
-/** Spreadsheets run a cell that starts with one of these as a formula: free text is written with a leading '. */
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-export const RESPONSE_COLUMNS = ['response_id', 'submitted_at', 'language', 'channel', 'touchpoint', 'tier_code', 'member_id'] as const;
 
 export function surveyResultsRoutes(deps: { db: Db; results: SurveyResults }) {
   const { db, results } = deps;
@@ -178,39 +171,8 @@ export function surveyResultsRoutes(deps: { db: Db; results: SurveyResults }) {
         },
       },
     }, async (req, reply) => {
-      const tenantId = tenantOf(req).tenantId;
       const q = req.query;
-      const { answerColumns, sql, params } = await results.csvExport(db, tenantId, req.params.id, { from: date(q.from), to: date(q.to) });
-      const client = await db.pool.connect();
-      let released = false;
-      const release = (err?: Error | null) => {
-        if (released) return;
-        released = true;
-        // After an error or an abort the cursor may still be open on the connection: do not reuse it.
-        client.release(err ? err : undefined);
-      };
-      let rows: Readable;
-      try {
-        rows = client.query(new QueryStream(sql, params, { batchSize: 1000 }));
-      } catch (err) {
-        release(err as Error);
-        throw err;
-      }
-      type Row = Record<(typeof RESPONSE_COLUMNS)[number], string | null> & { answers: Record<string, number | string> | null };
-      const toRecord = new Transform({
-        objectMode: true,
-        transform(row: Row, _enc, done) {
-          const answers = row.answers ?? {};
-          done(null, [
-            ...RESPONSE_COLUMNS.map((c) => row[c]),
-            ...answerColumns.map((k) => {
-              const v = answers[k];
-              return typeof v === 'string' && FORMULA_START.test(v) ? `'${v}` : v;
-            }),
-          ]);
-        },
-      });
-      const body = pipeline(rows, toRecord, stringify({ header: true, columns: [...RESPONSE_COLUMNS, ...answerColumns] }), (err) => release(err));
+      const body = await results.csv(db, tenantOf(req).tenantId, req.params.id, { from: date(q.from), to: date(q.to) });
       reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="survey-${req.params.id}-responses.csv"`);
       return reply.send(body);
     });

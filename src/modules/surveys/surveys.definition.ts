@@ -42,10 +42,32 @@ function textsErrors(errs: FieldError[], field: string, v: unknown, max: number,
   if (need && v[need] === undefined) errs.push({ field: `${field}.${need}`, detail: `is required: ${need} is the survey's default language, the fallback of every text` });
 }
 
+export const NUL_DETAIL = 'must not contain the NUL character (\\u0000)';
+
+/** The path of the first string (or key) holding U+0000 in a JSON value, `definition.questions[0].text.en`; null when none. */
+export function nulField(value: unknown, field: string): string | null {
+  const stack: Array<{ v: unknown; f: string }> = [{ v: value, f: field }];
+  while (stack.length > 0) {
+    const { v, f } = stack.pop()!;
+    if (typeof v === 'string') { if (v.includes('\u0000')) return f; }
+    else if (Array.isArray(v)) v.forEach((x, i) => stack.push({ v: x, f: `${f}[${i}]` }));
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k.includes('\u0000')) return f;
+        stack.push({ v: x, f: `${f}.${k}` });
+      }
+    }
+  }
+  return null;
+}
+
 /** Every problem of a definition; `defaultLanguage` is the language every custom text must have. */
 export function definitionErrors(def: unknown, defaultLanguage: Language, field = 'definition'): FieldError[] {
   const errs: FieldError[] = [];
   if (!isObject(def)) return [{ field, detail: 'must be an object {title?, intro?, thank_you?, questions}' }];
+  // jsonb refuses U+0000 anywhere in a text: say so by field instead of failing the insert.
+  const nul = nulField(def, field);
+  if (nul) return [{ field: nul, detail: NUL_DETAIL }];
   for (const k of Object.keys(def)) if (!['title', 'intro', 'thank_you', 'questions'].includes(k)) errs.push({ field: `${field}.${k}`, detail: 'is not a known field' });
   textsErrors(errs, `${field}.title`, def.title, DEFINITION_LIMITS.title, null);
   textsErrors(errs, `${field}.intro`, def.intro, DEFINITION_LIMITS.intro, null);
@@ -156,7 +178,7 @@ export function isVisible(q: Question, answers: AnswerInput, byKey: Map<string, 
   const s: ShowIf | undefined = q.show_if;
   if (!s) return true;
   const ref = byKey.get(s.question);
-  const v = answers[s.question];
+  const v = answerOf(answers, s.question);
   if (!ref || v === undefined) return false;
   if (!isVisible(ref, answers, byKey)) return false;
   if (s.band_in) return typeof v === 'number' && s.band_in.includes(bandOf(ref, v) as never);
@@ -164,6 +186,12 @@ export function isVisible(q: Question, answers: AnswerInput, byKey: Map<string, 
   if (typeof v !== 'number') return false;
   return (s.value_gte === undefined || v >= s.value_gte) && (s.value_lte === undefined || v <= s.value_lte);
 }
+
+/**
+ * The answer given for `key`, read as an own property only: a key like `constructor` or `toString` must not find
+ * Object.prototype's member and count as answered.
+ */
+export const answerOf = (answers: AnswerInput, key: string): AnswerValue | undefined => (Object.hasOwn(answers, key) ? answers[key] : undefined);
 
 const itemsOf = (q: Question): readonly string[] | null => (q.type === 'csi' ? CSI_ITEMS : q.type === 'cli' ? CLI_ITEMS : null);
 
@@ -185,15 +213,15 @@ export function checkAnswers(def: SurveyDefinition, answers: AnswerInput): { err
   for (const q of def.questions) {
     const items = itemsOf(q);
     const keys = items ? items.map((it) => `${q.key}.${it}`) : [q.key];
-    const given = keys.filter((k) => answers[k] !== undefined);
+    const given = keys.filter((k) => answerOf(answers, k) !== undefined);
     const visible = isVisible(q, answers, byKey);
     if (!visible) {
       for (const k of given) errs.push({ field: `answers.${k}`, detail: `is not asked: ${q.key} is shown only when ${q.show_if!.question} matches its condition` });
       continue;
     }
-    if (isRequired(q)) for (const k of keys) if (answers[k] === undefined) errs.push({ field: `answers.${k}`, detail: 'is required' });
+    if (isRequired(q)) for (const k of keys) if (answerOf(answers, k) === undefined) errs.push({ field: `answers.${k}`, detail: 'is required' });
     for (const k of given) {
-      const row = answerRow(q, k, answers[k]!);
+      const row = answerRow(q, k, answerOf(answers, k)!);
       if (typeof row === 'string') errs.push({ field: `answers.${k}`, detail: row });
       else rows.push(row);
     }
@@ -224,6 +252,8 @@ function answerRow(q: Question, key: string, v: AnswerValue): StoredAnswer | str
   const max = q.type === 'text' ? q.max_length ?? 2000 : 2000;
   if (typeof v !== 'string' || v.trim().length === 0) return 'must be a non-empty text';
   if ([...v].length > max) return `must be at most ${max} characters`;
+  // jsonb (and text) refuse U+0000: a 400 naming the answer, not the database's error.
+  if (v.includes('\u0000')) return NUL_DETAIL;
   return { ...base, value_text: v };
 }
 

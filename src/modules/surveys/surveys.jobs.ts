@@ -4,11 +4,10 @@
  * `{"tenant_id": …}`); may be interrupted or repeated: every step is a state change done once per invitation.
  */
 import type { Db } from '../../platform/db/db.js';
+import { isUuid } from '../../platform/ids.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import type { SurveysService } from './surveys.service.js';
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface JobData {
   tenant_id?: string;
@@ -22,7 +21,7 @@ export function defineSurveyJobs(jobs: Jobs, deps: { db: Db; surveys: SurveysSer
     schedule: '*/5 * * * *',
     expireInSeconds: 3600,
     handler: async (data, ctx) => {
-      if (data.tenant_id !== undefined && (typeof data.tenant_id !== 'string' || !UUID_RE.test(data.tenant_id))) throw new Error('surveys.invite: tenant_id must be a tenant id (a UUID)');
+      if (data.tenant_id !== undefined && (typeof data.tenant_id !== 'string' || !isUuid(data.tenant_id))) throw new Error('surveys.invite: tenant_id must be a tenant id (a UUID)');
       const ids = data.tenant_id !== undefined ? [data.tenant_id] : await tenants.allTenantIds();
       const total = { sent: 0, skipped: 0, invited: 0, expired: 0 };
       const failed: string[] = [];

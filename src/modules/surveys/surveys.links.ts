@@ -5,9 +5,9 @@
  * without a login; it holds nothing a member should not see.
  */
 import crypto from 'node:crypto';
+import { isUuid } from '../../platform/ids.js';
 
 const PAYLOAD_BYTES = 36;
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const uuidBytes = (id: string) => Buffer.from(id.replace(/-/g, ''), 'hex');
 const bytesUuid = (b: Buffer) => {
@@ -41,7 +41,7 @@ export function readInvitationToken(token: string): (LinkClaims & { payload: Buf
   if (payload.length !== PAYLOAD_BYTES || signature.length !== 32) return null;
   const tenantId = bytesUuid(payload.subarray(0, 16));
   const invitationId = bytesUuid(payload.subarray(16, 32));
-  if (!UUID_RE.test(tenantId) || !UUID_RE.test(invitationId)) return null;
+  if (!isUuid(tenantId) || !isUuid(invitationId)) return null;
   return { tenantId, invitationId, expiresAt: new Date(payload.readUInt32BE(32) * 1000), payload, signature };
 }
 

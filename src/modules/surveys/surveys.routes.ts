@@ -4,7 +4,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { Db } from '../../platform/db/db.js';
-import { tenantOf } from '../../platform/http/auth.js';
+import { hasScope, tenantOf, type Scope } from '../../platform/http/auth.js';
 import type { HttpKit } from '../../platform/http/kit.js';
 import { decodeCursor, isIdCursor, page } from '../../platform/http/pagination.js';
 import { IdParams, Page, problems } from '../../platform/http/schema.js';
@@ -16,6 +16,9 @@ import {
   type CreateInvitationInput, type CreateResponseInput, type CreateSurveyInput, type SettingsInput, type UpdateSurveyInput,
 } from './surveys.schema.js';
 import type { SurveysService } from './surveys.service.js';
+
+/** Whether the caller may see signed invitation links (they let anyone answer as the member): write scope or above. */
+const seesLinks = (req: { auth?: { scopes: Scope[] } | null }) => hasScope(req.auth?.scopes ?? [], 'write');
 
 const isAtCursor = (v: any): v is { at: string; id: string } => isIdCursor(v) && typeof (v as any).at === 'string' && !Number.isNaN(Date.parse((v as any).at));
 
@@ -101,28 +104,32 @@ export function surveysRoutes(deps: { db: Db; surveys: SurveysService; http: Htt
     app.post('/v1/surveys/:id/invitations', {
       schema: {
         tags, summary: 'Invite a member now',
-        description: 'A pending invitation with a signed link valid for the survey\'s invitation_ttl_days. No member is invited more often than every survey_settings.min_days_between_invitations days: a throttled invitation is a 409 naming `member_id` with the date it becomes possible. The survey must be live (422). Emits `survey.invited`.',
+        description: 'A pending invitation with a signed link valid for the survey\'s invitation_ttl_days. No member is invited more often than every survey_settings.min_days_between_invitations days: a throttled invitation is a 409 naming the field sent (`member_id` or `member_external_id`) with the date it becomes possible. Invitations of the case follow-up survey neither are throttled nor count toward it. The survey must be live (422). Emits `survey.invited`.',
         params: IdParams, body: CreateInvitationBody, response: { 201: I, ...problems(400, 401, 403, 404, 409, 422) },
       },
     }, (req, reply) => http.write(req, reply, { resource: 'survey_invitation', status: 201 }, (tx) => surveys.invite(tx, tenantOf(req).tenantId, req.params.id, req.body as CreateInvitationInput)));
 
     app.get('/v1/survey-invitations', {
-      schema: { tags, summary: 'List survey invitations', querystring: ListInvitationsQuery, response: { 200: Page(I), ...problems(400, 401) } },
+      schema: { tags, summary: 'List survey invitations', description: 'Each `url` is shown to write and admin keys only (null for a read key).', querystring: ListInvitationsQuery, response: { 200: Page(I), ...problems(400, 401) } },
     }, async (req) => {
       const q = req.query;
-      const rows = await surveys.listInvitations(db, tenantOf(req).tenantId, { surveyId: q.survey_id, memberId: q.member_id, status: q.status, afterId: decodeCursor(q.cursor, isIdCursor)?.id, limit: q.limit + 1 });
+      const rows = await surveys.listInvitations(db, tenantOf(req).tenantId, { surveyId: q.survey_id, memberId: q.member_id, status: q.status, afterId: decodeCursor(q.cursor, isIdCursor)?.id, limit: q.limit + 1 }, seesLinks(req));
       return page(rows, q.limit, (r) => r, (r) => ({ id: r.id }));
     });
 
     app.get('/v1/survey-invitations/:id', {
-      schema: { tags, summary: 'Get a survey invitation (with its link once sent)', params: IdParams, response: { 200: I, ...problems(400, 401, 404) } },
-    }, async (req) => surveys.getInvitation(db, tenantOf(req).tenantId, req.params.id));
+      schema: {
+        tags, summary: 'Get a survey invitation (with its link once sent)',
+        description: 'The signed `url` lets anyone answer as the member: it is shown to keys with the write or admin scope; a read key gets `url: null`.',
+        params: IdParams, response: { 200: I, ...problems(400, 401, 404) },
+      },
+    }, async (req) => surveys.getInvitation(db, tenantOf(req).tenantId, req.params.id, seesLinks(req)));
 
     app.post('/v1/surveys/:id/responses', {
       schema: {
         tags, summary: 'Record a response given outside the survey page (a POS tablet, a call)',
-        description: 'The member is optional. Every required visible question must be answered; answers to hidden or unknown questions are a 400 naming `answers.<key>` (block items `answers.<key>.<item>`). A closed survey is a 410, a draft a 422. With a reward_event and a member, the event is recorded once for this response. Emits `survey.responded`.',
-        params: IdParams, body: CreateResponseBody, response: { 201: R, ...problems(400, 401, 403, 404, 410, 422) },
+        description: 'The member is optional. With `invitation_id` the response answers that invitation, as its link would (the member is the invitation\'s; unknown 404, expired 410, answered and past the edit window 409, within it the answers are replaced). An erased or blocked member is a 422 naming the member field. Every required visible question must be answered; answers to hidden or unknown questions are a 400 naming `answers.<key>` (block items `answers.<key>.<item>`). A closed survey is a 410, a draft a 422. With a reward_event and a member, the event is recorded once for this response. Emits `survey.responded`.',
+        params: IdParams, body: CreateResponseBody, response: { 201: R, ...problems(400, 401, 403, 404, 409, 410, 422) },
       },
     }, (req, reply) => http.write(req, reply, { resource: 'survey_response', status: 201 }, (tx) => surveys.respondByApi(tx, tenantOf(req).tenantId, req.params.id, req.body as CreateResponseInput)));
 

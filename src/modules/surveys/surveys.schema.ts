@@ -130,9 +130,9 @@ export const Invitation = Type.Object({
   trigger: StringEnum(['api', 'after_purchase', 'after_case_closed', 'relationship'] as const),
   source: Nullable(Type.Object({ type: StringEnum(['transaction', 'case'] as const), id: Type.String() })),
   status: StringEnum(INVITATION_STATUSES, { description: 'scheduled (to be sent at send_at), pending (sent, not answered), responded, expired, skipped (see skip_reason).' }),
-  skip_reason: Nullable(Type.String({ description: 'throttled, member_inactive, survey_not_live.' })),
+  skip_reason: Nullable(Type.String({ description: 'throttled, member_inactive, survey_not_live, member_erased.' })),
   send_at: Timestamp(), sent_at: Nullable(Timestamp()), expires_at: Nullable(Timestamp()), responded_at: Nullable(Timestamp()), created_at: Timestamp(),
-  url: Nullable(Type.String({ description: 'The signed link to the survey page (once sent).' })),
+  url: Nullable(Type.String({ description: 'The signed link to the survey page (once sent). Whoever holds it can answer as the member, so it is shown only to keys with the write or admin scope: null for a read key.' })),
 }, { $id: 'SurveyInvitation' });
 
 export const ListInvitationsQuery = Obj({
@@ -145,6 +145,9 @@ export const Answers = Type.Record(Type.String({ maxLength: 60 }), AnswerValue, 
 });
 
 export const CreateResponseBody = Obj({
+  invitation_id: Type.Optional(Uuid({
+    description: 'Answer an invitation from your own app or email (as its link would): the member is the invitation\'s (send no member_id or member_external_id), the invitation becomes responded, the reward is once per invitation. Unknown: 404; expired (or its member erased or blocked): 410; answered and past the edit window: 409; within the edit window the answers are replaced (the same response).',
+  })),
   member_id: Type.Optional(Uuid({ description: 'The member who answered, if known (send this or member_external_id).' })),
   member_external_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   language: Language,

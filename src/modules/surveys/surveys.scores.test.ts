@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { cesScore, cliOfRespondent, cliPoints, cliScore, csatScore, csiScore, meanOf, npsScore, ratingScore, responseRate } from './surveys.scores.js';
+import { cesScore, cliPoints, cliScore, csatScore, csiScore, meanOf, npsScore, ratingScore, responseRate } from './surveys.scores.js';
 
 describe('NPS', () => {
   test('% promoters − % detractors with n and the 95% margin of error', () => {
@@ -104,10 +104,10 @@ describe('CLI', () => {
   });
 
   test('a respondent: the mean of the three items; a partial block has no CLI', () => {
-    assert.equal(cliOfRespondent([1, 2, 3]), 80);
-    assert.equal(cliOfRespondent([6, 6, 6]), 0);
-    assert.equal(cliOfRespondent([1, 1]), null);
-    assert.equal(cliOfRespondent([]), null);
+    const one = (answers: number[]) => cliScore([{ answered: answers.length, positive: 0, value_sum: answers.reduce((s, a) => s + a, 0), count: 1 }]).cli;
+    assert.equal(one([1, 2, 3]), 80);
+    assert.equal(one([6, 6, 6]), 0);
+    assert.equal(one([1, 1]), null);
   });
 
   test('the survey: the mean over complete respondents; partial blocks excluded and counted', () => {
@@ -119,11 +119,12 @@ describe('CLI', () => {
     assert.deepEqual(s, { n: 3, cli: 53.3, excluded_partial: 5 });
   });
 
-  test('matches the mean of cliOfRespondent over random complete blocks', () => {
+  test('the grouped formula matches the mean of the respondents\' item points over random complete blocks', () => {
     const item = fc.integer({ min: 1, max: 6 });
     fc.assert(fc.property(fc.array(fc.tuple(item, item, item), { minLength: 1, maxLength: 50 }), (blocks) => {
       const groups = blocks.map((b) => ({ answered: 3, positive: 0, value_sum: b[0] + b[1] + b[2], count: 1 }));
-      const expected = blocks.reduce((s, b) => s + cliOfRespondent(b)!, 0) / blocks.length;
+      const respondent = (b: number[]) => b.reduce((s, a) => s + cliPoints(a), 0) / b.length;
+      const expected = blocks.reduce((s, b) => s + respondent(b), 0) / blocks.length;
       assert.equal(cliScore(groups).cli, Math.round(expected * 10) / 10);
     }));
   });

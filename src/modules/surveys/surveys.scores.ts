@@ -135,16 +135,6 @@ export function csiScore(groups: BlockGroup[]): CsiScore {
 /** CLI points of one answer on the 1-6 scale (1 = very likely): (6 − answer) × 20, so 1 → 100 and 6 → 0. */
 export const cliPoints = (answer: number): number => (6 - answer) * 20;
 
-/**
- * One respondent's CLI: the mean of the points of the three items; null for a partial block. Only complete blocks
- * count (the same rule as CSI): a respondent who skipped "try our other products" would otherwise be scored on the
- * two easier items, which biases the index upwards.
- */
-export function cliOfRespondent(answers: number[]): number | null {
-  if (answers.length < BLOCK_ITEMS) return null;
-  return answers.reduce((s, a) => s + cliPoints(a), 0) / answers.length;
-}
-
 export interface CliScore {
   n: number;
   /** Mean respondent CLI, 0-100; null when nobody answered the whole block. */
@@ -162,7 +152,8 @@ export function cliScore(groups: BlockGroup[]): CliScore {
       continue;
     }
     n += g.count;
-    // A complete respondent's CLI is (6·3 − value_sum) × 20 / 3: the mean of the items' points.
+    // A complete respondent's CLI is (6·3 − value_sum) × 20 / 3: the mean of the items' points. Only complete blocks
+    // count (as for CSI): a respondent who skipped "try our other products" would be scored on the two easier items.
     points += g.count * ((6 * g.answered - g.value_sum) * 20) / g.answered;
   }
   return { n, cli: n > 0 ? round(points / n, 1) : null, excluded_partial: partial };

@@ -13,6 +13,7 @@ import type { Queryable, Tx } from '../../platform/db/db.js';
 import type { TenantCache, TenantConfig } from '../../platform/db/tenant-cache.js';
 import { errors, type FieldError } from '../../platform/errors.js';
 import { isUuid, newId } from '../../platform/ids.js';
+import { storableJsonError } from '../../platform/json.js';
 import { emit, emitMany } from '../../platform/outbox/outbox.js';
 import type { EventsService } from '../events/events.service.js';
 import type { MemberRow } from '../members/members.store.js';
@@ -53,6 +54,8 @@ export interface RespondInput {
   survey_id: string;
   invitation_id?: string;
   member_id?: string;
+  /** The field the caller named the member with (member_external_id through the API), for the problem's field. */
+  member_field?: 'member_id' | 'member_external_id';
   channel: Channel;
   language: Language;
   answers: AnswerInput;
@@ -222,6 +225,10 @@ export class SurveysService {
       ...this.labelErrors(input.touchpoint ?? current.touchpoint, input.touchpoint_label === undefined ? current.touchpoint_label : input.touchpoint_label),
     ];
     if (errs.length) throw errors.validation(input.definition === undefined ? errs.map((e) => ({ ...e, detail: `${e.detail} (the current definition, with default_language ${lang})` })) : errs);
+    if (input.definition !== undefined && current.status !== 'draft') {
+      const clash = keyChanges(await store.listVersions(tx, tenantId, id), definition);
+      if (clash.length) throw errors.validation(clash);
+    }
     const now = this.deps.clock.now();
     let next = current.current_version;
     if (input.definition !== undefined) {
@@ -287,7 +294,10 @@ export class SurveysService {
   async links(q: Queryable, tenantId: string, id: string): Promise<{ public_url: string; embed_url: string; embed_snippet: string; public_link_enabled: boolean }> {
     const row = await this.mustGet(q, tenantId, id);
     const url = publicSurveyUrl(this.deps.baseUrl(), tenantId, id);
-    return { public_url: url, embed_url: `${url}?embed=1`, embed_snippet: embedSnippet(url, row.name), public_link_enabled: row.public_link };
+    // The iframe's title is what screen readers announce to respondents: the survey's own title, not the internal name.
+    const definition = (await store.getVersion(q, tenantId, id, row.current_version))!.definition;
+    const title = definition.title?.[row.default_language]?.trim() || row.name;
+    return { public_url: url, embed_url: `${url}?embed=1`, embed_snippet: embedSnippet(url, title), public_link_enabled: row.public_link };
   }
 
   // ── Settings ──────────────────────────────────────────────────────────────────
@@ -329,12 +339,12 @@ export class SurveysService {
     const now = this.deps.clock.now();
     const since = throttleSince(now, settings.min_days_between_invitations);
     // Serialise invitations of one member so that two at once cannot both pass the throttle.
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`survey-invite:${tenantId}:${member.id}`]);
+    await store.lockMemberInvitations(tx, tenantId, member.id);
     const last = since ? await store.lastSentSince(tx, tenantId, member.id, since) : null;
     if (last) {
       const from = nextInvitable(last, settings.min_days_between_invitations);
       throw errors.conflict(`Member ${member.id} was invited to a survey on ${last.toISOString()}; no member is invited more often than every ${settings.min_days_between_invitations} days.`, [
-        { field: 'member_id', detail: `${member.id} was invited on ${last.toISOString()}: can be invited again from ${from.toISOString()}` },
+        { field, detail: `${member.id} was invited on ${last.toISOString()}: can be invited again from ${from.toISOString()}` },
       ]);
     }
     const inv = (await store.insertInvitation(tx, tenantId, {
@@ -345,15 +355,19 @@ export class SurveysService {
     return this.invitationView(inv, settings.link_secret, tenantId);
   }
 
-  async getInvitation(q: Queryable, tenantId: string, id: string): Promise<InvitationView> {
+  /**
+   * An invitation. `withUrl`: whether the caller may see its signed link (a key with the write scope or above);
+   * whoever holds the link can answer as the member, so a read key (a dashboard, a BI export) gets url null.
+   */
+  async getInvitation(q: Queryable, tenantId: string, id: string, withUrl: boolean): Promise<InvitationView> {
     const inv = await store.getInvitation(q, tenantId, id);
     if (!inv) throw errors.notFound('survey invitation', id);
-    return this.invitationView(inv, (await store.getSettings(q, tenantId))?.link_secret ?? null, tenantId);
+    return this.invitationView(inv, withUrl ? (await store.getSettings(q, tenantId))?.link_secret ?? null : null, tenantId);
   }
 
-  async listInvitations(q: Queryable, tenantId: string, f: { surveyId?: string; memberId?: string; status?: string; afterId?: string; limit: number }): Promise<InvitationView[]> {
+  async listInvitations(q: Queryable, tenantId: string, f: { surveyId?: string; memberId?: string; status?: string; afterId?: string; limit: number }, withUrl: boolean): Promise<InvitationView[]> {
     const rows = await store.listInvitations(q, tenantId, f);
-    const secret = (await store.getSettings(q, tenantId))?.link_secret ?? null;
+    const secret = withUrl ? (await store.getSettings(q, tenantId))?.link_secret ?? null : null;
     return rows.map((r) => this.invitationView(r, secret, tenantId));
   }
 
@@ -382,6 +396,8 @@ export class SurveysService {
     }
     if (survey.status !== 'live') throw errors.gone('This survey is closed.', [CLOSED]);
     const member = await this.deps.members.find(q, tenantId, { id: inv.member_id });
+    // An erased or blocked member's link is over: nothing new is stored about them.
+    if (!member || member.status !== 'active') throw errors.gone('This survey invitation has expired.', [EXPIRED]);
     return {
       tenantId,
       survey: { id: survey.id, name: survey.name, touchpoint: survey.touchpoint, status: survey.status },
@@ -449,11 +465,22 @@ export class SurveysService {
     if (memberId !== null) {
       member = await this.deps.members.find(tx, tenantId, { id: memberId });
       if (!member) throw errors.unprocessable(`No member with id ${memberId}.`, [{ field: 'member_id', detail: 'is not a member of this program' }]);
+      // An erased (or blocked) member answers nothing: after an erasure no new personal data (or case, or reward)
+      // may arrive. Through an invitation the link is simply over (410, as the page says); by member_id a 422.
+      if (member.status !== 'active') {
+        if (inv) throw errors.gone(`Survey invitation ${inv.id} has expired: member ${member.id} is ${member.status}.`, [EXPIRED]);
+        throw errors.unprocessable(`Member ${member.id} is ${member.status}.`, [{ field: input.member_field ?? 'member_id', detail: `is ${member.status}: only active members answer surveys` }]);
+      }
     }
     const version = (await store.getVersion(tx, tenantId, survey.id, survey.current_version))!;
     const checked = checkAnswers(version.definition, input.answers);
     const metadata = input.metadata ?? {};
     if (Buffer.byteLength(JSON.stringify(metadata)) > METADATA_MAX_BYTES) checked.errors.push({ field: 'metadata', detail: `must be at most ${METADATA_MAX_BYTES} bytes of JSON` });
+    else {
+      // jsonb refuses U+0000: a 400 naming metadata, not the database's generic error.
+      const bad = storableJsonError(metadata, 32);
+      if (bad) checked.errors.push({ field: 'metadata', detail: bad });
+    }
     if (checked.errors.length) throw errors.validation(checked.errors);
 
     const tier = member ? (await this.deps.standing(tx, tenantId, member.id, now)).tier : null;
@@ -494,7 +521,7 @@ export class SurveysService {
 
     const event: SurveyResponded = {
       tenantId,
-      survey: { id: survey.id, name: survey.name, touchpoint: survey.touchpoint, version: response.version },
+      survey: { id: survey.id, name: survey.name, touchpoint: survey.touchpoint, version: response.version, follow_up: survey.system_key === CASE_FOLLOW_UP },
       response: {
         id: response.id, member_id: response.member_id, invitation_id: response.invitation_id, channel: response.channel, language: response.language,
         tier_code: response.tier_code, submitted_at: response.submitted_at,
@@ -510,13 +537,19 @@ export class SurveysService {
   /** A response given through the API (a POS tablet): the member, if any, by id or external id. */
   async respondByApi(tx: Tx, tenantId: string, surveyId: string, b: CreateResponseInput): Promise<SurveyResponseView> {
     if (b.member_id !== undefined && b.member_external_id !== undefined) throw errors.field('member_external_id', 'send member_id or member_external_id, not both');
+    if (b.invitation_id !== undefined && (b.member_id !== undefined || b.member_external_id !== undefined)) {
+      throw errors.field(b.member_id !== undefined ? 'member_id' : 'member_external_id', 'send no member with invitation_id: the member is the invitation\'s');
+    }
+    if (b.invitation_id !== undefined) {
+      return this.respond(tx, tenantId, { survey_id: surveyId, invitation_id: b.invitation_id, channel: 'invitation', language: b.language, answers: b.answers, metadata: b.metadata });
+    }
     let memberId = b.member_id;
     if (b.member_external_id !== undefined) {
       const m = await this.deps.members.find(tx, tenantId, { externalId: b.member_external_id });
       if (!m) throw errors.unprocessable(`No member with external_id ${b.member_external_id}.`, [{ field: 'member_external_id', detail: 'is not a member of this program' }]);
       memberId = m.id;
     }
-    return this.respond(tx, tenantId, { survey_id: surveyId, member_id: memberId, channel: 'api', language: b.language, answers: b.answers, metadata: b.metadata });
+    return this.respond(tx, tenantId, { survey_id: surveyId, member_id: memberId, member_field: b.member_external_id !== undefined ? 'member_external_id' : 'member_id', channel: 'api', language: b.language, answers: b.answers, metadata: b.metadata });
   }
 
   async getResponse(q: Queryable, tenantId: string, id: string): Promise<SurveyResponseView> {
@@ -628,6 +661,9 @@ export class SurveysService {
         const settings = await this.ensureSettings(tx, tenantId);
         const since = throttleSince(now, settings.min_days_between_invitations);
         const surveys = new Map<string, SurveyRow>();
+        // The throttle check below runs under each member's invitation lock, as invite() does; taken in id order so
+        // two runs (or a run and an API invite) never wait on each other in a cycle.
+        for (const memberId of [...new Set(due.map((d) => d.member_id))].sort()) await store.lockMemberInvitations(tx, tenantId, memberId);
         for (const inv of due) {
           let survey = surveys.get(inv.survey_id);
           if (!survey) surveys.set(inv.survey_id, (survey = (await store.getSurvey(tx, tenantId, inv.survey_id))!));
@@ -668,7 +704,12 @@ export class SurveysService {
           const now = this.deps.clock.now();
           const settings = await this.ensureSettings(tx, tenantId);
           const since = throttleSince(now, settings.min_days_between_invitations) ?? new Date(now.getTime() + DAY_MS);
-          const ids = await store.relationshipCandidates(tx, tenantId, survey.id, members.map((m) => m.id), new Date(now.getTime() - every * DAY_MS), since);
+          const surveySince = new Date(now.getTime() - every * DAY_MS);
+          const first = await store.relationshipCandidates(tx, tenantId, survey.id, members.map((m) => m.id), surveySince, since);
+          // Checked again under the members' invitation locks (as invite() checks), taken in id order: an API invite
+          // committed meanwhile throttles them.
+          for (const memberId of first) await store.lockMemberInvitations(tx, tenantId, memberId);
+          const ids = first.length > 0 ? await store.relationshipCandidates(tx, tenantId, survey.id, first, surveySince, since) : [];
           for (const memberId of ids) {
             const inv = (await store.insertInvitation(tx, tenantId, {
               id: newId(), survey_id: survey.id, member_id: memberId, trigger: 'relationship', source_type: null, source_id: null, status: 'pending', skip_reason: null,
@@ -711,9 +752,20 @@ export class SurveysService {
     return { invitations, responses };
   }
 
-  /** Erasure: the member's free-text answers and response metadata go; scores stay (they no longer identify anyone). */
+  /**
+   * Erasure: the member's free-text answers and response metadata go; scores stay (they no longer identify anyone).
+   * Invitations that could still be answered end (scheduled: skipped member_erased; pending: expired, their links
+   * answer 410), so no new personal data arrives after the erasure.
+   */
   async eraseMember(tx: Queryable, tenantId: string, memberId: string): Promise<void> {
     await store.eraseMemberText(tx, tenantId, memberId);
+    const now = this.deps.clock.now();
+    const ended = await store.endMemberInvitations(tx, tenantId, memberId);
+    await emitMany(tx, ended.map((inv) => ({
+      tenantId, type: inv.status === 'skipped' ? 'survey.invitation_skipped' : 'survey.invitation_expired', aggregateType: 'survey_invitation', aggregateId: inv.id, memberId: inv.member_id,
+      payload: { invitation_id: inv.id, survey_id: inv.survey_id, member_id: inv.member_id, expires_at: inv.expires_at, ...(inv.status === 'skipped' ? { skip_reason: inv.skip_reason } : { reason: 'member_erased' }) },
+      occurredAt: now,
+    })));
   }
 
   // ── Helpers ───────────────────────────────────────────────────────────────────
@@ -759,6 +811,42 @@ export class SurveysService {
       occurredAt: this.deps.clock.now(),
     });
   }
+}
+
+/** What a key's answers mean, beyond the type: its scale (NPS scale, CSAT/CSI/rating scale_max, CSI top_box). */
+function scaleFields(q: SurveyDefinition['questions'][number]): Record<string, unknown> {
+  switch (q.type) {
+    case 'nps': return { scale: q.scale ?? '0-10' };
+    case 'csat': return { scale_max: q.scale_max ?? 5 };
+    case 'csi': return { scale_max: q.scale_max ?? 5, top_box: q.top_box ?? 1 };
+    case 'rating': return { scale_max: q.scale_max ?? 5 };
+    default: return {};
+  }
+}
+
+/**
+ * A new version may add and drop questions, but a key answered under earlier versions keeps its type and scale:
+ * results group answers by key, and a CSAT 1-7 next to an NPS 0-10 under one key means nothing. One problem per
+ * changed field, naming `definition.questions[i].<field>`.
+ */
+function keyChanges(earlier: VersionRow[], def: SurveyDefinition): FieldError[] {
+  const errs: FieldError[] = [];
+  def.questions.forEach((q, i) => {
+    for (const v of earlier) {
+      const old = v.definition.questions.find((o) => o.key === q.key);
+      if (!old) continue;
+      if (old.type !== q.type) {
+        errs.push({ field: `definition.questions[${i}].type`, detail: `was ${old.type} in version ${v.version}: a key keeps its type across versions; use a new key for a ${q.type} question` });
+        return;
+      }
+      const was = scaleFields(old);
+      const now = scaleFields(q);
+      const changed = Object.keys(now).filter((k) => was[k] !== now[k]);
+      for (const k of changed) errs.push({ field: `definition.questions[${i}].${k}`, detail: `was ${String(was[k])} in version ${v.version}: a key keeps its scale across versions; use a new key` });
+      if (changed.length) return;
+    }
+  });
+  return errs;
 }
 
 const settingsView = (s: SettingsRow): SettingsView => ({ min_days_between_invitations: s.min_days_between_invitations, edit_window_minutes: s.edit_window_minutes, updated_at: s.updated_at });

@@ -158,12 +158,6 @@ export async function listVersions(q: Queryable, tenantId: string, surveyId: str
   return rows;
 }
 
-/** Whether any response was given to this version (a draft's only version can be edited in place only if not). */
-export async function versionAnswered(q: Queryable, tenantId: string, surveyId: string, version: number): Promise<boolean> {
-  const { rows } = await q.query('SELECT 1 FROM survey_responses WHERE tenant_id = $1 AND survey_id = $2 AND version = $3 LIMIT 1', [tenantId, surveyId, version]);
-  return rows.length > 0;
-}
-
 // ── Settings ───────────────────────────────────────────────────────────────────
 
 export async function getSettings(q: Queryable, tenantId: string): Promise<SettingsRow | null> {
@@ -227,10 +221,25 @@ export async function updateInvitation(q: Queryable, tenantId: string, id: strin
   return rows[0]!;
 }
 
-/** The member's latest sent invitation (any survey) after `since`: the throttle. */
+/**
+ * Serialises the invitations of one member until the transaction ends (the API, the job's due invitations and
+ * relationship surveys all take it before the throttle check), so two at once cannot both pass the throttle.
+ */
+export async function lockMemberInvitations(q: Queryable, tenantId: string, memberId: string): Promise<void> {
+  await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`survey-invite:${tenantId}:${memberId}`]);
+}
+
+/**
+ * Invitations that count toward the throttle: those of the tenant's own surveys. The system surveys' (the case
+ * follow-up "Was your problem solved?") are about help just given, are not throttled, and do not throttle others.
+ */
+const THROTTLING = 'NOT EXISTS (SELECT 1 FROM surveys s WHERE s.tenant_id = i.tenant_id AND s.id = i.survey_id AND s.system_key IS NOT NULL)';
+
+/** The member's latest sent invitation (any of the tenant's own surveys) after `since`: the throttle. */
 export async function lastSentSince(q: Queryable, tenantId: string, memberId: string, since: Date): Promise<Date | null> {
   const { rows } = await q.query<{ sent_at: Date }>(
-    'SELECT sent_at FROM survey_invitations WHERE tenant_id = $1 AND member_id = $2 AND sent_at > $3 ORDER BY sent_at DESC LIMIT 1', [tenantId, memberId, since]);
+    `SELECT i.sent_at FROM survey_invitations i WHERE i.tenant_id = $1 AND i.member_id = $2 AND i.sent_at > $3 AND ${THROTTLING}
+      ORDER BY i.sent_at DESC LIMIT 1`, [tenantId, memberId, since]);
   return rows[0]?.sent_at ?? null;
 }
 
@@ -253,13 +262,13 @@ export async function expirePending(q: Queryable, tenantId: string, now: Date, l
 
 /**
  * Of `memberIds`, those a relationship survey may invite now: no invitation of this survey created since
- * `surveySince`, and no invitation of any survey sent after `throttleSince`.
+ * `surveySince`, and no invitation of any of the tenant's own surveys sent after `throttleSince` (THROTTLING).
  */
 export async function relationshipCandidates(q: Queryable, tenantId: string, surveyId: string, memberIds: string[], surveySince: Date, throttleSince: Date): Promise<string[]> {
   const { rows } = await q.query<{ id: string }>(
     `SELECT m.id FROM unnest($2::uuid[]) AS m(id)
       WHERE NOT EXISTS (SELECT 1 FROM survey_invitations i WHERE i.tenant_id = $1 AND i.survey_id = $3 AND i.member_id = m.id AND i.created_at > $4)
-        AND NOT EXISTS (SELECT 1 FROM survey_invitations i WHERE i.tenant_id = $1 AND i.member_id = m.id AND i.sent_at > $5)
+        AND NOT EXISTS (SELECT 1 FROM survey_invitations i WHERE i.tenant_id = $1 AND i.member_id = m.id AND i.sent_at > $5 AND ${THROTTLING})
       ORDER BY m.id`,
     [tenantId, memberIds, surveyId, surveySince, throttleSince],
   );
@@ -340,4 +349,16 @@ export async function eraseMemberText(q: Queryable, tenantId: string, memberId: 
       WHERE a.tenant_id = $1 AND r.tenant_id = $1 AND r.member_id = $2 AND a.response_id = r.id AND a.value_text IS NOT NULL`, [tenantId, memberId]);
   const res = await q.query(`UPDATE survey_responses SET metadata = '{}' WHERE tenant_id = $1 AND member_id = $2`, [tenantId, memberId]);
   return res.rowCount ?? 0;
+}
+
+/**
+ * Erasure: the member's invitations that could still be answered end: scheduled ones are skipped (member_erased),
+ * pending ones expire. Returns them (each gets its event).
+ */
+export async function endMemberInvitations(q: Queryable, tenantId: string, memberId: string): Promise<InvitationRow[]> {
+  const { rows } = await q.query<InvitationRow>(
+    `UPDATE survey_invitations SET status = CASE WHEN status = 'scheduled' THEN 'skipped' ELSE 'expired' END,
+       skip_reason = CASE WHEN status = 'scheduled' THEN 'member_erased' ELSE skip_reason END
+     WHERE tenant_id = $1 AND member_id = $2 AND status IN ('scheduled', 'pending') RETURNING ${INV_COLS}`, [tenantId, memberId]);
+  return rows;
 }

@@ -84,10 +84,11 @@ describe('surveys', () => {
     assert.equal(r1.body.version, 1);
     assert.deepEqual(r1.body.answers.map((a: any) => [a.question_key, a.value_number, a.band, a.scale_min, a.scale_max]), [['nps', 6, 'detractor', 1, 10]]);
 
-    const v2 = await t.api('PATCH', `/v1/surveys/${s.id}`, { body: { definition: { questions: [{ key: 'nps', type: 'nps', scale: '1-5' }] } } });
+    // Another scale is another key (a key keeps its type and scale across versions, so results never mix them).
+    const v2 = await t.api('PATCH', `/v1/surveys/${s.id}`, { body: { definition: { questions: [{ key: 'nps5', type: 'nps', scale: '1-5' }] } } });
     assert.equal(v2.status, 200, v2.text);
     assert.equal(v2.body.version, 2);
-    const r2 = await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { language: 'bg', answers: { nps: 4 } } });
+    const r2 = await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { language: 'bg', answers: { nps5: 4 } } });
     assert.equal(r2.status, 201, r2.text);
     assert.equal(r2.body.version, 2);
     assert.equal(r2.body.answers[0].band, 'passive');
@@ -347,5 +348,181 @@ describe('surveys', () => {
     const after = await t.api('GET', `/v1/survey-responses/${r.body.id}`);
     assert.deepEqual(after.body.metadata, {});
     assert.deepEqual(after.body.answers.map((a: any) => [a.question_key, a.value_number, a.value_text, a.band]), [['nps', 2, null, 'detractor'], ['why', null, null, null]]);
+  });
+});
+
+describe('review 6', () => {
+  test('B2: erasure ends the member\'s scheduled and pending invitations with their events; an erased or blocked member answers nothing', async () => {
+    at('2031-10-01T10:00:00Z');
+    const t = await app.newTenant();
+    await t.api('PUT', '/v1/survey-settings', { body: { min_days_between_invitations: 0 } });
+    const s = await survey(t);
+    const later = await survey(t, { name: 'After purchase', trigger: { type: 'after_purchase', days: 3 } });
+    const m = await member(t, { external_id: 'eve-1' });
+    const inv = await t.api('POST', `/v1/surveys/${s.id}/invitations`, { body: { member_id: m } });
+    assert.equal(inv.status, 201, inv.text);
+    const scheduled = await app.patron.db.tx((tx) => tx.query<{ id: string }>(
+      `INSERT INTO survey_invitations (tenant_id, id, survey_id, member_id, trigger, status, send_at, created_at)
+       VALUES ($1, gen_random_uuid(), $2, $3, 'after_purchase', 'scheduled', $4, $4) RETURNING id`, [t.id, later.id, m, app.clock.now()]));
+    const token = tokenOf(inv.body.url);
+    assert.equal((await t.api('POST', `/v1/members/${m}/erase`)).status, 200);
+
+    const pending = (await t.api('GET', `/v1/survey-invitations/${inv.body.id}`)).body;
+    const sched = (await t.api('GET', `/v1/survey-invitations/${scheduled.rows[0]!.id}`)).body;
+    assert.deepEqual([pending.status, sched.status, sched.skip_reason], ['expired', 'skipped', 'member_erased']);
+    assert.ok((await eventsOf(t, 'survey.invitation_expired')).some((e) => e.payload.invitation_id === inv.body.id));
+    assert.ok((await eventsOf(t, 'survey.invitation_skipped')).some((e) => e.payload.invitation_id === sched.id && e.payload.skip_reason === 'member_erased'));
+
+    await rejects(open(token), 410);
+    await rejects(respond(t, { survey_id: s.id, invitation_id: inv.body.id, channel: 'invitation', language: 'en', answers: { nps: 1, why: 'my name is Eve' } }), 410);
+    const byId = await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { member_id: m, language: 'en', answers: { nps: 1, why: 'my name is Eve' } } });
+    assert.equal(byId.status, 422, byId.text);
+    assert.equal(byId.body.errors[0].field, 'member_id');
+    assert.equal((await t.api('GET', `/v1/surveys/${s.id}/responses`)).body.data.length, 0);
+
+    const bo = await member(t, { external_id: 'bo-1' });
+    assert.ok((await t.api('POST', `/v1/members/${bo}/block`, { body: { reason: 'fraud' } })).status < 300);
+    const byExt = await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { member_external_id: 'bo-1', language: 'en', answers: { nps: 9 } } });
+    assert.equal(byExt.status, 422, byExt.text);
+    assert.equal(byExt.body.errors[0].field, 'member_external_id');
+  });
+
+  test('B3: a new version keeps each key\'s type and scale; the problem names the field and says to use a new key', async () => {
+    at('2031-10-02T10:00:00Z');
+    const t = await app.newTenant();
+    const s = await survey(t, { definition: { questions: [{ key: 'q', type: 'nps' }, { key: 'c', type: 'csat' }] } });
+    const toCsat = await t.api('PATCH', `/v1/surveys/${s.id}`, { body: { definition: { questions: [{ key: 'q', type: 'csat', scale_max: 7 }, { key: 'c', type: 'csat' }] } } });
+    assert.equal(toCsat.status, 400, toCsat.text);
+    assert.equal(toCsat.body.errors[0].field, 'definition.questions[0].type');
+    assert.match(toCsat.body.errors[0].detail, /use a new key/);
+    const rescaled = await t.api('PATCH', `/v1/surveys/${s.id}`, { body: { definition: { questions: [{ key: 'q', type: 'nps', scale: '1-10' }, { key: 'c', type: 'csat', scale_max: 7 }] } } });
+    assert.equal(rescaled.status, 400, rescaled.text);
+    assert.deepEqual(rescaled.body.errors.map((e: any) => e.field), ['definition.questions[0].scale', 'definition.questions[1].scale_max']);
+    // A new key, or the same key unchanged (the defaults spelled out), is fine.
+    const ok = await t.api('PATCH', `/v1/surveys/${s.id}`, { body: { definition: { questions: [{ key: 'q', type: 'nps', scale: '0-10' }, { key: 'c7', type: 'csat', scale_max: 7 }] } } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.body.version, 2);
+    // Version 1's c still holds its key: it cannot come back as another type.
+    const back = await t.api('PATCH', `/v1/surveys/${s.id}`, { body: { definition: { questions: [{ key: 'q', type: 'nps' }, { key: 'c', type: 'rating', text: { en: 'Rate us' } }] } } });
+    assert.equal(back.status, 400, back.text);
+    assert.equal(back.body.errors[0].field, 'definition.questions[1].type');
+  });
+
+  test('B5: a question keyed constructor may be left unanswered', async () => {
+    at('2031-10-03T10:00:00Z');
+    const t = await app.newTenant();
+    const s = await survey(t, { definition: { questions: [{ key: 'nps', type: 'nps' }, { key: 'constructor', type: 'text', text: { en: 'More?' } }] } });
+    const r = await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { language: 'en', answers: { nps: 9 } } });
+    assert.equal(r.status, 201, r.text);
+  });
+
+  test('B6: a NUL character is a 400 naming the field, in answers, metadata and definitions', async () => {
+    at('2031-10-04T10:00:00Z');
+    const t = await app.newTenant();
+    const s = await survey(t);
+    const ans = await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { language: 'en', answers: { nps: 3, why: 'a\u0000b' } } });
+    assert.equal(ans.status, 400, ans.text);
+    assert.deepEqual(ans.body.errors.map((e: any) => e.field), ['answers.why']);
+    const meta = await t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { language: 'en', answers: { nps: 9 }, metadata: { store: 'x\u0000' } } });
+    assert.equal(meta.status, 400, meta.text);
+    assert.deepEqual(meta.body.errors.map((e: any) => e.field), ['metadata']);
+    const def = await t.api('POST', '/v1/surveys', { body: { name: 'N', touchpoint: 'purchase', definition: { title: { en: 'Hi\u0000' }, questions: [{ key: 'nps', type: 'nps' }] } } });
+    assert.equal(def.status, 400, def.text);
+    assert.deepEqual(def.body.errors.map((e: any) => e.field), ['definition.title.en']);
+  });
+
+  test('C2: a read key sees no signed links', async () => {
+    at('2031-10-05T10:00:00Z');
+    const t = await app.newTenant();
+    const s = await survey(t);
+    const inv = await t.api('POST', `/v1/surveys/${s.id}/invitations`, { body: { member_id: await member(t) } });
+    assert.match(inv.body.url, /\/s\//);
+    const read = await t.keyWith(['read']);
+    assert.equal((await t.api('GET', `/v1/survey-invitations/${inv.body.id}`, { key: read })).body.url, null);
+    assert.deepEqual((await t.api('GET', `/v1/survey-invitations?survey_id=${s.id}`, { key: read })).body.data.map((i: any) => i.url), [null]);
+    const write = await t.keyWith(['write']);
+    assert.match((await t.api('GET', `/v1/survey-invitations/${inv.body.id}`, { key: write })).body.url, /\/s\//);
+  });
+
+  test('C3: POST /v1/surveys/{id}/responses answers an invitation: 404, 410, 409, and edits within the window', async () => {
+    at('2031-10-06T10:00:00Z');
+    const t = await app.newTenant();
+    await t.api('PUT', '/v1/survey-settings', { body: { min_days_between_invitations: 0, edit_window_minutes: 30 } });
+    const s = await survey(t, { invitation_ttl_days: 2 });
+    const m = await member(t);
+    const inv = (await t.api('POST', `/v1/surveys/${s.id}/invitations`, { body: { member_id: m } })).body;
+    const post = (body: Record<string, unknown>) => t.api('POST', `/v1/surveys/${s.id}/responses`, { body: { language: 'en', ...body } });
+    assert.equal((await post({ invitation_id: '0190f1c8-6f1e-7a59-9d3e-3f5d2b1c0a11', answers: { nps: 9 } })).status, 404);
+    const both = await post({ invitation_id: inv.id, member_id: m, answers: { nps: 9 } });
+    assert.equal(both.status, 400, both.text);
+    assert.equal(both.body.errors[0].field, 'member_id');
+    const first = await post({ invitation_id: inv.id, answers: { nps: 9 } });
+    assert.equal(first.status, 201, first.text);
+    assert.deepEqual([first.body.member_id, first.body.invitation_id, first.body.channel], [m, inv.id, 'invitation']);
+    assert.equal((await t.api('GET', `/v1/survey-invitations/${inv.id}`)).body.status, 'responded');
+    addDays(0.01); // 14 minutes: within the window, the answers are replaced
+    const edit = await post({ invitation_id: inv.id, answers: { nps: 10 } });
+    assert.equal(edit.status, 201, edit.text);
+    assert.equal(edit.body.id, first.body.id);
+    assert.equal((await t.api('GET', `/v1/surveys/${s.id}/responses`)).body.data.length, 1);
+    addDays(0.05);
+    const late = await post({ invitation_id: inv.id, answers: { nps: 8 } });
+    assert.equal(late.status, 409, late.text);
+    const other = (await t.api('POST', `/v1/surveys/${s.id}/invitations`, { body: { member_id: await member(t) } })).body;
+    addDays(3);
+    assert.equal((await post({ invitation_id: other.id, answers: { nps: 8 } })).status, 410);
+  });
+
+  test('C4: the throttle 409 names member_external_id when that is what was sent', async () => {
+    at('2031-10-07T10:00:00Z');
+    const t = await app.newTenant();
+    const s = await survey(t);
+    await member(t, { external_id: 'cust-1042' });
+    assert.equal((await t.api('POST', `/v1/surveys/${s.id}/invitations`, { body: { member_external_id: 'cust-1042' } })).status, 201);
+    const again = await t.api('POST', `/v1/surveys/${s.id}/invitations`, { body: { member_external_id: 'cust-1042' } });
+    assert.equal(again.status, 409, again.text);
+    assert.equal(again.body.errors[0].field, 'member_external_id');
+  });
+
+  test('C6: the embed snippet\'s title is the survey\'s title in its default language', async () => {
+    at('2031-10-08T10:00:00Z');
+    const t = await app.newTenant();
+    const s = await survey(t, { name: 'Detractor win-back Q3', default_language: 'bg', definition: { title: { bg: 'Вашето мнение', en: 'Your opinion' }, questions: [{ key: 'nps', type: 'nps' }] } });
+    const links = (await t.api('GET', `/v1/surveys/${s.id}/links`)).body;
+    assert.match(links.embed_snippet, /title="Вашето мнение"/);
+    assert.doesNotMatch(links.embed_snippet, /win-back/);
+  });
+});
+
+describe('review 6: the per-member lock (S4)', () => {
+  test('the job waits for an API invitation of the same member in flight, then skips its due invitation as throttled', async () => {
+    at('2031-11-01T10:00:00Z');
+    const t = await app.newTenant();
+    await t.api('PUT', '/v1/survey-settings', { body: { min_days_between_invitations: 30 } });
+    const s = await survey(t);
+    const later = await survey(t, { name: 'After purchase', trigger: { type: 'after_purchase', days: 3 } });
+    const m = await member(t);
+    const due = await app.patron.db.tx((tx) => tx.query<{ id: string }>(
+      `INSERT INTO survey_invitations (tenant_id, id, survey_id, member_id, trigger, status, send_at, created_at)
+       VALUES ($1, gen_random_uuid(), $2, $3, 'after_purchase', 'scheduled', $4, $4) RETURNING id`, [t.id, later.id, m, app.clock.now()]));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let invited!: () => void;
+    const inFlight = new Promise<void>((r) => { invited = r; });
+    const api = app.patron.db.tx(async (tx) => {
+      await svc().invite(tx, t.id, s.id, { member_id: m });
+      invited();
+      await gate; // the API invitation is not committed yet
+    });
+    await inFlight;
+    let jobDone = false;
+    const job = runInvite(t).then((r) => { jobDone = true; return r; });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(jobDone, false, 'the job waits for the member\'s lock');
+    release();
+    await api;
+    await job;
+    const inv = (await t.api('GET', `/v1/survey-invitations/${due.rows[0]!.id}`)).body;
+    assert.deepEqual([inv.status, inv.skip_reason], ['skipped', 'throttled']);
   });
 });

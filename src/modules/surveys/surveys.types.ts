@@ -111,7 +111,12 @@ export interface StoredAnswer {
  */
 export interface SurveyResponded {
   tenantId: string;
-  survey: { id: string; name: string; touchpoint: Touchpoint; version: number };
+  /**
+   * follow_up: the survey is Patron's case follow-up ("Was your problem solved?"), whose answers confirm or reopen the
+   * case in response.source. Every other survey's answers (the tenant's own after_case_closed surveys included) go
+   * through the case open rules.
+   */
+  survey: { id: string; name: string; touchpoint: Touchpoint; version: number; follow_up: boolean };
   response: {
     id: string;
     member_id: string | null;
@@ -120,7 +125,7 @@ export interface SurveyResponded {
     language: Language;
     tier_code: string | null;
     submitted_at: Date;
-    /** What the invitation was for (an order, a closed case: the follow-up question), when it came from one. */
+    /** What the invitation was for (an order, a closed case), when it came from one. */
     source: { type: 'transaction' | 'case'; id: string } | null;
   };
   answers: StoredAnswer[];

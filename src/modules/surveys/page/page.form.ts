@@ -16,7 +16,9 @@ export type AnswerProblem =
   | { code: 'required' }
   | { code: 'invalid_choice' }
   | { code: 'too_many_choices'; max: number }
-  | { code: 'too_long'; max: number };
+  | { code: 'too_long'; max: number }
+  /** A character the database cannot store (U+0000), which no keyboard types: refused here, not a 500. */
+  | { code: 'invalid_text' };
 
 export interface ParsedForm {
   /** The answers to the questions shown, as `respond` takes them. */
@@ -37,7 +39,7 @@ export function formFields(body: string): FormFields {
 const textMax = (q: Question) => (q.type === 'text' ? q.max_length ?? DEFAULT_TEXT_MAX : 0);
 
 export function readForm(def: SurveyDefinition, fields: FormFields): ParsedForm {
-  const raw: AnswerInput = {};
+  const raw: AnswerInput = {};  // read back with Object.hasOwn only (a key may be `constructor`)
   const problems: Record<string, AnswerProblem> = {};
   const first = (name: string) => (fields.get(name) ?? []).map((v) => v.trim()).find((v) => v !== '');
 
@@ -68,7 +70,8 @@ export function readForm(def: SurveyDefinition, fields: FormFields): ParsedForm 
       if (v === undefined) continue;
       // Line ends as the browser sends them (CRLF) count once, as the textarea's maxlength counts them.
       const text = v.replace(/\r\n/g, '\n');
-      if ([...text].length > textMax(q)) problems[q.key] = { code: 'too_long', max: textMax(q) };
+      if (text.includes('\u0000')) problems[q.key] = { code: 'invalid_text' };
+      else if ([...text].length > textMax(q)) problems[q.key] = { code: 'too_long', max: textMax(q) };
       else raw[q.key] = text;
     }
   }
@@ -80,11 +83,14 @@ export function readForm(def: SurveyDefinition, fields: FormFields): ParsedForm 
       delete problems[q.key]; // a hidden question's bad answer is dropped with it
       continue;
     }
-    if (problems[q.key] || !isRequired(q)) continue;
-    if (answerKeysOf(q).some((k) => answers[k] === undefined)) problems[q.key] = { code: 'required' };
+    if (problemOf(problems, q.key) || !isRequired(q)) continue;
+    if (answerKeysOf(q).some((k) => !Object.hasOwn(answers, k))) problems[q.key] = { code: 'required' };
   }
   return { answers, problems };
 }
+
+/** The problem of one question, read as an own property (a key may be `constructor`). */
+export const problemOf = (problems: Record<string, AnswerProblem>, key: string): AnswerProblem | undefined => (Object.hasOwn(problems, key) ? problems[key] : undefined);
 
 /** The form values to pre-fill from earlier answers (editing within the edit window), keyed like the fields. */
 export function formValuesOf(answers: AnswerInput): FormFields {

@@ -50,7 +50,8 @@ export function visibleAnswers(def: SurveyDefinition, answers: AnswerInput): Ans
   const out: AnswerInput = {};
   for (const q of def.questions) {
     if (!shown.has(q.key)) continue;
-    for (const k of answerKeysOf(q)) if (answers[k] !== undefined) out[k] = answers[k]!;
+    // Own properties only: a question keyed `constructor` must not read Object.prototype's.
+    for (const k of answerKeysOf(q)) if (Object.hasOwn(answers, k)) out[k] = answers[k]!;
   }
   return out;
 }

@@ -11,7 +11,7 @@
  */
 import type { Language, Question, SurveyDefinition } from '../surveys.types.js';
 import { CLI_ITEM_WORDING, CSI_ITEM_WORDING, standardWording } from '../surveys.wording.js';
-import { DEFAULT_TEXT_MAX, type AnswerProblem, type FormFields } from './page.form.js';
+import { DEFAULT_TEXT_MAX, problemOf, type AnswerProblem, type FormFields } from './page.form.js';
 import { LANGUAGE_NAMES, pageT, type PageT } from './page.i18n.js';
 import { resolveText } from './page.language.js';
 import { answerKeysOf, isRequired, itemsOf, matchingFormValues, scaleOf } from './page.questions.js';
@@ -160,6 +160,8 @@ export function problemText(t: PageT, p: AnswerProblem): string {
       return t('error_too_many_choices', { max: p.max });
     case 'too_long':
       return t('error_too_long', { max: p.max });
+    case 'invalid_text':
+      return t('error_invalid_text');
   }
 }
 
@@ -197,7 +199,7 @@ function showAttr(c: Ctx, q: Question): string {
 
 function renderQuestion(c: Ctx, q: Question): string {
   const id = idOf(q.key);
-  const problem = c.problems[q.key];
+  const problem = problemOf(c.problems, q.key);
   const help = q.help ? resolveText(q.help, c.lang, c.dflt) : '';
   const helpHtml = help ? `<p class="help" id="h-${id}">${esc(help)}</p>` : '';
   const errHtml = problem ? `<p class="err" id="e-${id}">${esc(problemText(c.t, problem))}</p>` : '';
@@ -248,10 +250,10 @@ export function renderSurveyPage(input: SurveyPageInput): string {
   const c: Ctx = { t, lang: input.lang, dflt: input.surveyDefault, values: input.values ?? new Map(), problems: input.problems ?? {}, def: input.definition };
   const title = surveyTitle(input.definition, input.lang, input.surveyDefault);
   const intro = resolveText(input.definition.intro, input.lang, input.surveyDefault);
-  const listed = input.definition.questions.filter((q) => c.problems[q.key]);
+  const listed = input.definition.questions.filter((q) => problemOf(c.problems, q.key));
   const summary = listed.length === 0 ? '' :
     `<div class="summary" id="summary" role="alert" tabindex="-1"><h2>${esc(t('errors_title', { count: listed.length }))}</h2><ul>` +
-    listed.map((q) => `<li><a href="#f-${idOf(q.key)}">${esc(questionText(q, input.lang, input.surveyDefault))}: ${esc(problemText(t, c.problems[q.key]!))}</a></li>`).join('') +
+    listed.map((q) => `<li><a href="#f-${idOf(q.key)}">${esc(questionText(q, input.lang, input.surveyDefault))}: ${esc(problemText(t, problemOf(c.problems, q.key)!))}</a></li>`).join('') +
     '</ul></div>';
   const body = [
     languageSwitcher(t, input.lang, input.languages),

@@ -142,6 +142,54 @@ describe('an invitation', () => {
   });
 });
 
+describe('review 6 on the page', () => {
+  test('an invitation page is never framed, even with ?embed=1 (C5)', async () => {
+    const t = await app.newTenant();
+    const { path } = await invite(t, await liveSurvey(t, NPS), 'en');
+    const res = await page(`${path}?embed=1`);
+    assert.equal(res.status, 200, res.text);
+    assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
+    assert.doesNotMatch(res.text, /<body class="embed">/);
+  });
+
+  test('a NUL character in an answer is a 422 form page naming the question, not a 500 (B6)', async () => {
+    const t = await app.newTenant();
+    const { path, invitationId } = await invite(t, await liveSurvey(t, NPS), 'en');
+    const res = await page(path, { method: 'POST', form: 'nps=3&why=a%00b' });
+    assert.equal(res.status, 422, res.text);
+    assert.match(res.text, /Please remove the unsupported character from your answer\./);
+    assert.deepEqual(await answersOf(t.id, invitationId), []);
+  });
+
+  test('an optional question keyed constructor may be left blank (B5)', async () => {
+    const t = await app.newTenant();
+    const def: SurveyDefinition = { questions: [{ key: 'nps', type: 'nps' }, { key: 'constructor', type: 'text', text: { en: 'Anything else?' } }] };
+    const { path, invitationId } = await invite(t, await liveSurvey(t, def), 'en');
+    const res = await page(path, { method: 'POST', form: 'nps=9' });
+    assert.equal(res.status, 303, res.text);
+    assert.deepEqual((await answersOf(t.id, invitationId)).map((a: any) => [a.question_key, a.value_number]), [['nps', 9]]);
+  });
+
+  test('after the member is erased their link is over: a 410 page, nothing stored (B2)', async () => {
+    const t = await app.newTenant();
+    const { path, memberId, invitationId } = await invite(t, await liveSurvey(t, NPS), 'en');
+    assert.equal((await t.api('POST', `/v1/members/${memberId}/erase`)).status, 200);
+    assert.equal((await page(path)).status, 410);
+    assert.equal((await page(path, { method: 'POST', form: 'nps=1&why=call+me+555-1234' })).status, 410);
+    assert.deepEqual(await answersOf(t.id, invitationId), []);
+    assert.equal((await t.api('GET', `/v1/survey-invitations/${invitationId}`)).body.status, 'expired');
+  });
+
+  test('a blocked member\'s link is a 410 page (B2)', async () => {
+    const t = await app.newTenant();
+    const { path, memberId } = await invite(t, await liveSurvey(t, NPS), 'en');
+    const blocked = await t.api('POST', `/v1/members/${memberId}/block`, { body: { reason: 'fraud' } });
+    assert.ok(blocked.status < 300, blocked.text);
+    assert.equal((await page(path)).status, 410);
+  });
+});
+
 describe('the public link', () => {
   test('the browser\'s language, ?lang=, a switcher; anonymous answers; the embed may be framed; closed is 410', async () => {
     const t = await app.newTenant();

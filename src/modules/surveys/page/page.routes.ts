@@ -1,6 +1,6 @@
 /**
  * The response page, served by Patron without a key: an invitation's link (`/s/:token`), the anonymous public link
- * (`/s/p/:tenantId/:surveyId`) and either in an iframe (`?embed=1`). GET shows the survey, POST stores the answers
+ * (`/s/p/:tenantId/:surveyId`) and the public link in an iframe (`?embed=1`; an invitation page is never framed). GET shows the survey, POST stores the answers
  * through SurveysService.respond and redirects (303) to a thank-you page, so a reload never sends twice.
  *
  * These are HTML pages, not API: they are hidden from the OpenAPI document, and every error is a page in the
@@ -18,6 +18,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Db } from '../../../platform/db/db.js';
 import { AppError, isAppError } from '../../../platform/errors.js';
+import { isUuid } from '../../../platform/ids.js';
 import type { HttpServer } from '../../../platform/http/server.js';
 import { CLOSED, type OpenedSurvey, type SurveysService } from '../surveys.service.js';
 import { LANGUAGES, type AnswerInput, type Language } from '../surveys.types.js';
@@ -28,7 +29,6 @@ import { renderMessagePage, renderSurveyPage, type LanguageLink } from './page.r
 
 /** The largest form body: ten long answers in Cyrillic (2,000 characters, 6 bytes each once percent-encoded) and more. */
 export const FORM_LIMIT = 128 * 1024;
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TOKEN_RE = /^[A-Za-z0-9_.-]{1,200}$/;
 
 export interface SurveyPageDeps {
@@ -56,6 +56,8 @@ interface Where {
 }
 
 const isEmbed = (q: PageQuery) => q.embed === '1' || q.embed === 'true';
+/** Whether this page may be framed: ?embed=1 on the public link only (/s/p/…); invitation pages never. */
+const framable = (req: FastifyRequest<{ Querystring: PageQuery }>) => req.url.startsWith('/s/p/') && isEmbed(req.query ?? {});
 
 function url(path: string, params: { lang?: Language | undefined; embed: boolean }): string {
   const qs = new URLSearchParams();
@@ -100,7 +102,7 @@ function sendMessage(reply: FastifyReply, status: number, lang: Language, embed:
 
 /** An error of the surveys service (or of the request) as the page the respondent sees. */
 function sendError(req: FastifyRequest<{ Querystring: PageQuery }>, reply: FastifyReply, err: unknown, lang = fallbackLanguage(req)): FastifyReply {
-  const embed = isEmbed(req.query ?? {});
+  const embed = framable(req);
   if (isAppError(err)) {
     switch (err.code) {
       case 'not_found':
@@ -225,9 +227,10 @@ export function surveyPageRoutes(deps: SurveyPageDeps) {
     // ── An invitation ────────────────────────────────────────────────────────
     const invitation = (req: FastifyRequest<{ Params: { token: string }; Querystring: PageQuery }>): Where => {
       const token = req.params.token;
-      const embed = isEmbed(req.query);
+      // Never framed: a personal page (pre-filled with the member's answers in the edit window) framed by any origin
+      // invites clickjacking of its submit. ?embed=1 is the public link's.
       return {
-        base: `/s/${encodeURIComponent(token)}`, embed, channel: 'invitation',
+        base: `/s/${encodeURIComponent(token)}`, embed: false, channel: 'invitation',
         open: () => (TOKEN_RE.test(token) ? surveys.openInvitation(db, token) : Promise.reject(new AppError('not_found', 'No such survey invitation.'))),
       };
     };
@@ -242,7 +245,7 @@ export function surveyPageRoutes(deps: SurveyPageDeps) {
       const embed = isEmbed(req.query);
       return {
         base: `/s/p/${encodeURIComponent(tenantId)}/${encodeURIComponent(surveyId)}`, embed, channel: embed ? 'embed' : 'public_link',
-        open: () => (UUID_RE.test(tenantId) && UUID_RE.test(surveyId) ? surveys.openPublic(db, tenantId, surveyId) : Promise.reject(new AppError('not_found', 'No such survey.'))),
+        open: () => (isUuid(tenantId) && isUuid(surveyId) ? surveys.openPublic(db, tenantId, surveyId) : Promise.reject(new AppError('not_found', 'No such survey.'))),
       };
     };
     app.get('/s/p/:tenantId/:surveyId', { ...common, schema: { ...hidden, params: PublicParams, querystring: Query } }, (req, reply) => get(req, reply, publicLink(req)));
