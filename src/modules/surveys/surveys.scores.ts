@@ -116,19 +116,20 @@ export interface CsiScore {
   excluded_partial: number;
 }
 
+/**
+ * The respondents who answered the whole block, and how many answered only part of it: both block scores count
+ * complete blocks only (domain.md: "among those who answered all three").
+ */
+function completeBlocks(groups: BlockGroup[]): { complete: BlockGroup[]; n: number; partial: number } {
+  const complete = groups.filter((g) => g.answered >= BLOCK_ITEMS);
+  const partial = groups.filter((g) => g.answered < BLOCK_ITEMS).reduce((sum, g) => sum + g.count, 0);
+  return { complete, n: complete.reduce((sum, g) => sum + g.count, 0), partial };
+}
+
 /** A respondent is secure when all three items are positive; partial blocks are left out and counted apart. */
 export function csiScore(groups: BlockGroup[]): CsiScore {
-  let n = 0;
-  let secure = 0;
-  let partial = 0;
-  for (const g of groups) {
-    if (g.answered < BLOCK_ITEMS) {
-      partial += g.count;
-      continue;
-    }
-    n += g.count;
-    if (g.positive >= BLOCK_ITEMS) secure += g.count;
-  }
+  const { complete, n, partial } = completeBlocks(groups);
+  const secure = complete.filter((g) => g.positive >= BLOCK_ITEMS).reduce((sum, g) => sum + g.count, 0);
   return { n, secure, csi: pct(secure, n), excluded_partial: partial };
 }
 
@@ -143,19 +144,10 @@ export interface CliScore {
 }
 
 export function cliScore(groups: BlockGroup[]): CliScore {
-  let n = 0;
-  let points = 0;
-  let partial = 0;
-  for (const g of groups) {
-    if (g.answered < BLOCK_ITEMS) {
-      partial += g.count;
-      continue;
-    }
-    n += g.count;
-    // A complete respondent's CLI is (6·3 − value_sum) × 20 / 3: the mean of the items' points. Only complete blocks
-    // count (as for CSI): a respondent who skipped "try our other products" would be scored on the two easier items.
-    points += g.count * ((6 * g.answered - g.value_sum) * 20) / g.answered;
-  }
+  const { complete, n, partial } = completeBlocks(groups);
+  // A complete respondent's CLI is (6·3 − value_sum) × 20 / 3: the mean of the items' points. Only complete blocks
+  // count (as for CSI): a respondent who skipped "try our other products" would be scored on the two easier items.
+  const points = complete.reduce((sum, g) => sum + (g.count * ((6 * g.answered - g.value_sum) * 20)) / g.answered, 0);
   return { n, cli: n > 0 ? round(points / n, 1) : null, excluded_partial: partial };
 }
 
