@@ -67,7 +67,9 @@ const t = (en: string, bg: string, ru: string, ro: string, pl: string): Texts =>
 export const DEMO_SURVEYS: Record<'relationship' | 'purchase' | 'loyalty', CreateSurveyInput> = {
   relationship: {
     name: 'How are we doing? (relationship NPS)', touchpoint: 'custom', touchpoint_label: 'relationship', default_language: 'en',
-    trigger: { type: 'relationship', every_days: 180 }, reward_event: SURVEY_REWARD_EVENT, public_link: true,
+    // Sent by the marketer twice a year to a sample (POST …/invitations), not by the relationship trigger, which would
+    // invite the whole base at the server's next job run and bury the six months' response rate.
+    trigger: null, reward_event: SURVEY_REWARD_EVENT, public_link: true,
     definition: {
       title: t('How are we doing?', 'Как се справяме?', 'Как у нас дела?', 'Cum ne descurcăm?', 'Jak nam idzie?'),
       questions: [
