@@ -188,7 +188,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     defineVoucherJobs(jobs, { db, vouchers, tenants });
     members.registerExportSection('wallet', (q, t, m) => wallet.exportOf(q, t, m, 100_000));
     // Tiers: the member's tier and earn multiplier judge orders and events; orders and action bonuses may move members up.
-    const tiers = new TiersService({ clock, ledger, transactions, programs, members });
+    const tiers = new TiersService({ clock, ledger, transactions, programs, members, config: tenantConfig });
     transactions.setStanding(tiers.standing);
     events.setStanding(tiers.standing);
     transactions.registerHook(tiers.orderHook());

@@ -11,6 +11,7 @@
  * the tier row comes after it, as everywhere.
  */
 import type { Clock } from '../../platform/clock.js';
+import type { TenantCache, TenantConfig } from '../../platform/db/tenant-cache.js';
 import type { Db, Queryable, Tx } from '../../platform/db/db.js';
 import { errors, type FieldError } from '../../platform/errors.js';
 import { isUuid, newId } from '../../platform/ids.js';
@@ -62,6 +63,9 @@ const SETTINGS_FIELDS = ['metric', 'window', 'window_months', 'evaluation', 'dow
 const SAMPLE_SIZE = 50;
 const FIGURE_CHUNK = 5000;
 
+/** What every order reads of the tiers: the levels and the settings. */
+interface Definitions { tiers: TierRow[]; settings: TierSettings }
+
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const ref = (t: TierRow | null) => (t ? { id: t.id, code: t.code, name: t.name, rank: t.rank } : null);
 
@@ -72,7 +76,29 @@ export class TiersService {
     transactions: Pick<TransactionsService, 'qualifyingSpend' | 'memberOrdersAfter'>;
     programs: Pick<ProgramsService, 'get'>;
     members: Pick<MembersService, 'find'>;
-  }) {}
+    /** Per-process cache of the tier list and settings that every order reads; every change announces itself. */
+    config?: TenantConfig;
+  }) {
+    this.definitions = deps.config?.cache<Definitions>() ?? null;
+  }
+
+  private readonly definitions: TenantCache<Definitions> | null;
+
+  /**
+   * The tier list and settings as orders and events read them: from the per-process cache when there is one (a
+   * change calls `announce` in its transaction). Writes read the tables themselves, under the settings lock.
+   */
+  private async cached(q: Queryable, tenantId: string): Promise<Definitions> {
+    const load = async (): Promise<Definitions> => ({ tiers: await store.listTiers(q, tenantId), settings: (await store.getSettings(q, tenantId)) ?? DEFAULT_SETTINGS });
+    return this.definitions ? this.definitions.get(tenantId, load) : load();
+  }
+
+  /** Saves the settings and tells every process to drop its cached tiers (tier rows announce their own changes). */
+  private async saveSettings(tx: Tx, tenantId: string, settings: TierSettings, bump: boolean, now: Date): Promise<TierSettings> {
+    const saved = await store.saveSettings(tx, tenantId, settings, bump, now);
+    await this.deps.config?.changed(tx, tenantId);
+    return saved;
+  }
 
   // ── What other modules read ─────────────────────────────────────────────
 
@@ -81,7 +107,7 @@ export class TiersService {
    * of the past is judged by the tier the member held then (the tier history).
    */
   standing = async (q: Queryable, tenantId: string, memberId: string, at: Date): Promise<{ tier: string | null; multiplier: number }> => {
-    const tiers = await store.listTiers(q, tenantId);
+    const { tiers } = await this.cached(q, tenantId);
     if (tiers.length === 0) return { tier: null, multiplier: 1 };
     const state = await store.getState(q, tenantId, memberId);
     let tierId: string | null;
@@ -97,7 +123,7 @@ export class TiersService {
 
   /** The member's tier now; null when they hold none. */
   async current(q: Queryable, tenantId: string, memberId: string): Promise<CurrentTier | null> {
-    const tiers = await store.listTiers(q, tenantId);
+    const { tiers } = await this.cached(q, tenantId);
     if (tiers.length === 0) return null;
     const state = await store.getState(q, tenantId, memberId);
     const tier = state ? tiers.find((t) => t.id === state.tier_id) ?? null : baseTier(tiers);
@@ -110,10 +136,13 @@ export class TiersService {
     return (await store.getSettings(q, tenantId)) ?? DEFAULT_SETTINGS;
   }
 
+  /**
+   * The rules to judge members by. Without `settings` (orders, events, reads) from the cache; with the settings a
+   * write has locked, from the tables.
+   */
   private async rules(q: Queryable, tenantId: string, settings?: TierSettings): Promise<Rules> {
     // One after the other: `q` may be a transaction's single connection, which runs one query at a time.
-    const s = settings ?? (await this.settings(q, tenantId));
-    const tiers = await store.listTiers(q, tenantId);
+    const { settings: s, tiers } = settings ? { settings, tiers: await store.listTiers(q, tenantId) } : await this.cached(q, tenantId);
     const program = await this.deps.programs.get(q, tenantId);
     return { settings: s, tiers, byId: new Map(tiers.map((t) => [t.id, t])), tz: program.time_zone };
   }
@@ -194,10 +223,11 @@ export class TiersService {
     if (tiers.some((t) => t.code === tier.code)) throw errors.conflict(`A tier with code ${tier.code} exists.`, [{ field: 'code', detail: 'is taken' }]);
     this.validateProposal({ settings, tiers: [...tiers, tier] }, (_id, field) => field);
     const row = await store.insertTier(tx, tenantId, tier);
+    await this.deps.config?.changed(tx, tenantId);
     if (!row) throw errors.conflict(`A tier with code ${tier.code} exists.`, [{ field: 'code', detail: 'is taken' }]);
     await emit(tx, { tenantId, type: 'tier.created', aggregateType: 'tier', aggregateId: row.id, occurredAt: now, payload: { tier_id: row.id, code: row.code, rank: row.rank } });
     // A new tier moves nobody down; members who reach it already move up now.
-    await this.applyRules(tx, tenantId, await store.saveSettings(tx, tenantId, settings, true, now), 'next_evaluation');
+    await this.applyRules(tx, tenantId, await this.saveSettings(tx, tenantId, settings, true, now), 'next_evaluation');
     return row;
   }
 
@@ -232,8 +262,9 @@ export class TiersService {
       throw errors.unprocessable(`Members hold tier ${tier.code} (or are being moved down to it): assign them elsewhere, or change its thresholds, first.`);
     }
     await store.deleteTier(tx, tenantId, id);
+    await this.deps.config?.changed(tx, tenantId);
     const now = this.deps.clock.now();
-    await store.saveSettings(tx, tenantId, settings, true, now);
+    await this.saveSettings(tx, tenantId, settings, true, now);
     await emit(tx, { tenantId, type: 'tier.deleted', aggregateType: 'tier', aggregateId: id, occurredAt: now, payload: { tier_id: id, code: tier.code } });
     return tier;
   }
@@ -286,11 +317,12 @@ export class TiersService {
       const changed = (Object.keys(t) as Array<keyof TierRow>).filter((k) => k !== 'updated_at' && JSON.stringify(t[k]) !== JSON.stringify(before[k]));
       if (changed.length === 0) continue;
       await store.updateTier(tx, tenantId, { ...t, updated_at: now });
+      await this.deps.config?.changed(tx, tenantId); // a name, benefit or multiplier changes no settings
       await emit(tx, { tenantId, type: 'tier.updated', aggregateType: 'tier', aggregateId: t.id, occurredAt: now, payload: { tier_id: t.id, code: t.code, changed } });
     }
     const settingsChanged = SETTINGS_FIELDS.filter((f) => p.settings[f] !== current.settings[f]);
     if (settingsChanged.length === 0 && !qualification) return current.settings;
-    const saved = await store.saveSettings(tx, tenantId, p.settings, qualification, now);
+    const saved = await this.saveSettings(tx, tenantId, p.settings, qualification, now);
     if (settingsChanged.length > 0) {
       await emit(tx, { tenantId, type: 'tier_settings.updated', aggregateType: 'tier_settings', aggregateId: tenantId, occurredAt: now, payload: { changed: settingsChanged, config_version: saved.config_version } });
     }

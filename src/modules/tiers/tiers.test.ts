@@ -186,6 +186,21 @@ describe('tiers', () => {
     assert.deepEqual(await ledgerViolations(app.patron.db, t.id, { allowNegative: false }), []);
   });
 
+  test('the tiers every order reads are cached per process, and a change of a multiplier or a new tier applies to the next order', async () => {
+    app.clock.set(new Date('2031-04-01T10:00:00Z'));
+    const t = await tenant({}, { metric: 'spend' });
+    const silver = await tier(t, { code: 'silver', name: 'Silver', entry_threshold: 0 });
+    const m = await member(t);
+    assert.equal((await buy(t, m, 10000, 'cache-1')).points, 100);
+    assert.equal((await buy(t, m, 10000, 'cache-2')).points, 100, 'read again (from the cache)');
+    // Not a qualification field: the settings are not saved, the tier row announces the change itself.
+    assert.equal((await t.api('PATCH', `/v1/tiers/${silver.id}`, { body: { multiplier: 2 } })).status, 200);
+    assert.equal((await buy(t, m, 10000, 'cache-3')).points, 200, 'the new multiplier at once');
+    await tier(t, { code: 'gold', name: 'Gold', entry_threshold: 20000, multiplier: 3 });
+    await buy(t, m, 100, 'cache-4'); // moves the member up to gold (the new tier is seen)
+    assert.equal((await buy(t, m, 10000, 'cache-5')).points, 300);
+  });
+
   test('points qualification counts activated earned points only; spending never lowers it', async () => {
     app.clock.set(new Date('2031-03-01T10:00:00Z'));
     const t = await tenant({ pending_days: 14 }, { metric: 'points', window: 'calendar_year' });
