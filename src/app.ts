@@ -194,7 +194,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     transactions.registerHook(tiers.orderHook());
     events.registerHook(tiers.eventHook());
     defineTiersJobs(jobs, { db, tiers, tenants });
-    const stampCards = new StampCardsService({ clock, ledger, members, programs, giveGift });
+    const stampCards = new StampCardsService({ clock, ledger, members, programs, giveGift, config: tenantConfig });
     transactions.registerHook(stampCards.orderHook());
     events.registerHook(stampCards.eventHook());
     members.registerExportSection('stamp_cards', (q, t, m) => stampCards.exportOf(q, t, m, 100_000));

@@ -14,6 +14,7 @@
  * reward is not taken back, and no stamp is earned twice).
  */
 import type { Clock } from '../../platform/clock.js';
+import type { TenantCache, TenantConfig } from '../../platform/db/tenant-cache.js';
 import type { Queryable, Tx } from '../../platform/db/db.js';
 import { errors, type FieldError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
@@ -104,7 +105,16 @@ function stampsFor(t: TypeRow, units: number, total: number): number {
 }
 
 export class StampCardsService {
-  constructor(private readonly deps: { clock: Clock; ledger: Ledger; members: MembersService; programs: ProgramsService; giveGift: GiveGift }) {}
+  /** The active card types every order and visit reads, per process; every change of a type announces itself. */
+  private readonly active: TenantCache<TypeRow[]> | null;
+
+  constructor(private readonly deps: { clock: Clock; ledger: Ledger; members: MembersService; programs: ProgramsService; giveGift: GiveGift; config?: TenantConfig }) {
+    this.active = deps.config?.cache<TypeRow[]>() ?? null;
+  }
+
+  private activeTypes(q: Queryable, tenantId: string): Promise<TypeRow[]> {
+    return this.active ? this.active.get(tenantId, () => store.activeTypes(q, tenantId)) : store.activeTypes(q, tenantId);
+  }
 
   // ── Card types ──────────────────────────────────────────────────────────────
 
@@ -146,6 +156,7 @@ export class StampCardsService {
       categories: input.categories ?? null, reward: input.reward, valid_from: input.valid_from ? new Date(input.valid_from) : null,
       valid_until: input.valid_until ? new Date(input.valid_until) : null, status: 'active', created_at: now, updated_at: now, archived_at: null,
     });
+    await this.deps.config?.changed(tx, tenantId);
     await emit(tx, { tenantId, type: 'stamp_card_type.created', aggregateType: 'stamp_card_type', aggregateId: row.id, occurredAt: now, payload: { type_id: row.id, stamps_needed: row.stamps_needed, stamp_on: row.stamp_on } });
     return row;
   }
@@ -177,6 +188,7 @@ export class StampCardsService {
     } as never);
     if (errs.length) throw errors.validation(errs);
     const row = await store.updateType(tx, tenantId, next);
+    await this.deps.config?.changed(tx, tenantId);
     await emit(tx, { tenantId, type: 'stamp_card_type.updated', aggregateType: 'stamp_card_type', aggregateId: id, occurredAt: next.updated_at, payload: { type_id: id, fields: Object.keys(patch) } });
     return row;
   }
@@ -188,6 +200,7 @@ export class StampCardsService {
     if (current.status === 'archived') return current;
     const now = this.deps.clock.now();
     const row = await store.updateType(tx, tenantId, { ...current, status: 'archived', archived_at: now, updated_at: now });
+    await this.deps.config?.changed(tx, tenantId);
     await emit(tx, { tenantId, type: 'stamp_card_type.archived', aggregateType: 'stamp_card_type', aggregateId: id, occurredAt: now, payload: { type_id: id } });
     return row;
   }
@@ -365,7 +378,7 @@ export class StampCardsService {
       name: 'stamp-cards',
       purchased: async (tx, e) => {
         const at = e.transaction.occurred_at;
-        const types = (await store.activeTypes(tx, e.tenantId)).filter((t) => inWindow(t, at));
+        const types = (await this.activeTypes(tx, e.tenantId)).filter((t) => inWindow(t, at));
         if (types.length === 0) return;
         const visits = await this.visit(tx, e.book, types, at, e.program.time_zone, { transaction_id: e.transaction.id });
         for (const [typeId, stamps] of visits) {
@@ -421,7 +434,7 @@ export class StampCardsService {
       name: 'stamp-cards',
       recorded: async (tx, e) => {
         if (e.event.name !== VISIT_EVENT) return;
-        const types = await store.activeTypes(tx, e.tenantId);
+        const types = await this.activeTypes(tx, e.tenantId);
         await this.visit(tx, e.book, types, e.event.occurred_at, e.program.time_zone, { event_id: e.event.id });
       },
     };

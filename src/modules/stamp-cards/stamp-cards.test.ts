@@ -216,6 +216,21 @@ describe('stamp cards', () => {
     await consistent(t);
   });
 
+  test('the active card types every order reads are cached per process: a new type, a PATCH and an archive apply to the next order', async () => {
+    const t = await app.newTenant();
+    const m = await member(t);
+    await buy(t, m); // reads (and caches) "no card types"
+    const coffee = await cardType(t, { stamps_needed: 10 });
+    await buy(t, m);
+    assert.equal((await cards(t, m))[coffee.id]?.stamps, 1, 'the new type stamps the next order');
+    assert.equal((await t.api('PATCH', `/v1/stamp-card-types/${coffee.id}`, { body: { stamps_each: 3 } })).status, 200);
+    await buy(t, m);
+    assert.equal((await cards(t, m))[coffee.id].stamps, 4, 'the PATCH applies at once');
+    assert.equal((await t.api('DELETE', `/v1/stamp-card-types/${coffee.id}`)).status, 200);
+    await buy(t, m);
+    assert.equal((await cards(t, m))[coffee.id].stamps, 4, 'an archived type stamps no more');
+  });
+
   test('manual stamps: admin only, idempotent, with a reason; they fill cards; 422 for an archived type or a blocked member', async () => {
     const t = await app.newTenant();
     const type = await cardType(t, { stamps_needed: 3, reward: { points: 40 } });
