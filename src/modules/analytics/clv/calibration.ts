@@ -3,7 +3,7 @@
  * frequency bin (x = 0, 1, …, 7+), the actual holdout purchases beside the model's conditional expectation over
  * the same length — the chart of FHL 2005, Figure 4, as data.
  */
-import { expectedPurchases, type BgNbdModel } from './bgnbd.js';
+import { expectedPurchases, expectedPurchasesNew, type BgNbdModel } from './bgnbd.js';
 import type { GammaGammaModel } from './gamma-gamma.js';
 import type { Duration, SummarySet } from './clv.types.js';
 
@@ -54,6 +54,17 @@ export function holdoutCalibration(model: BgNbdModel, set: SummarySet, holdout: 
   const actualTotal = bins.reduce((s, b) => s + b.actualTotal, 0);
   const predictedTotal = bins.reduce((s, b) => s + b.predictedTotal, 0);
   return { holdout, bins, actualTotal, predictedTotal, relativeError: (predictedTotal - actualTotal) / actualTotal };
+}
+
+/**
+ * Expected cumulative repeat purchases of a cohort over calendar time (FHL 2005, Figure 2 "tracking" plot):
+ * at each time τ, Σ_i E[X(τ − birth_i)] over customers born (first purchase) at birth_i ≤ τ. Times and births are
+ * in model.unit from a common origin (e.g. weeks since the cohort's first day).
+ */
+export function cumulativeTracking(model: BgNbdModel, births: number[], times: number[]): number[] {
+  return times.map((tau) =>
+    births.reduce((s, b) => (tau > b ? s + expectedPurchasesNew(model, { value: tau - b, unit: model.unit }) : s), 0),
+  );
 }
 
 /** The model report: parameters, log-likelihood, convergence, warnings, and the holdout calibration when given. */
