@@ -204,7 +204,7 @@ export function fitBgNbd(set: SummarySet, options: BgNbdFitOptions = {}): BgNbdM
       code: 'dropout_not_identified',
       message:
         `The data cannot identify the dropout process (${identification.reasons.join('; ')}). ` +
-        'Purchase-rate predictions remain usable; P(alive) is close to 1 and CLV may be overstated. ' +
+        'Purchase-rate predictions remain usable, but P(alive) is close to 1 for everyone, so CLV is overstated if customers do drop out. ' +
         'A longer calibration period or an L2 penalty (penalty > 0) gives more stable a and b.',
     });
   }
@@ -249,12 +249,25 @@ export function probabilityAlive(model: BgNbdModel, c: Calibration): number {
 export function expectedPurchases(model: BgNbdModel, c: Calibration, horizon: Duration): number {
   const t = toUnit(horizon, model.unit);
   if (t === 0) return 0;
-  const { r, alpha, a, b } = model.params;
+  const { a } = model.params;
+  // At a = 1 the formula is 0/0 (the bracket vanishes with a − 1); its limit is the mean of the two sides.
+  if (Math.abs(a - 1) < A_ONE) {
+    const side = (v: number): number => conditionalExpectation({ ...model.params, a: v }, c, t) * probabilityAlive(model, c);
+    return (side(1 - A_ONE) + side(1 + A_ONE)) / 2;
+  }
+  return conditionalExpectation(model.params, c, t) * probabilityAlive(model, c);
+}
+
+const A_ONE = 1e-6;
+
+/** The part of eq. 10 without the P(alive) denominator, for t in the model's unit. */
+function conditionalExpectation(params: BgNbdParams, c: Calibration, t: number): number {
+  const { r, alpha, a, b } = params;
   const x = c.x;
   const z = t / (alpha + c.T + t);
   const lnF = lnHyp2f1(r + x, b + x, a + b + x - 1, z);
   const inner = -Math.expm1((r + x) * Math.log1p(-z) + lnF); // 1 − (1−z)^(r+x)·2F1, since (α+T)/(α+T+t) = 1 − z
-  return (((a + b + x - 1) / (a - 1)) * inner) * probabilityAlive(model, c);
+  return ((a + b + x - 1) / (a - 1)) * inner;
 }
 
 /**
@@ -264,10 +277,13 @@ export function expectedPurchases(model: BgNbdModel, c: Calibration, horizon: Du
 export function expectedPurchasesNew(model: BgNbdModel, horizon: Duration): number {
   const t = toUnit(horizon, model.unit);
   if (t === 0) return 0;
-  const { r, alpha, a, b } = model.params;
-  const z = t / (alpha + t);
-  const lnF = lnHyp2f1(r, b, a + b - 1, z);
-  return ((a + b - 1) / (a - 1)) * -Math.expm1(r * Math.log1p(-z) + lnF);
+  const { a } = model.params;
+  // Same a = 1 limit as above; with x = 0, eq. 10 without P(alive) at (x, t_x, T) = (0, 0, 0) is eq. 9.
+  const zero = { x: 0, t_x: 0, T: 0 };
+  if (Math.abs(a - 1) < A_ONE) {
+    return (conditionalExpectation({ ...model.params, a: 1 - A_ONE }, zero, t) + conditionalExpectation({ ...model.params, a: 1 + A_ONE }, zero, t)) / 2;
+  }
+  return conditionalExpectation(model.params, zero, t);
 }
 
 /** Per-customer forecasts at the standard horizons (30, 90, 365 days), whatever unit the model was fitted in. */

@@ -1,7 +1,7 @@
 /** BG/NBD penalty and identification, time units, Gamma-Gamma expectations and CLV, on CDNOW and simulated data. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DROPOUT_RULE, expectedPurchases, fitBgNbd, forecastCustomer, probabilityAlive } from './bgnbd.js';
+import { DROPOUT_RULE, expectedPurchases, expectedPurchasesNew, fitBgNbd, forecastCustomer, probabilityAlive } from './bgnbd.js';
 import { cdnowReferenceSummaries } from './cdnow.fixture.js';
 import { days, weeks, type CustomerSummary, type SummarySet } from './clv.types.js';
 import { customerLifetimeValue, historicClv, predictMember, type ClvOptions } from './clv.js';
@@ -88,6 +88,24 @@ describe('BG/NBD penalty and identification', () => {
     assert.ok(f.pAlive > 0.99 && f.pAlive <= 1, `P(alive) ${f.pAlive}`);
     for (const v of [f.next30Days, f.next90Days, f.next365Days]) assert.ok(Number.isFinite(v) && v > 0);
     assert.ok(f.next30Days < f.next90Days && f.next90Days < f.next365Days);
+  });
+
+  test('nobody ever repeats: the likelihood does not depend on a and b at all — warned, finite, no exception', () => {
+    const set: SummarySet = { unit: 'week', customers: Array.from({ length: 200 }, (_, i) => ({ id: String(i), x: 0, t_x: 0, T: 20 + (i % 20), m_x: 0 })) };
+    const model = fitBgNbd(set);
+    assert.equal(model.identification.identified, false);
+    assert.ok(model.identification.reasons.some((r) => r.includes('flat')), JSON.stringify(model.identification));
+    assert.ok(model.warnings.some((w) => w.code === 'dropout_not_identified'));
+    const e = expectedPurchases(model, { x: 0, t_x: 0, T: 30 }, days(90));
+    assert.ok(Number.isFinite(e) && e >= 0, `E = ${e}`);
+  });
+
+  test('a = 1 (0/0 in eq. 10) gives the limit, continuous with its neighbours', () => {
+    const at = (a: number): number => expectedPurchases({ ...bg, params: { ...bg.params, a } }, { x: 2, t_x: 30, T: 38 }, weeks(39));
+    const one = at(1);
+    assert.ok(Number.isFinite(one));
+    assert.ok(Math.abs(one - (at(1 - 1e-3) + at(1 + 1e-3)) / 2) < 1e-5, `${one} vs ${at(1 - 1e-3)}, ${at(1 + 1e-3)}`);
+    assert.ok(Math.abs(expectedPurchasesNew({ ...bg, params: { ...bg.params, a: 1 } }, weeks(39)) - expectedPurchasesNew({ ...bg, params: { ...bg.params, a: 1.001 } }, weeks(39))) < 1e-3);
   });
 
   test('CDNOW is identified, and the rule names its numbers', () => {
