@@ -5,7 +5,7 @@
  * While alive, a customer buys as a Poisson process with rate λ ~ Gamma(r, α) (α in the model's time unit); after
  * each repeat purchase they drop out with probability p ~ Beta(a, b). Per customer the data are (x, t_x, T).
  */
-import { lnGamma, lnHyp2f1, logSumExp } from './special.js';
+import { hyp2f1, lnGamma, logSumExp } from './special.js';
 import { minimize, numericHessian } from './optimize.js';
 import {
   toUnit,
@@ -97,7 +97,7 @@ function columns(customers: CustomerSummary[]): Columns {
 function validate(set: SummarySet): void {
   for (const c of set.customers) {
     const ok =
-      Number.isInteger(c.x) && c.x >= 0 && c.t_x >= 0 && c.T > 0 && c.t_x <= c.T + 1e-9 && (c.x > 0 || c.t_x === 0);
+      Number.isInteger(c.x) && c.x >= 0 && c.t_x >= 0 && c.T >= 0 && c.t_x <= c.T + 1e-9 && (c.x > 0 || c.t_x === 0);
     if (!ok) throw new RangeError(`customer ${c.id}: invalid summary (x=${c.x}, t_x=${c.t_x}, T=${c.T})`);
   }
 }
@@ -259,15 +259,24 @@ export function expectedPurchases(model: BgNbdModel, c: Calibration, horizon: Du
 }
 
 const A_ONE = 1e-6;
+const C_ZERO = 1e-6;
 
 /** The part of eq. 10 without the P(alive) denominator, for t in the model's unit. */
 function conditionalExpectation(params: BgNbdParams, c: Calibration, t: number): number {
   const { r, alpha, a, b } = params;
   const x = c.x;
   const z = t / (alpha + c.T + t);
-  const lnF = lnHyp2f1(r + x, b + x, a + b + x - 1, z);
-  const inner = -Math.expm1((r + x) * Math.log1p(-z) + lnF); // 1 − (1−z)^(r+x)·2F1, since (α+T)/(α+T+t) = 1 − z
-  return ((a + b + x - 1) / (a - 1)) * inner;
+  const c3 = a + b + x - 1;
+  // c3 → 0 (x = 0, a + b → 1) is another 0/0: 2F1 has a pole there and the factor c3 vanishes; take the limit.
+  if (Math.abs(c3) < C_ZERO) {
+    const side = (v: number): number => conditionalExpectation({ ...params, b: b + v - c3 }, c, t);
+    return (side(-C_ZERO) + side(C_ZERO)) / 2;
+  }
+  const F = hyp2f1(r + x, b + x, c3, z);
+  // 1 − (1−z)^(r+x)·2F1, since (α+T)/(α+T+t) = 1 − z; expm1 keeps precision when the product is close to 1.
+  const logProduct = (r + x) * Math.log1p(-z) + F.log;
+  const inner = F.sign > 0 ? -Math.expm1(logProduct) : 1 + Math.exp(logProduct);
+  return (c3 / (a - 1)) * inner;
 }
 
 /**

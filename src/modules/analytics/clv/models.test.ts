@@ -6,6 +6,7 @@ import { cdnowReferenceSummaries } from './cdnow.fixture.js';
 import { days, weeks, type CustomerSummary, type SummarySet } from './clv.types.js';
 import { customerLifetimeValue, historicClv, predictMember, type ClvOptions } from './clv.js';
 import { expectedOrderValue, fitGammaGamma } from './gamma-gamma.js';
+import { lnBeta } from './special.js';
 
 const cdnow: SummarySet = { unit: 'week', customers: cdnowReferenceSummaries() };
 const bg = fitBgNbd(cdnow);
@@ -112,6 +113,52 @@ describe('BG/NBD penalty and identification', () => {
     assert.equal(bg.identification.identified, true);
     assert.ok(bg.identification.minCurvatureAB > DROPOUT_RULE.minCurvature);
   });
+});
+
+/**
+ * E[X(t)] by direct integration, independent of 2F1: given λ and p, E[X(t)] = (1 − e^(−λpt)) / p; over
+ * λ ~ Gamma(r, α) that is (1 − (α/(α+pt))^r) / p, then integrated over p ~ Beta(a, b) numerically (substituting
+ * p = u^(1/a) near 0 and 1 − p = w^(1/b) near 1 so that the Beta density's endpoint singularities disappear).
+ * With α replaced by α + T it is also E[Y(t) | x = 0, T].
+ */
+function integratedExpectation(r: number, alpha: number, a: number, b: number, t: number): number {
+  const g = (p: number): number => -Math.expm1(r * Math.log(alpha / (alpha + p * t))) / p;
+  const n = 20000;
+  let lower = 0;
+  let upper = 0;
+  const uMax = Math.pow(0.5, a);
+  const wMax = Math.pow(0.5, b);
+  for (let i = 0; i < n; i++) {
+    const u = ((i + 0.5) / n) * uMax; // p = u^(1/a): p^(a−1) dp = du / a
+    const p = Math.pow(u, 1 / a);
+    lower += (g(p) * Math.pow(1 - p, b - 1) * uMax) / n / a;
+    const w = ((i + 0.5) / n) * wMax; // 1 − p = w^(1/b): (1−p)^(b−1) dp = dw / b
+    const q = 1 - Math.pow(w, 1 / b);
+    upper += (g(q) * Math.pow(q, a - 1) * wMax) / n / b;
+  }
+  return (lower + upper) / Math.exp(lnBeta(a, b));
+}
+
+describe('BG/NBD expectations against direct integration (no 2F1)', () => {
+  const cases: Array<[string, { r: number; alpha: number; a: number; b: number }]> = [
+    ['CDNOW', bg.params],
+    ['a + b < 1 (2F1 with c < 0)', { r: 0.5, alpha: 5, a: 0.3, b: 0.4 }],
+    ['a + b = 1 (c = 0, a pole taken as a limit)', { r: 0.5, alpha: 5, a: 0.4, b: 0.6 }],
+    ['a = 1 (0/0 taken as a limit)', { r: 2, alpha: 10, a: 1, b: 3 }],
+  ];
+  for (const [name, params] of cases) {
+    test(name, () => {
+      const model = { ...bg, params };
+      for (const t of [1, 39, 200]) {
+        const direct = integratedExpectation(params.r, params.alpha, params.a, params.b, t);
+        const formula = expectedPurchasesNew(model, weeks(t));
+        assert.ok(Math.abs(formula - direct) < 1e-5 * Math.max(1, direct), `E[X(${t})]: ${formula} vs ${direct}`);
+        const conditional = expectedPurchases(model, { x: 0, t_x: 0, T: 30 }, weeks(t));
+        const directConditional = integratedExpectation(params.r, params.alpha + 30, params.a, params.b, t);
+        assert.ok(Math.abs(conditional - directConditional) < 1e-5 * Math.max(1, directConditional), `E[Y(${t}) | x=0]: ${conditional} vs ${directConditional}`);
+      }
+    });
+  }
 });
 
 describe('time units', () => {

@@ -38,36 +38,51 @@ export function logSumExp(u: number, v: number): number {
   return m + Math.log(Math.exp(u - m) + Math.exp(v - m));
 }
 
+/** A real number as sign · e^log, so that values beyond double range keep their sign. */
+export interface SignedLog {
+  sign: 1 | -1;
+  log: number;
+}
+
 /**
- * ln 2F1(a, b; c; z) for 0 ≤ z < 1 and a series whose terms are eventually positive (true for every use in the
- * BG/NBD: a, b, c > 0). Sums the power series term by term, rescaling when the partial sum grows large so that
- * big x (large a, b) cannot overflow, and stops when a term no longer changes the sum. Near z = 1 the series
- * converges slowly (terms shrink like zⁿ), so the iteration cap is generous; hitting it throws rather than
- * returning a truncated value.
+ * 2F1(a, b; c; z) as sign and log-magnitude, for 0 ≤ z < 1, a, b > 0 and c not 0, −1, −2, … (c may be negative:
+ * the BG/NBD has c = a + b + x − 1, below 0 when x = 0 and a + b < 1). Sums the power series term by term,
+ * rescaling when the partial sum grows large so that big x (large a, b) cannot overflow, and stops when a geometric
+ * bound on the tail is below double precision. Near z = 1 the series converges slowly (terms shrink like zⁿ), so
+ * the iteration cap is generous; hitting it throws rather than returning a truncated value.
  */
-export function lnHyp2f1(a: number, b: number, c: number, z: number, maxTerms = 1_000_000): number {
+export function hyp2f1(a: number, b: number, c: number, z: number, maxTerms = 1_000_000): SignedLog {
   if (!(z >= 0 && z < 1)) throw new RangeError(`hyp2f1: z must be in [0, 1), got ${z}`);
-  if (!(c > 0)) throw new RangeError(`hyp2f1: c must be > 0, got ${c}`);
-  if (z === 0) return 0;
+  if (!(a > 0 && b > 0)) throw new RangeError(`hyp2f1: a and b must be > 0, got ${a}, ${b}`);
+  if (c <= 0 && Number.isInteger(c)) throw new RangeError(`hyp2f1: c must not be 0 or a negative integer, got ${c}`);
+  if (z === 0) return { sign: 1, log: 0 };
   let term = 1;
   let sum = 1;
   let logScale = 0;
+  // Past this index every factor (a+n), (b+n), (c+n) is positive and the term ratio is close to z < 1 and shrinking.
+  const settled = Math.max(a + b - c, -c);
   for (let n = 0; n < maxTerms; n++) {
-    const ratio = ((a + n) * (b + n) * z) / ((c + n) * (n + 1));
-    term *= ratio;
+    term *= ((a + n) * (b + n) * z) / ((c + n) * (n + 1));
     sum += term;
-    if (sum > 1e280) {
+    if (Math.abs(sum) > 1e280) {
       sum /= 1e280;
       term /= 1e280;
       logScale += 280 * Math.LN10;
     }
     if (!Number.isFinite(sum)) break;
-    // Past n > a + b − c the term ratio is close to z < 1 and shrinking, so the tail is bounded by a geometric
-    // series term·ρ/(1 − ρ) with ρ the next ratio: stop when that bound is below double precision.
-    if (n > a + b - c) {
+    if (n > settled) {
       const next = ((a + n + 1) * (b + n + 1) * z) / ((c + n + 1) * (n + 2));
-      if (next < 1 && (Math.abs(term) * next) / (1 - next) <= 1e-16 * Math.abs(sum)) return Math.log(sum) + logScale;
+      if (next < 1 && (Math.abs(term) * next) / (1 - next) <= 1e-16 * Math.abs(sum)) {
+        if (sum === 0) break;
+        return { sign: sum > 0 ? 1 : -1, log: Math.log(Math.abs(sum)) + logScale };
+      }
     }
   }
   throw new RangeError(`hyp2f1(${a}, ${b}; ${c}; ${z}) did not converge in ${maxTerms} terms`);
+}
+
+/** ln 2F1(a, b; c; z) where the value is known to be positive (c > 0). */
+export function lnHyp2f1(a: number, b: number, c: number, z: number): number {
+  if (!(c > 0)) throw new RangeError(`lnHyp2f1: c must be > 0, got ${c}`);
+  return hyp2f1(a, b, c, z).log;
 }

@@ -36,7 +36,7 @@ export function dayNumber(date: string): number {
  * Customers whose first purchase is after calibrationEnd are left out (they have no calibration history).
  * T is the day difference calibrationEnd − first purchase day, as in the literature and the CDNOW files (first
  * purchase 1997-01-01, calibrationEnd 1997-09-30 → 272 days = 38.857 weeks); a first purchase on the last day
- * gives T = 0, which the BG/NBD cannot use, so callers leave such customers out of a fit.
+ * gives T = 0, which adds nothing to the BG/NBD likelihood (harmless in a fit).
  */
 export function summarize(purchases: Purchase[], options: SummaryOptions): SummarySet {
   const calEnd = dayNumber(options.calibrationEnd);
