@@ -1,7 +1,7 @@
 /** BG/NBD penalty and identification, time units, Gamma-Gamma expectations and CLV, on CDNOW and simulated data. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DROPOUT_RULE, expectedPurchases, expectedPurchasesNew, fitBgNbd, forecastCustomer, probabilityAlive } from './bgnbd.js';
+import { DROPOUT_RULE, bgnbdLogLikelihood, expectedPurchases, expectedPurchasesNew, fitBgNbd, forecastCustomer, probabilityAlive } from './bgnbd.js';
 import { cdnowReferenceSummaries } from './cdnow.fixture.js';
 import { days, weeks, type CustomerSummary, type SummarySet } from './clv.types.js';
 import { customerLifetimeValue, historicClv, predictMember, type ClvOptions } from './clv.js';
@@ -193,6 +193,33 @@ describe('Gamma-Gamma expectations', () => {
     // FHL 2005 / Fader & Hardie 2013 formula, by hand.
     const { p, q, gamma } = gg.params;
     assert.ok(Math.abs(one - (p * (gamma + 100)) / (p + q - 1)) < 1e-9);
+  });
+});
+
+describe('Gamma-Gamma fit checks', () => {
+  test('spend that rises with frequency raises spend_frequency_dependent; the fit still returns', () => {
+    const u = rng(7);
+    const customers: CustomerSummary[] = Array.from({ length: 400 }, (_, i) => {
+      const x = 1 + (i % 10);
+      return { id: String(i), x, t_x: 10, T: 30, m_x: 8 * x * (0.8 + 0.4 * u()) };
+    });
+    const model = fitGammaGamma({ unit: 'week', customers });
+    assert.ok(model.independence.pearson > 0.8, JSON.stringify(model.independence));
+    assert.ok(model.warnings.some((w) => w.code === 'spend_frequency_dependent'));
+    assert.ok(Number.isFinite(model.params.p) && Number.isFinite(model.logLikelihood));
+  });
+
+  test('an L2 penalty shrinks the log-parameters; q ≤ 1 gives no expected order value and no CLV', () => {
+    const penalised = fitGammaGamma(cdnow, { penalty: 5 });
+    assert.ok(sumSqLog({ ...penalised.params }) < sumSqLog({ ...gg.params }));
+    const heavyTail = { ...gg, params: { ...gg.params, q: 0.9 } };
+    assert.equal(expectedOrderValue(heavyTail, { x: 0, m_x: 0 }), null);
+    assert.equal(customerLifetimeValue(bg, heavyTail, { x: 0, t_x: 0, T: 30, m_x: 0 }, { horizon: days(365), period: days(30), margin: 0.3, annualDiscountRate: 0.1 }), null);
+  });
+
+  test('customers first seen on the last calibration day (T = 0) add nothing to the BG/NBD likelihood', () => {
+    const withNewcomers: SummarySet = { unit: 'week', customers: [...cdnow.customers, { id: 'new', x: 0, t_x: 0, T: 0, m_x: 0 }] };
+    assert.ok(Math.abs(bgnbdLogLikelihood(bg.params, withNewcomers) - bg.logLikelihood) < 1e-9);
   });
 });
 
