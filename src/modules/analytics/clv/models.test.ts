@@ -7,6 +7,7 @@ import { days, weeks, type CustomerSummary, type SummarySet } from './clv.types.
 import { customerLifetimeValue, historicClv, predictMember, type ClvOptions } from './clv.js';
 import { expectedOrderValue, fitGammaGamma } from './gamma-gamma.js';
 import { lnBeta } from './special.js';
+import { summarize } from './summary.js';
 
 const cdnow: SummarySet = { unit: 'week', customers: cdnowReferenceSummaries() };
 const bg = fitBgNbd(cdnow);
@@ -270,5 +271,32 @@ describe('CLV', () => {
   test('historic CLV is the margin brought so far', () => {
     assert.equal(historicClv([{ amount: 100 }, { amount: 50, margin: 0.5 }], 0.2), 100 * 0.2 + 25);
     assert.equal(historicClv([], 0.3), 0);
+  });
+});
+
+describe('summaries from a transaction log', () => {
+  test('same-day purchases merge, x counts repeat days, day unit, holdout, late first purchases left out', () => {
+    const set = summarize(
+      [
+        { customerId: 'a', date: '2025-01-01', amount: 10 },
+        { customerId: 'a', date: '2025-01-01', amount: 5 }, // same day: one occasion of 15 (the first, not a repeat)
+        { customerId: 'a', date: '2025-01-11', amount: 20 },
+        { customerId: 'a', date: '2025-01-11', amount: 4 }, // same day: the repeat occasion is 24
+        { customerId: 'a', date: '2025-01-21', amount: 30 },
+        { customerId: 'a', date: '2025-02-05', amount: 99 }, // holdout
+        { customerId: 'a', date: '2025-03-05', amount: 99 }, // after the holdout
+        { customerId: 'b', date: '2025-01-31', amount: 7 }, // first purchase on the last calibration day: T = 0
+        { customerId: 'c', date: '2025-02-02', amount: 7 }, // first purchase after calibration: left out
+      ],
+      { calibrationEnd: '2025-01-31', holdoutEnd: '2025-02-28', unit: 'day' },
+    );
+    assert.equal(set.unit, 'day');
+    assert.deepEqual(set.customers, [
+      { id: 'a', x: 2, t_x: 20, T: 30, m_x: 27, x_star: 1 },
+      { id: 'b', x: 0, t_x: 0, T: 0, m_x: 0, x_star: 0 },
+    ]);
+    const inWeeks = summarize([{ customerId: 'a', date: '2025-01-01', amount: 1 }, { customerId: 'a', date: '2025-01-08', amount: 1 }], { calibrationEnd: '2025-01-15', unit: 'week' });
+    assert.deepEqual(inWeeks.customers, [{ id: 'a', x: 1, t_x: 1, T: 2, m_x: 1 }]);
+    assert.throws(() => summarize([{ customerId: 'a', date: '2025-02-30', amount: 1 }], { calibrationEnd: '2025-03-01', unit: 'day' }), RangeError);
   });
 });
