@@ -32,6 +32,7 @@ import pg from 'pg';
 import { startBenchPatron } from './lib/patron-process.js';
 import { machineInfo, round, writeResult } from './lib/report.js';
 import { createScratchDatabase } from '../src/platform/db/scratch-database.js';
+import { mulberry32 } from '../src/platform/seeded-random.js';
 
 const run = promisify(execFile);
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -42,21 +43,10 @@ const FIRST = ['Anna', 'Ivan', 'Maria', 'Petar', 'Olga', 'Dmitri', 'Elena', 'And
 const LAST = ['Petrova', 'Ivanov', 'Nowak', 'Kowalska', 'Popescu', 'Ionescu', 'Smirnov', 'Smith', 'Georgieva', 'Dimitrov', 'Wiśniewski', 'Попова', 'Brown'];
 const LOCALES = [['bg', 'Europe/Sofia', '+3598'], ['pl', 'Europe/Warsaw', '+486'], ['ro', 'Europe/Bucharest', '+407'], ['ru', 'Europe/Moscow', '+79'], ['en', 'Europe/London', '+447']] as const;
 
-/** A small deterministic PRNG (mulberry32): the same seed, the same file. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The CSV file's lines, generated as they are read (never the whole file in memory). */
 export function* memberLines(rows: number, seed = 42): Generator<string> {
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
   yield `${COLUMNS.join(',')}\n`;
   for (let i = 1; i <= rows; i++) {

@@ -398,16 +398,7 @@ export class SurveysService {
     const member = await this.deps.members.find(q, tenantId, { id: inv.member_id });
     // An erased or blocked member's link is over: nothing new is stored about them.
     if (!member || member.status !== 'active') throw errors.gone('This survey invitation has expired.', [EXPIRED]);
-    return {
-      tenantId,
-      survey: { id: survey.id, name: survey.name, touchpoint: survey.touchpoint, status: survey.status },
-      version: survey.current_version,
-      definition: (await store.getVersion(q, tenantId, survey.id, survey.current_version))!.definition,
-      default_language: survey.default_language,
-      member_language: (member?.locale as Language | undefined) ?? null,
-      invitation: { id: inv.id, expires_at: inv.expires_at! },
-      previous,
-    };
+    return this.opened(q, tenantId, survey, { member_language: member.locale as Language, invitation: { id: inv.id, expires_at: inv.expires_at! }, previous });
   }
 
   /** The survey the public link opens: 404 unless its public link is on (and it was published), 410 once closed. */
@@ -417,15 +408,18 @@ export class SurveysService {
     const survey = await store.getSurvey(q, tenantId, surveyId);
     if (!survey || !survey.public_link || survey.status === 'draft') throw errors.notFound('survey', surveyId);
     if (survey.status === 'closed') throw errors.gone('This survey is closed.', [CLOSED]);
+    return this.opened(q, tenantId, survey, { member_language: null, invitation: null, previous: null });
+  }
+
+  /** What the response page gets: the survey's current version, and who is answering through what. */
+  private async opened(q: Queryable, tenantId: string, survey: SurveyRow, who: Pick<OpenedSurvey, 'member_language' | 'invitation' | 'previous'>): Promise<OpenedSurvey> {
     return {
       tenantId,
       survey: { id: survey.id, name: survey.name, touchpoint: survey.touchpoint, status: survey.status },
       version: survey.current_version,
       definition: (await store.getVersion(q, tenantId, survey.id, survey.current_version))!.definition,
       default_language: survey.default_language,
-      member_language: null,
-      invitation: null,
-      previous: null,
+      ...who,
     };
   }
 

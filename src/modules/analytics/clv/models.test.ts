@@ -8,23 +8,13 @@ import { customerLifetimeValue, historicClv, predictMember, type ClvOptions } fr
 import { expectedOrderValue, fitGammaGamma } from './gamma-gamma.js';
 import { lnBeta } from './special.js';
 import { summarize } from './summary.js';
+import { mulberry32 } from '../../../platform/seeded-random.js';
 
 const cdnow: SummarySet = { unit: 'week', customers: cdnowReferenceSummaries() };
 const bg = fitBgNbd(cdnow);
 const gg = fitGammaGamma(cdnow);
 const sumSqLog = (p: Record<string, number>): number => Object.values(p).reduce((s, v) => s + Math.log(v) ** 2, 0);
 
-/** Deterministic PRNG (mulberry32) so the simulated data set is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Gamma(shape, rate) by Marsaglia & Tsang (2000), with the U^(1/shape) boost for shape < 1. */
 function gammaSample(u: () => number, shape: number, rate: number): number {
@@ -47,7 +37,7 @@ function gammaSample(u: () => number, shape: number, rate: number): number {
 
 /** Customers who never drop out (p = 0, the limit of a BG/NBD with vanishing dropout): Poisson buyers, λ ~ Gamma(r, α). */
 function simulateNoDropout(n: number, r: number, alpha: number, seed: number): SummarySet {
-  const u = rng(seed);
+  const u = mulberry32(seed);
   const customers: CustomerSummary[] = [];
   for (let i = 0; i < n; i++) {
     const T = 26 + 13 * u(); // first purchases spread over a quarter, observed to week 39
@@ -199,7 +189,7 @@ describe('Gamma-Gamma expectations', () => {
 
 describe('Gamma-Gamma fit checks', () => {
   test('spend that rises with frequency raises spend_frequency_dependent; the fit still returns', () => {
-    const u = rng(7);
+    const u = mulberry32(7);
     const customers: CustomerSummary[] = Array.from({ length: 400 }, (_, i) => {
       const x = 1 + (i % 10);
       return { id: String(i), x, t_x: 10, T: 30, m_x: 8 * x * (0.8 + 0.4 * u()) };
