@@ -5,10 +5,9 @@
  * as it is: consent is empty where the member never stated any, true or false
  * otherwise; attributes are a JSON object.
  */
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { stringify } from 'csv-stringify';
-import QueryStream from 'pg-query-stream';
 import type { Db } from '../../platform/db/db.js';
 import { tenantOf } from '../../platform/http/auth.js';
 import { Obj, problems, StringEnum } from '../../platform/http/schema.js';
@@ -72,25 +71,12 @@ export function membersExportRoutes(deps: { db: Db }) {
     }, async (request, reply) => {
       const tenantId = tenantOf(request).tenantId;
       const format = formatOf(request.query.format, request.headers.accept);
-      const client = await db.pool.connect();
-      let released = false;
-      const release = (err?: Error | null) => {
-        if (released) return;
-        released = true;
-        // After an error or an abort the cursor may still be open on the connection: do not reuse it.
-        client.release(err ? err : undefined);
-      };
-      let rows: Readable;
-      try {
-        rows = client.query(new QueryStream(format === 'csv' ? CSV_SQL : NDJSON_SQL, [tenantId], { batchSize: 1000 }));
-      } catch (err) {
-        release(err as Error);
-        throw err;
-      }
+      const rows = await db.stream(format === 'csv' ? CSV_SQL : NDJSON_SQL, [tenantId]);
       const encode = format === 'csv'
         ? stringify({ header: true, columns: [...MEMBER_FILE_COLUMNS] })
         : new Transform({ writableObjectMode: true, transform: (row: { line: string }, _enc, done) => done(null, `${row.line}\n`) });
-      const body = pipeline(rows, encode, (err) => release(err));
+      // The stream gives its connection back when it ends or is destroyed (an encoding error or a client abort).
+      const body = pipeline(rows, encode, () => undefined);
       reply
         .type(MEDIA[format])
         .header('content-disposition', `attachment; filename="members.${format}"`);

@@ -8,8 +8,7 @@
  * tenant's time zone, the touchpoint, the language or the tier. The group-by expression is picked from a fixed map,
  * never built from input.
  */
-import { finished, type Readable } from 'node:stream';
-import QueryStream from 'pg-query-stream';
+import type { Readable } from 'node:stream';
 import type { Db, Queryable } from '../../platform/db/db.js';
 import type { BlockGroup } from './surveys.scores.js';
 import type { Breakdown, Interval, ResultsFilter } from './surveys.results.js';
@@ -120,20 +119,5 @@ export async function streamResponses(db: Db, tenantId: string, surveyId: string
     FROM survey_responses r
     WHERE r.tenant_id = $1 AND r.survey_id = $2 AND ${PERIOD('r')}
     ORDER BY r.submitted_at, r.id`;
-  const client = await db.pool.connect();
-  let released = false;
-  const release = (err?: Error | null) => {
-    if (released) return;
-    released = true;
-    client.release(err ? err : undefined);
-  };
-  let rows: Readable;
-  try {
-    rows = client.query(new QueryStream(sql, [tenantId, surveyId, f.from ?? null, f.to ?? null], { batchSize: 1000 }));
-  } catch (err) {
-    release(err as Error);
-    throw err;
-  }
-  finished(rows, (err) => release(err));
-  return rows;
+  return db.stream(sql, [tenantId, surveyId, f.from ?? null, f.to ?? null]);
 }

@@ -3,7 +3,9 @@
  * a transaction) or the `Db` itself for single-statement reads; they never
  * create pools of their own.
  */
+import { finished, type Readable } from 'node:stream';
 import pg from 'pg';
+import QueryStream from 'pg-query-stream';
 
 // int8 (bigint) arrives as a string by default; Patron's counts, points and
 // money in minor units all fit in a JS number (2^53), so parse them.
@@ -82,6 +84,30 @@ export class Db {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Rows of one query as an object stream, read through a cursor `batchSize` rows at a time (exports of any size in
+   * bounded memory). The stream holds its own connection and gives it back when it ends, fails or is destroyed;
+   * after an error or an abort the cursor may still be open on it, so it is then not reused.
+   */
+  async stream(sql: string, values: unknown[], batchSize = 1000): Promise<Readable> {
+    const client = await this.pool.connect();
+    let released = false;
+    const release = (err?: Error | null) => {
+      if (released) return;
+      released = true;
+      client.release(err ? err : undefined);
+    };
+    let rows: Readable;
+    try {
+      rows = client.query(new QueryStream(sql, values as any[], { batchSize }));
+    } catch (err) {
+      release(err as Error);
+      throw err;
+    }
+    finished(rows, (err) => release(err));
+    return rows;
   }
 
   async close(): Promise<void> {
