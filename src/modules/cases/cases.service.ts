@@ -9,6 +9,7 @@
  */
 import type { Clock } from '../../platform/clock.js';
 import type { Queryable, Tx } from '../../platform/db/db.js';
+import type { TenantCache, TenantConfig } from '../../platform/db/tenant-cache.js';
 import { errors, type FieldError } from '../../platform/errors.js';
 import { isUuid, newId } from '../../platform/ids.js';
 import { emit } from '../../platform/outbox/outbox.js';
@@ -73,8 +74,16 @@ export function triggersOf(settings: CaseSettings, answers: StoredAnswer[]): Tri
 
 const valueOf = (a: StoredAnswer): number | string | null => a.value_number ?? a.value_text ?? (a.value_choices ? a.value_choices.join(',') : null);
 
+/** A tenant's case settings with their defaults filled in, and when they were last saved (null: never). */
+interface LoadedSettings {
+  settings: CaseSettings;
+  updated_at: Date | null;
+}
+
 export class CasesService {
   private closedHandlers: ClosedHandler[] = [];
+  /** Read on every survey response (onSurveyResponded): cached per tenant, dropped by putSettings. */
+  private readonly settingsCache: TenantCache<LoadedSettings> | null;
 
   constructor(private readonly deps: {
     clock: Clock;
@@ -84,7 +93,10 @@ export class CasesService {
     agents: AgentsService;
     giveGift: GiveGift;
     standing: Standing;
-  }) {}
+    config?: TenantConfig;
+  }) {
+    this.settingsCache = deps.config?.cache<LoadedSettings>() ?? null;
+  }
 
   /** The follow-up sender (surveys): called when a case closes, in its transaction. */
   onClosed(handler: ClosedHandler): void {
@@ -94,8 +106,17 @@ export class CasesService {
   // ── Settings ──────────────────────────────────────────────────────────────────
 
   async settings(q: Queryable, tenantId: string): Promise<CaseSettings & { updated_at: Date | null }> {
-    const row = await store.getSettings(q, tenantId);
-    return { ...withDefaults(row?.settings ?? null), updated_at: row?.updated_at ?? null };
+    const loaded = await this.loadSettings(q, tenantId);
+    return { ...loaded.settings, updated_at: loaded.updated_at };
+  }
+
+  /** The one read of a tenant's settings; the cached value is shared, so callers never change it. */
+  private async loadSettings(q: Queryable, tenantId: string): Promise<LoadedSettings> {
+    const load = async (): Promise<LoadedSettings> => {
+      const row = await store.getSettings(q, tenantId);
+      return { settings: withDefaults(row?.settings ?? null), updated_at: row?.updated_at ?? null };
+    };
+    return this.settingsCache ? this.settingsCache.get(tenantId, load) : load();
   }
 
   checkSettings(body: unknown): FieldError[] {
@@ -111,6 +132,7 @@ export class CasesService {
     if (errs.length) throw errors.validation(errs);
     const now = this.deps.clock.now();
     await store.putSettings(tx, tenantId, s, now);
+    await this.deps.config?.changed(tx, tenantId);
     await emit(tx, { tenantId, type: 'case_settings.updated', aggregateType: 'tenant', aggregateId: tenantId, occurredAt: now, payload: { fields: Object.keys(input) } });
     return { ...s, updated_at: now };
   }
@@ -164,7 +186,7 @@ export class CasesService {
       await this.onFollowUpAnswer(tx, tenantId, e.response.source.id, e);
       return;
     }
-    const s = withDefaults((await store.getSettings(tx, tenantId))?.settings ?? null);
+    const s = (await this.loadSettings(tx, tenantId)).settings;
     const triggers = triggersOf(s, e.answers);
     const existing = await store.caseOfResponse(tx, tenantId, e.response.id);
     if (triggers.length === 0 && !existing) return;
@@ -223,7 +245,7 @@ export class CasesService {
       if (m.status === 'erased') throw errors.unprocessable(`Member ${m.id} was erased.`);
       memberId = m.id;
     }
-    const s = withDefaults((await store.getSettings(tx, tenantId))?.settings ?? null);
+    const s = (await this.loadSettings(tx, tenantId)).settings;
     const now = this.deps.clock.now();
     const tier = await this.tierOf(tx, tenantId, memberId, now);
     const touchpoint = input.touchpoint ?? null;
@@ -273,7 +295,7 @@ export class CasesService {
       // already answered keeps its target: that clock has stopped), the resolution from the last reopening if any,
       // as reopenRow set it. Counting it from the opening would put a case reopened weeks later past its target at
       // once. Breach flags already set stay.
-      const s = withDefaults((await store.getSettings(tx, tenantId))?.settings ?? null);
+      const s = (await this.loadSettings(tx, tenantId)).settings;
       const fromOpening = await this.dueTimes(tx, tenantId, s, patch.priority, c.created_at);
       const fromReopening = c.reopened_at ? await this.dueTimes(tx, tenantId, s, patch.priority, c.reopened_at) : fromOpening;
       next = {
@@ -384,7 +406,7 @@ export class CasesService {
   /** Open again, with a fresh resolution target from now (the first response target stays as it was). */
   private async reopenRow(tx: Tx, tenantId: string, c: CaseRow, who: Actor, reason: string | null): Promise<CaseRow> {
     const now = this.deps.clock.now();
-    const s = withDefaults((await store.getSettings(tx, tenantId))?.settings ?? null);
+    const s = (await this.loadSettings(tx, tenantId)).settings;
     const { resolution_due_at } = await this.dueTimes(tx, tenantId, s, c.priority, now);
     const row = await store.updateCase(tx, tenantId, {
       ...c, status: 'open', resolved_at: null, closed_at: null, resolution_due_at, resolution_breached: false, reopened_count: c.reopened_count + 1, reopened_at: now, updated_at: now,
@@ -410,7 +432,7 @@ export class CasesService {
     const now = this.deps.clock.now();
     const due = await store.dueForBreach(tx, tenantId, now, limit);
     if (due.length === 0) return { breached: 0, escalated: 0 };
-    const s = withDefaults((await store.getSettings(tx, tenantId))?.settings ?? null);
+    const s = (await this.loadSettings(tx, tenantId)).settings;
     let breached = 0;
     let escalated = 0;
     for (const c of due) {
