@@ -188,7 +188,8 @@ export class CasesService {
     }
     const s = (await this.loadSettings(tx, tenantId)).settings;
     const triggers = triggersOf(s, e.answers);
-    const existing = await store.caseOfResponse(tx, tenantId, e.response.id);
+    // Only a response stored before can have a case: a new one needs no lookup.
+    const existing = e.edited ? await store.caseOfResponse(tx, tenantId, e.response.id) : null;
     if (triggers.length === 0 && !existing) return;
     const tier = e.response.tier_code ?? (await this.tierOf(tx, tenantId, e.response.member_id, e.response.submitted_at));
     const facts = (t: Trigger): PriorityFacts => ({
