@@ -427,13 +427,17 @@ export class CasesService {
 
   /**
    * Flags cases whose first response or resolution is overdue (case.sla_breached) and escalates each case once
-   * (case.escalated): to the escalation assignee and/or one priority up. Batched; safe to run twice.
+   * (case.escalated): to the escalation assignee and/or one priority up. Batched; safe to run twice. `more`: the
+   * batch was full, so another may find more cases.
    */
-  async checkBreaches(tx: Tx, tenantId: string, limit = 500): Promise<{ breached: number; escalated: number }> {
+  async checkBreaches(tx: Tx, tenantId: string, limit = 500): Promise<{ breached: number; escalated: number; more: boolean }> {
     const now = this.deps.clock.now();
     const due = await store.dueForBreach(tx, tenantId, now, limit);
-    if (due.length === 0) return { breached: 0, escalated: 0 };
+    const more = due.length === limit;
+    if (due.length === 0) return { breached: 0, escalated: 0, more };
     const s = (await this.loadSettings(tx, tenantId)).settings;
+    // One batch is one transaction: whether the escalation assignee is active cannot change partway through it.
+    const to = s.escalation.assign_to && (await this.activeAgent(tx, tenantId, s.escalation.assign_to)) ? s.escalation.assign_to : null;
     let breached = 0;
     let escalated = 0;
     for (const c of due) {
@@ -451,7 +455,6 @@ export class CasesService {
         await this.event(tx, tenantId, row, 'case.sla_breached', { sla, due_at: sla === 'first_response' ? c.first_response_due_at : c.resolution_due_at });
       }
       if (c.escalated_at === null) {
-        const to = s.escalation.assign_to && (await this.activeAgent(tx, tenantId, s.escalation.assign_to)) ? s.escalation.assign_to : null;
         const priority = s.escalation.raise_priority ? raised(c.priority) : c.priority;
         row = { ...row, escalated_at: now, assignee_id: to ?? c.assignee_id, priority };
         const data = { assignee_id: row.assignee_id, previous_assignee_id: c.assignee_id, priority, previous_priority: c.priority, sla: slas[0] };
@@ -462,7 +465,7 @@ export class CasesService {
       }
       await store.updateCase(tx, tenantId, row);
     }
-    return { breached, escalated };
+    return { breached, escalated, more };
   }
 
   // ── Reading ───────────────────────────────────────────────────────────────────
