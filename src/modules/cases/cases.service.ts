@@ -200,7 +200,7 @@ export class CasesService {
     const fields = {
       reasons: [...new Set(triggers.map((t) => t.reason))],
       source: {
-        type: 'survey_answer', response_id: e.response.id, survey_id: e.survey.id, survey_name: e.survey.name,
+        survey_id: e.survey.id, survey_name: e.survey.name,
         question_key: main?.answer.question_key ?? null, band: main?.answer.band ?? null, value: main ? valueOf(main.answer) : null,
       },
       subject: main ? subjectOf(main, e.survey.name) : `Survey "${e.survey.name}"`,
@@ -254,7 +254,7 @@ export class CasesService {
     const oneLine = input.message.replace(/\s+/g, ' ').trim();
     const row = await this.open(tx, tenantId, s, {
       member_id: memberId, source_type: 'feedback', source_response_id: null,
-      source: { type: 'feedback', rating: input.rating ?? null, metadata: input.metadata ?? {} },
+      source: { rating: input.rating ?? null, metadata: input.metadata ?? {} },
       reasons: ['feedback'], subject: `Feedback: ${oneLine.length > 80 ? `${oneLine.slice(0, 79)}…` : oneLine}`,
       message: input.message, contact_email: input.email ?? null, touchpoint, tier_code: tier, priority,
     });
@@ -483,7 +483,9 @@ export class CasesService {
     const { source_type, source_response_id, follow_up_invitation_id, erased: _erased, source, ...rest } = c;
     return {
       ...rest,
-      source: { ...source, type: source_type, ...(source_response_id ? { response_id: source_response_id } : {}) },
+      // type and response_id live in their own columns (the stored document is only what opened the case); they
+      // lead the API's source as they always have.
+      source: { type: source_type, ...(source_response_id ? { response_id: source_response_id } : {}), ...source },
       breached: c.first_response_breached || c.resolution_breached,
       follow_up: follow_up_invitation_id ? { invitation_id: follow_up_invitation_id } : null,
     };
