@@ -24,7 +24,7 @@ import {
   businessHoursOf, higher, priorityOf, raised, settingsErrors, withDefaults,
   type CaseSettings, type Priority, type PriorityFacts, type Reason,
 } from './cases.settings.js';
-import { addBusinessMinutes } from './cases.sla.js';
+import { addBusinessMinutes, type BusinessHours } from './cases.sla.js';
 import * as store from './cases.store.js';
 import type { CaseFilter, CaseRow, CaseStatus, Goodwill, TimelineKind, TimelineRow } from './cases.store.js';
 
@@ -142,13 +142,13 @@ export class CasesService {
     return a !== null && a.active;
   }
 
-  private async timeZone(q: Queryable, tenantId: string): Promise<string> {
-    return (await this.deps.programs.get(q, tenantId)).time_zone;
+  /** The business hours SLA targets count in: the settings' own, in their zone or else the program's. */
+  private async hoursOf(q: Queryable, tenantId: string, s: CaseSettings): Promise<BusinessHours> {
+    return businessHoursOf(s, (await this.deps.programs.get(q, tenantId)).time_zone);
   }
 
   /** Due times of a priority's SLA targets, counted from `from` in business hours. */
-  private async dueTimes(q: Queryable, tenantId: string, s: CaseSettings, priority: Priority, from: Date) {
-    const hours = businessHoursOf(s, await this.timeZone(q, tenantId));
+  private dueTimes(hours: BusinessHours, s: CaseSettings, priority: Priority, from: Date) {
     const t = s.sla[priority];
     return { first_response_due_at: addBusinessMinutes(from, t.first_response_minutes, hours), resolution_due_at: addBusinessMinutes(from, t.resolution_minutes, hours) };
   }
@@ -159,7 +159,7 @@ export class CasesService {
     const now = this.deps.clock.now();
     const assignee = s.default_assignee_id && (await this.activeAgent(tx, tenantId, s.default_assignee_id)) ? s.default_assignee_id : null;
     const row = await store.insertCase(tx, tenantId, {
-      ...c, id: newId(), assignee_id: assignee, status: 'open', ...(await this.dueTimes(tx, tenantId, s, c.priority, now)),
+      ...c, id: newId(), assignee_id: assignee, status: 'open', ...this.dueTimes(await this.hoursOf(tx, tenantId, s), s, c.priority, now),
       first_responded_at: null, resolved_at: null, closed_at: null, first_response_breached: false, resolution_breached: false, escalated_at: null,
       resolution_code: null, resolution_note: null, goodwill: [], follow_up_invitation_id: null, reopened_count: 0, reopened_at: null, erased: false,
       created_at: now, updated_at: now,
@@ -297,8 +297,9 @@ export class CasesService {
       // as reopenRow set it. Counting it from the opening would put a case reopened weeks later past its target at
       // once. Breach flags already set stay.
       const s = (await this.loadSettings(tx, tenantId)).settings;
-      const fromOpening = await this.dueTimes(tx, tenantId, s, patch.priority, c.created_at);
-      const fromReopening = c.reopened_at ? await this.dueTimes(tx, tenantId, s, patch.priority, c.reopened_at) : fromOpening;
+      const hours = await this.hoursOf(tx, tenantId, s);
+      const fromOpening = this.dueTimes(hours, s, patch.priority, c.created_at);
+      const fromReopening = c.reopened_at ? this.dueTimes(hours, s, patch.priority, c.reopened_at) : fromOpening;
       next = {
         ...next, priority: patch.priority,
         first_response_due_at: c.first_responded_at === null ? fromOpening.first_response_due_at : c.first_response_due_at,
@@ -408,7 +409,7 @@ export class CasesService {
   private async reopenRow(tx: Tx, tenantId: string, c: CaseRow, who: Actor, reason: string | null): Promise<CaseRow> {
     const now = this.deps.clock.now();
     const s = (await this.loadSettings(tx, tenantId)).settings;
-    const { resolution_due_at } = await this.dueTimes(tx, tenantId, s, c.priority, now);
+    const { resolution_due_at } = this.dueTimes(await this.hoursOf(tx, tenantId, s), s, c.priority, now);
     const row = await store.updateCase(tx, tenantId, {
       ...c, status: 'open', resolved_at: null, closed_at: null, resolution_due_at, resolution_breached: false, reopened_count: c.reopened_count + 1, reopened_at: now, updated_at: now,
     });
