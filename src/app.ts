@@ -236,7 +236,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     // The surveys module hands its responses in (surveys.onResponded -> cases.onSurveyResponded) and sends the
     // follow-up when a case closes (cases.onClosed -> surveys.afterCaseClosed).
     const agents = new AgentsService({ clock });
-    const cases = new CasesService({ clock, ledger, members, programs, agents, giveGift, standing: tiers.standing });
+    const cases = new CasesService({ clock, ledger, members, programs, agents, giveGift, standing: tiers.standing, config: tenantConfig });
     defineCaseJobs(jobs, { db, cases, tenants });
     members.registerExportSection('cases', (q, t, m) => cases.exportOf(q, t, m, EXPORT_LIMIT));
     members.registerEraser('cases', (tx, t, m) => cases.eraseMember(tx, t, m));

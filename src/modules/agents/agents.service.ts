@@ -24,6 +24,16 @@ export class AgentsService {
     return team;
   }
 
+  /** The write, or the 409 naming external_user_ref when the unique key says another agent has it. */
+  private async unlessTaken(ref: string | null, write: Promise<AgentRow>): Promise<AgentRow> {
+    try {
+      return await write;
+    } catch (err) {
+      if (ref !== null && store.isExternalUserRefTaken(err)) throw this.taken(ref);
+      throw err;
+    }
+  }
+
   private taken(ref: string) {
     return errors.conflict(`An agent with external_user_ref "${ref}" already exists.`, [{ field: 'external_user_ref', detail: 'is already taken by another agent' }]);
   }
@@ -33,11 +43,10 @@ export class AgentsService {
     if (kind === 'team' && input.team_id !== undefined) throw errors.field('team_id', 'is for agents, not teams');
     if (input.team_id) await this.teamOr422(tx, tenantId, input.team_id);
     const now = this.deps.clock.now();
-    const row = await store.insertAgent(tx, tenantId, {
+    const row = await this.unlessTaken(input.external_user_ref ?? null, store.insertAgent(tx, tenantId, {
       id: newId(), kind, name: input.name, email: input.email ?? null, team_id: input.team_id ?? null, active: true,
       external_user_ref: input.external_user_ref ?? null, created_at: now, updated_at: now,
-    });
-    if (!row) throw this.taken(input.external_user_ref!);
+    }));
     await emit(tx, { tenantId, type: 'agent.created', aggregateType: 'agent', aggregateId: row.id, occurredAt: now, payload: { agent_id: row.id, kind: row.kind, team_id: row.team_id } });
     return row;
   }
@@ -45,10 +54,16 @@ export class AgentsService {
   async update(tx: Tx, tenantId: string, id: string, patch: UpdateAgentInput): Promise<AgentRow> {
     const current = await store.getAgent(tx, tenantId, id, true);
     if (!current) throw errors.notFound('agent', id);
+    return this.write(tx, tenantId, current, patch);
+  }
+
+  /** Applies a change to the agent read (and locked) by the caller. */
+  private async write(tx: Tx, tenantId: string, current: AgentRow, patch: UpdateAgentInput): Promise<AgentRow> {
+    const id = current.id;
     if (current.kind === 'team' && patch.team_id) throw errors.field('team_id', 'is for agents, not teams');
     if (patch.team_id && patch.team_id !== current.team_id) await this.teamOr422(tx, tenantId, patch.team_id);
     const now = this.deps.clock.now();
-    const row = await store.updateAgent(tx, tenantId, {
+    const next: AgentRow = {
       ...current,
       name: patch.name ?? current.name,
       email: patch.email === undefined ? current.email : patch.email,
@@ -56,8 +71,8 @@ export class AgentsService {
       active: patch.active ?? current.active,
       external_user_ref: patch.external_user_ref === undefined ? current.external_user_ref : patch.external_user_ref,
       updated_at: now,
-    });
-    if (!row) throw this.taken(patch.external_user_ref!);
+    };
+    const row = await this.unlessTaken(next.external_user_ref, store.updateAgent(tx, tenantId, next));
     const type = current.active && !row.active ? 'agent.deactivated' : 'agent.updated';
     await emit(tx, { tenantId, type, aggregateType: 'agent', aggregateId: id, occurredAt: now, payload: { agent_id: id, fields: Object.keys(patch) } });
     return row;
@@ -68,7 +83,7 @@ export class AgentsService {
     const current = await store.getAgent(tx, tenantId, id, true);
     if (!current) throw errors.notFound('agent', id);
     if (!current.active) return current;
-    return this.update(tx, tenantId, id, { active: false });
+    return this.write(tx, tenantId, current, { active: false });
   }
 
   async get(q: Queryable, tenantId: string, id: string): Promise<AgentRow> {

@@ -15,24 +15,25 @@ export interface AgentRow {
 
 const COLS = 'id, kind, name, email, team_id, active, external_user_ref, created_at, updated_at';
 
-/** Inserts the agent unless its external_user_ref is taken (null then). */
-export async function insertAgent(db: Queryable, tenantId: string, a: AgentRow): Promise<AgentRow | null> {
+/** True for the unique-key violation of an external_user_ref another agent has: the key decides, races included. */
+export function isExternalUserRefTaken(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string };
+  return e?.code === '23505' && e.constraint === 'agents_external_user_ref';
+}
+
+/** Inserts the agent; a taken external_user_ref fails with a unique violation (isExternalUserRefTaken). */
+export async function insertAgent(db: Queryable, tenantId: string, a: AgentRow): Promise<AgentRow> {
   const res = await db.query<AgentRow>(
     `INSERT INTO agents (tenant_id, id, kind, name, email, team_id, active, external_user_ref, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-     ON CONFLICT (tenant_id, external_user_ref) WHERE external_user_ref IS NOT NULL DO NOTHING
      RETURNING ${COLS}`,
     [tenantId, a.id, a.kind, a.name, a.email, a.team_id, a.active, a.external_user_ref, a.created_at, a.updated_at],
   );
-  return res.rows[0] ?? null;
+  return res.rows[0]!;
 }
 
-/** Writes the agent; null when its external_user_ref is taken by another agent. */
-export async function updateAgent(db: Queryable, tenantId: string, a: AgentRow): Promise<AgentRow | null> {
-  const taken = a.external_user_ref === null ? null : await db.query(
-    `SELECT 1 FROM agents WHERE tenant_id = $1 AND external_user_ref = $2 AND id <> $3`, [tenantId, a.external_user_ref, a.id],
-  );
-  if (taken && taken.rowCount) return null;
+/** Writes the agent; a taken external_user_ref fails with a unique violation (isExternalUserRefTaken). */
+export async function updateAgent(db: Queryable, tenantId: string, a: AgentRow): Promise<AgentRow> {
   const res = await db.query<AgentRow>(
     `UPDATE agents SET name = $3, email = $4, team_id = $5, active = $6, external_user_ref = $7, updated_at = $8
       WHERE tenant_id = $1 AND id = $2 RETURNING ${COLS}`,

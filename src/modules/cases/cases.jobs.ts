@@ -28,7 +28,8 @@ export function defineCaseJobs(jobs: Jobs, deps: { db: Db; cases: CasesService; 
             const r = await db.tx((tx) => cases.checkBreaches(tx, tenantId, BATCH));
             total.breached += r.breached;
             total.escalated += r.escalated;
-            if (r.breached + r.escalated === 0) break;
+            // A batch short of full was the last: no extra empty transaction per tenant.
+            if (!r.more) break;
           }
         } catch (err) {
           failed.push(tenantId);

@@ -9,6 +9,7 @@
  */
 import type { Clock } from '../../platform/clock.js';
 import type { Queryable, Tx } from '../../platform/db/db.js';
+import type { TenantCache, TenantConfig } from '../../platform/db/tenant-cache.js';
 import { errors, type FieldError } from '../../platform/errors.js';
 import { isUuid, newId } from '../../platform/ids.js';
 import { emit } from '../../platform/outbox/outbox.js';
@@ -23,7 +24,7 @@ import {
   businessHoursOf, higher, priorityOf, raised, settingsErrors, withDefaults,
   type CaseSettings, type Priority, type PriorityFacts, type Reason,
 } from './cases.settings.js';
-import { addBusinessMinutes } from './cases.sla.js';
+import { addBusinessMinutes, type BusinessHours } from './cases.sla.js';
 import * as store from './cases.store.js';
 import type { CaseFilter, CaseRow, CaseStatus, Goodwill, TimelineKind, TimelineRow } from './cases.store.js';
 
@@ -73,8 +74,16 @@ export function triggersOf(settings: CaseSettings, answers: StoredAnswer[]): Tri
 
 const valueOf = (a: StoredAnswer): number | string | null => a.value_number ?? a.value_text ?? (a.value_choices ? a.value_choices.join(',') : null);
 
+/** A tenant's case settings with their defaults filled in, and when they were last saved (null: never). */
+interface LoadedSettings {
+  settings: CaseSettings;
+  updated_at: Date | null;
+}
+
 export class CasesService {
   private closedHandlers: ClosedHandler[] = [];
+  /** Read on every survey response (onSurveyResponded): cached per tenant, dropped by putSettings. */
+  private readonly settingsCache: TenantCache<LoadedSettings> | null;
 
   constructor(private readonly deps: {
     clock: Clock;
@@ -84,7 +93,10 @@ export class CasesService {
     agents: AgentsService;
     giveGift: GiveGift;
     standing: Standing;
-  }) {}
+    config?: TenantConfig;
+  }) {
+    this.settingsCache = deps.config?.cache<LoadedSettings>() ?? null;
+  }
 
   /** The follow-up sender (surveys): called when a case closes, in its transaction. */
   onClosed(handler: ClosedHandler): void {
@@ -94,8 +106,17 @@ export class CasesService {
   // ── Settings ──────────────────────────────────────────────────────────────────
 
   async settings(q: Queryable, tenantId: string): Promise<CaseSettings & { updated_at: Date | null }> {
-    const row = await store.getSettings(q, tenantId);
-    return { ...withDefaults(row?.settings ?? null), updated_at: row?.updated_at ?? null };
+    const loaded = await this.loadSettings(q, tenantId);
+    return { ...loaded.settings, updated_at: loaded.updated_at };
+  }
+
+  /** The one read of a tenant's settings; the cached value is shared, so callers never change it. */
+  private async loadSettings(q: Queryable, tenantId: string): Promise<LoadedSettings> {
+    const load = async (): Promise<LoadedSettings> => {
+      const row = await store.getSettings(q, tenantId);
+      return { settings: withDefaults(row?.settings ?? null), updated_at: row?.updated_at ?? null };
+    };
+    return this.settingsCache ? this.settingsCache.get(tenantId, load) : load();
   }
 
   checkSettings(body: unknown): FieldError[] {
@@ -111,6 +132,7 @@ export class CasesService {
     if (errs.length) throw errors.validation(errs);
     const now = this.deps.clock.now();
     await store.putSettings(tx, tenantId, s, now);
+    await this.deps.config?.changed(tx, tenantId);
     await emit(tx, { tenantId, type: 'case_settings.updated', aggregateType: 'tenant', aggregateId: tenantId, occurredAt: now, payload: { fields: Object.keys(input) } });
     return { ...s, updated_at: now };
   }
@@ -120,13 +142,13 @@ export class CasesService {
     return a !== null && a.active;
   }
 
-  private async timeZone(q: Queryable, tenantId: string): Promise<string> {
-    return (await this.deps.programs.get(q, tenantId)).time_zone;
+  /** The business hours SLA targets count in: the settings' own, in their zone or else the program's. */
+  private async hoursOf(q: Queryable, tenantId: string, s: CaseSettings): Promise<BusinessHours> {
+    return businessHoursOf(s, (await this.deps.programs.get(q, tenantId)).time_zone);
   }
 
   /** Due times of a priority's SLA targets, counted from `from` in business hours. */
-  private async dueTimes(q: Queryable, tenantId: string, s: CaseSettings, priority: Priority, from: Date) {
-    const hours = businessHoursOf(s, await this.timeZone(q, tenantId));
+  private dueTimes(hours: BusinessHours, s: CaseSettings, priority: Priority, from: Date) {
     const t = s.sla[priority];
     return { first_response_due_at: addBusinessMinutes(from, t.first_response_minutes, hours), resolution_due_at: addBusinessMinutes(from, t.resolution_minutes, hours) };
   }
@@ -137,7 +159,7 @@ export class CasesService {
     const now = this.deps.clock.now();
     const assignee = s.default_assignee_id && (await this.activeAgent(tx, tenantId, s.default_assignee_id)) ? s.default_assignee_id : null;
     const row = await store.insertCase(tx, tenantId, {
-      ...c, id: newId(), assignee_id: assignee, status: 'open', ...(await this.dueTimes(tx, tenantId, s, c.priority, now)),
+      ...c, id: newId(), assignee_id: assignee, status: 'open', ...this.dueTimes(await this.hoursOf(tx, tenantId, s), s, c.priority, now),
       first_responded_at: null, resolved_at: null, closed_at: null, first_response_breached: false, resolution_breached: false, escalated_at: null,
       resolution_code: null, resolution_note: null, goodwill: [], follow_up_invitation_id: null, reopened_count: 0, reopened_at: null, erased: false,
       created_at: now, updated_at: now,
@@ -164,9 +186,10 @@ export class CasesService {
       await this.onFollowUpAnswer(tx, tenantId, e.response.source.id, e);
       return;
     }
-    const s = withDefaults((await store.getSettings(tx, tenantId))?.settings ?? null);
+    const s = (await this.loadSettings(tx, tenantId)).settings;
     const triggers = triggersOf(s, e.answers);
-    const existing = await store.caseOfResponse(tx, tenantId, e.response.id);
+    // Only a response stored before can have a case: a new one needs no lookup.
+    const existing = e.edited ? await store.caseOfResponse(tx, tenantId, e.response.id) : null;
     if (triggers.length === 0 && !existing) return;
     const tier = e.response.tier_code ?? (await this.tierOf(tx, tenantId, e.response.member_id, e.response.submitted_at));
     const facts = (t: Trigger): PriorityFacts => ({
@@ -177,7 +200,7 @@ export class CasesService {
     const fields = {
       reasons: [...new Set(triggers.map((t) => t.reason))],
       source: {
-        type: 'survey_answer', response_id: e.response.id, survey_id: e.survey.id, survey_name: e.survey.name,
+        survey_id: e.survey.id, survey_name: e.survey.name,
         question_key: main?.answer.question_key ?? null, band: main?.answer.band ?? null, value: main ? valueOf(main.answer) : null,
       },
       subject: main ? subjectOf(main, e.survey.name) : `Survey "${e.survey.name}"`,
@@ -223,7 +246,7 @@ export class CasesService {
       if (m.status === 'erased') throw errors.unprocessable(`Member ${m.id} was erased.`);
       memberId = m.id;
     }
-    const s = withDefaults((await store.getSettings(tx, tenantId))?.settings ?? null);
+    const s = (await this.loadSettings(tx, tenantId)).settings;
     const now = this.deps.clock.now();
     const tier = await this.tierOf(tx, tenantId, memberId, now);
     const touchpoint = input.touchpoint ?? null;
@@ -231,7 +254,7 @@ export class CasesService {
     const oneLine = input.message.replace(/\s+/g, ' ').trim();
     const row = await this.open(tx, tenantId, s, {
       member_id: memberId, source_type: 'feedback', source_response_id: null,
-      source: { type: 'feedback', rating: input.rating ?? null, metadata: input.metadata ?? {} },
+      source: { rating: input.rating ?? null, metadata: input.metadata ?? {} },
       reasons: ['feedback'], subject: `Feedback: ${oneLine.length > 80 ? `${oneLine.slice(0, 79)}…` : oneLine}`,
       message: input.message, contact_email: input.email ?? null, touchpoint, tier_code: tier, priority,
     });
@@ -273,9 +296,10 @@ export class CasesService {
       // already answered keeps its target: that clock has stopped), the resolution from the last reopening if any,
       // as reopenRow set it. Counting it from the opening would put a case reopened weeks later past its target at
       // once. Breach flags already set stay.
-      const s = withDefaults((await store.getSettings(tx, tenantId))?.settings ?? null);
-      const fromOpening = await this.dueTimes(tx, tenantId, s, patch.priority, c.created_at);
-      const fromReopening = c.reopened_at ? await this.dueTimes(tx, tenantId, s, patch.priority, c.reopened_at) : fromOpening;
+      const s = (await this.loadSettings(tx, tenantId)).settings;
+      const hours = await this.hoursOf(tx, tenantId, s);
+      const fromOpening = this.dueTimes(hours, s, patch.priority, c.created_at);
+      const fromReopening = c.reopened_at ? this.dueTimes(hours, s, patch.priority, c.reopened_at) : fromOpening;
       next = {
         ...next, priority: patch.priority,
         first_response_due_at: c.first_responded_at === null ? fromOpening.first_response_due_at : c.first_response_due_at,
@@ -384,8 +408,8 @@ export class CasesService {
   /** Open again, with a fresh resolution target from now (the first response target stays as it was). */
   private async reopenRow(tx: Tx, tenantId: string, c: CaseRow, who: Actor, reason: string | null): Promise<CaseRow> {
     const now = this.deps.clock.now();
-    const s = withDefaults((await store.getSettings(tx, tenantId))?.settings ?? null);
-    const { resolution_due_at } = await this.dueTimes(tx, tenantId, s, c.priority, now);
+    const s = (await this.loadSettings(tx, tenantId)).settings;
+    const { resolution_due_at } = this.dueTimes(await this.hoursOf(tx, tenantId, s), s, c.priority, now);
     const row = await store.updateCase(tx, tenantId, {
       ...c, status: 'open', resolved_at: null, closed_at: null, resolution_due_at, resolution_breached: false, reopened_count: c.reopened_count + 1, reopened_at: now, updated_at: now,
     });
@@ -404,13 +428,17 @@ export class CasesService {
 
   /**
    * Flags cases whose first response or resolution is overdue (case.sla_breached) and escalates each case once
-   * (case.escalated): to the escalation assignee and/or one priority up. Batched; safe to run twice.
+   * (case.escalated): to the escalation assignee and/or one priority up. Batched; safe to run twice. `more`: the
+   * batch was full, so another may find more cases.
    */
-  async checkBreaches(tx: Tx, tenantId: string, limit = 500): Promise<{ breached: number; escalated: number }> {
+  async checkBreaches(tx: Tx, tenantId: string, limit = 500): Promise<{ breached: number; escalated: number; more: boolean }> {
     const now = this.deps.clock.now();
     const due = await store.dueForBreach(tx, tenantId, now, limit);
-    if (due.length === 0) return { breached: 0, escalated: 0 };
-    const s = withDefaults((await store.getSettings(tx, tenantId))?.settings ?? null);
+    const more = due.length === limit;
+    if (due.length === 0) return { breached: 0, escalated: 0, more };
+    const s = (await this.loadSettings(tx, tenantId)).settings;
+    // One batch is one transaction: whether the escalation assignee is active cannot change partway through it.
+    const to = s.escalation.assign_to && (await this.activeAgent(tx, tenantId, s.escalation.assign_to)) ? s.escalation.assign_to : null;
     let breached = 0;
     let escalated = 0;
     for (const c of due) {
@@ -428,7 +456,6 @@ export class CasesService {
         await this.event(tx, tenantId, row, 'case.sla_breached', { sla, due_at: sla === 'first_response' ? c.first_response_due_at : c.resolution_due_at });
       }
       if (c.escalated_at === null) {
-        const to = s.escalation.assign_to && (await this.activeAgent(tx, tenantId, s.escalation.assign_to)) ? s.escalation.assign_to : null;
         const priority = s.escalation.raise_priority ? raised(c.priority) : c.priority;
         row = { ...row, escalated_at: now, assignee_id: to ?? c.assignee_id, priority };
         const data = { assignee_id: row.assignee_id, previous_assignee_id: c.assignee_id, priority, previous_priority: c.priority, sla: slas[0] };
@@ -439,7 +466,7 @@ export class CasesService {
       }
       await store.updateCase(tx, tenantId, row);
     }
-    return { breached, escalated };
+    return { breached, escalated, more };
   }
 
   // ── Reading ───────────────────────────────────────────────────────────────────
@@ -457,7 +484,9 @@ export class CasesService {
     const { source_type, source_response_id, follow_up_invitation_id, erased: _erased, source, ...rest } = c;
     return {
       ...rest,
-      source: { ...source, type: source_type, ...(source_response_id ? { response_id: source_response_id } : {}) },
+      // type and response_id live in their own columns (the stored document is only what opened the case); they
+      // lead the API's source as they always have.
+      source: { type: source_type, ...(source_response_id ? { response_id: source_response_id } : {}), ...source },
       breached: c.first_response_breached || c.resolution_breached,
       follow_up: follow_up_invitation_id ? { invitation_id: follow_up_invitation_id } : null,
     };

@@ -5,7 +5,7 @@
  */
 import jsonLogic from 'json-logic-js';
 import type { FieldError } from '../../platform/errors.js';
-import { isTimeZone } from '../../platform/dates.js';
+import { isoDay, isTimeZone } from '../../platform/dates.js';
 import { logicError } from '../rules/rules.validation.js';
 import { intervalErrors, WEEKDAYS, type BusinessHours, type LocalTime, type Weekday } from './cases.sla.js';
 
@@ -132,7 +132,7 @@ export function businessHoursOf(s: CaseSettings, tenantTimeZone: string): Busine
 }
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-const isDate = (v: string) => DATE_RE.test(v) && new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) === v;
+const isDate = (v: string) => DATE_RE.test(v) && isoDay(new Date(`${v}T00:00:00Z`)) === v;
 
 /** Every problem of a settings body the schema cannot see (agent ids are checked by the service). */
 export function settingsErrors(body: unknown): FieldError[] {

@@ -193,7 +193,18 @@ export function isVisible(q: Question, answers: AnswerInput, byKey: Map<string, 
  */
 export const answerOf = (answers: AnswerInput, key: string): AnswerValue | undefined => (Object.hasOwn(answers, key) ? answers[key] : undefined);
 
-const itemsOf = (q: Question): readonly string[] | null => (q.type === 'csi' ? CSI_ITEMS : q.type === 'cli' ? CLI_ITEMS : null);
+/** The sub-questions of a block (CSI, CLI); empty for every other question. */
+export function itemsOf(q: Pick<Question, 'type'>): readonly string[] {
+  if (q.type === 'csi') return CSI_ITEMS;
+  if (q.type === 'cli') return CLI_ITEMS;
+  return [];
+}
+
+/** The answer keys of a question: `<key>`, or `<key>.<item>` for each item of a block. */
+export function answerKeysOf(q: Pick<Question, 'key' | 'type'>): string[] {
+  const items = itemsOf(q);
+  return items.length > 0 ? items.map((i) => `${q.key}.${i}`) : [q.key];
+}
 
 /**
  * Checks `answers` against `def` and returns the rows to store (with bands), or every problem at once as
@@ -204,15 +215,10 @@ export function checkAnswers(def: SurveyDefinition, answers: AnswerInput): { err
   const rows: StoredAnswer[] = [];
   const byKey = new Map(def.questions.map((q) => [q.key, q]));
   const known = new Set<string>();
-  for (const q of def.questions) {
-    const items = itemsOf(q);
-    if (items) for (const it of items) known.add(`${q.key}.${it}`);
-    else known.add(q.key);
-  }
+  for (const q of def.questions) for (const k of answerKeysOf(q)) known.add(k);
   for (const k of Object.keys(answers)) if (!known.has(k)) errs.push({ field: `answers.${k}`, detail: 'is not a question of this survey' });
   for (const q of def.questions) {
-    const items = itemsOf(q);
-    const keys = items ? items.map((it) => `${q.key}.${it}`) : [q.key];
+    const keys = answerKeysOf(q);
     const given = keys.filter((k) => answerOf(answers, k) !== undefined);
     const visible = isVisible(q, answers, byKey);
     if (!visible) {

@@ -6,6 +6,7 @@
  */
 import crypto from 'node:crypto';
 import { isUuid } from '../../platform/ids.js';
+import { esc } from './html.js';
 
 const PAYLOAD_BYTES = 36;
 
@@ -56,7 +57,6 @@ export const publicSurveyUrl = (base: string, tenantId: string, surveyId: string
 
 /** The iframe that embeds a survey page in a shop's site (lazy: it loads when scrolled to). */
 export function embedSnippet(url: string, title: string): string {
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const src = `${url}${url.includes('?') ? '&' : '?'}embed=1`;
   return `<iframe src="${esc(src)}" title="${esc(title)}" loading="lazy" width="100%" height="600" style="border:0;max-width:640px"></iframe>`;
 }

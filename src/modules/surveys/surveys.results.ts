@@ -11,9 +11,10 @@ import {
   cesScore, cliScore, csatScore, csiScore, npsScore, ratingScore, responseRate,
   type CesScore, type CliScore, type CsatScore, type CsiScore, type Distribution, type NpsScore, type RatingScore, type ResponseRate,
 } from './surveys.scores.js';
+import { answerKeysOf } from './surveys.definition.js';
 import * as store from './surveys.store.js';
 import { aggregate, RESPONSE_COLUMNS, streamResponses, textAnswers, type Aggregates, type CountRow, type InvitationCountRow, type ValueRow } from './surveys.results.store.js';
-import { CLI_ITEMS, CSI_ITEMS, type Question, type QuestionType } from './surveys.types.js';
+import type { Question, QuestionType } from './surveys.types.js';
 import { analyseTexts, type LanguageTextResult } from './text/analyse.js';
 
 /** At most this many free-text answers (the period's newest) are analysed per request: analysis runs at query time. */
@@ -147,8 +148,7 @@ export class SurveyResults {
    */
   async csv(db: Db, tenantId: string, surveyId: string, f: Pick<ResultsFilter, 'from' | 'to'>): Promise<Readable> {
     const questions = await this.questions(db, tenantId, surveyId, {});
-    const answerColumns = questions.flatMap((k) =>
-      k.type === 'csi' ? CSI_ITEMS.map((i) => `${k.key}.${i}`) : k.type === 'cli' ? CLI_ITEMS.map((i) => `${k.key}.${i}`) : [k.key]);
+    const answerColumns = questions.flatMap((k) => answerKeysOf(k));
     const rows = await streamResponses(db, tenantId, surveyId, f);
     const toRecord = new Transform({
       objectMode: true,
@@ -223,7 +223,7 @@ function build(questions: KnownQuestion[], agg: Aggregates, dim: string | null):
   return questions.map((k): QuestionResult => {
     if (k.type === 'csi' || k.type === 'cli') {
       const groups = agg.blocks.filter((b) => b.dim === dim && b.key === k.key);
-      const itemKeys = (k.type === 'csi' ? CSI_ITEMS : CLI_ITEMS).map((i) => `${k.key}.${i}`);
+      const itemKeys = answerKeysOf(k);
       const items = itemKeys.map((key) => {
         const distribution = distributionOf(values.filter((r) => r.question_key === key));
         const rating = ratingScore(distribution);

@@ -9,24 +9,11 @@
  * them (`visibleAnswers`) before it calls `respond`: the respondent is never blamed for the page's own layout.
  */
 import { scaleOf } from '../surveys.bands.js';
-import { isVisible } from '../surveys.definition.js';
-import { CLI_ITEMS, CSI_ITEMS, type AnswerInput, type AnswerValue, type Question, type ShowIf, type SurveyDefinition } from '../surveys.types.js';
+import { answerKeysOf, isVisible } from '../surveys.definition.js';
+import type { AnswerInput, AnswerValue, Question, ShowIf, SurveyDefinition } from '../surveys.types.js';
 
 export { scaleOf, bandOf } from '../surveys.bands.js';
-export { isRequired } from '../surveys.definition.js';
-
-/** The sub-questions of a block (CSI, CLI); empty for every other question. */
-export function itemsOf(q: Question): readonly string[] {
-  if (q.type === 'csi') return CSI_ITEMS;
-  if (q.type === 'cli') return CLI_ITEMS;
-  return [];
-}
-
-/** The answer keys of a question: `<key>`, or `<key>.<item>` for each item of a block. */
-export function answerKeysOf(q: Question): string[] {
-  const items = itemsOf(q);
-  return items.length > 0 ? items.map((i) => `${q.key}.${i}`) : [q.key];
-}
+export { answerKeysOf, isRequired, itemsOf } from '../surveys.definition.js';
 
 /** Does an answer to `source` meet `cond`? The service's own rule (isVisible), for that one answer. */
 function meets(cond: ShowIf, source: Question, value: AnswerValue): boolean {

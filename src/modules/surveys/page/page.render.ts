@@ -9,6 +9,7 @@
  * outline, 44 px touch targets, "required" written out, problems linked to their questions (aria-describedby) and
  * listed in a summary (role=alert). Colours: PALETTE, every pair ≥ 4.5:1 (page.test.ts computes the ratios).
  */
+import { esc } from '../html.js';
 import type { Language, Question, SurveyDefinition } from '../surveys.types.js';
 import { CLI_ITEM_WORDING, CSI_ITEM_WORDING, standardWording } from '../surveys.wording.js';
 import { DEFAULT_TEXT_MAX, problemOf, type AnswerProblem, type FormFields } from './page.form.js';
@@ -28,9 +29,6 @@ export const PALETTE = {
   border: '#5c5c5c',
 } as const;
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-/** Text and attribute values, escaped for HTML. */
-export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 
 const idOf = (answerKey: string) => answerKey.replace(/\./g, '-');
 
