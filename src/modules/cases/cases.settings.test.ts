@@ -72,3 +72,12 @@ describe('settingsErrors: priority rules', () => {
     assert.equal(priorityOf(bare, facts), 'urgent');
   });
 });
+
+describe('business hours: holidays', () => {
+  test('a date the pattern lets through but the calendar has not (month 13, 30 February) is a field error, not a crash', () => {
+    for (const bad of ['2031-13-01', '2031-02-30', '2031-00-10']) {
+      const errs = settingsErrors({ business_hours: { time_zone: null, weekly: withDefaults(null).business_hours.weekly, holidays: [bad] } });
+      assert.deepEqual(errs.map((e) => e.field), ['business_hours.holidays[0]'], bad);
+    }
+  });
+});

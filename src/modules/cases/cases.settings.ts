@@ -132,7 +132,11 @@ export function businessHoursOf(s: CaseSettings, tenantTimeZone: string): Busine
 }
 
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-const isDate = (v: string) => DATE_RE.test(v) && isoDay(new Date(`${v}T00:00:00Z`)) === v;
+const isDate = (v: string) => {
+  if (!DATE_RE.test(v)) return false;
+  const d = new Date(`${v}T00:00:00Z`); // month 13 is an invalid Date, which isoDay would throw on
+  return !Number.isNaN(d.getTime()) && isoDay(d) === v;
+};
 
 /** Every problem of a settings body the schema cannot see (agent ids are checked by the service). */
 export function settingsErrors(body: unknown): FieldError[] {
