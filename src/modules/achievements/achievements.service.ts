@@ -357,7 +357,9 @@ export class AchievementsService {
     const tz = (await this.deps.programs.get(q, tenantId)).time_zone;
     const { from, to } = periodBounds(f.period, f.at ?? this.deps.clock.now(), tz);
     const candidates = await store.optedIn(q, tenantId);
-    const active = (await this.deps.members.findMany(q, tenantId, candidates, [])).filter((m) => m.status === 'active').map((m) => m.id);
+    const found = (await this.deps.members.findMany(q, tenantId, candidates, [])).filter((m) => m.status === 'active');
+    const byId = new Map(found.map((m) => [m.id, m]));
+    const active = found.map((m) => m.id);
     const scores = f.by === 'points' ? await this.deps.ledger.earnedBetween(q, tenantId, active, from, to) : await store.badgesEarnedBetween(q, tenantId, active, from, to);
     const ranked = [...scores.entries()].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     const withRank = ranked.map(([m, s], i) => ({ member_id: m, score: s, rank: i === 0 || ranked[i - 1]![1] !== s ? i + 1 : 0 }));
@@ -365,11 +367,8 @@ export class AchievementsService {
     const start = f.after ? withRank.findIndex((r) => r.score < f.after!.s || (r.score === f.after!.s && r.member_id > f.after!.m)) : 0;
     const slice = start < 0 ? [] : withRank.slice(start, start + f.limit);
     const more = start >= 0 && withRank.length > start + f.limit;
-    const data = [];
-    for (const r of slice) {
-      const m = (await this.deps.members.find(q, tenantId, { id: r.member_id }))!;
-      data.push({ rank: r.rank, member_id: r.member_id, display_name: displayName(m), score: r.score });
-    }
+    // The page's rows are among the members loaded above: no query per row.
+    const data = slice.map((r) => ({ rank: r.rank, member_id: r.member_id, display_name: displayName(byId.get(r.member_id)!), score: r.score }));
     const last = slice[slice.length - 1];
     return { period: f.period, by: f.by, from, to, data, next_cursor: more && last ? encodeCursor({ s: last.score, m: last.member_id }) : null };
   }
