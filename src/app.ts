@@ -211,8 +211,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     members.registerExportSection('referrals', (q, t, m) => referrals.exportMember(q, t, m));
     // Campaigns: awards on orders and action events, budgets, control groups; audiences by the member's tier.
     // Registered after the stamp cards: an extra_stamp campaign reads the stamps the order (or its return) left on a card.
-    const campaigns = new CampaignsService({ clock, programs, members, transactions, stampCards, config: tenantConfig });
-    campaigns.setStanding(tiers.standing);
+    const campaigns = new CampaignsService({ clock, programs, members, transactions, stampCards, standing: tiers.standing, config: tenantConfig });
     transactions.registerHook(campaigns.orderHook());
     events.registerHook(campaigns.eventHook());
     defineCampaignJobs(jobs, { db, campaigns, tenants });
