@@ -394,11 +394,9 @@ export class StampCardsService {
         }
       },
       returned: async (tx, e) => {
-        const rows = await store.purchasesOf(tx, e.tenantId, e.purchase.id);
-        if (rows.length === 0) return;
-        const types = new Map((await store.typesByIds(tx, e.tenantId, rows.map((r) => r.type_id))).map((t) => [t.id, t]));
-        const categoryOf = new Map((e.purchase.lines ?? []).map((l) => [l.sku, l.category]));
-        const kept = e.purchase.total - e.purchase.returned_total;
+        const ctx = await this.purchaseContext(tx, e.tenantId, e.purchase);
+        if (!ctx) return;
+        const { rows, types, categoryOf, kept } = ctx;
         for (const row of rows) {
           const t = types.get(row.type_id)!;
           if (t.stamp_on === 'visit') continue; // a return does not undo a visit
@@ -408,11 +406,9 @@ export class StampCardsService {
         }
       },
       voided: async (tx, e) => {
-        const rows = await store.purchasesOf(tx, e.tenantId, e.purchase.id);
-        if (rows.length === 0) return;
-        const types = new Map((await store.typesByIds(tx, e.tenantId, rows.map((r) => r.type_id))).map((t) => [t.id, t]));
-        const categoryOf = new Map((e.purchase.lines ?? []).map((l) => [l.sku, l.category]));
-        const kept = e.purchase.total - e.purchase.returned_total;
+        const ctx = await this.purchaseContext(tx, e.tenantId, e.purchase);
+        if (!ctx) return;
+        const { rows, types, categoryOf, kept } = ctx;
         const meta: StampMeta = { kind: 'void', transaction_id: e.voided.id, occurred_at: this.deps.clock.now() };
         for (const row of rows) {
           const t = types.get(row.type_id)!;
@@ -426,6 +422,19 @@ export class StampCardsService {
         }
       },
     };
+  }
+
+  /**
+   * What a return or a void of this purchase settles against: the stamps the purchase gave per card type (null when
+   * it gave none), those types, each line's category, and the total the member keeps.
+   */
+  private async purchaseContext(tx: Tx, tenantId: string, purchase: TransactionRow) {
+    const rows = await store.purchasesOf(tx, tenantId, purchase.id);
+    if (rows.length === 0) return null;
+    const types = new Map((await store.typesByIds(tx, tenantId, rows.map((r) => r.type_id))).map((t) => [t.id, t]));
+    const categoryOf = new Map((purchase.lines ?? []).map((l) => [l.sku, l.category]));
+    const kept = purchase.total - purchase.returned_total;
+    return { rows, types, categoryOf, kept };
   }
 
   /** The event hook: an action event named `visit` is a visit. */
