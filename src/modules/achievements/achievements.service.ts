@@ -290,14 +290,8 @@ export class AchievementsService {
 
   // ── A member's badges ─────────────────────────────────────────────────────────
 
-  private async memberOr404(q: Queryable, tenantId: string, memberId: string) {
-    const m = await this.deps.members.find(q, tenantId, { id: memberId });
-    if (!m) throw errors.notFound('member', memberId);
-    return m;
-  }
-
   async memberBadges(q: Queryable, tenantId: string, memberId: string, f: { earned?: boolean; afterId?: string; limit: number }): Promise<MemberBadgeView[]> {
-    await this.memberOr404(q, tenantId, memberId);
+    await this.deps.members.findOr404(q, tenantId, memberId);
     const rows = await store.badgesForMember(q, tenantId, memberId, f);
     const needStats = rows.some((r) => !r.earned);
     const stats = needStats ? await store.purchaseStats(q, tenantId, memberId) : { purchases: 0, weeks: [], categories: [] };
@@ -328,13 +322,13 @@ export class AchievementsService {
   // ── Leaderboard ───────────────────────────────────────────────────────────────
 
   async optInState(q: Queryable, tenantId: string, memberId: string) {
-    await this.memberOr404(q, tenantId, memberId);
+    await this.deps.members.findOr404(q, tenantId, memberId);
     const at = await store.optedInAt(q, tenantId, memberId);
     return { member_id: memberId, opted_in: at !== null, opted_in_at: at };
   }
 
   async setOptIn(tx: Tx, tenantId: string, memberId: string, optedIn: boolean) {
-    const m = await this.memberOr404(tx, tenantId, memberId);
+    const m = await this.deps.members.findOr404(tx, tenantId, memberId);
     if (m.status === 'erased') throw errors.unprocessable(`Member ${memberId} was erased.`);
     const now = this.deps.clock.now();
     if (optedIn) {

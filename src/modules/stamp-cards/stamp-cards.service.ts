@@ -228,22 +228,16 @@ export class StampCardsService {
     };
   }
 
-  private async memberOr404(q: Queryable, tenantId: string, memberId: string) {
-    const member = await this.deps.members.find(q, tenantId, { id: memberId });
-    if (!member) throw errors.notFound('member', memberId);
-    return member;
-  }
-
   /** The member's progress on each active card type (and archived ones they hold cards of, on request), oldest type first. */
   async memberCards(q: Queryable, tenantId: string, memberId: string, f: { includeArchived: boolean; afterId?: string; limit: number }): Promise<MemberCardView[]> {
-    await this.memberOr404(q, tenantId, memberId);
+    await this.deps.members.findOr404(q, tenantId, memberId);
     const types = await store.typesOfMember(q, tenantId, memberId, f);
     const summaries = await store.cardSummaries(q, tenantId, memberId, types.map((t) => t.id));
     return types.map((t) => this.cardView(t, summaries.get(t.id)));
   }
 
   async history(q: Queryable, tenantId: string, memberId: string, f: { typeId?: string; beforeId?: string; limit: number }) {
-    await this.memberOr404(q, tenantId, memberId);
+    await this.deps.members.findOr404(q, tenantId, memberId);
     return store.listEvents(q, tenantId, memberId, f);
   }
 
@@ -341,7 +335,7 @@ export class StampCardsService {
     if (input.stamps === 0) throw errors.field('stamps', 'must not be 0');
     const type = await store.getType(tx, tenantId, typeId);
     if (!type) throw errors.notFound('stamp card type', typeId);
-    const member = await this.memberOr404(tx, tenantId, input.member_id);
+    const member = await this.deps.members.findOr404(tx, tenantId, input.member_id);
     if (member.status !== 'active') throw errors.unprocessable(`Member ${member.id} is ${member.status} and cannot get stamps.`);
     if (type.status === 'archived') throw errors.unprocessable(`Stamp card type ${typeId} is archived.`);
     const program = await this.deps.programs.get(tx, tenantId);
