@@ -175,6 +175,9 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const events = new EventsService({ clock, ledger, members, programs, rules });
     defineLedgerJobs(jobs, { db, ledger, programs, tenants });
 
+    // The most rows of one kind a member's GDPR export holds, for every module's section.
+    const EXPORT_LIMIT = 100_000;
+
     // Program mechanics (docs/program.md). Gifts (points, a catalog reward, store credit) are given one way, whoever gives them.
     const giftGivers: GiftGivers = {};
     const giveGift = createGiveGift({ now: () => clock.now(), program: (tx, t) => programs.get(tx, t), givers: giftGivers });
@@ -186,7 +189,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     };
     const vouchers = new VouchersService(clock, members, programs);
     defineVoucherJobs(jobs, { db, vouchers, tenants });
-    members.registerExportSection('wallet', (q, t, m) => wallet.exportOf(q, t, m, 100_000));
+    members.registerExportSection('wallet', (q, t, m) => wallet.exportOf(q, t, m, EXPORT_LIMIT));
     // Tiers: the member's tier and earn multiplier judge orders and events; orders and action bonuses may move members up.
     const tiers = new TiersService({ clock, ledger, transactions, programs, members, config: tenantConfig });
     transactions.setStanding(tiers.standing);
@@ -197,7 +200,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const stampCards = new StampCardsService({ clock, ledger, members, programs, giveGift, config: tenantConfig });
     transactions.registerHook(stampCards.orderHook());
     events.registerHook(stampCards.eventHook());
-    members.registerExportSection('stamp_cards', (q, t, m) => stampCards.exportOf(q, t, m, 100_000));
+    members.registerExportSection('stamp_cards', (q, t, m) => stampCards.exportOf(q, t, m, EXPORT_LIMIT));
     const achievements = new AchievementsService({ clock, ledger, members, programs, giveGift });
     transactions.registerHook(achievements.orderHook());
     events.registerHook(achievements.eventHook());
@@ -211,22 +214,20 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     members.registerExportSection('referrals', (q, t, m) => referrals.exportMember(q, t, m));
     // Campaigns: awards on orders and action events, budgets, control groups; audiences by the member's tier.
     // Registered after the stamp cards: an extra_stamp campaign reads the stamps the order (or its return) left on a card.
-    const campaigns = new CampaignsService({ clock, programs, members, transactions, stampCards, config: tenantConfig });
-    campaigns.setStanding(tiers.standing);
+    const campaigns = new CampaignsService({ clock, programs, members, transactions, stampCards, standing: tiers.standing, config: tenantConfig });
     transactions.registerHook(campaigns.orderHook());
     events.registerHook(campaigns.eventHook());
     defineCampaignJobs(jobs, { db, campaigns, tenants });
-    members.registerExportSection('campaigns', (q, t, m) => campaigns.memberRecord(q, t, m, 100_000));
+    members.registerExportSection('campaigns', (q, t, m) => campaigns.memberRecord(q, t, m, EXPORT_LIMIT));
     // Rewards catalog: points spent through redemptions, vouchers and cashback issued by the modules above; prices and reservations by the member's tier.
     const rewards = new RewardsService({ clock, ledger, members, programs, redemptions, vouchers, wallet, standing: tiers.standing });
     giftGivers.reward = (tx, book, rewardId, source) => rewards.give(tx, book, rewardId, source);
     // Cancelling an unused voucher a reward issued refunds its points (in the voucher's transaction).
     vouchers.onCancelled((tx, t, voucher) => rewards.onVoucherCancelled(tx, t, voucher));
     // GDPR: a member's reward redemptions go into the export; erasure clears the addresses and notes they gave.
-    members.registerExportSection('rewards', (q, t, m) => rewards.exportMember(q, t, m, 100_000));
+    members.registerExportSection('rewards', (q, t, m) => rewards.exportMember(q, t, m, EXPORT_LIMIT));
     members.registerEraser('rewards', (tx, t, m) => rewards.eraseMember(tx, t, m));
     // GDPR: what the points modules hold about a member goes into the export; erasure clears event properties.
-    const EXPORT_LIMIT = 100_000;
     members.registerExportSection('points', async (q, t, m) => ({ balance: await ledger.balance(q, t, m), entries: await ledger.entries(q, t, m, { limit: EXPORT_LIMIT }) }));
     members.registerExportSection('orders', async (q, t, m) => (await transactions.list(q, t, { memberId: m, limit: EXPORT_LIMIT })).map(transactionView));
     members.registerExportSection('redemptions', (q, t, m) => redemptions.list(q, t, { memberId: m, limit: EXPORT_LIMIT }));

@@ -8,6 +8,7 @@ import type { ValidateFunction } from 'ajv';
 import { errors, type FieldError } from '../platform/errors.js';
 import { makeAjv } from '../platform/http/ajv.js';
 import { ajvToFieldErrors } from '../platform/http/problem.js';
+import { mergeFieldErrors } from '../platform/http/validation.js';
 
 const ajv = makeAjv('body');
 const validators = new WeakMap<TSchema, ValidateFunction>();
@@ -21,7 +22,7 @@ export function body<T>(schema: TSchema, input: T, check: (b: unknown) => FieldE
   let validate = validators.get(schema);
   if (!validate) validators.set(schema, (validate = ajv.compile(schema)));
   const schemaErrs = validate(input) ? [] : ajvToFieldErrors(validate.errors as never, 'body');
-  const all = [...check(input), ...schemaErrs];
+  const all = mergeFieldErrors(check(input), schemaErrs);
   if (all.length) throw errors.validation(all);
   return input;
 }

@@ -68,6 +68,14 @@ function roughPoints(a: DemoAction): number {
 }
 
 /**
+ * A Db whose queries and transactions all run in `tx`: job code that commits in transactions of its own (per
+ * member, per batch) then runs inside the demo's one transaction.
+ */
+export function dbOver(tx: Tx): Db {
+  return { query: tx.query.bind(tx), tx: <T>(fn: (t: Tx) => Promise<T>) => fn(tx) } as unknown as Db;
+}
+
+/**
  * Patron's services on a clock of their own (wired as src/app.ts wires them), so the demo can date what it writes
  * without moving the clock of the running Patron: its API and scheduled jobs keep the real time.
  */
@@ -119,7 +127,7 @@ async function replay(patron: Patron, tx: Tx, tenantId: string, program: Program
   const clock = new SettableClock();
   const { ledger, transactions, events, redemptions } = servicesOn(patron, clock);
   // The ledger's batch jobs commit batch by batch in transactions of their own; here they run inside the shard's.
-  const inTx = { tx: <T>(fn: (t: Tx) => Promise<T>) => fn(tx) } as unknown as Db;
+  const inTx = dbOver(tx);
   const { points: per, amount } = program.points_value;
   // Whether a member may have the points for a reward, from the plan alone: only then is the balance read at the till.
   const planned = new Map<number, number>();

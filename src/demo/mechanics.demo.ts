@@ -14,8 +14,9 @@
  * by the referrals module (they are secrets of sorts); everything else follows from the demo's data.
  */
 import type { Patron } from '../app.js';
-import type { Db, Tx } from '../platform/db/db.js';
+import type { Tx } from '../platform/db/db.js';
 import { body } from './admin-body.js';
+import { dbOver } from './history.demo.js';
 import type { MemberHistory } from '../modules/members/members.service.js';
 import { CreateBadgeBody, type CreateBadgeInput } from '../modules/achievements/achievements.schema.js';
 import { CreateCampaignBody, type CreateCampaignInput } from '../modules/campaigns/campaigns.schema.js';
@@ -211,7 +212,7 @@ export async function ensureDemoMechanics(patron: Patron, tx: Tx, tenantId: stri
   const { tiers, rewards, stampCards, achievements, referrals, campaigns, members: memberService, transactions } = patron.services;
   const now = patron.clock.now();
   // The jobs' batch work (each member or batch in a transaction of its own) runs inside this one.
-  const inTx = { query: tx.query.bind(tx), tx: <T>(fn: (t: Tx) => Promise<T>) => fn(tx) } as unknown as Db;
+  const inTx = dbOver(tx);
 
   // Tiers, then every member placed by their last 12 months (what the tiers.evaluate job does).
   const settings = await tiers.updateSettings(tx, tenantId, body(UpdateTierSettingsBody, DEMO_TIER_SETTINGS, (b) => tiers.checkSettingsFields(b)));

@@ -14,7 +14,7 @@
  */
 import type { Patron } from '../app.js';
 import { SettableClock } from '../platform/clock.js';
-import type { Db, Tx } from '../platform/db/db.js';
+import type { Tx } from '../platform/db/db.js';
 import { AgentsService } from '../modules/agents/agents.service.js';
 import { CreateAgentBody } from '../modules/agents/agents.schema.js';
 import { CaseSettingsBody } from '../modules/cases/cases.schema.js';
@@ -29,7 +29,7 @@ import { SurveysService } from '../modules/surveys/surveys.service.js';
 import type { AnswerInput, Language, Texts } from '../modules/surveys/surveys.types.js';
 import { body } from './admin-body.js';
 import { DEMO_COMMENTS, toneOf, type Tone } from './feedback.demo.js';
-import { servicesOn } from './history.demo.js';
+import { dbOver, servicesOn } from './history.demo.js';
 import { Rng } from './random.js';
 
 const DAY = 86_400_000;
@@ -293,7 +293,7 @@ export async function ensureDemoSurveys(patron: Patron, tx: Tx, tenantId: string
   clock.set(now);
   await cases.checkBreaches(tx, tenantId);
   // The survey bonuses past their pending period become spendable, as the nightly ledger job would have made them.
-  const inTx = { query: tx.query.bind(tx), tx: <T>(fn: (t: Tx) => Promise<T>) => fn(tx) } as unknown as Db;
+  const inTx = dbOver(tx);
   await ledger.activateDue(inTx, tenantId, (await programs.get(tx, tenantId)).negative_balance);
 
   const all = await cases.list(tx, tenantId, { limit: 500 });

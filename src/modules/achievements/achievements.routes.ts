@@ -10,15 +10,15 @@ import { decodeCursor, isIdCursor, page } from '../../platform/http/pagination.j
 import { IdParams, Page, problems } from '../../platform/http/schema.js';
 import type { HttpServer } from '../../platform/http/server.js';
 import { rejectBadBody } from '../../platform/http/validation.js';
+import { isUuid } from '../../platform/ids.js';
 import {
   Badge, CreateBadgeBody, Leaderboard, LeaderboardQuery, ListBadgesQuery, MemberBadge, MemberBadgesQuery, OptIn, OptInBody, UpdateBadgeBody,
   type CreateBadgeInput, type UpdateBadgeInput,
 } from './achievements.schema.js';
 import type { AchievementsService } from './achievements.service.js';
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isScoreCursor = (v: any): v is { s: number; m: string } =>
-  typeof v === 'object' && v !== null && Number.isSafeInteger(v.s) && typeof v.m === 'string' && UUID_RE.test(v.m);
+  typeof v === 'object' && v !== null && Number.isSafeInteger(v.s) && typeof v.m === 'string' && isUuid(v.m);
 
 export function achievementsRoutes(deps: { db: Db; achievements: AchievementsService; http: HttpKit }) {
   const { db, achievements, http } = deps;

@@ -290,14 +290,8 @@ export class AchievementsService {
 
   // ── A member's badges ─────────────────────────────────────────────────────────
 
-  private async memberOr404(q: Queryable, tenantId: string, memberId: string) {
-    const m = await this.deps.members.find(q, tenantId, { id: memberId });
-    if (!m) throw errors.notFound('member', memberId);
-    return m;
-  }
-
   async memberBadges(q: Queryable, tenantId: string, memberId: string, f: { earned?: boolean; afterId?: string; limit: number }): Promise<MemberBadgeView[]> {
-    await this.memberOr404(q, tenantId, memberId);
+    await this.deps.members.findOr404(q, tenantId, memberId);
     const rows = await store.badgesForMember(q, tenantId, memberId, f);
     const needStats = rows.some((r) => !r.earned);
     const stats = needStats ? await store.purchaseStats(q, tenantId, memberId) : { purchases: 0, weeks: [], categories: [] };
@@ -328,13 +322,13 @@ export class AchievementsService {
   // ── Leaderboard ───────────────────────────────────────────────────────────────
 
   async optInState(q: Queryable, tenantId: string, memberId: string) {
-    await this.memberOr404(q, tenantId, memberId);
+    await this.deps.members.findOr404(q, tenantId, memberId);
     const at = await store.optedInAt(q, tenantId, memberId);
     return { member_id: memberId, opted_in: at !== null, opted_in_at: at };
   }
 
   async setOptIn(tx: Tx, tenantId: string, memberId: string, optedIn: boolean) {
-    const m = await this.memberOr404(tx, tenantId, memberId);
+    const m = await this.deps.members.findOr404(tx, tenantId, memberId);
     if (m.status === 'erased') throw errors.unprocessable(`Member ${memberId} was erased.`);
     const now = this.deps.clock.now();
     if (optedIn) {
@@ -357,7 +351,9 @@ export class AchievementsService {
     const tz = (await this.deps.programs.get(q, tenantId)).time_zone;
     const { from, to } = periodBounds(f.period, f.at ?? this.deps.clock.now(), tz);
     const candidates = await store.optedIn(q, tenantId);
-    const active = (await this.deps.members.findMany(q, tenantId, candidates, [])).filter((m) => m.status === 'active').map((m) => m.id);
+    const found = (await this.deps.members.findMany(q, tenantId, candidates, [])).filter((m) => m.status === 'active');
+    const byId = new Map(found.map((m) => [m.id, m]));
+    const active = found.map((m) => m.id);
     const scores = f.by === 'points' ? await this.deps.ledger.earnedBetween(q, tenantId, active, from, to) : await store.badgesEarnedBetween(q, tenantId, active, from, to);
     const ranked = [...scores.entries()].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     const withRank = ranked.map(([m, s], i) => ({ member_id: m, score: s, rank: i === 0 || ranked[i - 1]![1] !== s ? i + 1 : 0 }));
@@ -365,11 +361,8 @@ export class AchievementsService {
     const start = f.after ? withRank.findIndex((r) => r.score < f.after!.s || (r.score === f.after!.s && r.member_id > f.after!.m)) : 0;
     const slice = start < 0 ? [] : withRank.slice(start, start + f.limit);
     const more = start >= 0 && withRank.length > start + f.limit;
-    const data = [];
-    for (const r of slice) {
-      const m = (await this.deps.members.find(q, tenantId, { id: r.member_id }))!;
-      data.push({ rank: r.rank, member_id: r.member_id, display_name: displayName(m), score: r.score });
-    }
+    // The page's rows are among the members loaded above: no query per row.
+    const data = slice.map((r) => ({ rank: r.rank, member_id: r.member_id, display_name: displayName(byId.get(r.member_id)!), score: r.score }));
     const last = slice[slice.length - 1];
     return { period: f.period, by: f.by, from, to, data, next_cursor: more && last ? encodeCursor({ s: last.score, m: last.member_id }) : null };
   }

@@ -248,9 +248,12 @@ interface Award {
 export class CampaignsService {
   /** The launched campaigns per tenant: every order and event reads them; launch and cancel announce a change. */
   private readonly launched: TenantCache<CampaignRow[]> | null;
+  /** Where the member's tier comes from (the tiers module); without one every member's tier is null. */
+  private readonly standing: MemberStanding;
 
-  constructor(private readonly deps: { clock: Clock; programs: ProgramsService; members: MembersService; transactions: TransactionsService; stampCards: StampCardsService; config?: TenantConfig }) {
+  constructor(private readonly deps: { clock: Clock; programs: ProgramsService; members: MembersService; transactions: TransactionsService; stampCards: StampCardsService; standing?: MemberStanding; config?: TenantConfig }) {
     this.launched = deps.config?.cache<CampaignRow[]>() ?? null;
+    this.standing = deps.standing ?? (async () => ({ tier: null }));
   }
 
   /**
@@ -262,13 +265,6 @@ export class CampaignsService {
     const load = () => store.launchedCampaigns(q, tenantId);
     const all = this.launched ? await this.launched.get(tenantId, load) : await load();
     return all.filter((c) => kinds.includes(c.kind) && c.starts_at <= at && at < c.ends_at);
-  }
-
-  private standing: MemberStanding = async () => ({ tier: null });
-
-  /** Where the member's tier comes from (the tiers module); without one every member's tier is null. */
-  setStanding(standing: MemberStanding): void {
-    this.standing = standing;
   }
 
   // ── Definition ────────────────────────────────────────────────────────────

@@ -86,10 +86,6 @@ export async function getCampaign(db: Queryable, tenantId: string, id: string, f
   return res.rows[0] ?? null;
 }
 
-export async function deleteCampaign(db: Queryable, tenantId: string, id: string): Promise<void> {
-  await db.query(`DELETE FROM campaigns WHERE tenant_id = $1 AND id = $2 AND status = 'draft'`, [tenantId, id]);
-}
-
 /** Newest first (by id, UUID v7). */
 export async function listCampaigns(db: Queryable, tenantId: string, f: { status?: string; kind?: string; beforeId?: string; limit: number }): Promise<CampaignRow[]> {
   const res = await db.query<CampaignRow>(
@@ -240,14 +236,6 @@ export async function seeMember(db: Queryable, tenantId: string, campaignId: str
     [tenantId, campaignId, memberId, grp, now],
   );
   return res.rows[0]!;
-}
-
-export async function getCampaignMember(db: Queryable, tenantId: string, campaignId: string, memberId: string): Promise<CampaignMemberRow | null> {
-  const res = await db.query<CampaignMemberRow>(
-    `SELECT member_id, grp, assigned_at, first_seen_at, awards, points FROM campaign_members WHERE tenant_id = $1 AND campaign_id = $2 AND member_id = $3`,
-    [tenantId, campaignId, memberId],
-  );
-  return res.rows[0] ?? null;
 }
 
 export async function changeMemberTally(db: Queryable, tenantId: string, campaignId: string, memberId: string, awards: number, points: number): Promise<void> {

@@ -8,6 +8,7 @@
  * retries it (the tenants already done have nothing left to do).
  */
 import type { Db } from '../../platform/db/db.js';
+import { eachTenant, type TenantJobData } from '../../platform/jobs/each-tenant.js';
 import type { JobContext, Jobs } from '../../platform/jobs/jobs.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import { inactivityCutoff } from '../programs/programs.policy.js';
@@ -21,45 +22,20 @@ export interface LedgerJobsDeps {
   tenants: Pick<TenantsService, 'allTenantIds'>;
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-interface JobData {
-  /** Only this tenant (operators, tests); default every tenant. */
-  tenant_id?: string;
-}
-
 export function defineLedgerJobs(jobs: Jobs, deps: LedgerJobsDeps): void {
   const { db, ledger, programs, tenants } = deps;
 
-  /** Runs `work` for each tenant with its program; a failing tenant is logged and fails the run after the others. */
-  async function eachTenant(name: string, data: JobData, ctx: JobContext, work: (tenantId: string, program: Program) => Promise<void>): Promise<number> {
-    let ids: string[];
-    if (data.tenant_id !== undefined) {
-      if (typeof data.tenant_id !== 'string' || !UUID_RE.test(data.tenant_id)) throw new Error(`${name}: tenant_id must be a tenant id (a UUID)`);
-      ids = [data.tenant_id];
-    } else {
-      ids = await tenants.allTenantIds();
-    }
-    const failed: string[] = [];
-    for (const tenantId of ids) {
-      try {
-        await work(tenantId, await programs.get(db, tenantId));
-      } catch (err) {
-        failed.push(tenantId);
-        ctx.log.error({ err, job: name, tenant_id: tenantId }, 'ledger job failed for a tenant');
-      }
-    }
-    if (failed.length > 0) throw new Error(`${name} failed for ${failed.length} of ${ids.length} tenants: ${failed.slice(0, 10).join(', ')}`);
-    return ids.length;
-  }
+  /** Runs `work` for each tenant with its program (read inside the tenant's try: a failure there fails that tenant only). */
+  const eachTenantWithProgram = (name: string, data: TenantJobData, ctx: JobContext, work: (tenantId: string, program: Program) => Promise<void>): Promise<number> =>
+    eachTenant(name, data, ctx, tenants, async (tenantId) => work(tenantId, await programs.get(db, tenantId)), 'ledger job failed for a tenant');
 
-  jobs.define<JobData>({
+  jobs.define<TenantJobData>({
     name: 'ledger.activate-pending',
     description: 'Make pending points spendable when their pending period is over (and settle negative balances and debts from them).',
     schedule: '*/5 * * * *',
     handler: async (data, ctx) => {
       const total = { members: 0, points: 0 };
-      const n = await eachTenant('ledger.activate-pending', data, ctx, async (tenantId, program) => {
+      const n = await eachTenantWithProgram('ledger.activate-pending', data, ctx, async (tenantId, program) => {
         const r = await ledger.activateDue(db, tenantId, program.negative_balance);
         total.members += r.members;
         total.points += r.points;
@@ -68,7 +44,7 @@ export function defineLedgerJobs(jobs: Jobs, deps: LedgerJobsDeps): void {
     },
   });
 
-  jobs.define<JobData>({
+  jobs.define<TenantJobData>({
     name: 'ledger.expire-points',
     description: "Expire points past their expiry date, and under the inactivity policy every point of members inactive for the program's months.",
     schedule: '7 * * * *',
@@ -76,7 +52,7 @@ export function defineLedgerJobs(jobs: Jobs, deps: LedgerJobsDeps): void {
     handler: async (data, ctx) => {
       const due = { members: 0, points: 0 };
       const inactive = { members: 0, points: 0 };
-      const n = await eachTenant('ledger.expire-points', data, ctx, async (tenantId, program) => {
+      const n = await eachTenantWithProgram('ledger.expire-points', data, ctx, async (tenantId, program) => {
         // Lots with an expiry date expire whatever the current policy: they were given one when earned.
         const r = await ledger.expireDue(db, tenantId);
         due.members += r.members;
@@ -92,13 +68,13 @@ export function defineLedgerJobs(jobs: Jobs, deps: LedgerJobsDeps): void {
     },
   });
 
-  jobs.define<JobData>({
+  jobs.define<TenantJobData>({
     name: 'ledger.release-holds',
     description: 'Release checkout holds past their expiry: their points go back to the member.',
     schedule: '* * * * *',
     handler: async (data, ctx) => {
       let released = 0;
-      const n = await eachTenant('ledger.release-holds', data, ctx, async (tenantId, program) => {
+      const n = await eachTenantWithProgram('ledger.release-holds', data, ctx, async (tenantId, program) => {
         released += await ledger.releaseDueHolds(db, tenantId, program.negative_balance);
       });
       return { tenants: n, released };

@@ -1,9 +1,10 @@
 /** HTTP schemas of a member's points: balance, ledger, adjustments and the points about to expire. */
 import { Type } from '@sinclair/typebox';
 import { Nullable, Obj, PageQuery, StringEnum, Timestamp, Uuid } from '../../platform/http/schema.js';
+import { SOURCE_TYPES } from './ledger.store.js';
 
 export const ENTRY_TYPES = ['earn', 'activate', 'redeem', 'redemption_cancel', 'expire', 'adjust', 'claw_back', 'reverse', 'debt_repay'] as const;
-export const SOURCE_TYPES = ['transaction', 'event', 'rule', 'campaign', 'admin', 'redemption', 'hold', 'system', 'reward', 'stamp_card', 'referral', 'achievement', 'tier', 'case'] as const;
+export { SOURCE_TYPES };
 
 export const LIMITS = {
   adjustmentPoints: 10_000_000,

@@ -20,8 +20,9 @@ export interface BalanceRow {
 }
 
 export type EntryType = 'earn' | 'activate' | 'redeem' | 'redemption_cancel' | 'expire' | 'adjust' | 'claw_back' | 'reverse' | 'debt_repay';
-export type SourceType = 'transaction' | 'event' | 'rule' | 'campaign' | 'admin' | 'redemption' | 'hold' | 'system'
-  | 'reward' | 'stamp_card' | 'referral' | 'achievement' | 'tier' | 'case';
+/** What may cause a ledger entry: one list for the type and the HTTP schema's enum. */
+export const SOURCE_TYPES = ['transaction', 'event', 'rule', 'campaign', 'admin', 'redemption', 'hold', 'system', 'reward', 'stamp_card', 'referral', 'achievement', 'tier', 'case'] as const;
+export type SourceType = (typeof SOURCE_TYPES)[number];
 export type LotState = 'pending' | 'active' | 'spent' | 'expired' | 'cancelled';
 
 export interface EntryRow {

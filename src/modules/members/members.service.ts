@@ -10,7 +10,7 @@
 import type { Clock } from '../../platform/clock.js';
 import type { Queryable } from '../../platform/db/db.js';
 import { errors, type FieldError } from '../../platform/errors.js';
-import { newId } from '../../platform/ids.js';
+import { isUuid, newId } from '../../platform/ids.js';
 import { storableJsonError } from '../../platform/json.js';
 import type { Locale } from '../../platform/http/schema.js';
 import { redactAnswersAbout } from '../../platform/idempotency/idempotency.js';
@@ -199,6 +199,13 @@ export class MembersService {
   /** The member row without consents, or null: the lean lookup of the order and points paths. */
   async find(db: Queryable, tenantId: string, by: { id: string } | { externalId: string }): Promise<MemberRow | null> {
     return 'id' in by ? store.getMember(db, tenantId, by.id) : store.getMemberByExternalId(db, tenantId, by.externalId);
+  }
+
+  /** The member row without consents (the row-returning twin of `get`): 404 for an unknown id, or one that is no UUID. */
+  async findOr404(db: Queryable, tenantId: string, id: string): Promise<MemberRow> {
+    const member = isUuid(id) ? await store.getMember(db, tenantId, id) : null;
+    if (!member) throw errors.notFound('member', id);
+    return member;
   }
 
   /** Members by id or external id in one query (bulk paths). */

@@ -320,11 +320,16 @@ export async function anonymise(db: Queryable, tenantId: string, id: string, now
   return res.rows[0]!;
 }
 
-/** Members by Patron id or external id, in one query (bulk paths: an order import). */
-export async function findMany(db: Queryable, tenantId: string, ids: string[], externalIds: string[]): Promise<Array<{ id: string; external_id: string | null; status: MemberRow['status'] }>> {
+/** Members by Patron id or external id, in one query (bulk paths: an order import, a leaderboard page's names). */
+export async function findMany(
+  db: Queryable,
+  tenantId: string,
+  ids: string[],
+  externalIds: string[],
+): Promise<Array<{ id: string; external_id: string | null; status: MemberRow['status']; first_name: string | null; last_name: string | null }>> {
   if (ids.length === 0 && externalIds.length === 0) return [];
   const res = await db.query(
-    `SELECT id, external_id, status FROM members
+    `SELECT id, external_id, status, first_name, last_name FROM members
       WHERE tenant_id = $1 AND (id = ANY($2::uuid[]) OR external_id = ANY($3::text[]))`,
     [tenantId, ids, externalIds],
   );

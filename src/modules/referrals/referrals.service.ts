@@ -200,8 +200,7 @@ export class ReferralsService {
 
   /** GET /v1/members/{id}/referral: the code (made now if the member has none), link, stats and referrals. */
   async memberReferral(tx: Tx, tenantId: string, memberId: string) {
-    const member = isUuid(memberId) ? await this.deps.members.find(tx, tenantId, { id: memberId }) : null;
-    if (!member) throw errors.notFound('member', memberId);
+    const member = await this.deps.members.findOr404(tx, tenantId, memberId);
     const settings = await this.settings(tx, tenantId);
     // An erased member gets no new code (nothing of theirs is made after erasure); one made before is kept.
     const code = member.status === 'erased' ? (await store.codeOfMember(tx, tenantId, memberId))?.code ?? null : await this.ensureCode(tx, tenantId, memberId);
@@ -228,8 +227,7 @@ export class ReferralsService {
   async recordSignals(tx: Tx, tenantId: string, memberId: string, input: SignalsInput) {
     const errs = signalErrors(input);
     if (errs.length) throw errors.validation(errs);
-    const member = isUuid(memberId) ? await this.deps.members.find(tx, tenantId, { id: memberId }) : null;
-    if (!member) throw errors.notFound('member', memberId);
+    const member = await this.deps.members.findOr404(tx, tenantId, memberId);
     if (member.status === 'erased') throw errors.unprocessable(`Member ${memberId} was erased.`);
     const now = this.deps.clock.now();
     const signals = signalsOf(input);

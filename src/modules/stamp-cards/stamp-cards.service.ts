@@ -228,22 +228,16 @@ export class StampCardsService {
     };
   }
 
-  private async memberOr404(q: Queryable, tenantId: string, memberId: string) {
-    const member = await this.deps.members.find(q, tenantId, { id: memberId });
-    if (!member) throw errors.notFound('member', memberId);
-    return member;
-  }
-
   /** The member's progress on each active card type (and archived ones they hold cards of, on request), oldest type first. */
   async memberCards(q: Queryable, tenantId: string, memberId: string, f: { includeArchived: boolean; afterId?: string; limit: number }): Promise<MemberCardView[]> {
-    await this.memberOr404(q, tenantId, memberId);
+    await this.deps.members.findOr404(q, tenantId, memberId);
     const types = await store.typesOfMember(q, tenantId, memberId, f);
     const summaries = await store.cardSummaries(q, tenantId, memberId, types.map((t) => t.id));
     return types.map((t) => this.cardView(t, summaries.get(t.id)));
   }
 
   async history(q: Queryable, tenantId: string, memberId: string, f: { typeId?: string; beforeId?: string; limit: number }) {
-    await this.memberOr404(q, tenantId, memberId);
+    await this.deps.members.findOr404(q, tenantId, memberId);
     return store.listEvents(q, tenantId, memberId, f);
   }
 
@@ -341,7 +335,7 @@ export class StampCardsService {
     if (input.stamps === 0) throw errors.field('stamps', 'must not be 0');
     const type = await store.getType(tx, tenantId, typeId);
     if (!type) throw errors.notFound('stamp card type', typeId);
-    const member = await this.memberOr404(tx, tenantId, input.member_id);
+    const member = await this.deps.members.findOr404(tx, tenantId, input.member_id);
     if (member.status !== 'active') throw errors.unprocessable(`Member ${member.id} is ${member.status} and cannot get stamps.`);
     if (type.status === 'archived') throw errors.unprocessable(`Stamp card type ${typeId} is archived.`);
     const program = await this.deps.programs.get(tx, tenantId);
@@ -394,11 +388,9 @@ export class StampCardsService {
         }
       },
       returned: async (tx, e) => {
-        const rows = await store.purchasesOf(tx, e.tenantId, e.purchase.id);
-        if (rows.length === 0) return;
-        const types = new Map((await store.typesByIds(tx, e.tenantId, rows.map((r) => r.type_id))).map((t) => [t.id, t]));
-        const categoryOf = new Map((e.purchase.lines ?? []).map((l) => [l.sku, l.category]));
-        const kept = e.purchase.total - e.purchase.returned_total;
+        const ctx = await this.purchaseContext(tx, e.tenantId, e.purchase);
+        if (!ctx) return;
+        const { rows, types, categoryOf, kept } = ctx;
         for (const row of rows) {
           const t = types.get(row.type_id)!;
           if (t.stamp_on === 'visit') continue; // a return does not undo a visit
@@ -408,11 +400,9 @@ export class StampCardsService {
         }
       },
       voided: async (tx, e) => {
-        const rows = await store.purchasesOf(tx, e.tenantId, e.purchase.id);
-        if (rows.length === 0) return;
-        const types = new Map((await store.typesByIds(tx, e.tenantId, rows.map((r) => r.type_id))).map((t) => [t.id, t]));
-        const categoryOf = new Map((e.purchase.lines ?? []).map((l) => [l.sku, l.category]));
-        const kept = e.purchase.total - e.purchase.returned_total;
+        const ctx = await this.purchaseContext(tx, e.tenantId, e.purchase);
+        if (!ctx) return;
+        const { rows, types, categoryOf, kept } = ctx;
         const meta: StampMeta = { kind: 'void', transaction_id: e.voided.id, occurred_at: this.deps.clock.now() };
         for (const row of rows) {
           const t = types.get(row.type_id)!;
@@ -426,6 +416,19 @@ export class StampCardsService {
         }
       },
     };
+  }
+
+  /**
+   * What a return or a void of this purchase settles against: the stamps the purchase gave per card type (null when
+   * it gave none), those types, each line's category, and the total the member keeps.
+   */
+  private async purchaseContext(tx: Tx, tenantId: string, purchase: TransactionRow) {
+    const rows = await store.purchasesOf(tx, tenantId, purchase.id);
+    if (rows.length === 0) return null;
+    const types = new Map((await store.typesByIds(tx, tenantId, rows.map((r) => r.type_id))).map((t) => [t.id, t]));
+    const categoryOf = new Map((purchase.lines ?? []).map((l) => [l.sku, l.category]));
+    const kept = purchase.total - purchase.returned_total;
+    return { rows, types, categoryOf, kept };
   }
 
   /** The event hook: an action event named `visit` is a visit. */

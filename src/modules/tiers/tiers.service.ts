@@ -75,7 +75,7 @@ export class TiersService {
     ledger: Pick<Ledger, 'qualifyingPoints' | 'earningEntriesAfter'>;
     transactions: Pick<TransactionsService, 'qualifyingSpend' | 'memberOrdersAfter'>;
     programs: Pick<ProgramsService, 'get'>;
-    members: Pick<MembersService, 'find'>;
+    members: Pick<MembersService, 'find' | 'findOr404'>;
     /** Per-process cache of the tier list and settings that every order reads; every change announces itself. */
     config?: TenantConfig;
   }) {
@@ -617,8 +617,7 @@ export class TiersService {
     const now = this.deps.clock.now();
     const until = input.until ? new Date(input.until) : null;
     if (until && until <= now) throw errors.field('until', 'must be in the future');
-    const member = isUuid(memberId) ? await this.deps.members.find(tx, tenantId, { id: memberId }) : null;
-    if (!member) throw errors.notFound('member', memberId);
+    const member = await this.deps.members.findOr404(tx, tenantId, memberId);
     if (member.status === 'erased') throw errors.unprocessable('The member is erased.');
     const rules = await this.rules(tx, tenantId);
     const tier = rules.tiers.find((t) => t.code === input.tier);
@@ -631,8 +630,7 @@ export class TiersService {
 
   /** The member's tier, benefits and progress (what is left to reach the next tier and to keep this one, by when). */
   async memberTier(q: Queryable, tenantId: string, memberId: string): Promise<MemberTierView> {
-    const member = isUuid(memberId) ? await this.deps.members.find(q, tenantId, { id: memberId }) : null;
-    if (!member) throw errors.notFound('member', memberId);
+    await this.deps.members.findOr404(q, tenantId, memberId);
     const rules = await this.rules(q, tenantId);
     const now = this.deps.clock.now();
     const state = await store.getState(q, tenantId, memberId);
@@ -672,8 +670,7 @@ export class TiersService {
   }
 
   async history(q: Queryable, tenantId: string, memberId: string, before: { at: string; id: string } | undefined, limit: number) {
-    const member = isUuid(memberId) ? await this.deps.members.find(q, tenantId, { id: memberId }) : null;
-    if (!member) throw errors.notFound('member', memberId);
+    await this.deps.members.findOr404(q, tenantId, memberId);
     return store.listHistory(q, tenantId, memberId, before, limit);
   }
 

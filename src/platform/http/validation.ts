@@ -13,10 +13,14 @@ export function rejectBadBody(req: FastifyRequest, check: (body: unknown) => Fie
   if (failed && !failed.validation) throw failed;
   const schemaErrs = failed?.validation ? ajvToFieldErrors(failed.validation, failed.validationContext) : [];
   if (failed && failed.validationContext !== 'body') throw errors.validation(schemaErrs);
-  const own = check(req.body);
+  const all = mergeFieldErrors(check(req.body), schemaErrs);
+  if (all.length) throw errors.validation(all);
+}
+
+/** The service's errors, then the schema's on fields the service does not report on: the service's word wins. */
+export function mergeFieldErrors(own: FieldError[], schemaErrs: FieldError[]): FieldError[] {
   // The schema's error on a field the service reports on (or on a field inside it, or around it: a nullable
   // object's `anyOf`) says the same thing less precisely.
   const related = (a: string, b: string) => a === b || a.startsWith(`${b}.`) || a.startsWith(`${b}[`) || b.startsWith(`${a}.`) || b.startsWith(`${a}[`);
-  const all = [...own, ...schemaErrs.filter((e) => !own.some((o) => related(o.field, e.field)))];
-  if (all.length) throw errors.validation(all);
+  return [...own, ...schemaErrs.filter((e) => !own.some((o) => related(o.field, e.field)))];
 }
