@@ -123,6 +123,12 @@ export const CLOSED = { field: 'survey', detail: 'is closed' } as const;
 const settingsDefaults = { min_days_between_invitations: 30, edit_window_minutes: 30 };
 
 /** The earliest time a member last invited at `last` may be invited again. */
+/** Whether the survey is in the list the order hook reads (and caches): live after_purchase surveys. */
+const feedsOrders = (r: SurveyRow): boolean => r.trigger?.type === 'after_purchase';
+
+/** What purchased() reads of a live after_purchase survey: all the order hot path caches. */
+type OrderSurvey = { id: string; published_at: Date | null; days: number };
+
 const nextInvitable = (last: Date, minDays: number) => new Date(last.getTime() + minDays * DAY_MS);
 /** Sent invitations at or after this time throttle a new one; null when there is no throttle. */
 const throttleSince = (now: Date, minDays: number): Date | null => (minDays > 0 ? new Date(now.getTime() - minDays * DAY_MS) : null);
@@ -130,7 +136,7 @@ const throttleSince = (now: Date, minDays: number): Date | null => (minDays > 0 
 export class SurveysService {
   private readonly handlers: RespondedHandler[] = [];
   /** The tenant's live after_purchase surveys: every order reads them; publish, close and trigger edits announce a change. */
-  private readonly afterPurchase: TenantCache<SurveyRow[]> | null;
+  private readonly afterPurchase: TenantCache<OrderSurvey[]> | null;
 
   constructor(private readonly deps: {
     clock: Clock;
@@ -142,7 +148,7 @@ export class SurveysService {
     baseUrl: () => string;
     config?: TenantConfig;
   }) {
-    this.afterPurchase = deps.config?.cache<SurveyRow[]>() ?? null;
+    this.afterPurchase = deps.config?.cache<OrderSurvey[]>() ?? null;
   }
 
   /** Handlers run after a response is stored or edited, in its transaction (the cases module reopens unsolved cases). */
@@ -251,7 +257,8 @@ export class SurveysService {
       current_version: next,
       updated_at: now,
     });
-    if (row.status === 'live') await this.deps.config?.changed(tx, tenantId);
+    // Only a trigger change of a live survey can change the order hook's list (a name or wording changes no cached setting).
+    if (row.status === 'live' && input.trigger !== undefined && (feedsOrders(current) || feedsOrders(row))) await this.deps.config?.changed(tx, tenantId);
     await this.emitSurvey(tx, tenantId, 'survey.updated', row, { version: next, new_version: next !== current.current_version, fields: Object.keys(input) });
     return this.view(row, definition);
   }
@@ -262,7 +269,7 @@ export class SurveysService {
     if (current.status !== 'draft') throw errors.conflict(`Survey ${id} is ${current.status}: only a draft is published.`, [{ field: 'status', detail: `is ${current.status}` }]);
     const now = this.deps.clock.now();
     const row = await store.updateSurvey(tx, tenantId, { ...current, status: 'live', published_at: now, updated_at: now });
-    await this.deps.config?.changed(tx, tenantId);
+    if (feedsOrders(current)) await this.deps.config?.changed(tx, tenantId);
     await this.emitSurvey(tx, tenantId, 'survey.published', row, { version: row.current_version });
     return this.get(tx, tenantId, id);
   }
@@ -273,7 +280,7 @@ export class SurveysService {
     if (current.status === 'closed') throw errors.conflict(`Survey ${id} is already closed.`, [{ field: 'status', detail: 'is closed' }]);
     const now = this.deps.clock.now();
     const row = await store.updateSurvey(tx, tenantId, { ...current, status: 'closed', closed_at: now, updated_at: now });
-    await this.deps.config?.changed(tx, tenantId);
+    if (feedsOrders(current)) await this.deps.config?.changed(tx, tenantId);
     await this.emitSurvey(tx, tenantId, 'survey.closed', row, { version: row.current_version });
     return this.get(tx, tenantId, id);
   }
@@ -574,7 +581,8 @@ export class SurveysService {
 
   private async purchased(tx: Tx, e: PurchaseRecorded): Promise<void> {
     if (e.member.status !== 'active') return;
-    const load = () => store.liveSurveysTriggered(tx, e.tenantId, 'after_purchase');
+    const load = async (): Promise<OrderSurvey[]> => (await store.liveSurveysTriggered(tx, e.tenantId, 'after_purchase'))
+      .map((s) => ({ id: s.id, published_at: s.published_at, days: (s.trigger as { days: number }).days }));
     const surveys = this.afterPurchase ? await this.afterPurchase.get(e.tenantId, load) : await load();
     if (surveys.length === 0) return;
     const t = e.transaction;
@@ -583,10 +591,9 @@ export class SurveysService {
       // A survey asks about purchases made while it is live: an imported history (or a back-dated order) never
       // invites members about orders of months ago.
       if (s.published_at === null || t.occurred_at < s.published_at) continue;
-      const days = (s.trigger as { days: number }).days;
       await store.insertInvitation(tx, e.tenantId, {
         id: newId(), survey_id: s.id, member_id: e.member.id, trigger: 'after_purchase', source_type: 'transaction', source_id: t.id, status: 'scheduled',
-        skip_reason: null, send_at: new Date(t.occurred_at.getTime() + days * DAY_MS), sent_at: null, expires_at: null, responded_at: null, created_at: now,
+        skip_reason: null, send_at: new Date(t.occurred_at.getTime() + s.days * DAY_MS), sent_at: null, expires_at: null, responded_at: null, created_at: now,
       });
     }
   }
