@@ -328,7 +328,7 @@ export class SurveysService {
 
   /** The settings, created with a new random link secret on first use. */
   private ensureSettings(q: Queryable, tenantId: string): Promise<SettingsRow> {
-    return store.ensureSettings(q, tenantId, crypto.randomBytes(32), this.deps.clock.now());
+    return store.ensureSettings(q, tenantId, () => crypto.randomBytes(32), this.deps.clock.now());
   }
 
   // ── Invitations ───────────────────────────────────────────────────────────────
@@ -694,6 +694,8 @@ export class SurveysService {
     let invited = 0;
     const surveys = await store.liveSurveysTriggered(db, tenantId, 'relationship');
     if (surveys.length === 0) return { invited };
+    // Read once per run, not once per batch of members.
+    const settings = await this.ensureSettings(db, tenantId);
     for (const survey of surveys) {
       const every = (survey.trigger as { every_days: number }).every_days;
       let afterId: string | undefined;
@@ -703,7 +705,6 @@ export class SurveysService {
         afterId = members[members.length - 1]!.id;
         invited += await db.tx(async (tx) => {
           const now = this.deps.clock.now();
-          const settings = await this.ensureSettings(tx, tenantId);
           const since = throttleSince(now, settings.min_days_between_invitations) ?? new Date(now.getTime() + DAY_MS);
           const surveySince = new Date(now.getTime() - every * DAY_MS);
           const first = await store.relationshipCandidates(tx, tenantId, survey.id, members.map((m) => m.id), surveySince, since);

@@ -165,9 +165,15 @@ export async function getSettings(q: Queryable, tenantId: string): Promise<Setti
   return rows[0] ?? null;
 }
 
-/** The tenant's settings, created (with a new link secret) on first use. */
-export async function ensureSettings(q: Queryable, tenantId: string, secret: Buffer, now: Date): Promise<SettingsRow> {
-  await q.query('INSERT INTO survey_settings (tenant_id, link_secret, updated_at) VALUES ($1, $2, $3) ON CONFLICT (tenant_id) DO NOTHING', [tenantId, secret, now]);
+/**
+ * The tenant's settings, created (with a new link secret from `newSecret`) on first use. After that one read: the
+ * secret is drawn and the insert run only while there is no row.
+ */
+export async function ensureSettings(q: Queryable, tenantId: string, newSecret: () => Buffer, now: Date): Promise<SettingsRow> {
+  const found = await getSettings(q, tenantId);
+  if (found) return found;
+  // Two first uses at once: the other one's row wins, and both read it.
+  await q.query('INSERT INTO survey_settings (tenant_id, link_secret, updated_at) VALUES ($1, $2, $3) ON CONFLICT (tenant_id) DO NOTHING', [tenantId, newSecret(), now]);
   return (await getSettings(q, tenantId))!;
 }
 
