@@ -664,11 +664,14 @@ export class SurveysService {
         const surveys = new Map<string, SurveyRow>();
         // The throttle check below runs under each member's invitation lock, as invite() does; taken in id order so
         // two runs (or a run and an API invite) never wait on each other in a cycle.
-        for (const memberId of [...new Set(due.map((d) => d.member_id))].sort()) await store.lockMemberInvitations(tx, tenantId, memberId);
+        const memberIds = [...new Set(due.map((d) => d.member_id))].sort();
+        for (const memberId of memberIds) await store.lockMemberInvitations(tx, tenantId, memberId);
+        // One lookup per batch; only the status is read.
+        const members = new Map((await this.deps.members.findMany(tx, tenantId, memberIds, [])).map((m) => [m.id, m]));
         for (const inv of due) {
           let survey = surveys.get(inv.survey_id);
           if (!survey) surveys.set(inv.survey_id, (survey = (await store.getSurvey(tx, tenantId, inv.survey_id))!));
-          const member = await this.deps.members.find(tx, tenantId, { id: inv.member_id });
+          const member = members.get(inv.member_id);
           const reason = survey.status !== 'live' ? 'survey_not_live'
             : !member || member.status !== 'active' ? 'member_inactive'
             : since && (await store.lastSentSince(tx, tenantId, inv.member_id, since)) ? 'throttled'
