@@ -23,7 +23,7 @@ import { answersOf, checkAnswers, definitionErrors } from './surveys.definition.
 import { embedSnippet, invitationUrl, publicSurveyUrl, readInvitationToken, signInvitationToken, verifySignature } from './surveys.links.js';
 import type { CreateInvitationInput, CreateResponseInput, CreateSurveyInput, SettingsInput, UpdateSurveyInput } from './surveys.schema.js';
 import * as store from './surveys.store.js';
-import type { Channel, InvitationRow, ResponseRow, SettingsRow, SurveyRow, SurveyTrigger, VersionRow } from './surveys.store.js';
+import type { Channel, InvitationRow, InvitationTrigger, ResponseRow, SettingsRow, SurveyRow, SurveyTrigger, VersionRow } from './surveys.store.js';
 import type { AnswerInput, Language, StoredAnswer, SurveyDefinition, SurveyResponded, Touchpoint } from './surveys.types.js';
 
 export type { SurveyRow, InvitationRow, ResponseRow } from './surveys.store.js';
@@ -128,6 +128,25 @@ const feedsOrders = (r: SurveyRow): boolean => r.trigger?.type === 'after_purcha
 
 /** What purchased() reads of a live after_purchase survey: all the order hot path caches. */
 type OrderSurvey = { id: string; published_at: Date | null; days: number };
+
+/** When an invitation sent now stops taking answers. */
+const expiresAt = (s: Pick<SurveyRow, 'invitation_ttl_days'>, now: Date): Date => new Date(now.getTime() + s.invitation_ttl_days * DAY_MS);
+
+/**
+ * A new invitation row. `when.sendAt`: scheduled for then (the surveys.invite job sends it or skips it);
+ * `when.expiresAt`: sent now (pending), its link working until then.
+ */
+function newInvitation(
+  surveyId: string, memberId: string, trigger: InvitationTrigger, now: Date,
+  when: { sendAt: Date } | { expiresAt: Date }, source: { type: 'transaction' | 'case'; id: string } | null = null,
+): InvitationRow {
+  const scheduled = 'sendAt' in when;
+  return {
+    id: newId(), survey_id: surveyId, member_id: memberId, trigger, source_type: source?.type ?? null, source_id: source?.id ?? null,
+    status: scheduled ? 'scheduled' : 'pending', skip_reason: null, send_at: scheduled ? when.sendAt : now, sent_at: scheduled ? null : now,
+    expires_at: scheduled ? null : when.expiresAt, responded_at: null, created_at: now,
+  };
+}
 
 const nextInvitable = (last: Date, minDays: number) => new Date(last.getTime() + minDays * DAY_MS);
 /** Sent invitations at or after this time throttle a new one; null when there is no throttle. */
@@ -354,10 +373,7 @@ export class SurveysService {
         { field, detail: `${member.id} was invited on ${last.toISOString()}: can be invited again from ${from.toISOString()}` },
       ]);
     }
-    const inv = (await store.insertInvitation(tx, tenantId, {
-      id: newId(), survey_id: surveyId, member_id: member.id, trigger: 'api', source_type: null, source_id: null, status: 'pending', skip_reason: null,
-      send_at: now, sent_at: now, expires_at: new Date(now.getTime() + survey.invitation_ttl_days * DAY_MS), responded_at: null, created_at: now,
-    }))!;
+    const inv = (await store.insertInvitation(tx, tenantId, newInvitation(surveyId, member.id, 'api', now, { expiresAt: expiresAt(survey, now) })))!;
     await this.emitInvitation(tx, tenantId, 'survey.invited', inv, survey);
     return this.invitationView(inv, settings.link_secret, tenantId);
   }
@@ -591,10 +607,8 @@ export class SurveysService {
       // A survey asks about purchases made while it is live: an imported history (or a back-dated order) never
       // invites members about orders of months ago.
       if (s.published_at === null || t.occurred_at < s.published_at) continue;
-      await store.insertInvitation(tx, e.tenantId, {
-        id: newId(), survey_id: s.id, member_id: e.member.id, trigger: 'after_purchase', source_type: 'transaction', source_id: t.id, status: 'scheduled',
-        skip_reason: null, send_at: new Date(t.occurred_at.getTime() + s.days * DAY_MS), sent_at: null, expires_at: null, responded_at: null, created_at: now,
-      });
+      const sendAt = new Date(t.occurred_at.getTime() + s.days * DAY_MS);
+      await store.insertInvitation(tx, e.tenantId, newInvitation(s.id, e.member.id, 'after_purchase', now, { sendAt }, { type: 'transaction', id: t.id }));
     }
   }
 
@@ -607,21 +621,15 @@ export class SurveysService {
     if (!member || member.status !== 'active') return null;
     const now = this.deps.clock.now();
     for (const s of await store.liveSurveysTriggered(tx, tenantId, 'after_case_closed')) {
-      const days = (s.trigger as { days: number }).days;
-      await store.insertInvitation(tx, tenantId, {
-        id: newId(), survey_id: s.id, member_id: member.id, trigger: 'after_case_closed', source_type: 'case', source_id: c.case_id, status: 'scheduled',
-        skip_reason: null, send_at: new Date(now.getTime() + days * DAY_MS), sent_at: null, expires_at: null, responded_at: null, created_at: now,
-      });
+      const sendAt = new Date(now.getTime() + (s.trigger as { days: number }).days * DAY_MS);
+      await store.insertInvitation(tx, tenantId, newInvitation(s.id, member.id, 'after_case_closed', now, { sendAt }, { type: 'case', id: c.case_id }));
     }
     if (!c.follow_up) return null;
     const survey = await this.followUpSurvey(tx, tenantId);
     const settings = await this.ensureSettings(tx, tenantId);
     // Not throttled: the member has just been helped and the question is about that help; a loyalty survey a week
     // earlier must not stop the case being confirmed as solved (and a "no" reopening it).
-    let inv = await store.insertInvitation(tx, tenantId, {
-      id: newId(), survey_id: survey.id, member_id: member.id, trigger: 'after_case_closed', source_type: 'case', source_id: c.case_id, status: 'pending',
-      skip_reason: null, send_at: now, sent_at: now, expires_at: new Date(now.getTime() + survey.invitation_ttl_days * DAY_MS), responded_at: null, created_at: now,
-    });
+    let inv = await store.insertInvitation(tx, tenantId, newInvitation(survey.id, member.id, 'after_case_closed', now, { expiresAt: expiresAt(survey, now) }, { type: 'case', id: c.case_id }));
     if (inv) await this.emitInvitation(tx, tenantId, 'survey.invited', inv, survey);
     // A case closed again (after a "no" reopened it) asks again on the same invitation when it is still open.
     inv ??= await store.invitationBySource(tx, tenantId, survey.id, 'case', c.case_id);
@@ -681,7 +689,7 @@ export class SurveysService {
             await this.emitInvitation(tx, tenantId, 'survey.invitation_skipped', row, survey, { skip_reason: reason });
             total.skipped++;
           } else {
-            const row = await store.updateInvitation(tx, tenantId, inv.id, { status: 'pending', sent_at: now, expires_at: new Date(now.getTime() + survey.invitation_ttl_days * DAY_MS) });
+            const row = await store.updateInvitation(tx, tenantId, inv.id, { status: 'pending', sent_at: now, expires_at: expiresAt(survey, now) });
             await this.emitInvitation(tx, tenantId, 'survey.invited', row, survey);
             total.sent++;
           }
@@ -716,10 +724,7 @@ export class SurveysService {
           for (const memberId of first) await store.lockMemberInvitations(tx, tenantId, memberId);
           const ids = first.length > 0 ? await store.relationshipCandidates(tx, tenantId, survey.id, first, surveySince, since) : [];
           for (const memberId of ids) {
-            const inv = (await store.insertInvitation(tx, tenantId, {
-              id: newId(), survey_id: survey.id, member_id: memberId, trigger: 'relationship', source_type: null, source_id: null, status: 'pending', skip_reason: null,
-              send_at: now, sent_at: now, expires_at: new Date(now.getTime() + survey.invitation_ttl_days * DAY_MS), responded_at: null, created_at: now,
-            }))!;
+            const inv = (await store.insertInvitation(tx, tenantId, newInvitation(survey.id, memberId, 'relationship', now, { expiresAt: expiresAt(survey, now) })))!;
             await this.emitInvitation(tx, tenantId, 'survey.invited', inv, survey);
           }
           return ids.length;
