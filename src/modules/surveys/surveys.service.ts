@@ -421,7 +421,7 @@ export class SurveysService {
     const member = await this.deps.members.find(q, tenantId, { id: inv.member_id });
     // An erased or blocked member's link is over: nothing new is stored about them.
     if (!member || member.status !== 'active') throw errors.gone('This survey invitation has expired.', [EXPIRED]);
-    return this.opened(q, tenantId, survey, { member_language: member.locale as Language, invitation: { id: inv.id, expires_at: inv.expires_at! }, previous });
+    return this.opened(q, tenantId, survey, { member_language: member.locale, invitation: { id: inv.id, expires_at: inv.expires_at! }, previous });
   }
 
   /** The survey the public link opens: 404 unless its public link is on (and it was published), 410 once closed. */

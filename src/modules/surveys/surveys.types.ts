@@ -5,8 +5,11 @@
  * This file is the contract between the surveys module, the response page, the results and the cases module.
  */
 
-export const LANGUAGES = ['en', 'bg', 'ru', 'ro', 'pl'] as const;
-export type Language = (typeof LANGUAGES)[number];
+import { LOCALES, type Locale } from '../../platform/http/schema.js';
+
+/** A survey's languages are the platform's locales (a member's locale picks the language of the page). */
+export const LANGUAGES = LOCALES;
+export type Language = Locale;
 
 /** A text in any of the five languages; a missing language falls back to the survey's default language. */
 export type Texts = Partial<Record<Language, string>>;
