@@ -221,15 +221,12 @@ export class SurveysService {
   }
 
   async get(q: Queryable, tenantId: string, id: string): Promise<SurveyView> {
-    const row = await this.mustGet(q, tenantId, id);
-    return this.view(row, (await store.getVersion(q, tenantId, id, row.current_version))!.definition);
+    const { definition, ...row } = await this.mustGetWithDefinition(q, tenantId, id);
+    return this.view(row, definition);
   }
 
   async list(q: Queryable, tenantId: string, f: { status?: string; touchpoint?: string; afterId?: string; limit: number }): Promise<SurveyView[]> {
-    const rows = await store.listSurveys(q, tenantId, f);
-    const out: SurveyView[] = [];
-    for (const r of rows) out.push(this.view(r, (await store.getVersion(q, tenantId, r.id, r.current_version))!.definition));
-    return out;
+    return (await store.listSurveys(q, tenantId, f)).map(({ definition, ...r }) => this.view(r, definition));
   }
 
   /**
@@ -284,24 +281,24 @@ export class SurveysService {
 
   /** A draft goes live: invitations and the public link take answers from now. */
   async publish(tx: Tx, tenantId: string, id: string): Promise<SurveyView> {
-    const current = await this.mustGet(tx, tenantId, id, true);
+    const { definition, ...current } = await this.mustGetWithDefinition(tx, tenantId, id, true);
     if (current.status !== 'draft') throw errors.conflict(`Survey ${id} is ${current.status}: only a draft is published.`, [{ field: 'status', detail: `is ${current.status}` }]);
     const now = this.deps.clock.now();
     const row = await store.updateSurvey(tx, tenantId, { ...current, status: 'live', published_at: now, updated_at: now });
     if (feedsOrders(current)) await this.deps.config?.changed(tx, tenantId);
     await this.emitSurvey(tx, tenantId, 'survey.published', row, { version: row.current_version });
-    return this.get(tx, tenantId, id);
+    return this.view(row, definition);
   }
 
   /** No more answers: its links answer 410, its scheduled invitations are skipped (survey_not_live). */
   async close(tx: Tx, tenantId: string, id: string): Promise<SurveyView> {
-    const current = await this.mustGet(tx, tenantId, id, true);
+    const { definition, ...current } = await this.mustGetWithDefinition(tx, tenantId, id, true);
     if (current.status === 'closed') throw errors.conflict(`Survey ${id} is already closed.`, [{ field: 'status', detail: 'is closed' }]);
     const now = this.deps.clock.now();
     const row = await store.updateSurvey(tx, tenantId, { ...current, status: 'closed', closed_at: now, updated_at: now });
     if (feedsOrders(current)) await this.deps.config?.changed(tx, tenantId);
     await this.emitSurvey(tx, tenantId, 'survey.closed', row, { version: row.current_version });
-    return this.get(tx, tenantId, id);
+    return this.view(row, definition);
   }
 
   async versions(q: Queryable, tenantId: string, id: string): Promise<VersionRow[]> {
@@ -318,10 +315,9 @@ export class SurveysService {
 
   /** The invitation-less public link and an iframe that embeds it. */
   async links(q: Queryable, tenantId: string, id: string): Promise<{ public_url: string; embed_url: string; embed_snippet: string; public_link_enabled: boolean }> {
-    const row = await this.mustGet(q, tenantId, id);
+    const { definition, ...row } = await this.mustGetWithDefinition(q, tenantId, id);
     const url = publicSurveyUrl(this.deps.baseUrl(), tenantId, id);
     // The iframe's title is what screen readers announce to respondents: the survey's own title, not the internal name.
-    const definition = (await store.getVersion(q, tenantId, id, row.current_version))!.definition;
     const title = definition.title?.[row.default_language]?.trim() || row.name;
     return { public_url: url, embed_url: `${url}?embed=1`, embed_snippet: embedSnippet(url, title), public_link_enabled: row.public_link };
   }
@@ -782,6 +778,12 @@ export class SurveysService {
 
   private async mustGet(q: Queryable, tenantId: string, id: string, lock = false): Promise<SurveyRow> {
     const row = await store.getSurvey(q, tenantId, id, lock);
+    if (!row) throw errors.notFound('survey', id);
+    return row;
+  }
+
+  private async mustGetWithDefinition(q: Queryable, tenantId: string, id: string, lock = false): Promise<store.SurveyWithDefinition> {
+    const row = await store.getSurveyWithDefinition(q, tenantId, id, lock);
     if (!row) throw errors.notFound('survey', id);
     return row;
   }
