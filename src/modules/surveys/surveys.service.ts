@@ -120,7 +120,8 @@ const FOLLOW_UP_DEFINITION: SurveyDefinition = {
 export const EXPIRED = { field: 'invitation', detail: 'has expired' } as const;
 export const CLOSED = { field: 'survey', detail: 'is closed' } as const;
 
-const settingsDefaults = { min_days_between_invitations: 30, edit_window_minutes: 30 };
+/** The settings of a tenant that never changed them: the column DEFAULTs of survey_settings (a test checks they agree). */
+export const SETTINGS_DEFAULTS = { min_days_between_invitations: 30, edit_window_minutes: 30 } as const;
 
 /** The earliest time a member last invited at `last` may be invited again. */
 /** Whether the survey is in the list the order hook reads (and caches): live after_purchase surveys. */
@@ -326,7 +327,7 @@ export class SurveysService {
 
   async settings(q: Queryable, tenantId: string): Promise<SettingsView> {
     const s = await store.getSettings(q, tenantId);
-    return s ? settingsView(s) : { ...settingsDefaults, updated_at: null };
+    return s ? settingsView(s) : { ...SETTINGS_DEFAULTS, updated_at: null };
   }
 
   async updateSettings(tx: Tx, tenantId: string, input: SettingsInput): Promise<SettingsView> {
