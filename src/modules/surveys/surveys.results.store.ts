@@ -100,7 +100,6 @@ export async function textAnswers(q: Queryable, tenantId: string, surveyId: stri
 }
 
 export const RESPONSE_COLUMNS = ['response_id', 'submitted_at', 'language', 'channel', 'touchpoint', 'tier_code', 'member_id'] as const;
-export type ResponseExportRow = Record<(typeof RESPONSE_COLUMNS)[number], string | null> & { answers: Record<string, number | string> | null };
 
 /**
  * A survey's responses of the period, oldest first, each with its answers by key (scales as numbers, choices joined
