@@ -68,7 +68,10 @@ export function surveysRoutes(deps: { db: Db; surveys: SurveysService; http: Htt
       },
     }, async (req, reply) => {
       const tenantId = tenantOf(req).tenantId;
-      const lang = await surveys.defaultLanguageOf(db, tenantId, req.params.id);
+      // The survey's language is read only to check a new definition sent without a default_language of its own.
+      const b = req.body as Record<string, unknown> | null;
+      const needsLang = typeof b === 'object' && b !== null && !Array.isArray(b) && b.definition !== undefined && typeof b.default_language !== 'string';
+      const lang = needsLang ? await surveys.defaultLanguageOf(db, tenantId, req.params.id) : null;
       rejectBadBody(req, (body) => surveys.checkPatch(body, lang));
       return http.write(req, reply, { resource: 'survey' }, (tx) => surveys.update(tx, tenantId, req.params.id, req.body as UpdateSurveyInput));
     });
