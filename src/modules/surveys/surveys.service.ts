@@ -16,7 +16,6 @@ import { isUuid, newId } from '../../platform/ids.js';
 import { storableJsonError } from '../../platform/json.js';
 import { emit, emitMany } from '../../platform/outbox/outbox.js';
 import type { EventsService } from '../events/events.service.js';
-import type { MemberRow } from '../members/members.store.js';
 import type { MembersService } from '../members/members.service.js';
 import type { MemberStanding, OrderHook, PurchaseRecorded } from '../transactions/transactions.service.js';
 import { answersOf, checkAnswers, definitionErrors } from './surveys.definition.js';
@@ -148,6 +147,9 @@ function newInvitation(
     expires_at: scheduled ? null : when.expiresAt, responded_at: null, created_at: now,
   };
 }
+
+/** A member as MembersService.find gives it (the members store's row type stays that module's own). */
+type FoundMember = NonNullable<Awaited<ReturnType<MembersService['find']>>>;
 
 const nextInvitable = (last: Date, minDays: number) => new Date(last.getTime() + minDays * DAY_MS);
 /** Sent invitations at or after this time throttle a new one; null when there is no throttle. */
@@ -475,7 +477,7 @@ export class SurveysService {
     if (survey.status !== 'live') throw errors.unprocessable(`Survey ${survey.id} is a draft: publish it to take answers.`, [{ field: 'status', detail: 'is draft' }]);
 
     const memberId = inv?.member_id ?? input.member_id ?? null;
-    let member: MemberRow | null = null;
+    let member: FoundMember | null = null;
     if (memberId !== null) {
       member = await this.deps.members.find(tx, tenantId, { id: memberId });
       if (!member) throw errors.unprocessable(`No member with id ${memberId}.`, [{ field: 'member_id', detail: 'is not a member of this program' }]);
