@@ -452,7 +452,12 @@ export class SurveysService {
    * response's dimensions onto the answers, records the reward event once per invitation, emits, and runs the
    * onResponded handlers, all in `tx`. Through an invitation within the edit window the answers are replaced.
    */
-  async respond(tx: Tx, tenantId: string, input: RespondInput): Promise<SurveyResponseView> {
+  respond(tx: Tx, tenantId: string, input: RespondInput): Promise<SurveyResponseView> {
+    return this.respondAs(tx, tenantId, input, null);
+  }
+
+  /** respond(), with the member (when `found`, of input.member_id) already looked up by the caller. */
+  private async respondAs(tx: Tx, tenantId: string, input: RespondInput, found: FoundMember | null): Promise<SurveyResponseView> {
     const now = this.deps.clock.now();
     if (!isUuid(input.survey_id)) throw errors.notFound('survey', input.survey_id);
     if (input.invitation_id !== undefined && !isUuid(input.invitation_id)) throw errors.notFound('survey invitation', input.invitation_id);
@@ -479,7 +484,7 @@ export class SurveysService {
     const memberId = inv?.member_id ?? input.member_id ?? null;
     let member: FoundMember | null = null;
     if (memberId !== null) {
-      member = await this.deps.members.find(tx, tenantId, { id: memberId });
+      member = found?.id === memberId ? found : await this.deps.members.find(tx, tenantId, { id: memberId });
       if (!member) throw errors.unprocessable(`No member with id ${memberId}.`, [{ field: 'member_id', detail: 'is not a member of this program' }]);
       // An erased (or blocked) member answers nothing: after an erasure no new personal data (or case, or reward)
       // may arrive. Through an invitation the link is simply over (410, as the page says); by member_id a 422.
@@ -559,13 +564,16 @@ export class SurveysService {
     if (b.invitation_id !== undefined) {
       return this.respond(tx, tenantId, { survey_id: surveyId, invitation_id: b.invitation_id, channel: 'invitation', language: b.language, answers: b.answers, metadata: b.metadata });
     }
-    let memberId = b.member_id;
+    let found: FoundMember | null = null;
     if (b.member_external_id !== undefined) {
-      const m = await this.deps.members.find(tx, tenantId, { externalId: b.member_external_id });
-      if (!m) throw errors.unprocessable(`No member with external_id ${b.member_external_id}.`, [{ field: 'member_external_id', detail: 'is not a member of this program' }]);
-      memberId = m.id;
+      found = await this.deps.members.find(tx, tenantId, { externalId: b.member_external_id });
+      if (!found) throw errors.unprocessable(`No member with external_id ${b.member_external_id}.`, [{ field: 'member_external_id', detail: 'is not a member of this program' }]);
     }
-    return this.respond(tx, tenantId, { survey_id: surveyId, member_id: memberId, member_field: b.member_external_id !== undefined ? 'member_external_id' : 'member_id', channel: 'api', language: b.language, answers: b.answers, metadata: b.metadata });
+    // The member found by external id is passed on: respond() does not look them up again by id.
+    return this.respondAs(tx, tenantId, {
+      survey_id: surveyId, member_id: found?.id ?? b.member_id, member_field: b.member_external_id !== undefined ? 'member_external_id' : 'member_id',
+      channel: 'api', language: b.language, answers: b.answers, metadata: b.metadata,
+    }, found);
   }
 
   async getResponse(q: Queryable, tenantId: string, id: string): Promise<SurveyResponseView> {
