@@ -4,7 +4,7 @@ import { LocaleSchema, Nullable, Obj, PageQuery, StringEnum, Timestamp, Uuid } f
 import { EventName } from '../events/events.schema.js';
 import { BAND_VALUES } from './surveys.bands.js';
 import { DEFINITION_LIMITS } from './surveys.definition.js';
-import { CLI_ITEMS, CSI_ITEMS, NPS_SCALES, TOUCHPOINTS } from './surveys.types.js';
+import { CLI_ITEMS, CSI_ITEMS, NPS_SCALES, QUESTION_TYPES, TOUCHPOINTS } from './surveys.types.js';
 
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 export const Texts = (max: number, description: string) => Obj({
@@ -13,7 +13,6 @@ export const Texts = (max: number, description: string) => Obj({
 
 const Language = LocaleSchema;
 const Touchpoint = StringEnum(TOUCHPOINTS, { description: 'Where the experience happened: purchase, delivery, support_case, onboarding, store_visit, custom (name it in touchpoint_label).' });
-const QUESTION_TYPES = ['nps', 'csat', 'ces', 'csi', 'cli', 'rating', 'single_choice', 'multiple_choice', 'text'] as const;
 const KEY = Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z][a-z0-9_]{0,39}$', 'x-message': 'must be a lowercase letter, then up to 39 of a-z, 0-9, _' });
 
 const ShowIf = Obj({

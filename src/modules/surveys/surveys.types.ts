@@ -64,7 +64,9 @@ export interface TextQuestion extends QuestionBase { type: 'text'; max_length?: 
 export type Question =
   | NpsQuestion | CsatQuestion | CesQuestion | CsiQuestion | CliQuestion
   | RatingQuestion | SingleChoiceQuestion | MultipleChoiceQuestion | TextQuestion;
-export type QuestionType = Question['type'];
+/** Every question type, once: the definition checks, the HTTP schemas and the results read this list. */
+export const QUESTION_TYPES = ['nps', 'csat', 'ces', 'csi', 'cli', 'rating', 'single_choice', 'multiple_choice', 'text'] as const satisfies readonly Question['type'][];
+export type QuestionType = (typeof QUESTION_TYPES)[number];
 
 export const CSI_ITEMS = ['satisfied', 'rebuy', 'recommend'] as const;
 export type CsiItem = (typeof CSI_ITEMS)[number];
