@@ -151,6 +151,12 @@ function newInvitation(
 /** A member as MembersService.find gives it (the members store's row type stays that module's own). */
 type FoundMember = NonNullable<Awaited<ReturnType<MembersService['find']>>>;
 
+/** The page speaks to the respondent (field invitation); the API to an integrator (field invitation_id). */
+const INVITATION_WORDING = {
+  invitation: { answered: 'This survey has already been answered; the answers can no longer be changed.', expired: (_id: string) => 'This survey invitation has expired.' },
+  invitation_id: { answered: 'This invitation has already been answered and the edit window is over.', expired: (id: string) => `Survey invitation ${id} has expired.` },
+} as const;
+
 const nextInvitable = (last: Date, minDays: number) => new Date(last.getTime() + minDays * DAY_MS);
 /** Sent invitations at or after this time throttle a new one; null when there is no throttle. */
 const throttleSince = (now: Date, minDays: number): Date | null => (minDays > 0 ? new Date(now.getTime() - minDays * DAY_MS) : null);
@@ -408,19 +414,30 @@ export class SurveysService {
     if (!inv || inv.status === 'scheduled') throw notFound();
     const survey = (await store.getSurvey(q, tenantId, inv.survey_id))!;
     const now = this.deps.clock.now();
-    let previous: OpenedSurvey['previous'] = null;
-    if (inv.status === 'responded') {
-      const r = (await store.responseOfInvitation(q, tenantId, inv.id))!;
-      if (now >= r.editable_until) throw errors.conflict('This survey has already been answered; the answers can no longer be changed.', [{ field: 'invitation', detail: `was answered; changes were possible until ${r.editable_until.toISOString()}` }]);
-      previous = { response_id: r.id, answers: answersOf(await store.answersOf(q, tenantId, [r.id])), editable_until: r.editable_until };
-    } else if (inv.status !== 'pending' || inv.expires_at === null || inv.expires_at <= now || claims.expiresAt <= now) {
-      throw errors.gone('This survey invitation has expired.', [EXPIRED]);
-    }
+    const r = await this.usableInvitation(q, tenantId, inv, now, 'invitation');
+    // The signed link's own expiry counts only while unanswered: an answer stays editable through it within the edit window.
+    if (!r && claims.expiresAt <= now) throw errors.gone(INVITATION_WORDING.invitation.expired(inv.id), [EXPIRED]);
+    const previous: OpenedSurvey['previous'] = r ? { response_id: r.id, answers: answersOf(await store.answersOf(q, tenantId, [r.id])), editable_until: r.editable_until } : null;
     if (survey.status !== 'live') throw errors.gone('This survey is closed.', [CLOSED]);
     const member = await this.deps.members.find(q, tenantId, { id: inv.member_id });
     // An erased or blocked member's link is over: nothing new is stored about them.
     if (!member || member.status !== 'active') throw errors.gone('This survey invitation has expired.', [EXPIRED]);
     return this.opened(q, tenantId, survey, { member_language: member.locale, invitation: { id: inv.id, expires_at: inv.expires_at! }, previous });
+  }
+
+  /**
+   * The rules an invitation's link and the API share: an answered invitation takes changes within its edit window
+   * (its response is returned, to be replaced), else 409; an unanswered one takes answers while pending and not
+   * expired (null), else 410. `field` is how the caller names the invitation, and picks the wording for its reader.
+   */
+  private async usableInvitation(q: Queryable, tenantId: string, inv: InvitationRow, now: Date, field: keyof typeof INVITATION_WORDING): Promise<ResponseRow | null> {
+    if (inv.status === 'responded') {
+      const r = (await store.responseOfInvitation(q, tenantId, inv.id))!;
+      if (now >= r.editable_until) throw errors.conflict(INVITATION_WORDING[field].answered, [{ field, detail: `was answered; changes were possible until ${r.editable_until.toISOString()}` }]);
+      return r;
+    }
+    if (inv.status !== 'pending' || inv.expires_at === null || inv.expires_at <= now) throw errors.gone(INVITATION_WORDING[field].expired(inv.id), [EXPIRED]);
+    return null;
   }
 
   /** The survey the public link opens: 404 unless its public link is on (and it was published), 410 once closed. */
@@ -469,12 +486,7 @@ export class SurveysService {
     if (input.invitation_id !== undefined) {
       inv = await store.getInvitation(tx, tenantId, input.invitation_id, true);
       if (!inv || inv.survey_id !== survey.id || inv.status === 'scheduled') throw errors.notFound('survey invitation', input.invitation_id);
-      if (inv.status === 'responded') {
-        previous = (await store.responseOfInvitation(tx, tenantId, inv.id))!;
-        if (now >= previous.editable_until) throw errors.conflict('This invitation has already been answered and the edit window is over.', [{ field: 'invitation_id', detail: `was answered; changes were possible until ${previous.editable_until.toISOString()}` }]);
-      } else if (inv.status !== 'pending' || inv.expires_at === null || inv.expires_at <= now) {
-        throw errors.gone(`Survey invitation ${inv.id} has expired.`, [EXPIRED]);
-      }
+      previous = await this.usableInvitation(tx, tenantId, inv, now, 'invitation_id');
     } else if ((input.channel === 'public_link' || input.channel === 'embed') && (!survey.public_link || survey.status === 'draft')) {
       throw errors.notFound('survey', survey.id);
     }
