@@ -157,6 +157,9 @@ const INVITATION_WORDING = {
   invitation_id: { answered: 'This invitation has already been answered and the edit window is over.', expired: (id: string) => `Survey invitation ${id} has expired.` },
 } as const;
 
+/** A relationship survey invites a member again once its last invitation of them is older than this. */
+const surveySinceOf = (s: SurveyRow, now: Date): Date => new Date(now.getTime() - (s.trigger as { every_days: number }).every_days * DAY_MS);
+
 const nextInvitable = (last: Date, minDays: number) => new Date(last.getTime() + minDays * DAY_MS);
 /** Sent invitations at or after this time throttle a new one; null when there is no throttle. */
 const throttleSince = (now: Date, minDays: number): Date | null => (minDays > 0 ? new Date(now.getTime() - minDays * DAY_MS) : null);
@@ -719,39 +722,49 @@ export class SurveysService {
     }
   }
 
-  /** Relationship surveys: every active member not invited by the survey in its every_days (and not throttled) is invited now. */
+  /**
+   * Relationship surveys: every active member not invited by the survey in its every_days (and not throttled) is
+   * invited now. The members are walked once, each batch offered to every survey in one transaction.
+   */
   async inviteRelationship(db: Queryable & { tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> }, tenantId: string): Promise<{ invited: number }> {
     let invited = 0;
     const surveys = await store.liveSurveysTriggered(db, tenantId, 'relationship');
     if (surveys.length === 0) return { invited };
     // Read once per run, not once per batch of members.
     const settings = await this.ensureSettings(db, tenantId);
-    for (const survey of surveys) {
-      const every = (survey.trigger as { every_days: number }).every_days;
-      let afterId: string | undefined;
-      for (;;) {
-        const members = await this.deps.members.list(db, tenantId, { status: 'active', afterId, limit: BATCH });
-        if (members.length === 0) break;
-        afterId = members[members.length - 1]!.id;
-        invited += await db.tx(async (tx) => {
-          const now = this.deps.clock.now();
-          const since = throttleSince(now, settings.min_days_between_invitations) ?? new Date(now.getTime() + DAY_MS);
-          const surveySince = new Date(now.getTime() - every * DAY_MS);
-          const first = await store.relationshipCandidates(tx, tenantId, survey.id, members.map((m) => m.id), surveySince, since);
-          // Checked again under the members' invitation locks (as invite() checks), taken in id order: an API invite
-          // committed meanwhile throttles them.
-          for (const memberId of first) await store.lockMemberInvitations(tx, tenantId, memberId);
-          const ids = first.length > 0 ? await store.relationshipCandidates(tx, tenantId, survey.id, first, surveySince, since) : [];
-          for (const memberId of ids) {
-            const inv = (await store.insertInvitation(tx, tenantId, newInvitation(survey.id, memberId, 'relationship', now, { expiresAt: expiresAt(survey, now) })))!;
-            await this.emitInvitation(tx, tenantId, 'survey.invited', inv, survey);
-          }
-          return ids.length;
-        });
-        if (members.length < BATCH) break;
-      }
+    let afterId: string | undefined;
+    for (;;) {
+      const members = await this.deps.members.list(db, tenantId, { status: 'active', afterId, limit: BATCH });
+      if (members.length === 0) break;
+      afterId = members[members.length - 1]!.id;
+      const memberIds = members.map((m) => m.id);
+      invited += await db.tx(async (tx) => {
+        const now = this.deps.clock.now();
+        const since = throttleSince(now, settings.min_days_between_invitations) ?? new Date(now.getTime() + DAY_MS);
+        const first: string[][] = [];
+        for (const survey of surveys) first.push(await store.relationshipCandidates(tx, tenantId, survey.id, memberIds, surveySinceOf(survey, now), since));
+        // Checked again under the members' invitation locks (as invite() checks), all taken first and in id order so
+        // that this run and a sendDue or an API invite never wait on each other in a cycle: an invitation committed
+        // meanwhile (or made just now for an earlier survey of this batch) throttles them.
+        for (const memberId of [...new Set(first.flat())].sort()) await store.lockMemberInvitations(tx, tenantId, memberId);
+        let n = 0;
+        for (const [i, survey] of surveys.entries()) n += await this.inviteBatch(tx, tenantId, survey, first[i]!, now, since);
+        return n;
+      });
+      if (members.length < BATCH) break;
     }
     return { invited };
+  }
+
+  /** Invites those of `candidates` (locked by the caller) the relationship survey may still invite; how many. */
+  private async inviteBatch(tx: Tx, tenantId: string, survey: SurveyRow, candidates: string[], now: Date, since: Date): Promise<number> {
+    if (candidates.length === 0) return 0;
+    const ids = await store.relationshipCandidates(tx, tenantId, survey.id, candidates, surveySinceOf(survey, now), since);
+    for (const memberId of ids) {
+      const inv = (await store.insertInvitation(tx, tenantId, newInvitation(survey.id, memberId, 'relationship', now, { expiresAt: expiresAt(survey, now) })))!;
+      await this.emitInvitation(tx, tenantId, 'survey.invited', inv, survey);
+    }
+    return ids.length;
   }
 
   /** Pending invitations past expires_at become expired (their links answer 410 already; this keeps lists true). */
