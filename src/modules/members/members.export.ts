@@ -8,7 +8,7 @@
 import { pipeline, Transform } from 'node:stream';
 import { Type } from '@sinclair/typebox';
 import { stringify } from 'csv-stringify';
-import type { Db } from '../../platform/db/db.js';
+import { isoUtcSql, type Db } from '../../platform/db/db.js';
 import { tenantOf } from '../../platform/http/auth.js';
 import { Obj, problems, StringEnum } from '../../platform/http/schema.js';
 import type { HttpServer } from '../../platform/http/server.js';
@@ -19,22 +19,20 @@ const FORMATS = ['csv', 'ndjson'] as const;
 type Format = (typeof FORMATS)[number];
 const MEDIA: Record<Format, string> = { csv: 'text/csv; charset=utf-8', ndjson: 'application/x-ndjson; charset=utf-8' };
 
-// Timestamps as ISO 8601 in UTC with only the fraction they have, so they compare equal when imported back.
-const iso = (col: string) => `regexp_replace(to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\\.?0+$', '') || 'Z'`;
 const consent = (channel: string, asText: boolean) =>
   `(SELECT ${asText ? `CASE WHEN c.granted THEN 'true' ELSE 'false' END` : 'c.granted'} FROM member_consents c
      WHERE c.tenant_id = m.tenant_id AND c.member_id = m.id AND c.channel = '${channel}')`;
 const FROM = `FROM members m WHERE m.tenant_id = $1 AND m.status <> 'erased' ORDER BY m.id`;
 
 const CSV_SQL = `SELECT m.external_id, m.email, m.phone, m.first_name, m.last_name, m.birth_date, m.locale, m.time_zone,
-    ${iso('m.enrolled_at')} AS enrolled_at, m.attributes::text AS attributes,
+    ${isoUtcSql('m.enrolled_at')} AS enrolled_at, m.attributes::text AS attributes,
     ${CHANNELS.map((ch) => `${consent(ch, true)} AS consent_${ch}`).join(', ')}
   ${FROM}`;
 
 // NDJSON lines are built by PostgreSQL: no row objects to parse and serialise again here.
 const NDJSON_SQL = `SELECT json_build_object(
     'external_id', m.external_id, 'email', m.email, 'phone', m.phone, 'first_name', m.first_name, 'last_name', m.last_name,
-    'birth_date', m.birth_date, 'locale', m.locale, 'time_zone', m.time_zone, 'enrolled_at', ${iso('m.enrolled_at')},
+    'birth_date', m.birth_date, 'locale', m.locale, 'time_zone', m.time_zone, 'enrolled_at', ${isoUtcSql('m.enrolled_at')},
     'attributes', m.attributes, ${CHANNELS.map((ch) => `'consent_${ch}', ${consent(ch, false)}`).join(', ')})::text AS line
   ${FROM}`;
 

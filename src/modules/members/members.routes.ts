@@ -10,7 +10,7 @@ import { errors } from '../../platform/errors.js';
 import { tenantOf } from '../../platform/http/auth.js';
 import { ajvToFieldErrors } from '../../platform/http/problem.js';
 import type { HttpKit } from '../../platform/http/kit.js';
-import { decodeCursor, isIdCursor, page } from '../../platform/http/pagination.js';
+import { decodeCursor, isAtIdCursor, isIdCursor, page } from '../../platform/http/pagination.js';
 import { IdParams, Page, PageQuery, problems } from '../../platform/http/schema.js';
 import type { HttpServer } from '../../platform/http/server.js';
 import {
@@ -34,9 +34,6 @@ function rejectBadBody(req: FastifyRequest, members: MembersService): void {
   const all = [...schemaErrs, ...members.checkFields(req.body).filter((e) => !seen.has(e.field))];
   if (all.length) throw errors.validation(all);
 }
-
-const isConsentCursor = (v: any): v is { at: string; id: string } =>
-  isIdCursor(v) && typeof (v as any).at === 'string' && !Number.isNaN(Date.parse((v as any).at));
 
 export function membersRoutes(deps: { db: Db; members: MembersService; http: HttpKit }) {
   const { db, members, http } = deps;
@@ -114,7 +111,7 @@ export function membersRoutes(deps: { db: Db; members: MembersService; http: Htt
     app.get('/v1/members/:id/consents', {
       schema: { tags, summary: 'Consent history: every grant and withdrawal, oldest first', params: IdParams, querystring: Type.Object(PageQuery), response: { 200: Page(Type.Ref(ConsentEvent)), ...problems(400, 401, 404) } },
     }, async (req) => {
-      const after = decodeCursor(req.query.cursor, isConsentCursor);
+      const after = decodeCursor(req.query.cursor, isAtIdCursor);
       const rows = await members.consentHistory(db, tenantOf(req).tenantId, req.params.id, { after, limit: req.query.limit + 1 });
       return page(rows, req.query.limit, (r) => r, (r) => ({ at: r.occurred_at.toISOString(), id: r.id }));
     });

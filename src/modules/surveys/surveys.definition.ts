@@ -5,18 +5,22 @@
  */
 import type { FieldError } from '../../platform/errors.js';
 import { bandOf, bandsOf, scaleOf } from './surveys.bands.js';
+import { isStandardType } from './surveys.wording.js';
 import {
-  CLI_ITEMS, CSI_ITEMS, LANGUAGES, NPS_SCALES,
-  type AnswerInput, type AnswerValue, type Language, type Question, type ShowIf, type StoredAnswer, type SurveyDefinition,
+  CLI_ITEMS, CSI_ITEMS, LANGUAGES, NPS_SCALES, QUESTION_TYPES,
+  type AnswerInput, type AnswerValue, type Language, type Question, type QuestionType, type ShowIf, type StoredAnswer, type SurveyDefinition,
 } from './surveys.types.js';
 
 export const KEY_RE = /^[a-z][a-z0-9_]{0,39}$/;
 export const DEFINITION_LIMITS = {
   questions: 50, options: 30, title: 200, text: 500, help: 500, option: 200, intro: 2000, thankYou: 2000, textAnswer: 5000,
 };
-const QUESTION_TYPES = ['nps', 'csat', 'ces', 'csi', 'cli', 'rating', 'single_choice', 'multiple_choice', 'text'] as const;
-/** Types that have a default wording in every language (surveys.wording.ts); the others need their own text. */
-const STANDARD_TYPES = new Set(['nps', 'csat', 'ces', 'csi', 'cli']);
+/**
+ * Types whose question may leave out its text (the page then shows the standard wording, surveys.wording.ts). A
+ * rating has a standard wording too, but a rating question must still bring its own text: letting it fall back
+ * changes what the API accepts, which is a product decision not taken yet.
+ */
+const mayOmitText = (type: QuestionType): boolean => isStandardType(type) && type !== 'rating';
 const FIELDS: Record<string, readonly string[]> = {
   nps: ['scale'], csat: ['scale_max'], ces: [], csi: ['scale_max', 'top_box', 'items'], cli: ['items'], rating: ['scale_max'],
   single_choice: ['options'], multiple_choice: ['options', 'max_choices'], text: ['max_length'],
@@ -91,7 +95,7 @@ export function definitionErrors(def: unknown, defaultLanguage: Language, field 
     const key = raw.key;
     if (typeof key !== 'string' || !KEY_RE.test(key)) errs.push({ field: `${f}.key`, detail: 'must be a lowercase letter, then up to 39 of a-z, 0-9, _' });
     else if (earlier.has(key) || qs.slice(0, i).some((o) => isObject(o) && o.key === key)) errs.push({ field: `${f}.key`, detail: `is used by an earlier question: keys are unique in a survey` });
-    textsErrors(errs, `${f}.text`, raw.text, DEFINITION_LIMITS.text, STANDARD_TYPES.has(type) ? null : defaultLanguage);
+    textsErrors(errs, `${f}.text`, raw.text, DEFINITION_LIMITS.text, mayOmitText(type as QuestionType) ? null : defaultLanguage);
     textsErrors(errs, `${f}.help`, raw.help, DEFINITION_LIMITS.help, null);
     if (raw.required !== undefined && typeof raw.required !== 'boolean') errs.push({ field: `${f}.required`, detail: 'must be true or false' });
     switch (type) {

@@ -9,7 +9,7 @@
  * never built from input.
  */
 import type { Readable } from 'node:stream';
-import type { Db, Queryable } from '../../platform/db/db.js';
+import { isoUtcSql, type Db, type Queryable } from '../../platform/db/db.js';
 import type { BlockGroup } from './surveys.scores.js';
 import type { Breakdown, Interval, ResultsFilter } from './surveys.results.js';
 import type { Language, QuestionType } from './surveys.types.js';
@@ -100,7 +100,6 @@ export async function textAnswers(q: Queryable, tenantId: string, surveyId: stri
 }
 
 export const RESPONSE_COLUMNS = ['response_id', 'submitted_at', 'language', 'channel', 'touchpoint', 'tier_code', 'member_id'] as const;
-export type ResponseExportRow = Record<(typeof RESPONSE_COLUMNS)[number], string | null> & { answers: Record<string, number | string> | null };
 
 /**
  * A survey's responses of the period, oldest first, each with its answers by key (scales as numbers, choices joined
@@ -109,7 +108,7 @@ export type ResponseExportRow = Record<(typeof RESPONSE_COLUMNS)[number], string
  */
 export async function streamResponses(db: Db, tenantId: string, surveyId: string, f: Pick<ResultsFilter, 'from' | 'to'>): Promise<Readable> {
   const sql = `SELECT r.id AS response_id,
-      regexp_replace(to_char(r.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\\.?0+$', '') || 'Z' AS submitted_at,
+      ${isoUtcSql('r.submitted_at')} AS submitted_at,
       r.language, r.channel, r.touchpoint, r.tier_code, r.member_id,
       (SELECT jsonb_object_agg(a.question_key, CASE
                 WHEN a.value_number IS NOT NULL THEN to_jsonb(a.value_number)

@@ -235,11 +235,13 @@ function build(questions: KnownQuestion[], agg: Aggregates, dim: string | null):
     const mine = values.filter((r) => r.question_key === k.key);
     const answers = mine.reduce((s, r) => s + r.n, 0);
     const base = { key: k.key, type: k.type, answers };
+    // Once per question (the scales read it twice); empty for choices and text, which have no numeric values.
+    const distribution = distributionOf(mine);
     switch (k.type) {
-      case 'nps': return { ...base, nps: npsScore({ promoters: bandCount(mine, 'promoter'), passives: bandCount(mine, 'passive'), detractors: bandCount(mine, 'detractor') }), distribution: distributionOf(mine) };
-      case 'csat': return { ...base, csat: csatScore(distributionOf(mine), bandCount(mine, 'satisfied')), distribution: distributionOf(mine) };
-      case 'ces': return { ...base, ces: cesScore(distributionOf(mine), bandCount(mine, 'low_effort')), distribution: distributionOf(mine) };
-      case 'rating': return { ...base, rating: ratingScore(distributionOf(mine)), distribution: distributionOf(mine) };
+      case 'nps': return { ...base, nps: npsScore({ promoters: bandCount(mine, 'promoter'), passives: bandCount(mine, 'passive'), detractors: bandCount(mine, 'detractor') }), distribution: distribution };
+      case 'csat': return { ...base, csat: csatScore(distribution, bandCount(mine, 'satisfied')), distribution: distribution };
+      case 'ces': return { ...base, ces: cesScore(distribution, bandCount(mine, 'low_effort')), distribution: distribution };
+      case 'rating': return { ...base, rating: ratingScore(distribution), distribution: distribution };
       case 'single_choice':
       case 'multiple_choice': {
         const counts = new Map(k.options.map((o) => [o, 0]));

@@ -6,7 +6,7 @@ import { Type } from '@sinclair/typebox';
 import type { Db } from '../../platform/db/db.js';
 import { hasScope, tenantOf, type Scope } from '../../platform/http/auth.js';
 import type { HttpKit } from '../../platform/http/kit.js';
-import { decodeCursor, isIdCursor, page } from '../../platform/http/pagination.js';
+import { decodeCursor, isAtIdCursor, isIdCursor, page } from '../../platform/http/pagination.js';
 import { IdParams, Page, problems } from '../../platform/http/schema.js';
 import type { HttpServer } from '../../platform/http/server.js';
 import { rejectBadBody } from '../../platform/http/validation.js';
@@ -19,8 +19,6 @@ import type { SurveysService } from './surveys.service.js';
 
 /** Whether the caller may see signed invitation links (they let anyone answer as the member): write scope or above. */
 const seesLinks = (req: { auth?: { scopes: Scope[] } | null }) => hasScope(req.auth?.scopes ?? [], 'write');
-
-const isAtCursor = (v: any): v is { at: string; id: string } => isIdCursor(v) && typeof (v as any).at === 'string' && !Number.isNaN(Date.parse((v as any).at));
 
 export function surveysRoutes(deps: { db: Db; surveys: SurveysService; http: HttpKit }) {
   const { db, surveys, http } = deps;
@@ -70,7 +68,10 @@ export function surveysRoutes(deps: { db: Db; surveys: SurveysService; http: Htt
       },
     }, async (req, reply) => {
       const tenantId = tenantOf(req).tenantId;
-      const lang = await surveys.defaultLanguageOf(db, tenantId, req.params.id);
+      // The survey's language is read only to check a new definition sent without a default_language of its own.
+      const b = req.body as Record<string, unknown> | null;
+      const needsLang = typeof b === 'object' && b !== null && !Array.isArray(b) && b.definition !== undefined && typeof b.default_language !== 'string';
+      const lang = needsLang ? await surveys.defaultLanguageOf(db, tenantId, req.params.id) : null;
       rejectBadBody(req, (body) => surveys.checkPatch(body, lang));
       return http.write(req, reply, { resource: 'survey' }, (tx) => surveys.update(tx, tenantId, req.params.id, req.body as UpdateSurveyInput));
     });
@@ -137,7 +138,7 @@ export function surveysRoutes(deps: { db: Db; surveys: SurveysService; http: Htt
       schema: { tags, summary: 'A survey\'s responses with their answers, newest first', params: IdParams, querystring: ListResponsesQuery, response: { 200: Page(R), ...problems(400, 401, 404) } },
     }, async (req) => {
       const q = req.query;
-      const c = decodeCursor(q.cursor, isAtCursor);
+      const c = decodeCursor(q.cursor, isAtIdCursor);
       const rows = await surveys.listResponses(db, tenantOf(req).tenantId, req.params.id, { after: c ? { at: new Date(c.at), id: c.id } : undefined, limit: q.limit + 1 });
       return page(rows, q.limit, (r) => r, (r) => ({ at: r.submitted_at.toISOString(), id: r.id }));
     });

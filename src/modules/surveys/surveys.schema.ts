@@ -1,19 +1,18 @@
 /** HTTP schemas of the surveys core: definitions and versions, settings, invitations, responses. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, Obj, PageQuery, StringEnum, Timestamp, Uuid } from '../../platform/http/schema.js';
+import { LocaleSchema, Nullable, Obj, PageQuery, StringEnum, Timestamp, Uuid } from '../../platform/http/schema.js';
 import { EventName } from '../events/events.schema.js';
 import { BAND_VALUES } from './surveys.bands.js';
 import { DEFINITION_LIMITS } from './surveys.definition.js';
-import { CLI_ITEMS, CSI_ITEMS, LANGUAGES, NPS_SCALES, TOUCHPOINTS } from './surveys.types.js';
+import { CLI_ITEMS, CSI_ITEMS, NPS_SCALES, QUESTION_TYPES, TOUCHPOINTS } from './surveys.types.js';
 
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 export const Texts = (max: number, description: string) => Obj({
   en: Type.Optional(Text(max)), bg: Type.Optional(Text(max)), ru: Type.Optional(Text(max)), ro: Type.Optional(Text(max)), pl: Type.Optional(Text(max)),
 }, { description: `${description} By language (en, bg, ru, ro, pl); a missing language falls back to the survey's default_language.` });
 
-const Language = StringEnum(LANGUAGES, { description: 'One of en, bg, ru, ro, pl.' });
+const Language = LocaleSchema;
 const Touchpoint = StringEnum(TOUCHPOINTS, { description: 'Where the experience happened: purchase, delivery, support_case, onboarding, store_visit, custom (name it in touchpoint_label).' });
-const QUESTION_TYPES = ['nps', 'csat', 'ces', 'csi', 'cli', 'rating', 'single_choice', 'multiple_choice', 'text'] as const;
 const KEY = Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z][a-z0-9_]{0,39}$', 'x-message': 'must be a lowercase letter, then up to 39 of a-z, 0-9, _' });
 
 const ShowIf = Obj({

@@ -145,9 +145,10 @@ export interface CliScore {
 
 export function cliScore(groups: BlockGroup[]): CliScore {
   const { complete, n, partial } = completeBlocks(groups);
-  // A complete respondent's CLI is (6·3 − value_sum) × 20 / 3: the mean of the items' points. Only complete blocks
-  // count (as for CSI): a respondent who skipped "try our other products" would be scored on the two easier items.
-  const points = complete.reduce((sum, g) => sum + (g.count * ((6 * g.answered - g.value_sum) * 20)) / g.answered, 0);
+  // A complete respondent's CLI is the mean of the items' points, the points of the mean answer (cliPoints is linear).
+  // Only complete blocks count (as for CSI): a respondent who skipped "try our other products" would be scored on the
+  // two easier items.
+  const points = complete.reduce((sum, g) => sum + g.count * cliPoints(g.value_sum / g.answered), 0);
   return { n, cli: n > 0 ? round(points / n, 1) : null, excluded_partial: partial };
 }
 

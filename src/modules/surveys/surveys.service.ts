@@ -16,14 +16,13 @@ import { isUuid, newId } from '../../platform/ids.js';
 import { storableJsonError } from '../../platform/json.js';
 import { emit, emitMany } from '../../platform/outbox/outbox.js';
 import type { EventsService } from '../events/events.service.js';
-import type { MemberRow } from '../members/members.store.js';
 import type { MembersService } from '../members/members.service.js';
 import type { MemberStanding, OrderHook, PurchaseRecorded } from '../transactions/transactions.service.js';
 import { answersOf, checkAnswers, definitionErrors } from './surveys.definition.js';
 import { embedSnippet, invitationUrl, publicSurveyUrl, readInvitationToken, signInvitationToken, verifySignature } from './surveys.links.js';
 import type { CreateInvitationInput, CreateResponseInput, CreateSurveyInput, SettingsInput, UpdateSurveyInput } from './surveys.schema.js';
 import * as store from './surveys.store.js';
-import type { Channel, InvitationRow, ResponseRow, SettingsRow, SurveyRow, SurveyTrigger, VersionRow } from './surveys.store.js';
+import type { Channel, InvitationRow, InvitationTrigger, ResponseRow, SettingsRow, SurveyRow, SurveyTrigger, VersionRow } from './surveys.store.js';
 import type { AnswerInput, Language, StoredAnswer, SurveyDefinition, SurveyResponded, Touchpoint } from './surveys.types.js';
 
 export type { SurveyRow, InvitationRow, ResponseRow } from './surveys.store.js';
@@ -120,9 +119,47 @@ const FOLLOW_UP_DEFINITION: SurveyDefinition = {
 export const EXPIRED = { field: 'invitation', detail: 'has expired' } as const;
 export const CLOSED = { field: 'survey', detail: 'is closed' } as const;
 
-const settingsDefaults = { min_days_between_invitations: 30, edit_window_minutes: 30 };
+/** The settings of a tenant that never changed them: the column DEFAULTs of survey_settings (a test checks they agree). */
+export const SETTINGS_DEFAULTS = { min_days_between_invitations: 30, edit_window_minutes: 30 } as const;
 
 /** The earliest time a member last invited at `last` may be invited again. */
+/** Whether the survey is in the list the order hook reads (and caches): live after_purchase surveys. */
+const feedsOrders = (r: SurveyRow): boolean => r.trigger?.type === 'after_purchase';
+
+/** What purchased() reads of a live after_purchase survey: all the order hot path caches. */
+type OrderSurvey = { id: string; published_at: Date | null; days: number };
+
+/** When an invitation sent now stops taking answers. */
+const expiresAt = (s: Pick<SurveyRow, 'invitation_ttl_days'>, now: Date): Date => new Date(now.getTime() + s.invitation_ttl_days * DAY_MS);
+
+/**
+ * A new invitation row. `when.sendAt`: scheduled for then (the surveys.invite job sends it or skips it);
+ * `when.expiresAt`: sent now (pending), its link working until then.
+ */
+function newInvitation(
+  surveyId: string, memberId: string, trigger: InvitationTrigger, now: Date,
+  when: { sendAt: Date } | { expiresAt: Date }, source: { type: 'transaction' | 'case'; id: string } | null = null,
+): InvitationRow {
+  const scheduled = 'sendAt' in when;
+  return {
+    id: newId(), survey_id: surveyId, member_id: memberId, trigger, source_type: source?.type ?? null, source_id: source?.id ?? null,
+    status: scheduled ? 'scheduled' : 'pending', skip_reason: null, send_at: scheduled ? when.sendAt : now, sent_at: scheduled ? null : now,
+    expires_at: scheduled ? null : when.expiresAt, responded_at: null, created_at: now,
+  };
+}
+
+/** A member as MembersService.find gives it (the members store's row type stays that module's own). */
+type FoundMember = NonNullable<Awaited<ReturnType<MembersService['find']>>>;
+
+/** The page speaks to the respondent (field invitation); the API to an integrator (field invitation_id). */
+const INVITATION_WORDING = {
+  invitation: { answered: 'This survey has already been answered; the answers can no longer be changed.', expired: (_id: string) => 'This survey invitation has expired.' },
+  invitation_id: { answered: 'This invitation has already been answered and the edit window is over.', expired: (id: string) => `Survey invitation ${id} has expired.` },
+} as const;
+
+/** A relationship survey invites a member again once its last invitation of them is older than this. */
+const surveySinceOf = (s: SurveyRow, now: Date): Date => new Date(now.getTime() - (s.trigger as { every_days: number }).every_days * DAY_MS);
+
 const nextInvitable = (last: Date, minDays: number) => new Date(last.getTime() + minDays * DAY_MS);
 /** Sent invitations at or after this time throttle a new one; null when there is no throttle. */
 const throttleSince = (now: Date, minDays: number): Date | null => (minDays > 0 ? new Date(now.getTime() - minDays * DAY_MS) : null);
@@ -130,7 +167,7 @@ const throttleSince = (now: Date, minDays: number): Date | null => (minDays > 0 
 export class SurveysService {
   private readonly handlers: RespondedHandler[] = [];
   /** The tenant's live after_purchase surveys: every order reads them; publish, close and trigger edits announce a change. */
-  private readonly afterPurchase: TenantCache<SurveyRow[]> | null;
+  private readonly afterPurchase: TenantCache<OrderSurvey[]> | null;
 
   constructor(private readonly deps: {
     clock: Clock;
@@ -142,7 +179,7 @@ export class SurveysService {
     baseUrl: () => string;
     config?: TenantConfig;
   }) {
-    this.afterPurchase = deps.config?.cache<SurveyRow[]>() ?? null;
+    this.afterPurchase = deps.config?.cache<OrderSurvey[]>() ?? null;
   }
 
   /** Handlers run after a response is stored or edited, in its transaction (the cases module reopens unsolved cases). */
@@ -196,15 +233,12 @@ export class SurveysService {
   }
 
   async get(q: Queryable, tenantId: string, id: string): Promise<SurveyView> {
-    const row = await this.mustGet(q, tenantId, id);
-    return this.view(row, (await store.getVersion(q, tenantId, id, row.current_version))!.definition);
+    const { definition, ...row } = await this.mustGetWithDefinition(q, tenantId, id);
+    return this.view(row, definition);
   }
 
   async list(q: Queryable, tenantId: string, f: { status?: string; touchpoint?: string; afterId?: string; limit: number }): Promise<SurveyView[]> {
-    const rows = await store.listSurveys(q, tenantId, f);
-    const out: SurveyView[] = [];
-    for (const r of rows) out.push(this.view(r, (await store.getVersion(q, tenantId, r.id, r.current_version))!.definition));
-    return out;
+    return (await store.listSurveys(q, tenantId, f)).map(({ definition, ...r }) => this.view(r, definition));
   }
 
   /**
@@ -251,31 +285,32 @@ export class SurveysService {
       current_version: next,
       updated_at: now,
     });
-    if (row.status === 'live') await this.deps.config?.changed(tx, tenantId);
+    // Only a trigger change of a live survey can change the order hook's list (a name or wording changes no cached setting).
+    if (row.status === 'live' && input.trigger !== undefined && (feedsOrders(current) || feedsOrders(row))) await this.deps.config?.changed(tx, tenantId);
     await this.emitSurvey(tx, tenantId, 'survey.updated', row, { version: next, new_version: next !== current.current_version, fields: Object.keys(input) });
     return this.view(row, definition);
   }
 
   /** A draft goes live: invitations and the public link take answers from now. */
   async publish(tx: Tx, tenantId: string, id: string): Promise<SurveyView> {
-    const current = await this.mustGet(tx, tenantId, id, true);
+    const { definition, ...current } = await this.mustGetWithDefinition(tx, tenantId, id, true);
     if (current.status !== 'draft') throw errors.conflict(`Survey ${id} is ${current.status}: only a draft is published.`, [{ field: 'status', detail: `is ${current.status}` }]);
     const now = this.deps.clock.now();
     const row = await store.updateSurvey(tx, tenantId, { ...current, status: 'live', published_at: now, updated_at: now });
-    await this.deps.config?.changed(tx, tenantId);
+    if (feedsOrders(current)) await this.deps.config?.changed(tx, tenantId);
     await this.emitSurvey(tx, tenantId, 'survey.published', row, { version: row.current_version });
-    return this.get(tx, tenantId, id);
+    return this.view(row, definition);
   }
 
   /** No more answers: its links answer 410, its scheduled invitations are skipped (survey_not_live). */
   async close(tx: Tx, tenantId: string, id: string): Promise<SurveyView> {
-    const current = await this.mustGet(tx, tenantId, id, true);
+    const { definition, ...current } = await this.mustGetWithDefinition(tx, tenantId, id, true);
     if (current.status === 'closed') throw errors.conflict(`Survey ${id} is already closed.`, [{ field: 'status', detail: 'is closed' }]);
     const now = this.deps.clock.now();
     const row = await store.updateSurvey(tx, tenantId, { ...current, status: 'closed', closed_at: now, updated_at: now });
-    await this.deps.config?.changed(tx, tenantId);
+    if (feedsOrders(current)) await this.deps.config?.changed(tx, tenantId);
     await this.emitSurvey(tx, tenantId, 'survey.closed', row, { version: row.current_version });
-    return this.get(tx, tenantId, id);
+    return this.view(row, definition);
   }
 
   async versions(q: Queryable, tenantId: string, id: string): Promise<VersionRow[]> {
@@ -292,10 +327,9 @@ export class SurveysService {
 
   /** The invitation-less public link and an iframe that embeds it. */
   async links(q: Queryable, tenantId: string, id: string): Promise<{ public_url: string; embed_url: string; embed_snippet: string; public_link_enabled: boolean }> {
-    const row = await this.mustGet(q, tenantId, id);
+    const { definition, ...row } = await this.mustGetWithDefinition(q, tenantId, id);
     const url = publicSurveyUrl(this.deps.baseUrl(), tenantId, id);
     // The iframe's title is what screen readers announce to respondents: the survey's own title, not the internal name.
-    const definition = (await store.getVersion(q, tenantId, id, row.current_version))!.definition;
     const title = definition.title?.[row.default_language]?.trim() || row.name;
     return { public_url: url, embed_url: `${url}?embed=1`, embed_snippet: embedSnippet(url, title), public_link_enabled: row.public_link };
   }
@@ -304,7 +338,7 @@ export class SurveysService {
 
   async settings(q: Queryable, tenantId: string): Promise<SettingsView> {
     const s = await store.getSettings(q, tenantId);
-    return s ? settingsView(s) : { ...settingsDefaults, updated_at: null };
+    return s ? settingsView(s) : { ...SETTINGS_DEFAULTS, updated_at: null };
   }
 
   async updateSettings(tx: Tx, tenantId: string, input: SettingsInput): Promise<SettingsView> {
@@ -321,7 +355,7 @@ export class SurveysService {
 
   /** The settings, created with a new random link secret on first use. */
   private ensureSettings(q: Queryable, tenantId: string): Promise<SettingsRow> {
-    return store.ensureSettings(q, tenantId, crypto.randomBytes(32), this.deps.clock.now());
+    return store.ensureSettings(q, tenantId, () => crypto.randomBytes(32), this.deps.clock.now());
   }
 
   // ── Invitations ───────────────────────────────────────────────────────────────
@@ -347,10 +381,7 @@ export class SurveysService {
         { field, detail: `${member.id} was invited on ${last.toISOString()}: can be invited again from ${from.toISOString()}` },
       ]);
     }
-    const inv = (await store.insertInvitation(tx, tenantId, {
-      id: newId(), survey_id: surveyId, member_id: member.id, trigger: 'api', source_type: null, source_id: null, status: 'pending', skip_reason: null,
-      send_at: now, sent_at: now, expires_at: new Date(now.getTime() + survey.invitation_ttl_days * DAY_MS), responded_at: null, created_at: now,
-    }))!;
+    const inv = (await store.insertInvitation(tx, tenantId, newInvitation(surveyId, member.id, 'api', now, { expiresAt: expiresAt(survey, now) })))!;
     await this.emitInvitation(tx, tenantId, 'survey.invited', inv, survey);
     return this.invitationView(inv, settings.link_secret, tenantId);
   }
@@ -386,19 +417,30 @@ export class SurveysService {
     if (!inv || inv.status === 'scheduled') throw notFound();
     const survey = (await store.getSurvey(q, tenantId, inv.survey_id))!;
     const now = this.deps.clock.now();
-    let previous: OpenedSurvey['previous'] = null;
-    if (inv.status === 'responded') {
-      const r = (await store.responseOfInvitation(q, tenantId, inv.id))!;
-      if (now >= r.editable_until) throw errors.conflict('This survey has already been answered; the answers can no longer be changed.', [{ field: 'invitation', detail: `was answered; changes were possible until ${r.editable_until.toISOString()}` }]);
-      previous = { response_id: r.id, answers: answersOf(await store.answersOf(q, tenantId, [r.id])), editable_until: r.editable_until };
-    } else if (inv.status !== 'pending' || inv.expires_at === null || inv.expires_at <= now || claims.expiresAt <= now) {
-      throw errors.gone('This survey invitation has expired.', [EXPIRED]);
-    }
+    const r = await this.usableInvitation(q, tenantId, inv, now, 'invitation');
+    // The signed link's own expiry counts only while unanswered: an answer stays editable through it within the edit window.
+    if (!r && claims.expiresAt <= now) throw errors.gone(INVITATION_WORDING.invitation.expired(inv.id), [EXPIRED]);
+    const previous: OpenedSurvey['previous'] = r ? { response_id: r.id, answers: answersOf(await store.answersOf(q, tenantId, [r.id])), editable_until: r.editable_until } : null;
     if (survey.status !== 'live') throw errors.gone('This survey is closed.', [CLOSED]);
     const member = await this.deps.members.find(q, tenantId, { id: inv.member_id });
     // An erased or blocked member's link is over: nothing new is stored about them.
     if (!member || member.status !== 'active') throw errors.gone('This survey invitation has expired.', [EXPIRED]);
-    return this.opened(q, tenantId, survey, { member_language: member.locale as Language, invitation: { id: inv.id, expires_at: inv.expires_at! }, previous });
+    return this.opened(q, tenantId, survey, { member_language: member.locale, invitation: { id: inv.id, expires_at: inv.expires_at! }, previous });
+  }
+
+  /**
+   * The rules an invitation's link and the API share: an answered invitation takes changes within its edit window
+   * (its response is returned, to be replaced), else 409; an unanswered one takes answers while pending and not
+   * expired (null), else 410. `field` is how the caller names the invitation, and picks the wording for its reader.
+   */
+  private async usableInvitation(q: Queryable, tenantId: string, inv: InvitationRow, now: Date, field: keyof typeof INVITATION_WORDING): Promise<ResponseRow | null> {
+    if (inv.status === 'responded') {
+      const r = (await store.responseOfInvitation(q, tenantId, inv.id))!;
+      if (now >= r.editable_until) throw errors.conflict(INVITATION_WORDING[field].answered, [{ field, detail: `was answered; changes were possible until ${r.editable_until.toISOString()}` }]);
+      return r;
+    }
+    if (inv.status !== 'pending' || inv.expires_at === null || inv.expires_at <= now) throw errors.gone(INVITATION_WORDING[field].expired(inv.id), [EXPIRED]);
+    return null;
   }
 
   /** The survey the public link opens: 404 unless its public link is on (and it was published), 410 once closed. */
@@ -430,7 +472,12 @@ export class SurveysService {
    * response's dimensions onto the answers, records the reward event once per invitation, emits, and runs the
    * onResponded handlers, all in `tx`. Through an invitation within the edit window the answers are replaced.
    */
-  async respond(tx: Tx, tenantId: string, input: RespondInput): Promise<SurveyResponseView> {
+  respond(tx: Tx, tenantId: string, input: RespondInput): Promise<SurveyResponseView> {
+    return this.respondAs(tx, tenantId, input, null);
+  }
+
+  /** respond(), with the member (when `found`, of input.member_id) already looked up by the caller. */
+  private async respondAs(tx: Tx, tenantId: string, input: RespondInput, found: FoundMember | null): Promise<SurveyResponseView> {
     const now = this.deps.clock.now();
     if (!isUuid(input.survey_id)) throw errors.notFound('survey', input.survey_id);
     if (input.invitation_id !== undefined && !isUuid(input.invitation_id)) throw errors.notFound('survey invitation', input.invitation_id);
@@ -442,12 +489,7 @@ export class SurveysService {
     if (input.invitation_id !== undefined) {
       inv = await store.getInvitation(tx, tenantId, input.invitation_id, true);
       if (!inv || inv.survey_id !== survey.id || inv.status === 'scheduled') throw errors.notFound('survey invitation', input.invitation_id);
-      if (inv.status === 'responded') {
-        previous = (await store.responseOfInvitation(tx, tenantId, inv.id))!;
-        if (now >= previous.editable_until) throw errors.conflict('This invitation has already been answered and the edit window is over.', [{ field: 'invitation_id', detail: `was answered; changes were possible until ${previous.editable_until.toISOString()}` }]);
-      } else if (inv.status !== 'pending' || inv.expires_at === null || inv.expires_at <= now) {
-        throw errors.gone(`Survey invitation ${inv.id} has expired.`, [EXPIRED]);
-      }
+      previous = await this.usableInvitation(tx, tenantId, inv, now, 'invitation_id');
     } else if ((input.channel === 'public_link' || input.channel === 'embed') && (!survey.public_link || survey.status === 'draft')) {
       throw errors.notFound('survey', survey.id);
     }
@@ -455,9 +497,9 @@ export class SurveysService {
     if (survey.status !== 'live') throw errors.unprocessable(`Survey ${survey.id} is a draft: publish it to take answers.`, [{ field: 'status', detail: 'is draft' }]);
 
     const memberId = inv?.member_id ?? input.member_id ?? null;
-    let member: MemberRow | null = null;
+    let member: FoundMember | null = null;
     if (memberId !== null) {
-      member = await this.deps.members.find(tx, tenantId, { id: memberId });
+      member = found?.id === memberId ? found : await this.deps.members.find(tx, tenantId, { id: memberId });
       if (!member) throw errors.unprocessable(`No member with id ${memberId}.`, [{ field: 'member_id', detail: 'is not a member of this program' }]);
       // An erased (or blocked) member answers nothing: after an erasure no new personal data (or case, or reward)
       // may arrive. Through an invitation the link is simply over (410, as the page says); by member_id a 422.
@@ -537,13 +579,16 @@ export class SurveysService {
     if (b.invitation_id !== undefined) {
       return this.respond(tx, tenantId, { survey_id: surveyId, invitation_id: b.invitation_id, channel: 'invitation', language: b.language, answers: b.answers, metadata: b.metadata });
     }
-    let memberId = b.member_id;
+    let found: FoundMember | null = null;
     if (b.member_external_id !== undefined) {
-      const m = await this.deps.members.find(tx, tenantId, { externalId: b.member_external_id });
-      if (!m) throw errors.unprocessable(`No member with external_id ${b.member_external_id}.`, [{ field: 'member_external_id', detail: 'is not a member of this program' }]);
-      memberId = m.id;
+      found = await this.deps.members.find(tx, tenantId, { externalId: b.member_external_id });
+      if (!found) throw errors.unprocessable(`No member with external_id ${b.member_external_id}.`, [{ field: 'member_external_id', detail: 'is not a member of this program' }]);
     }
-    return this.respond(tx, tenantId, { survey_id: surveyId, member_id: memberId, member_field: b.member_external_id !== undefined ? 'member_external_id' : 'member_id', channel: 'api', language: b.language, answers: b.answers, metadata: b.metadata });
+    // The member found by external id is passed on: respond() does not look them up again by id.
+    return this.respondAs(tx, tenantId, {
+      survey_id: surveyId, member_id: found?.id ?? b.member_id, member_field: b.member_external_id !== undefined ? 'member_external_id' : 'member_id',
+      channel: 'api', language: b.language, answers: b.answers, metadata: b.metadata,
+    }, found);
   }
 
   async getResponse(q: Queryable, tenantId: string, id: string): Promise<SurveyResponseView> {
@@ -574,7 +619,8 @@ export class SurveysService {
 
   private async purchased(tx: Tx, e: PurchaseRecorded): Promise<void> {
     if (e.member.status !== 'active') return;
-    const load = () => store.liveSurveysTriggered(tx, e.tenantId, 'after_purchase');
+    const load = async (): Promise<OrderSurvey[]> => (await store.liveSurveysTriggered(tx, e.tenantId, 'after_purchase'))
+      .map((s) => ({ id: s.id, published_at: s.published_at, days: (s.trigger as { days: number }).days }));
     const surveys = this.afterPurchase ? await this.afterPurchase.get(e.tenantId, load) : await load();
     if (surveys.length === 0) return;
     const t = e.transaction;
@@ -583,11 +629,8 @@ export class SurveysService {
       // A survey asks about purchases made while it is live: an imported history (or a back-dated order) never
       // invites members about orders of months ago.
       if (s.published_at === null || t.occurred_at < s.published_at) continue;
-      const days = (s.trigger as { days: number }).days;
-      await store.insertInvitation(tx, e.tenantId, {
-        id: newId(), survey_id: s.id, member_id: e.member.id, trigger: 'after_purchase', source_type: 'transaction', source_id: t.id, status: 'scheduled',
-        skip_reason: null, send_at: new Date(t.occurred_at.getTime() + days * DAY_MS), sent_at: null, expires_at: null, responded_at: null, created_at: now,
-      });
+      const sendAt = new Date(t.occurred_at.getTime() + s.days * DAY_MS);
+      await store.insertInvitation(tx, e.tenantId, newInvitation(s.id, e.member.id, 'after_purchase', now, { sendAt }, { type: 'transaction', id: t.id }));
     }
   }
 
@@ -600,21 +643,15 @@ export class SurveysService {
     if (!member || member.status !== 'active') return null;
     const now = this.deps.clock.now();
     for (const s of await store.liveSurveysTriggered(tx, tenantId, 'after_case_closed')) {
-      const days = (s.trigger as { days: number }).days;
-      await store.insertInvitation(tx, tenantId, {
-        id: newId(), survey_id: s.id, member_id: member.id, trigger: 'after_case_closed', source_type: 'case', source_id: c.case_id, status: 'scheduled',
-        skip_reason: null, send_at: new Date(now.getTime() + days * DAY_MS), sent_at: null, expires_at: null, responded_at: null, created_at: now,
-      });
+      const sendAt = new Date(now.getTime() + (s.trigger as { days: number }).days * DAY_MS);
+      await store.insertInvitation(tx, tenantId, newInvitation(s.id, member.id, 'after_case_closed', now, { sendAt }, { type: 'case', id: c.case_id }));
     }
     if (!c.follow_up) return null;
     const survey = await this.followUpSurvey(tx, tenantId);
     const settings = await this.ensureSettings(tx, tenantId);
     // Not throttled: the member has just been helped and the question is about that help; a loyalty survey a week
     // earlier must not stop the case being confirmed as solved (and a "no" reopening it).
-    let inv = await store.insertInvitation(tx, tenantId, {
-      id: newId(), survey_id: survey.id, member_id: member.id, trigger: 'after_case_closed', source_type: 'case', source_id: c.case_id, status: 'pending',
-      skip_reason: null, send_at: now, sent_at: now, expires_at: new Date(now.getTime() + survey.invitation_ttl_days * DAY_MS), responded_at: null, created_at: now,
-    });
+    let inv = await store.insertInvitation(tx, tenantId, newInvitation(survey.id, member.id, 'after_case_closed', now, { expiresAt: expiresAt(survey, now) }, { type: 'case', id: c.case_id }));
     if (inv) await this.emitInvitation(tx, tenantId, 'survey.invited', inv, survey);
     // A case closed again (after a "no" reopened it) asks again on the same invitation when it is still open.
     inv ??= await store.invitationBySource(tx, tenantId, survey.id, 'case', c.case_id);
@@ -657,11 +694,14 @@ export class SurveysService {
         const surveys = new Map<string, SurveyRow>();
         // The throttle check below runs under each member's invitation lock, as invite() does; taken in id order so
         // two runs (or a run and an API invite) never wait on each other in a cycle.
-        for (const memberId of [...new Set(due.map((d) => d.member_id))].sort()) await store.lockMemberInvitations(tx, tenantId, memberId);
+        const memberIds = [...new Set(due.map((d) => d.member_id))].sort();
+        for (const memberId of memberIds) await store.lockMemberInvitations(tx, tenantId, memberId);
+        // One lookup per batch; only the status is read.
+        const members = new Map((await this.deps.members.findMany(tx, tenantId, memberIds, [])).map((m) => [m.id, m]));
         for (const inv of due) {
           let survey = surveys.get(inv.survey_id);
           if (!survey) surveys.set(inv.survey_id, (survey = (await store.getSurvey(tx, tenantId, inv.survey_id))!));
-          const member = await this.deps.members.find(tx, tenantId, { id: inv.member_id });
+          const member = members.get(inv.member_id);
           const reason = survey.status !== 'live' ? 'survey_not_live'
             : !member || member.status !== 'active' ? 'member_inactive'
             : since && (await store.lastSentSince(tx, tenantId, inv.member_id, since)) ? 'throttled'
@@ -671,7 +711,7 @@ export class SurveysService {
             await this.emitInvitation(tx, tenantId, 'survey.invitation_skipped', row, survey, { skip_reason: reason });
             total.skipped++;
           } else {
-            const row = await store.updateInvitation(tx, tenantId, inv.id, { status: 'pending', sent_at: now, expires_at: new Date(now.getTime() + survey.invitation_ttl_days * DAY_MS) });
+            const row = await store.updateInvitation(tx, tenantId, inv.id, { status: 'pending', sent_at: now, expires_at: expiresAt(survey, now) });
             await this.emitInvitation(tx, tenantId, 'survey.invited', row, survey);
             total.sent++;
           }
@@ -682,41 +722,49 @@ export class SurveysService {
     }
   }
 
-  /** Relationship surveys: every active member not invited by the survey in its every_days (and not throttled) is invited now. */
+  /**
+   * Relationship surveys: every active member not invited by the survey in its every_days (and not throttled) is
+   * invited now. The members are walked once, each batch offered to every survey in one transaction.
+   */
   async inviteRelationship(db: Queryable & { tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> }, tenantId: string): Promise<{ invited: number }> {
     let invited = 0;
     const surveys = await store.liveSurveysTriggered(db, tenantId, 'relationship');
     if (surveys.length === 0) return { invited };
-    for (const survey of surveys) {
-      const every = (survey.trigger as { every_days: number }).every_days;
-      let afterId: string | undefined;
-      for (;;) {
-        const members = await this.deps.members.list(db, tenantId, { status: 'active', afterId, limit: BATCH });
-        if (members.length === 0) break;
-        afterId = members[members.length - 1]!.id;
-        invited += await db.tx(async (tx) => {
-          const now = this.deps.clock.now();
-          const settings = await this.ensureSettings(tx, tenantId);
-          const since = throttleSince(now, settings.min_days_between_invitations) ?? new Date(now.getTime() + DAY_MS);
-          const surveySince = new Date(now.getTime() - every * DAY_MS);
-          const first = await store.relationshipCandidates(tx, tenantId, survey.id, members.map((m) => m.id), surveySince, since);
-          // Checked again under the members' invitation locks (as invite() checks), taken in id order: an API invite
-          // committed meanwhile throttles them.
-          for (const memberId of first) await store.lockMemberInvitations(tx, tenantId, memberId);
-          const ids = first.length > 0 ? await store.relationshipCandidates(tx, tenantId, survey.id, first, surveySince, since) : [];
-          for (const memberId of ids) {
-            const inv = (await store.insertInvitation(tx, tenantId, {
-              id: newId(), survey_id: survey.id, member_id: memberId, trigger: 'relationship', source_type: null, source_id: null, status: 'pending', skip_reason: null,
-              send_at: now, sent_at: now, expires_at: new Date(now.getTime() + survey.invitation_ttl_days * DAY_MS), responded_at: null, created_at: now,
-            }))!;
-            await this.emitInvitation(tx, tenantId, 'survey.invited', inv, survey);
-          }
-          return ids.length;
-        });
-        if (members.length < BATCH) break;
-      }
+    // Read once per run, not once per batch of members.
+    const settings = await this.ensureSettings(db, tenantId);
+    let afterId: string | undefined;
+    for (;;) {
+      const members = await this.deps.members.list(db, tenantId, { status: 'active', afterId, limit: BATCH });
+      if (members.length === 0) break;
+      afterId = members[members.length - 1]!.id;
+      const memberIds = members.map((m) => m.id);
+      invited += await db.tx(async (tx) => {
+        const now = this.deps.clock.now();
+        const since = throttleSince(now, settings.min_days_between_invitations) ?? new Date(now.getTime() + DAY_MS);
+        const first: string[][] = [];
+        for (const survey of surveys) first.push(await store.relationshipCandidates(tx, tenantId, survey.id, memberIds, surveySinceOf(survey, now), since));
+        // Checked again under the members' invitation locks (as invite() checks), all taken first and in id order so
+        // that this run and a sendDue or an API invite never wait on each other in a cycle: an invitation committed
+        // meanwhile (or made just now for an earlier survey of this batch) throttles them.
+        for (const memberId of [...new Set(first.flat())].sort()) await store.lockMemberInvitations(tx, tenantId, memberId);
+        let n = 0;
+        for (const [i, survey] of surveys.entries()) n += await this.inviteBatch(tx, tenantId, survey, first[i]!, now, since);
+        return n;
+      });
+      if (members.length < BATCH) break;
     }
     return { invited };
+  }
+
+  /** Invites those of `candidates` (locked by the caller) the relationship survey may still invite; how many. */
+  private async inviteBatch(tx: Tx, tenantId: string, survey: SurveyRow, candidates: string[], now: Date, since: Date): Promise<number> {
+    if (candidates.length === 0) return 0;
+    const ids = await store.relationshipCandidates(tx, tenantId, survey.id, candidates, surveySinceOf(survey, now), since);
+    for (const memberId of ids) {
+      const inv = (await store.insertInvitation(tx, tenantId, newInvitation(survey.id, memberId, 'relationship', now, { expiresAt: expiresAt(survey, now) })))!;
+      await this.emitInvitation(tx, tenantId, 'survey.invited', inv, survey);
+    }
+    return ids.length;
   }
 
   /** Pending invitations past expires_at become expired (their links answer 410 already; this keeps lists true). */
@@ -766,6 +814,12 @@ export class SurveysService {
 
   private async mustGet(q: Queryable, tenantId: string, id: string, lock = false): Promise<SurveyRow> {
     const row = await store.getSurvey(q, tenantId, id, lock);
+    if (!row) throw errors.notFound('survey', id);
+    return row;
+  }
+
+  private async mustGetWithDefinition(q: Queryable, tenantId: string, id: string, lock = false): Promise<store.SurveyWithDefinition> {
+    const row = await store.getSurveyWithDefinition(q, tenantId, id, lock);
     if (!row) throw errors.notFound('survey', id);
     return row;
   }

@@ -27,6 +27,9 @@ export interface SurveyRow {
   updated_at: Date;
 }
 
+/** A survey row with the definition of its current version. */
+export type SurveyWithDefinition = SurveyRow & { definition: SurveyDefinition };
+
 export interface VersionRow {
   survey_id: string;
   version: number;
@@ -84,6 +87,9 @@ export interface AnswerRow extends StoredAnswer {
 
 const SURVEY_COLS = `id, name, touchpoint, touchpoint_label, status, current_version, default_language, trigger, reward_event, public_link,
   invitation_ttl_days, system_key, published_at, closed_at, created_at, updated_at`;
+/** SURVEY_COLS of `s`, with its current version's definition joined from `v` (see WITH_CURRENT). */
+const SURVEY_DEF_COLS = `${SURVEY_COLS.split(',').map((c) => `s.${c.trim()}`).join(', ')}, v.definition`;
+const WITH_CURRENT = 'surveys s JOIN survey_versions v ON v.tenant_id = s.tenant_id AND v.survey_id = s.id AND v.version = s.current_version';
 const INV_COLS = 'id, survey_id, member_id, trigger, source_type, source_id, status, skip_reason, send_at, sent_at, expires_at, responded_at, created_at';
 const RESP_COLS = 'id, survey_id, version, invitation_id, member_id, channel, language, touchpoint, tier_code, metadata, submitted_at, updated_at, editable_until';
 const ANSWER_COLS = 'response_id, question_key, question_type, scale_min, scale_max, value_number, value_text, value_choices, band';
@@ -119,15 +125,22 @@ export async function getSurvey(q: Queryable, tenantId: string, id: string, lock
   return rows[0] ?? null;
 }
 
+/** A survey with its current version's definition, in one statement (`lock`: the survey row only). */
+export async function getSurveyWithDefinition(q: Queryable, tenantId: string, id: string, lock = false): Promise<SurveyWithDefinition | null> {
+  const { rows } = await q.query<SurveyWithDefinition>(`SELECT ${SURVEY_DEF_COLS} FROM ${WITH_CURRENT} WHERE s.tenant_id = $1 AND s.id = $2${lock ? ' FOR UPDATE OF s' : ''}`, [tenantId, id]);
+  return rows[0] ?? null;
+}
+
 export async function systemSurvey(q: Queryable, tenantId: string, key: string): Promise<SurveyRow | null> {
   const { rows } = await q.query<SurveyRow>(`SELECT ${SURVEY_COLS} FROM surveys WHERE tenant_id = $1 AND system_key = $2`, [tenantId, key]);
   return rows[0] ?? null;
 }
 
-export async function listSurveys(q: Queryable, tenantId: string, f: { status?: string; touchpoint?: string; afterId?: string; limit: number }): Promise<SurveyRow[]> {
-  const { rows } = await q.query<SurveyRow>(
-    `SELECT ${SURVEY_COLS} FROM surveys WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR touchpoint = $3)
-       AND ($4::uuid IS NULL OR id > $4) ORDER BY id LIMIT $5`,
+/** A page of surveys, each with its current version's definition (one statement, not one more per survey). */
+export async function listSurveys(q: Queryable, tenantId: string, f: { status?: string; touchpoint?: string; afterId?: string; limit: number }): Promise<SurveyWithDefinition[]> {
+  const { rows } = await q.query<SurveyWithDefinition>(
+    `SELECT ${SURVEY_DEF_COLS} FROM ${WITH_CURRENT} WHERE s.tenant_id = $1 AND ($2::text IS NULL OR s.status = $2) AND ($3::text IS NULL OR s.touchpoint = $3)
+       AND ($4::uuid IS NULL OR s.id > $4) ORDER BY s.id LIMIT $5`,
     [tenantId, f.status ?? null, f.touchpoint ?? null, f.afterId ?? null, f.limit],
   );
   return rows;
@@ -165,9 +178,15 @@ export async function getSettings(q: Queryable, tenantId: string): Promise<Setti
   return rows[0] ?? null;
 }
 
-/** The tenant's settings, created (with a new link secret) on first use. */
-export async function ensureSettings(q: Queryable, tenantId: string, secret: Buffer, now: Date): Promise<SettingsRow> {
-  await q.query('INSERT INTO survey_settings (tenant_id, link_secret, updated_at) VALUES ($1, $2, $3) ON CONFLICT (tenant_id) DO NOTHING', [tenantId, secret, now]);
+/**
+ * The tenant's settings, created (with a new link secret from `newSecret`) on first use. After that one read: the
+ * secret is drawn and the insert run only while there is no row.
+ */
+export async function ensureSettings(q: Queryable, tenantId: string, newSecret: () => Buffer, now: Date): Promise<SettingsRow> {
+  const found = await getSettings(q, tenantId);
+  if (found) return found;
+  // Two first uses at once: the other one's row wins, and both read it.
+  await q.query('INSERT INTO survey_settings (tenant_id, link_secret, updated_at) VALUES ($1, $2, $3) ON CONFLICT (tenant_id) DO NOTHING', [tenantId, newSecret(), now]);
   return (await getSettings(q, tenantId))!;
 }
 

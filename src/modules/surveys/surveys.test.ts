@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp, type TestTenant } from '../../../test/helpers.js';
 import { AppError } from '../../platform/errors.js';
-import type { RespondInput } from './surveys.service.js';
+import { SETTINGS_DEFAULTS, type RespondInput } from './surveys.service.js';
 import type { SurveyResponded } from './surveys.types.js';
 
 let app: TestApp;
@@ -525,4 +525,13 @@ describe('review 6: the per-member lock (S4)', () => {
     const inv = (await t.api('GET', `/v1/survey-invitations/${due.rows[0]!.id}`)).body;
     assert.deepEqual([inv.status, inv.skip_reason], ['skipped', 'throttled']);
   });
+});
+
+test('the settings a tenant gets before changing any are the column DEFAULTs of survey_settings', async () => {
+  const { rows } = await app.patron.db.query<{ column_name: string; column_default: string }>(
+    `SELECT column_name, column_default FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = 'survey_settings' AND column_name = ANY($1)`,
+    [Object.keys(SETTINGS_DEFAULTS)],
+  );
+  assert.deepEqual(Object.fromEntries(rows.map((r) => [r.column_name, Number(r.column_default)])), SETTINGS_DEFAULTS);
 });

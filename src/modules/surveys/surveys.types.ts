@@ -5,8 +5,11 @@
  * This file is the contract between the surveys module, the response page, the results and the cases module.
  */
 
-export const LANGUAGES = ['en', 'bg', 'ru', 'ro', 'pl'] as const;
-export type Language = (typeof LANGUAGES)[number];
+import { LOCALES, type Locale } from '../../platform/http/schema.js';
+
+/** A survey's languages are the platform's locales (a member's locale picks the language of the page). */
+export const LANGUAGES = LOCALES;
+export type Language = Locale;
 
 /** A text in any of the five languages; a missing language falls back to the survey's default language. */
 export type Texts = Partial<Record<Language, string>>;
@@ -61,7 +64,9 @@ export interface TextQuestion extends QuestionBase { type: 'text'; max_length?: 
 export type Question =
   | NpsQuestion | CsatQuestion | CesQuestion | CsiQuestion | CliQuestion
   | RatingQuestion | SingleChoiceQuestion | MultipleChoiceQuestion | TextQuestion;
-export type QuestionType = Question['type'];
+/** Every question type, once: the definition checks, the HTTP schemas and the results read this list. */
+export const QUESTION_TYPES = ['nps', 'csat', 'ces', 'csi', 'cli', 'rating', 'single_choice', 'multiple_choice', 'text'] as const satisfies readonly Question['type'][];
+export type QuestionType = (typeof QUESTION_TYPES)[number];
 
 export const CSI_ITEMS = ['satisfied', 'rebuy', 'recommend'] as const;
 export type CsiItem = (typeof CSI_ITEMS)[number];

@@ -6,7 +6,7 @@ import { Type } from '@sinclair/typebox';
 import type { Db } from '../../platform/db/db.js';
 import { tenantOf } from '../../platform/http/auth.js';
 import type { HttpKit } from '../../platform/http/kit.js';
-import { decodeCursor, isIdCursor, page } from '../../platform/http/pagination.js';
+import { decodeCursor, isAtIdCursor, isIdCursor, page } from '../../platform/http/pagination.js';
 import { IdParams, Page, problems } from '../../platform/http/schema.js';
 import type { HttpServer } from '../../platform/http/server.js';
 import { rejectBadBody } from '../../platform/http/validation.js';
@@ -22,9 +22,6 @@ const reevaluationView = (r: ReevaluationRow & { stale?: boolean }) => ({ ...r, 
 
 type SettingsResult = Awaited<ReturnType<TiersService['updateSettings']>>;
 type TierResult = Awaited<ReturnType<TiersService['updateTier']>>;
-
-const isHistoryCursor = (v: any): v is { at: string; id: string } =>
-  isIdCursor(v) && typeof (v as any).at === 'string' && !Number.isNaN(Date.parse((v as any).at));
 
 export function tiersRoutes(deps: { db: Db; tiers: TiersService; http: HttpKit }) {
   const { db, tiers, http } = deps;
@@ -164,7 +161,7 @@ export function tiersRoutes(deps: { db: Db; tiers: TiersService; http: HttpKit }
       },
     }, async (req) => {
       const q = req.query;
-      const rows = await tiers.history(db, tenantOf(req).tenantId, req.params.id, decodeCursor(q.cursor, isHistoryCursor), q.limit + 1);
+      const rows = await tiers.history(db, tenantOf(req).tenantId, req.params.id, decodeCursor(q.cursor, isAtIdCursor), q.limit + 1);
       return page(rows, q.limit, ({ member_id: _m, ...r }) => r, (r) => ({ at: r.at.toISOString(), id: r.id }));
     });
 

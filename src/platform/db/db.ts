@@ -15,6 +15,12 @@ pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 // numeric stays a string unless a module converts it deliberately.
 
 /**
+ * SQL text of `col` (a timestamptz) as ISO 8601 in UTC with only the fraction it has (an export's timestamps compare
+ * equal when imported back); for streamed exports, where rows are written as they come.
+ */
+export const isoUtcSql = (col: string): string => `regexp_replace(to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\\.?0+$', '') || 'Z'`;
+
+/**
  * A statement prepared once per connection and then only bound and executed: PostgreSQL skips parsing and planning
  * it again. For the statements of the hot write paths (an order, a redemption); make one with `prepared()`.
  */

@@ -25,6 +25,10 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export const isIdCursor = (v: any): v is { id: string } =>
   typeof v === 'object' && v !== null && typeof v.id === 'string' && UUID_RE.test(v.id);
 
+/** A cursor of a list ordered by (a timestamp, id): consent history, tier history, survey responses. */
+export const isAtIdCursor = (v: any): v is { at: string; id: string } =>
+  isIdCursor(v) && typeof (v as any).at === 'string' && !Number.isNaN(Date.parse((v as any).at));
+
 /**
  * Builds a page from `limit + 1` rows fetched in order: the extra row only tells
  * whether another page exists.
