@@ -108,3 +108,25 @@ export type RiskReason = 'low_p_alive' | 'detractor' | 'breached_case' | 'fallin
 
 /** analytics_results kinds. */
 export type ResultKind = 'rfm' | 'cohorts' | 'economics' | 'experience' | 'at_risk';
+
+/**
+ * A stage a submodule plugs into the run pipeline (analytics.runs.ts), in the composition root. The pipeline runs
+ * the stages in RUN_STAGES order inside the run's job; when `kind` is given the stage's return value is stored as
+ * that result document (analytics_results) of the run.
+ */
+export interface StageRegistration {
+  stage: RunStage;
+  kind?: ResultKind;
+  run: StageFn<unknown>;
+}
+
+/**
+ * A stored result document served by GET `path` (`?run_id=`, default the newest succeeded run), e.g. the cohort
+ * matrix at /v1/analytics/cohorts. `schema` is the TypeBox schema of `data` (it goes into the OpenAPI document).
+ */
+export interface ResultView {
+  kind: ResultKind;
+  path: string;
+  summary: string;
+  schema: import('@sinclair/typebox').TSchema;
+}
