@@ -85,43 +85,50 @@ function sql(by: Breakdown | null): string {
     : '';
   // Per customer and group: the orders of the range that count for the group.
   const customerGroups = orderDim
-    ? `SELECT o.cust, o.og AS grp,
-              count(*) FILTER (WHERE o.day >= $3)::int AS orders,
-              count(*) FILTER (WHERE o.day >= $3 AND o.in_currency)::int AS money_orders,
-              coalesce(sum(o.net) FILTER (WHERE o.day >= $3 AND o.in_currency), 0)::bigint AS revenue
-         FROM o JOIN f ON f.cust = o.cust
-        GROUP BY o.cust, o.og`
+    ? `SELECT od.cust, od.og AS grp,
+              coalesce(sum(od.orders) FILTER (WHERE od.day >= $3), 0)::int AS orders,
+              coalesce(sum(od.money_orders) FILTER (WHERE od.day >= $3), 0)::int AS money_orders,
+              coalesce(sum(od.revenue) FILTER (WHERE od.day >= $3), 0)::bigint AS revenue
+         FROM od JOIN f ON f.cust = od.cust
+        GROUP BY od.cust, od.og`
     : customerDim
       ? 'SELECT f.cust, f.grp, f.orders, f.money_orders, f.revenue FROM f'
       : 'SELECT f.cust, f.grp, f.orders, f.money_orders, f.revenue FROM f WHERE false';
   // The gaps of the range per group: a gap belongs to the groups of the later day's orders (order breakdowns) or
   // to the customer's group.
   const groupGaps = orderDim
-    ? `SELECT DISTINCT g.cust, g.day, g.gap, o.og AS grp FROM g JOIN o ON o.cust = g.cust AND o.day = g.day`
+    ? 'SELECT g.cust, g.day, g.gap, od.og AS grp FROM g JOIN od ON od.cust = g.cust AND od.day = g.day'
     : customerDim
       ? 'SELECT g.cust, g.day, g.gap, f.grp FROM g JOIN f ON f.cust = g.cust'
       : 'SELECT g.cust, g.day, g.gap, NULL::text AS grp FROM g WHERE false';
+  // Without an order breakdown od has one row per customer and day already.
+  const days = orderDim ? 'FROM od GROUP BY od.cust, od.day' : 'FROM od';
 
   return `
 WITH
--- The orders that count, up to the end of \`to\` in the tenant's time zone: purchases, recorded (not voided), not
--- wholly returned, of a known customer (a member, or a non-member's customer_ref). Money only in the program currency.
-o AS MATERIALIZED (
-  SELECT CASE WHEN t.member_id IS NOT NULL THEN 'm' || t.member_id::text ELSE 'c' || t.customer_ref END AS cust,
+-- The orders that count, up to the end of \`to\` in the tenant's time zone, per customer, day (and group of an order
+-- breakdown): purchases, recorded (not voided), not wholly returned, of a known customer. Money (net of returns) only
+-- in the program currency. A customer is a member (their id) or a non-member's customer_ref (a uuid made of its md5:
+-- a uuid key hashes and sorts faster than text, and 128 bits make a clash with a member's random id impossible in
+-- practice).
+od AS MATERIALIZED (
+  SELECT coalesce(t.member_id, md5(t.customer_ref)::uuid) AS cust,
          t.member_id,
          (t.occurred_at AT TIME ZONE $2)::date AS day,
-         t.currency = $5 AS in_currency,
-         t.total - t.returned_total AS net,
-         ${orderDim ? ORDER_GROUP[orderDim] : 'NULL::text'} AS og
+         ${orderDim ? ORDER_GROUP[orderDim] : 'NULL::text'} AS og,
+         count(*)::int AS orders,
+         count(*) FILTER (WHERE t.currency = $5)::int AS money_orders,
+         coalesce(sum(t.total - t.returned_total) FILTER (WHERE t.currency = $5), 0)::bigint AS revenue
     FROM transactions t
    WHERE t.tenant_id = $1 AND t.type = 'purchase' AND t.status = 'recorded' AND t.total - t.returned_total > 0
      AND (t.member_id IS NOT NULL OR t.customer_ref IS NOT NULL)
      AND t.occurred_at < (($4::date + 1)::timestamp AT TIME ZONE $2)
+   GROUP BY 1, 2, 3, 4
 ),
 -- Purchase days (same-day orders are one) and the days since the customer's previous purchase day.
 pd AS MATERIALIZED (
-  SELECT d.cust, d.day, d.day - lag(d.day) OVER (PARTITION BY d.cust ORDER BY d.day) AS gap
-    FROM (SELECT DISTINCT cust, day FROM o) d
+  SELECT od.cust, od.day, od.day - lag(od.day) OVER (PARTITION BY od.cust ORDER BY od.day) AS gap
+    ${days}
 ),
 -- The churn window: gap_multiple x the tenant-wide median gap up to \`to\`, or the fixed days.
 w AS (
@@ -135,12 +142,12 @@ base AS (
    ORDER BY b.rank DESC LIMIT 1
 ),
 c AS (
-  SELECT o.cust, o.member_id, min(o.day) AS first_day,
-         max(o.day) FILTER (WHERE o.day < $3) AS last_before, max(o.day) AS last_day,
-         count(*) FILTER (WHERE o.day >= $3)::int AS orders,
-         count(*) FILTER (WHERE o.day >= $3 AND o.in_currency)::int AS money_orders,
-         coalesce(sum(o.net) FILTER (WHERE o.day >= $3 AND o.in_currency), 0)::bigint AS revenue
-    FROM o GROUP BY o.cust, o.member_id
+  SELECT od.cust, od.member_id, min(od.day) AS first_day,
+         max(od.day) FILTER (WHERE od.day < $3) AS last_before, max(od.day) AS last_day,
+         coalesce(sum(od.orders) FILTER (WHERE od.day >= $3), 0)::int AS orders,
+         coalesce(sum(od.money_orders) FILTER (WHERE od.day >= $3), 0)::int AS money_orders,
+         coalesce(sum(od.revenue) FILTER (WHERE od.day >= $3), 0)::bigint AS revenue
+    FROM od GROUP BY od.cust, od.member_id
 ),
 -- Lost at the start: as of the day before \`from\` (recency = from - 1 - last purchase before from) beyond the window.
 -- Lost at the end: as of \`to\`; under 'p_alive' a scored member by the score (a purchase after the score's day
@@ -200,6 +207,18 @@ SELECT agg.*, gaps.median AS median_gap_in_range, w.median_gap AS tenant_median_
 }
 
 const SQL_BY = new Map<Breakdown | null, string>([null, ...BREAKDOWNS].map((b) => [b, sql(b)]));
+
+/**
+ * Inside the report's transaction: read-only on one snapshot (the tenant, the settings, the scores and the orders are
+ * read as of one moment), and more memory per sort and hash than the default 4 MB, so that the
+ * per-customer aggregation of a large tenant is sorted in memory rather than on disk. SET LOCAL ends with the
+ * transaction (on a pooled connection outside one it is a no-op with a warning).
+ */
+export async function readOnlyAggregation(q: Queryable): Promise<void> {
+  await q.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+  await q.query(`SET LOCAL work_mem = '${AGGREGATION_WORK_MEM}'`);
+}
+const AGGREGATION_WORK_MEM = '64MB';
 
 export async function behaviourRows(q: Queryable, p: BehaviourParams): Promise<BehaviourRow[]> {
   const { rows } = await q.query<BehaviourRow>(SQL_BY.get(p.by)!, [

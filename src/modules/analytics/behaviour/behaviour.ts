@@ -15,7 +15,7 @@ import type { Queryable } from '../../../platform/db/db.js';
 import { errors, type FieldError } from '../../../platform/errors.js';
 import type { AnalyticsSettings } from '../analytics.types.js';
 import {
-  behaviourRows, NON_MEMBERS, readSettings, scoresAsOf, tenantFacts, UNSCORED,
+  behaviourRows, NON_MEMBERS, readOnlyAggregation, readSettings, scoresAsOf, tenantFacts, UNSCORED,
   type Breakdown, type BehaviourRow,
 } from './behaviour.store.js';
 
@@ -148,7 +148,9 @@ export class BehaviourService {
     this.settings = deps.settings ?? readSettings;
   }
 
+  /** The report; `q` should be a transaction of its own (it is made read-only, with more memory for the aggregation). */
   async report(q: Queryable, tenantId: string, query: BehaviourQuery): Promise<BehaviourReport> {
+    await readOnlyAggregation(q);
     const tenant = await tenantFacts(q, tenantId, this.deps.clock.now());
     if (!tenant) throw errors.notFound('tenant', tenantId);
     const range = rangeOf(query, tenant.today);
