@@ -28,8 +28,7 @@ export function behaviourRoutes(deps: { db: Db; behaviour: BehaviourService }) {
       },
     }, async (req) => {
       const q = req.query;
-      // One read-only transaction on one snapshot (behaviour.store readOnlyAggregation).
-      return db.tx((tx) => behaviour.report(tx, tenantOf(req).tenantId, { from: q.from, to: q.to, by: q.by }));
+      return behaviour.reportOnSnapshot(db, tenantOf(req).tenantId, { from: q.from, to: q.to, by: q.by });
     });
   };
 }

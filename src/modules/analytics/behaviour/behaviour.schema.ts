@@ -66,7 +66,7 @@ export const BehaviourReportSchema = Type.Object({
     window_days: Nullable(Type.Number({ description: 'Lost: more days than this since the last purchase; null when it cannot be known.' })),
     median_gap_days: Nullable(Type.Number({ description: 'Tenant-wide median days between purchase days, over all purchases up to `to`.' })),
     gap_multiple: Type.Number(),
-    fixed_days: Nullable(Type.Integer({ description: 'The fixed window, under rule fixed_days.' })),
+    fixed_days: Nullable(Type.Number({ description: 'The fixed window in days, under rule fixed_days.' })),
     p_alive_below: Nullable(Type.Number({ description: 'The P(alive) threshold, under rule p_alive.' })),
     scores_as_of: Nullable(Day('Under rule p_alive: the day the members\' scores were computed for.')),
     groups: Nullable(Type.String({ description: 'How customers fall into the groups of the breakdown.' })),

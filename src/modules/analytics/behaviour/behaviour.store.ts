@@ -9,7 +9,7 @@
  * set of precomputed ranges could answer it. One pass over the orders up to `to` computes everything; the group-by
  * expressions come from a fixed map below, never from input.
  */
-import type { Queryable } from '../../../platform/db/db.js';
+import type { Db, Queryable } from '../../../platform/db/db.js';
 import { DEFAULT_ANALYTICS_SETTINGS, type AnalyticsSettings } from '../analytics.types.js';
 
 export const BREAKDOWNS = ['tier', 'channel', 'store', 'segment', 'cohort', 'customer_type'] as const;
@@ -209,14 +209,16 @@ SELECT agg.*, gaps.median AS median_gap_in_range, w.median_gap AS tenant_median_
 const SQL_BY = new Map<Breakdown | null, string>([null, ...BREAKDOWNS].map((b) => [b, sql(b)]));
 
 /**
- * Inside the report's transaction: read-only on one snapshot (the tenant, the settings, the scores and the orders are
- * read as of one moment), and more memory per sort and hash than the default 4 MB, so that the
- * per-customer aggregation of a large tenant is sorted in memory rather than on disk. SET LOCAL ends with the
- * transaction (on a pooled connection outside one it is a no-op with a warning).
+ * Runs `fn` in a transaction of its own, read-only on one snapshot (the tenant, the settings, the scores and the
+ * orders are read as of one moment), with more memory per sort and hash than the default 4 MB, so that the
+ * per-customer aggregation of a large tenant is sorted in memory rather than on disk. SET LOCAL ends with it.
  */
-export async function readOnlyAggregation(q: Queryable): Promise<void> {
-  await q.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-  await q.query(`SET LOCAL work_mem = '${AGGREGATION_WORK_MEM}'`);
+export function onSnapshot<T>(db: Db, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  return db.tx(async (tx) => {
+    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    await tx.query(`SET LOCAL work_mem = '${AGGREGATION_WORK_MEM}'`);
+    return fn(tx);
+  });
 }
 const AGGREGATION_WORK_MEM = '64MB';
 

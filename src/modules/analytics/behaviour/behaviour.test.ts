@@ -333,6 +333,12 @@ describe('behaviour metrics', () => {
     const body = await report(a, '?from=2031-03-01&to=2031-03-31&by=customer_type', readKey);
     assert.equal(body.overall.customers.new, 1);
     assert.deepEqual(body.overall.revenue, { amount: 3000, currency: 'EUR' });
+    // Other modules may call the service inside a transaction of their own that has already read something.
+    const inTx = await app.patron.db.tx(async (tx) => {
+      await tx.query('SELECT 1');
+      return app.patron.services.behaviour.report(tx, a.id, { from: '2031-03-01', to: '2031-03-31', by: 'customer_type' });
+    });
+    assert.deepEqual(JSON.parse(JSON.stringify(inTx)), body);
   });
 
   test('retention rate and settings: the formula of domain.md, and stored settings merged over the defaults', async () => {

@@ -11,11 +11,11 @@
  * is used as written, so CRR + churn = 100 % + reactivated / S.
  */
 import type { Clock } from '../../../platform/clock.js';
-import type { Queryable } from '../../../platform/db/db.js';
+import type { Db, Queryable } from '../../../platform/db/db.js';
 import { errors, type FieldError } from '../../../platform/errors.js';
 import type { AnalyticsSettings } from '../analytics.types.js';
 import {
-  behaviourRows, NON_MEMBERS, readOnlyAggregation, readSettings, scoresAsOf, tenantFacts, UNSCORED,
+  behaviourRows, NON_MEMBERS, onSnapshot, readSettings, scoresAsOf, tenantFacts, UNSCORED,
   type Breakdown, type BehaviourRow,
 } from './behaviour.store.js';
 
@@ -148,9 +148,13 @@ export class BehaviourService {
     this.settings = deps.settings ?? readSettings;
   }
 
-  /** The report; `q` should be a transaction of its own (it is made read-only, with more memory for the aggregation). */
+  /** The report in a read-only transaction of its own, on one snapshot (what the route calls). */
+  reportOnSnapshot(db: Db, tenantId: string, query: BehaviourQuery): Promise<BehaviourReport> {
+    return onSnapshot(db, (tx) => this.report(tx, tenantId, query));
+  }
+
+  /** The report, read through `q` (inside a caller's transaction, or the pool). */
   async report(q: Queryable, tenantId: string, query: BehaviourQuery): Promise<BehaviourReport> {
-    await readOnlyAggregation(q);
     const tenant = await tenantFacts(q, tenantId, this.deps.clock.now());
     if (!tenant) throw errors.notFound('tenant', tenantId);
     const range = rangeOf(query, tenant.today);
