@@ -79,6 +79,8 @@ import { surveyPageRoutes } from './modules/surveys/page/page.routes.js';
 import { surveyTemplatesRoutes } from './modules/surveys/surveys.templates.routes.js';
 import { SurveyResults } from './modules/surveys/surveys.results.js';
 import { surveyResultsRoutes } from './modules/surveys/results.routes.js';
+import { BehaviourService } from './modules/analytics/behaviour/behaviour.js';
+import { behaviourRoutes } from './modules/analytics/behaviour/behaviour.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -114,6 +116,7 @@ export interface Services {
   agents: AgentsService;
   cases: CasesService;
   surveys: SurveysService;
+  behaviour: BehaviourService;
 }
 
 export interface Patron {
@@ -254,6 +257,10 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     cases.onClosed((tx, tenantId, c) => surveys.afterCaseClosed(tx, tenantId, c));
     // Survey results: scores, trends, breakdowns and free-text analysis over the surveys module's answers.
     const surveyResults = new SurveyResults({ tenants });
+    // Analytics: behaviour metrics over any range of days, computed when asked (docs/analytics/behaviour.md). It reads
+    // analytics_settings itself; once the analytics core's settings service exists, pass it:
+    //   new BehaviourService({ clock, settings: (q, t) => analyticsSettings.get(q, t) })
+    const behaviour = new BehaviourService({ clock });
 
     jobs.define({
       name: 'idempotency.purge',
@@ -308,6 +315,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(surveyPageRoutes({ db, surveys, rateLimit: config.rateLimit.enabled ? config.surveyPageRateLimit : null }));
       await http.register(surveyTemplatesRoutes());
       await http.register(surveyResultsRoutes({ db, results: surveyResults }));
+      // Analytics: behaviour metrics (read scope).
+      await http.register(behaviourRoutes({ db, behaviour }));
       await http.ready();
     }
 
@@ -319,7 +328,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, behaviour },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
