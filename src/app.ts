@@ -79,6 +79,7 @@ import { surveyPageRoutes } from './modules/surveys/page/page.routes.js';
 import { surveyTemplatesRoutes } from './modules/surveys/surveys.templates.routes.js';
 import { SurveyResults } from './modules/surveys/surveys.results.js';
 import { surveyResultsRoutes } from './modules/surveys/results.routes.js';
+import { atRiskRoutes } from './modules/analytics/at-risk/at-risk.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -308,6 +309,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(surveyPageRoutes({ db, surveys, rateLimit: config.rateLimit.enabled ? config.surveyPageRateLimit : null }));
       await http.register(surveyTemplatesRoutes());
       await http.register(surveyResultsRoutes({ db, results: surveyResults }));
+      // Analytics (docs/analytics/at-risk.md): the at-risk list and its CSV.
+      await http.register(atRiskRoutes({ db }));
       await http.ready();
     }
 
