@@ -79,6 +79,7 @@ import { surveyPageRoutes } from './modules/surveys/page/page.routes.js';
 import { surveyTemplatesRoutes } from './modules/surveys/surveys.templates.routes.js';
 import { SurveyResults } from './modules/surveys/surveys.results.js';
 import { surveyResultsRoutes } from './modules/surveys/results.routes.js';
+import { analyticsTargets } from './modules/analytics/at-risk/targets.js';
 import { atRiskRoutes } from './modules/analytics/at-risk/at-risk.routes.js';
 
 export const VERSION: string = JSON.parse(
@@ -213,9 +214,10 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     defineReferralJobs(jobs, { db, referrals, tenants });
     members.registerEraser('referrals', (tx, t, m) => referrals.eraseMember(tx, t, m));
     members.registerExportSection('referrals', (q, t, m) => referrals.exportMember(q, t, m));
-    // Campaigns: awards on orders and action events, budgets, control groups; audiences by the member's tier.
+    // Campaigns: awards on orders and action events, budgets, control groups; audiences by the member's tier and, from
+    // the analytics module's newest published run, by RFM segment and the at-risk list.
     // Registered after the stamp cards: an extra_stamp campaign reads the stamps the order (or its return) left on a card.
-    const campaigns = new CampaignsService({ clock, programs, members, transactions, stampCards, standing: tiers.standing, config: tenantConfig });
+    const campaigns = new CampaignsService({ clock, programs, members, transactions, stampCards, standing: tiers.standing, targets: analyticsTargets, config: tenantConfig });
     transactions.registerHook(campaigns.orderHook());
     events.registerHook(campaigns.eventHook());
     defineCampaignJobs(jobs, { db, campaigns, tenants });
