@@ -11,11 +11,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp, type TestTenant } from '../../../../test/helpers.js';
+import { makeAjv } from '../../../platform/http/ajv.js';
 import { DEFAULT_ANALYTICS_SETTINGS } from '../analytics.types.js';
-import { atRiskStage, runAtRisk } from './at-risk.js';
+import { atRiskStage, atRiskView, ruleOf, runAtRisk } from './at-risk.js';
 import { scoreAtRisk } from './at-risk.store.js';
 import { insertRun, insertScores, scopeOf, type ScoreFixture } from './scores.fixture.js';
-import { ruleOf } from './at-risk.js';
 
 let app: TestApp;
 before(async () => {
@@ -197,6 +197,10 @@ describe('at-risk', () => {
         { segment: 'at_risk', members: 1, value_at_risk: 40000 },
       ],
     });
+
+    // The view's schema (the OpenAPI document's) describes what the stage stores.
+    const check = makeAjv('body').compile(atRiskView.schema);
+    assert.ok(check(doc), JSON.stringify(check.errors));
 
     // Again: nothing changes, nothing is written.
     assert.equal(await scoreAtRisk(app.patron.db, scope, ruleOf(scope)), 0);
