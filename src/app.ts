@@ -81,6 +81,8 @@ import { SurveyResults } from './modules/surveys/surveys.results.js';
 import { surveyResultsRoutes } from './modules/surveys/results.routes.js';
 import { BehaviourService } from './modules/analytics/behaviour/behaviour.js';
 import { behaviourRoutes } from './modules/analytics/behaviour/behaviour.routes.js';
+import { analyticsTargets } from './modules/analytics/at-risk/targets.js';
+import { atRiskRoutes } from './modules/analytics/at-risk/at-risk.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -215,9 +217,10 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     defineReferralJobs(jobs, { db, referrals, tenants });
     members.registerEraser('referrals', (tx, t, m) => referrals.eraseMember(tx, t, m));
     members.registerExportSection('referrals', (q, t, m) => referrals.exportMember(q, t, m));
-    // Campaigns: awards on orders and action events, budgets, control groups; audiences by the member's tier.
+    // Campaigns: awards on orders and action events, budgets, control groups; audiences by the member's tier and, from
+    // the analytics module's newest published run, by RFM segment and the at-risk list.
     // Registered after the stamp cards: an extra_stamp campaign reads the stamps the order (or its return) left on a card.
-    const campaigns = new CampaignsService({ clock, programs, members, transactions, stampCards, standing: tiers.standing, config: tenantConfig });
+    const campaigns = new CampaignsService({ clock, programs, members, transactions, stampCards, standing: tiers.standing, targets: analyticsTargets, config: tenantConfig });
     transactions.registerHook(campaigns.orderHook());
     events.registerHook(campaigns.eventHook());
     defineCampaignJobs(jobs, { db, campaigns, tenants });
@@ -317,6 +320,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(surveyResultsRoutes({ db, results: surveyResults }));
       // Analytics: behaviour metrics (read scope).
       await http.register(behaviourRoutes({ db, behaviour }));
+      // Analytics (docs/analytics/at-risk.md): the at-risk list and its CSV.
+      await http.register(atRiskRoutes({ db }));
       await http.ready();
     }
 

@@ -1,6 +1,7 @@
 /** HTTP schemas of campaigns (/v1/campaigns). The service checks what JSON Schema cannot (campaigns.service.ts). */
 import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typebox';
 import { Nullable, Obj, PageQuery, StringEnum, Timestamp, Uuid } from '../../platform/http/schema.js';
+import { RFM_SEGMENTS, type RfmSegment } from '../analytics/analytics.types.js';
 
 /** The kinds of campaign. extra_stamp gives stamps on a stamp card; the others give points. */
 export const CAMPAIGN_KINDS = ['points_multiplier', 'category_bonus', 'action_bonus', 'extra_stamp'] as const;
@@ -8,6 +9,9 @@ export type CampaignKind = (typeof CAMPAIGN_KINDS)[number];
 export const CAMPAIGN_STATUSES = ['draft', 'scheduled', 'running', 'budget_exhausted', 'ended', 'cancelled'] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 export const AWARD_OUTCOMES = ['granted', 'held_out', 'member_limit', 'budget_exhausted'] as const;
+
+/** The RFM segments a campaign may target (domain.md §2; analytics → RFM). */
+export const RFM_SEGMENT_KEYS = Object.keys(RFM_SEGMENTS) as RfmSegment[];
 
 export const LIMITS = {
   name: 200,
@@ -45,6 +49,11 @@ const Conditions = Obj({
   days_of_week: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), { minItems: 1, maxItems: 7, uniqueItems: true, description: '1 = Monday … 7 = Sunday, in the tenant\'s time zone, of the order or event\'s occurred_at.' })),
   audience: Type.Optional(Nullable(Type.Unsafe<Record<string, unknown>>({ type: 'object', description: 'JSON Logic over the member: `{"var": "tier"}` and `{"var": "attributes.<name>"}`. null = everyone.' }))),
   tier_codes: Type.Optional(list('The member\'s tier code must be one of these.')),
+  rfm_segments: Type.Optional(Type.Array(StringEnum(RFM_SEGMENT_KEYS), {
+    minItems: 1, maxItems: RFM_SEGMENT_KEYS.length, uniqueItems: true,
+    description: `The member's RFM segment must be one of these (${RFM_SEGMENT_KEYS.join(', ')}), as of the newest published analytics run; a member no run has scored is in none.`,
+  })),
+  at_risk: Type.Optional(Type.Boolean({ description: 'true: only members on the at-risk list of the newest published analytics run (a win-back); false: only members not on it.' })),
 }, { description: 'All must hold for an order or event to earn the campaign (absent = no condition).' });
 
 const Budget = Type.Union([
@@ -117,6 +126,8 @@ export const Campaign = Type.Object({
     days_of_week: Nullable(Type.Array(Type.Integer())),
     audience: Nullable(Type.Record(Type.String(), Type.Unknown())),
     tier_codes: Nullable(Type.Array(Type.String())),
+    rfm_segments: Nullable(Type.Array(Type.String())),
+    at_risk: Nullable(Type.Boolean()),
   }),
   budget: Nullable(Type.Object({
     points: Nullable(Type.Integer({ description: 'The cap in points (for a money budget: set at launch).' })),

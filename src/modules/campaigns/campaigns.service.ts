@@ -31,7 +31,7 @@ import { inAudience, logicError } from '../rules/rules.validation.js';
 import type { MemberStanding, OrderHook, OrderVoided, PurchaseRecorded, ReturnRecorded, TransactionRow, TransactionsService } from '../transactions/transactions.service.js';
 import { keptLinesOf } from '../transactions/transactions.service.js';
 import type { Line } from '../transactions/transactions.store.js';
-import { CAMPAIGN_KINDS, LIMITS, type CampaignStatus, type CreateCampaignInput, type UpdateCampaignInput } from './campaigns.schema.js';
+import { CAMPAIGN_KINDS, LIMITS, RFM_SEGMENT_KEYS, type CampaignStatus, type CreateCampaignInput, type UpdateCampaignInput } from './campaigns.schema.js';
 import * as store from './campaigns.store.js';
 import type { AwardRow, Baseline, CampaignDefinition, CampaignMemberRow, CampaignRow, GroupBaseline } from './campaigns.store.js';
 
@@ -58,6 +58,24 @@ export function controlDraw(campaignId: string, memberId: string): number {
   const h = createHash('sha256').update(`${campaignId}:${memberId}`).digest();
   return Number(h.readBigUInt64BE(0) >> 11n) / 2 ** 53;
 }
+
+/** A member's analytics as an audience sees it: their RFM segment and whether they are on the at-risk list. */
+export interface MemberTargets { segment: string | null; at_risk: boolean }
+
+/**
+ * Where the analytics conditions (rfm_segments, at_risk) come from: the analytics module's read of the newest
+ * published run (analytics/at-risk/targets.ts, wired in app.ts), so campaigns never read analytics tables. Null (or
+ * absent from the map): no published run has scored the member. Without it every member is unscored.
+ */
+export interface AnalyticsTargets {
+  /** One member (the order and event hooks): one primary-key read. */
+  member(q: Queryable, tenantId: string, memberId: string): Promise<MemberTargets | null>;
+  /** A batch of members (the launch job): one statement. */
+  members(q: Queryable, tenantId: string, memberIds: string[]): Promise<Map<string, MemberTargets>>;
+}
+
+/** Whether a campaign has a condition on the member's analytics (only then are they read). */
+const usesAnalytics = (c: Pick<CampaignRow, 'rfm_segments' | 'at_risk'>) => c.rfm_segments !== null || c.at_risk !== null;
 
 export const groupOf = (c: Pick<CampaignRow, 'id' | 'control_share'>, memberId: string): 'treatment' | 'control' =>
   (c.control_share > 0 && controlDraw(c.id, memberId) < c.control_share ? 'control' : 'treatment');
@@ -174,6 +192,11 @@ export function definitionErrors(d: Record<string, any>): FieldError[] {
     const e = logicError(c.audience, 'member');
     if (e) errs.push({ field: 'conditions.audience', detail: e });
   }
+  if (Array.isArray(c.rfm_segments)) {
+    c.rfm_segments.forEach((v: unknown, i: number) => {
+      if (!(RFM_SEGMENT_KEYS as readonly unknown[]).includes(v)) errs.push({ field: `conditions.rfm_segments[${i}]`, detail: `must be an RFM segment: ${RFM_SEGMENT_KEYS.join(', ')}` });
+    });
+  }
   if (typeof d.control_share === 'number' && Math.abs(d.control_share * 10_000 - Math.round(d.control_share * 10_000)) > 1e-9) {
     errs.push({ field: 'control_share', detail: 'must have at most 4 decimals' });
   }
@@ -215,7 +238,10 @@ function wantedForOrder(c: CampaignRow, o: { total: number; lines: Line[] | null
 export interface CampaignView {
   id: string; name: string; description: string | null; kind: string; config: Record<string, unknown>;
   starts_at: Date; ends_at: Date; status: CampaignStatus;
-  conditions: { min_basket: number | null; channels: string[] | null; days_of_week: number[] | null; audience: Record<string, unknown> | null; tier_codes: string[] | null };
+  conditions: {
+    min_basket: number | null; channels: string[] | null; days_of_week: number[] | null; audience: Record<string, unknown> | null; tier_codes: string[] | null;
+    rfm_segments: string[] | null; at_risk: boolean | null;
+  };
   budget: { points: number | null; amount: number | null; currency: string | null } | null;
   limits: { max_awards_per_member: number | null; max_points_per_member: number | null };
   control_share: number; baseline_days: number; baseline: Baseline | null;
@@ -250,10 +276,16 @@ export class CampaignsService {
   private readonly launched: TenantCache<CampaignRow[]> | null;
   /** Where the member's tier comes from (the tiers module); without one every member's tier is null. */
   private readonly standing: MemberStanding;
+  /** Where the member's segment and risk come from (the analytics module); without it no member is scored. */
+  private readonly targets: AnalyticsTargets;
 
-  constructor(private readonly deps: { clock: Clock; programs: ProgramsService; members: MembersService; transactions: TransactionsService; stampCards: StampCardsService; standing?: MemberStanding; config?: TenantConfig }) {
+  constructor(private readonly deps: {
+    clock: Clock; programs: ProgramsService; members: MembersService; transactions: TransactionsService; stampCards: StampCardsService;
+    standing?: MemberStanding; targets?: AnalyticsTargets; config?: TenantConfig;
+  }) {
     this.launched = deps.config?.cache<CampaignRow[]>() ?? null;
     this.standing = deps.standing ?? (async () => ({ tier: null }));
+    this.targets = deps.targets ?? { member: async () => null, members: async () => new Map() };
   }
 
   /**
@@ -305,6 +337,8 @@ export class CampaignsService {
       days_of_week: c.days_of_week ? [...c.days_of_week].sort() : null,
       audience: c.audience ?? null,
       tier_codes: c.tier_codes ?? null,
+      rfm_segments: c.rfm_segments ?? null,
+      at_risk: c.at_risk ?? null,
       budget_points: b && 'points' in b ? b.points : null,
       budget_money: b && 'amount' in b ? b.amount : null,
       budget_currency: b && 'amount' in b ? b.currency : null,
@@ -323,6 +357,8 @@ export class CampaignsService {
     if (c.days_of_week !== null) conditions.days_of_week = c.days_of_week;
     if (c.audience !== null) conditions.audience = c.audience;
     if (c.tier_codes !== null) conditions.tier_codes = c.tier_codes;
+    if (c.rfm_segments !== null) conditions.rfm_segments = c.rfm_segments;
+    if (c.at_risk !== null) conditions.at_risk = c.at_risk;
     const limits: Record<string, number> = {};
     if (c.max_awards_per_member !== null) limits.max_awards_per_member = c.max_awards_per_member;
     if (c.max_points_per_member !== null) limits.max_points_per_member = c.max_points_per_member;
@@ -411,7 +447,10 @@ export class CampaignsService {
     return {
       id: c.id, name: c.name, description: c.description, kind: c.kind, config: c.config, starts_at: c.starts_at, ends_at: c.ends_at,
       status: effectiveStatus(c, this.deps.clock.now()),
-      conditions: { min_basket: c.min_basket, channels: c.channels, days_of_week: c.days_of_week, audience: c.audience, tier_codes: c.tier_codes },
+      conditions: {
+        min_basket: c.min_basket, channels: c.channels, days_of_week: c.days_of_week, audience: c.audience, tier_codes: c.tier_codes,
+        rfm_segments: c.rfm_segments, at_risk: c.at_risk,
+      },
       budget: hasBudget ? { points: c.budget_points, amount: c.budget_money, currency: c.budget_currency } : null,
       limits: { max_awards_per_member: c.max_awards_per_member, max_points_per_member: c.max_points_per_member },
       control_share: c.control_share, baseline_days: c.baseline_days, baseline: c.baseline,
@@ -511,8 +550,11 @@ export class CampaignsService {
         if (members.length === 0) break;
         after = members[members.length - 1]!.id;
         const rows: Array<{ member_id: string; grp: string }> = [];
+        // The batch's segments and risk in one statement, only for a campaign that asks for them.
+        const targets = usesAnalytics(c) ? await this.targets.members(db, tenantId, members.map((m) => m.id)) : null;
         for (const m of members) {
-          if (await this.eligible(c, m, () => this.standing(db, tenantId, m.id, c.launched_at!).then((s) => s.tier))) {
+          const targetsOf = async () => targets?.get(m.id) ?? null;
+          if (await this.eligible(c, m, () => this.standing(db, tenantId, m.id, c.launched_at!).then((s) => s.tier), targetsOf)) {
             rows.push({ member_id: m.id, grp: groupOf(c, m.id) });
           }
         }
@@ -607,12 +649,29 @@ export class CampaignsService {
 
   // ── Awarding ──────────────────────────────────────────────────────────────
 
-  /** Whether the member is in the campaign's audience (tier codes and the JSON Logic condition). */
-  private async eligible(c: CampaignRow, member: Pick<MemberRow, 'attributes'>, tierOf: () => Promise<string | null>): Promise<boolean> {
-    if (c.tier_codes === null && c.audience === null) return true;
-    const tier = await tierOf();
-    if (c.tier_codes !== null && (tier === null || !c.tier_codes.includes(tier))) return false;
-    return inAudience(c.audience, { tier, attributes: member.attributes ?? {} });
+  /**
+   * Whether the member is in the campaign's audience: tier codes and the JSON Logic condition, then the analytics
+   * conditions (RFM segment, at-risk list). `targetsOf` is read only when a campaign has an analytics condition and
+   * the member passed the others, at most once per order or event (targetsOnce).
+   */
+  private async eligible(c: CampaignRow, member: Pick<MemberRow, 'attributes'>, tierOf: () => Promise<string | null>, targetsOf: () => Promise<MemberTargets | null>): Promise<boolean> {
+    if (c.tier_codes !== null || c.audience !== null) {
+      const tier = await tierOf();
+      if (c.tier_codes !== null && (tier === null || !c.tier_codes.includes(tier))) return false;
+      if (!inAudience(c.audience, { tier, attributes: member.attributes ?? {} })) return false;
+    }
+    if (!usesAnalytics(c)) return true;
+    const t = await targetsOf();
+    if (c.rfm_segments !== null && (t?.segment == null || !c.rfm_segments.includes(t.segment))) return false;
+    // A member no run has scored is not on the at-risk list.
+    if (c.at_risk !== null && (t?.at_risk ?? false) !== c.at_risk) return false;
+    return true;
+  }
+
+  /** The member's analytics, read at most once (one primary-key lookup) however many campaigns ask. */
+  private targetsOnce(q: Queryable, tenantId: string, memberId: string): () => Promise<MemberTargets | null> {
+    let read: Promise<MemberTargets | null> | null = null;
+    return () => (read ??= this.targets.member(q, tenantId, memberId));
   }
 
   /** The day-of-week condition, in the tenant's time zone. */
@@ -641,8 +700,9 @@ export class CampaignsService {
     if (campaigns.length === 0) return;
     let tier: Promise<string | null> | null = null;
     const tierOf = () => (tier ??= t.earning?.context ? Promise.resolve(t.earning.context.tier) : this.standing(tx, e.tenantId, e.member.id, t.occurred_at).then((s) => s.tier));
+    const targetsOf = this.targetsOnce(tx, e.tenantId, e.member.id);
     for (const c of campaigns) {
-      if (!(await this.eligible(c, e.member, tierOf))) continue;
+      if (!(await this.eligible(c, e.member, tierOf, targetsOf))) continue;
       const cm = await store.seeMember(tx, e.tenantId, c.id, e.member.id, groupOf(c, e.member.id), this.deps.clock.now());
       if (c.channels !== null && (t.channel === null || !c.channels.includes(t.channel))) continue;
       if (!this.onDay(c, t.occurred_at, e.program)) continue;
@@ -684,8 +744,9 @@ export class CampaignsService {
     if (campaigns.length === 0) return;
     let tier: Promise<string | null> | null = null;
     const tierOf = () => (tier ??= this.standing(tx, e.tenantId, e.member.id, ev.occurred_at).then((s) => s.tier));
+    const targetsOf = this.targetsOnce(tx, e.tenantId, e.member.id);
     for (const c of campaigns) {
-      if (!(await this.eligible(c, e.member, tierOf))) continue;
+      if (!(await this.eligible(c, e.member, tierOf, targetsOf))) continue;
       const cm = await store.seeMember(tx, e.tenantId, c.id, e.member.id, groupOf(c, e.member.id), this.deps.clock.now());
       if (!this.onDay(c, ev.occurred_at, e.program)) continue;
       await this.award(tx, e.tenantId, e.book, c, cm, {

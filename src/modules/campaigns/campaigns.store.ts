@@ -30,6 +30,10 @@ export interface CampaignRow {
   days_of_week: number[] | null;
   audience: Record<string, unknown> | null;
   tier_codes: string[] | null;
+  /** RFM segment keys (analytics RFM_SEGMENTS): the member's current segment must be one of them. */
+  rfm_segments: string[] | null;
+  /** true: only members on the at-risk list; false: only members not on it. */
+  at_risk: boolean | null;
   budget_points: number | null;
   budget_money: number | null;
   budget_currency: string | null;
@@ -50,15 +54,15 @@ export interface CampaignRow {
 
 /** The campaign's editable definition (what create and a draft's change write). */
 export type CampaignDefinition = Pick<CampaignRow, 'name' | 'description' | 'kind' | 'config' | 'starts_at' | 'ends_at' | 'min_basket' | 'channels'
-  | 'days_of_week' | 'audience' | 'tier_codes' | 'budget_points' | 'budget_money' | 'budget_currency' | 'max_awards_per_member'
+  | 'days_of_week' | 'audience' | 'tier_codes' | 'rfm_segments' | 'at_risk' | 'budget_points' | 'budget_money' | 'budget_currency' | 'max_awards_per_member'
   | 'max_points_per_member' | 'control_share' | 'baseline_days'>;
 
 const COLS = `id, name, description, kind, config, starts_at, ends_at, status, min_basket, channels, days_of_week, audience, tier_codes,
-  budget_points, budget_money, budget_currency, max_awards_per_member, max_points_per_member, control_share::float8 AS control_share,
+  rfm_segments, at_risk, budget_points, budget_money, budget_currency, max_awards_per_member, max_points_per_member, control_share::float8 AS control_share,
   baseline_days, baseline, base_assigned_at, launched_at, started_at, ended_at, cancelled_at, created_by, created_at, updated_at`;
 
 const DEF_COLS = ['name', 'description', 'kind', 'config', 'starts_at', 'ends_at', 'min_basket', 'channels', 'days_of_week', 'audience', 'tier_codes',
-  'budget_points', 'budget_money', 'budget_currency', 'max_awards_per_member', 'max_points_per_member', 'control_share', 'baseline_days'] as const;
+  'rfm_segments', 'at_risk', 'budget_points', 'budget_money', 'budget_currency', 'max_awards_per_member', 'max_points_per_member', 'control_share', 'baseline_days'] as const;
 
 const defValues = (d: CampaignDefinition) => DEF_COLS.map((c) => (c === 'config' || c === 'audience') ? (d[c] === null ? null : JSON.stringify(d[c])) : d[c]);
 
