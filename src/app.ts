@@ -79,6 +79,10 @@ import { surveyPageRoutes } from './modules/surveys/page/page.routes.js';
 import { surveyTemplatesRoutes } from './modules/surveys/surveys.templates.routes.js';
 import { SurveyResults } from './modules/surveys/surveys.results.js';
 import { surveyResultsRoutes } from './modules/surveys/results.routes.js';
+import { AnalyticsService } from './modules/analytics/analytics.service.js';
+import { analyticsResultRoutes, analyticsRoutes, RFM_VIEW } from './modules/analytics/analytics.routes.js';
+import { defineAnalyticsJobs } from './modules/analytics/analytics.jobs.js';
+import type { ResultView } from './modules/analytics/analytics.types.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -114,6 +118,7 @@ export interface Services {
   agents: AgentsService;
   cases: CasesService;
   surveys: SurveysService;
+  analytics: AnalyticsService;
 }
 
 export interface Patron {
@@ -254,6 +259,12 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     cases.onClosed((tx, tenantId, c) => surveys.afterCaseClosed(tx, tenantId, c));
     // Survey results: scores, trends, breakdowns and free-text analysis over the surveys module's answers.
     const surveyResults = new SurveyResults({ tenants });
+    // Analytics (docs/analytics.md): runs read the other modules' tables and write only their own. The submodules plug
+    // into every run here, after the core: `analytics.registerStage({stage, kind, run})` for a stage, and a ResultView in
+    // `analyticsViews` for the GET route of the result document it stores.
+    const analytics = new AnalyticsService({ db, clock, jobs, programs, members, log: logger });
+    const analyticsViews: ResultView[] = [RFM_VIEW];
+    defineAnalyticsJobs(jobs, { analytics, tenants });
 
     jobs.define({
       name: 'idempotency.purge',
@@ -308,6 +319,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(surveyPageRoutes({ db, surveys, rateLimit: config.rateLimit.enabled ? config.surveyPageRateLimit : null }));
       await http.register(surveyTemplatesRoutes());
       await http.register(surveyResultsRoutes({ db, results: surveyResults }));
+      await http.register(analyticsRoutes({ db, analytics, http: kit }));
+      await http.register(analyticsResultRoutes({ db, analytics, views: analyticsViews }));
       await http.ready();
     }
 
@@ -319,7 +332,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
