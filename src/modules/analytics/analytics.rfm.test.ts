@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Db } from '../../platform/db/db.js';
 import { DEFAULT_ANALYTICS_SETTINGS, RFM_SEGMENTS, type RunScope } from './analytics.types.js';
+import { inSample, sampleBound } from './analytics.models.js';
 import { fmScore, quintileScore, scoreRfm, segmentOf } from './analytics.rfm.js';
 
 // domain.md §2, copied as printed there: rows R = 5 … 1, columns FM = 1 … 5.
@@ -99,5 +100,23 @@ describe('the rfm stage in SQL', () => {
     assert.equal(result.segments.reduce((n, s) => n + s.revenue, 0), rows.reduce((n, r) => n + r[2], 0));
     assert.equal(result.segments.find((s) => s.segment === 'champions')!.share_pct, 10);
     await db.query(`DELETE FROM analytics_member_scores WHERE tenant_id = $1`, [tenantId]);
+  });
+});
+
+describe('the fit sample of a large base', () => {
+  test('about cap of population members, chosen by a hash of the member id (the same members every time); everyone below the cap', async () => {
+    assert.equal(sampleBound(1000, 100_000), 1 << 20);
+    assert.equal(sampleBound(400_000, 100_000), (1 << 20) / 4);
+    const db = new Db({ connectionString: process.env.DATABASE_URL!, max: 1 });
+    try {
+      const count = async (population: number, cap: number) =>
+        (await db.query(`SELECT count(*) FILTER (WHERE ${inSample('id', '$2')})::int AS n FROM (SELECT md5(i::text)::uuid AS id FROM generate_series(1, $1) i) m`, [population, sampleBound(population, cap)])).rows[0].n as number;
+      const n = await count(20_000, 2_000);
+      assert.ok(Math.abs(n - 2_000) < 150, String(n));
+      assert.equal(await count(20_000, 2_000), n, 'the same members');
+      assert.equal(await count(1_500, 2_000), 1_500);
+    } finally {
+      await db.close();
+    }
   });
 });

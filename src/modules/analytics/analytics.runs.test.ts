@@ -183,6 +183,9 @@ describe('a run as of a day in the tenant\'s time zone', () => {
     await order(t, { type: 'return', original_external_id: later.external_id, occurred_at: '2031-03-15T12:00:00+02:00', total: 1000 });
     await order(t, { member_external_id: 'm1', occurred_at: '2031-03-10T23:30:00+02:00', total: 700 }); // as_of, late evening: in
     await order(t, { member_external_id: 'm1', occurred_at: '2031-03-11T00:10:00+02:00', total: 400 }); // the next day: out
+    // An order of total 0 that nothing was returned from is a purchase (CDNOW has some): a purchase day without money.
+    await member(t, 'm4');
+    await order(t, { member_external_id: 'm4', occurred_at: '2031-02-02T12:00:00+02:00', total: 0 });
     // A member whose only order is after as_of is not in the run; one without orders neither.
     await member(t, 'm2');
     await order(t, { member_external_id: 'm2', occurred_at: '2031-03-11T00:10:00+02:00', total: 400 });
@@ -197,7 +200,8 @@ describe('a run as of a day in the tenant\'s time zone', () => {
     assert.equal(r.as_of, '2031-03-10');
     assert.equal(r.currency, 'EUR');
     const s = await scores(t, r.id);
-    assert.deepEqual([...s.keys()], ['m1']);
+    assert.deepEqual([...s.keys()].sort(), ['m1', 'm4']);
+    assert.deepEqual([s.get('m4').orders, s.get('m4').purchase_days, s.get('m4').revenue], [1, 1, 0]);
     const m1 = s.get('m1');
     assert.deepEqual(
       {
@@ -208,8 +212,8 @@ describe('a run as of a day in the tenant\'s time zone', () => {
       { first: '2031-01-05', last: '2031-03-10', orders: 5, days: 4, revenue: 5200, mean: Math.round((2000 + 1000 + 700) / 3), t_x: 64, T: 64, recency: 0 },
     );
     assert.equal(m1.historic_clv, Math.round(5200 * 0.3));
-    assert.equal(r.summary.members, 1);
-    assert.equal(r.summary.orders, 5);
+    assert.equal(r.summary.members, 2);
+    assert.equal(r.summary.orders, 6);
     assert.equal(r.summary.revenue, 5200);
     assert.equal(r.summary.time_zone, 'Europe/Sofia');
     // Gaps between m1's purchase days: 27, 9, 28 days.

@@ -70,13 +70,13 @@ const CORE: Record<'summary' | 'rfm' | 'bgnbd' | 'gamma_gamma' | 'scoring', Stag
     return { rows, result };
   },
   async bgnbd(client, scope, state) {
-    const r = await fitBgNbdStage(client, scope);
+    const r = await fitBgNbdStage(client, scope, state.summary.members);
     state.bg = r.model;
     state.summary.warnings.push(...r.warnings);
     return { rows: r.customers };
   },
   async gamma_gamma(client, scope, state) {
-    const r = await fitGammaGammaStage(client, scope);
+    const r = await fitGammaGammaStage(client, scope, state.summary.repeaters);
     state.gg = r.model;
     state.summary.warnings.push(...r.warnings);
     return { rows: r.customers };

@@ -1,6 +1,7 @@
 /** HTTP schemas of the analytics module: settings, runs, the CLV model report, RFM, migrations, member scores. */
 import { Type, type TObject, type TOptional, type TProperties, type TSchema } from '@sinclair/typebox';
 import { Nullable, Obj, PageQuery, StringEnum, Timestamp, Uuid } from '../../platform/http/schema.js';
+import { MAX_FIT_CUSTOMERS, MAX_FIT_REPEATERS } from './analytics.models.js';
 import { SETTINGS_LIMITS as L } from './analytics.settings.js';
 import { RFM_SEGMENTS, RUN_STAGES } from './analytics.types.js';
 
@@ -134,7 +135,8 @@ export const AnalyticsModel = Type.Object({
     penalty: Type.Number(),
     converged: Type.Boolean(),
     iterations: Int('Optimiser iterations.'),
-    customers: Int('Members fitted.'),
+    customers: Int(`Members fitted: all the members of the run, or a sample of about ${MAX_FIT_CUSTOMERS.toLocaleString('en')} when there are more.`),
+    population: Int('Members of the run the fit could take.'),
     gradient_norm: Nullable(Type.Number({ description: 'Norm of the gradient at the optimum (log-parameters): an independent check of convergence.' })),
     dropout_identified: Nullable(Type.Boolean({ description: 'false: the data cannot identify dropout (P(alive) is then close to 1).' })),
     warnings: Type.Array(Warning),
@@ -145,7 +147,8 @@ export const AnalyticsModel = Type.Object({
     log_likelihood: Nullable(Type.Number()),
     converged: Type.Boolean(),
     iterations: Int('Optimiser iterations.'),
-    customers: Int('Repeat customers fitted.'),
+    customers: Int(`Repeat customers fitted: all of them, or a sample of about ${MAX_FIT_REPEATERS.toLocaleString('en')} when there are more.`),
+    population: Int('Repeat customers with spend in the run.'),
     population_mean_spend: Nullable(Type.Number({ description: 'pγ/(q−1), major units; null when q ≤ 1.' })),
     spend_frequency_correlation: Nullable(Type.Object({ pearson: Type.Number(), spearman: Type.Number() }, { description: 'The model assumes none; |ρ| ≥ 0.3 raises a warning.' })),
     warnings: Type.Array(Warning),

@@ -112,6 +112,8 @@ export async function scoreMembers(client: Tx, scope: RunScope, bg: BgNbdModel |
     await progress(done);
     if (batch.length < SCORING_BATCH) break;
   }
+  // A session table is never analysed automatically: without statistics the UPDATE below may loop instead of hashing.
+  await client.query(`ANALYZE pg_temp.analytics_predictions`);
   // Decile 10 is the top tenth by CLV (ties broken by member id, so a rerun gives the same deciles).
   await client.query(
     `UPDATE analytics_member_scores s

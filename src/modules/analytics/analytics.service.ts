@@ -133,6 +133,7 @@ export class AnalyticsService {
             converged: bg.converged,
             iterations: bg.iterations,
             customers: bg.customers,
+            population: report(bg).population ?? bg.customers,
             gradient_norm: report(bg).convergence?.gradientNorm ?? null,
             dropout_identified: report(bg).identification?.identified ?? null,
             warnings: report(bg).warnings ?? [],
@@ -146,6 +147,7 @@ export class AnalyticsService {
             converged: gg.converged,
             iterations: gg.iterations,
             customers: gg.customers,
+            population: report(gg).population ?? gg.customers,
             population_mean_spend: report(gg).population_mean_spend ?? null,
             spend_frequency_correlation: report(gg).independence
               ? { pearson: report(gg).independence.pearson, spearman: report(gg).independence.spearman }
@@ -277,6 +279,7 @@ export interface ModelView {
     converged: boolean;
     iterations: number;
     customers: number;
+    population: number;
     gradient_norm: number | null;
     dropout_identified: boolean | null;
     warnings: Array<{ code: string; message: string }>;
@@ -288,6 +291,7 @@ export interface ModelView {
     converged: boolean;
     iterations: number;
     customers: number;
+    population: number;
     population_mean_spend: number | null;
     spend_frequency_correlation: { pearson: number; spearman: number } | null;
     warnings: Array<{ code: string; message: string }>;
