@@ -82,7 +82,11 @@ const CORE: Record<'summary' | 'rfm' | 'bgnbd' | 'gamma_gamma' | 'scoring', Stag
     return { rows: r.customers };
   },
   async scoring(client, scope, state, progress) {
-    return { rows: await scoreMembers(client, scope, state.bg, state.gg, progress) };
+    const r = await scoreMembers(client, scope, state.bg, state.gg, progress);
+    if (r.failed > 0) {
+      state.summary.warnings.push({ stage: 'scoring', code: 'prediction_failed', message: `The predictions of ${r.failed} members could not be computed and are left empty; the first error: ${r.firstError}` });
+    }
+    return { rows: r.rows };
   },
 };
 

@@ -66,6 +66,10 @@ export function predict(scope: RunScope, bg: BgNbdModel | null, gg: GammaGammaMo
       })?.clv ?? null;
     }
   }
+  // A NaN or an infinity would be stored as such (float8 takes them) and sort above every CLV: refuse it instead.
+  for (const v of [f.pAlive, f.next30Days, f.next90Days, f.next365Days, eov ?? 0, clv ?? 0]) {
+    if (!Number.isFinite(v)) throw new RangeError(`a prediction is not a finite number (x=${x}, t_x=${c.t_x}, T=${c.T})`);
+  }
   const minor = (v: number | null) => (v === null ? null : Math.round(v * scope.minorPerMajor));
   return {
     p_alive: f.pAlive, expected_30: f.next30Days, expected_90: f.next90Days, expected_365: f.next365Days,
@@ -76,12 +80,22 @@ export function predict(scope: RunScope, bg: BgNbdModel | null, gg: GammaGammaMo
 /** `\N` for null, else the value as COPY's text format reads it (uuids and numbers need no escaping). */
 const cell = (v: string | number | null) => (v === null ? '\\N' : String(v));
 
+export interface ScoringResult {
+  /** Members scored. */
+  rows: number;
+  /** Members whose predictions could not be computed (left NULL), and the first reason. */
+  failed: number;
+  firstError: string | null;
+}
+
 /**
- * The stage. `progress(rows)` is called after every batch with the members scored so far. Returns the members scored.
+ * The stage. `progress(rows)` is called after every batch with the members scored so far.
  * The predictions are copied (COPY) into a session table batch by batch and written to the run's rows by one UPDATE
  * that also sets the deciles: measured faster than an UPDATE … FROM unnest per batch plus a decile UPDATE (docs).
+ * A member whose predictions fail numerically keeps NULL predictions and is counted: one member's corner of the
+ * parameter space does not cost the tenant its run.
  */
-export async function scoreMembers(client: Tx, scope: RunScope, bg: BgNbdModel | null, gg: GammaGammaModel | null, progress: (rows: number) => Promise<void>): Promise<number> {
+export async function scoreMembers(client: Tx, scope: RunScope, bg: BgNbdModel | null, gg: GammaGammaModel | null, progress: (rows: number) => Promise<void>): Promise<ScoringResult> {
   await client.query(`DROP TABLE IF EXISTS pg_temp.analytics_predictions`);
   await client.query(
     `CREATE TEMPORARY TABLE analytics_predictions (
@@ -90,6 +104,8 @@ export async function scoreMembers(client: Tx, scope: RunScope, bg: BgNbdModel |
   );
   let after: string | null = null;
   let done = 0;
+  let failed = 0;
+  let firstError: string | null = null;
   for (;;) {
     const batch: Input[] = (await client.query<Input>(
       `SELECT member_id, purchase_days, t_x_days, t_days, repeat_day_mean, revenue
@@ -101,7 +117,14 @@ export async function scoreMembers(client: Tx, scope: RunScope, bg: BgNbdModel |
     if (batch.length === 0) break;
     const lines: string[] = [];
     for (const m of batch) {
-      const p = predict(scope, bg, gg, m);
+      let p: Omit<Prediction, 'member_id'>;
+      try {
+        p = predict(scope, bg, gg, m);
+      } catch (err) {
+        failed++;
+        firstError ??= err instanceof Error ? err.message : String(err);
+        p = { ...predict(scope, null, null, m) };
+      }
       lines.push(
         `${m.member_id}\t${cell(p.p_alive)}\t${cell(p.expected_30)}\t${cell(p.expected_90)}\t${cell(p.expected_365)}\t${cell(p.expected_order_value)}\t${cell(p.clv)}\t${cell(p.historic_clv)}\n`,
       );
@@ -125,5 +148,5 @@ export async function scoreMembers(client: Tx, scope: RunScope, bg: BgNbdModel |
     [scope.tenantId, scope.runId],
   );
   await client.query(`DROP TABLE pg_temp.analytics_predictions`);
-  return done;
+  return { rows: done, failed, firstError };
 }
