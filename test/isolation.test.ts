@@ -120,7 +120,7 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/surveys/:id/versions/:version': { of: () => '1', random: () => '1' },
   '/v1/survey-invitations/:id': { of: (f) => f.survey?.invitationId ?? assert.fail('the fixture has no survey invitation'), random: () => crypto.randomUUID() },
   '/v1/survey-responses/:id': { of: (f) => f.survey?.responseId ?? assert.fail('the fixture has no survey response'), random: () => crypto.randomUUID() },
-  '/v1/analytics/runs/:id': { of: (f) => f.analyticsRunId ?? assert.fail('the fixture has no analytics run'), random: () => crypto.randomUUID() },
+  '/v1/analytics/runs/:id': { of: (f) => f.analyticsRunId ?? assert.fail('the fixture has no analytics run: make it with { analytics: true }'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -221,7 +221,11 @@ before(async () => {
 });
 after(() => app.close());
 
-async function makeFixture(t: TestTenant): Promise<Fixture> {
+/**
+ * A tenant's objects for the path parameters. `analytics`: also an analytics run (seconds each, so only for the tests
+ * that read by id: the run itself and the member's analytics).
+ */
+async function makeFixture(t: TestTenant, opts: { analytics?: boolean } = {}): Promise<Fixture> {
   const externalId = `iso-${crypto.randomBytes(6).toString('hex')}`;
   const email = `${externalId}@example.com`;
   const member = await t.api('POST', '/v1/members', { body: { external_id: externalId, email, first_name: 'Iso', consent: { email: true } } });
@@ -373,7 +377,7 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
   }
   // Last: the run sees the member's order. As of today, so it includes that order and is the published run.
   let analyticsRunId: string | null = null;
-  if (routes.some((r) => routeName(r) === 'POST /v1/analytics/runs')) {
+  if (opts.analytics && routes.some((r) => routeName(r) === 'POST /v1/analytics/runs')) {
     const queued = await t.api('POST', '/v1/analytics/runs', { body: { as_of: new Date().toISOString().slice(0, 10) } });
     assert.equal(queued.status, 202, queued.text);
     analyticsRunId = queued.body.id;
@@ -503,7 +507,7 @@ describe('tenant isolation and scopes over every route', () => {
   });
 
   test('every non-public route is a 401 without a key, with an unknown key and with a malformed header', async () => {
-    const f = await makeFixture(A);
+    const f = await makeFixture(A, { analytics: true });
     const checked: string[] = [];
     for (const r of routes.filter((x) => x.policy !== 'public')) {
       const before = await snapshot(A.id);
@@ -538,7 +542,7 @@ describe('tenant isolation and scopes over every route', () => {
   });
 
   test("a key of tenant A cannot read tenant B's objects: 404, never 403 or 200", async () => {
-    const f = await makeFixture(B);
+    const f = await makeFixture(B, { analytics: true });
     const reads = tenantRoutes().filter((r) => !WRITE_METHODS.has(r.method) && paramsOf(r.url).length > 0);
     assert.ok(reads.length >= 4, 'the reads by id are walked');
     const before = await snapshot(B.id);
@@ -623,7 +627,7 @@ describe('tenant isolation and scopes over every route', () => {
   });
 
   test('a read-scoped key gets 403 on every write route, a write-scoped key on every admin route, and nothing is written', async () => {
-    const f = await makeFixture(A);
+    const f = await makeFixture(A, { analytics: true });
     const readKey = await A.keyWith(['read']);
     const writeKey = await A.keyWith(['write']);
     const writes = tenantRoutes().filter((r) => WRITE_METHODS.has(r.method));
