@@ -311,6 +311,29 @@ describe('run lifecycle', () => {
     assert.deepEqual(events.rows.map((e) => e.type), ['analytics_run.queued', 'analytics_run.succeeded']);
   });
 
+  test("a tenant's runs execute one at a time; another tenant's run does not wait", async () => {
+    app.clock.set('2031-06-01T12:00:00Z');
+    const t = await tenant();
+    const other = await tenant();
+    for (const x of [t, other]) {
+      await member(x, 'a');
+      await order(x, { member_external_id: 'a', occurred_at: '2031-05-01T10:00:00Z', total: 1000 });
+    }
+    const ids = [];
+    for (const as_of of ['2031-05-20', '2031-05-21']) ids.push((await t.api('POST', '/v1/analytics/runs', { body: { as_of } })).body.id);
+    const theirs = (await other.api('POST', '/v1/analytics/runs', { body: {} })).body.id;
+    // Real time, so that the runs' started_at and finished_at show their order.
+    app.clock.reset();
+    const outcomes = await Promise.all([
+      ...ids.map((id) => app.patron.jobs.runNow('analytics.run', { tenant_id: t.id, run_id: id })),
+      app.patron.jobs.runNow('analytics.run', { tenant_id: other.id, run_id: theirs }),
+    ]);
+    assert.deepEqual(outcomes.map((o: any) => o.status), ['succeeded', 'succeeded', 'succeeded']);
+    const [a, b] = await Promise.all(ids.map(async (id) => (await t.api('GET', `/v1/analytics/runs/${id}`)).body));
+    const [first, second] = Date.parse(a.started_at) < Date.parse(b.started_at) ? [a, b] : [b, a];
+    assert.ok(Date.parse(second.started_at) >= Date.parse(first.finished_at), `${first.started_at}–${first.finished_at} then ${second.started_at}`);
+  });
+
   test('a stage that throws fails the run with its stage and message; its member rows are removed; the job is not retried', async () => {
     app.clock.set('2031-06-01T12:00:00Z');
     const t = await tenant();
