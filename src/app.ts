@@ -83,6 +83,13 @@ import { BehaviourService } from './modules/analytics/behaviour/behaviour.js';
 import { behaviourRoutes } from './modules/analytics/behaviour/behaviour.routes.js';
 import { analyticsTargets } from './modules/analytics/at-risk/targets.js';
 import { atRiskRoutes } from './modules/analytics/at-risk/at-risk.routes.js';
+import { AnalyticsService } from './modules/analytics/analytics.service.js';
+import { analyticsResultRoutes, analyticsRoutes, RFM_VIEW } from './modules/analytics/analytics.routes.js';
+import { defineAnalyticsJobs } from './modules/analytics/analytics.jobs.js';
+import type { ResultView } from './modules/analytics/analytics.types.js';
+import { cohortsStage, cohortsView } from './modules/analytics/cohorts/cohorts.js';
+import { atRiskStage, atRiskView } from './modules/analytics/at-risk/at-risk.js';
+import { experienceStage, experienceView } from './modules/analytics/experience/experience.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -118,6 +125,7 @@ export interface Services {
   agents: AgentsService;
   cases: CasesService;
   surveys: SurveysService;
+  analytics: AnalyticsService;
   behaviour: BehaviourService;
 }
 
@@ -260,10 +268,21 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     cases.onClosed((tx, tenantId, c) => surveys.afterCaseClosed(tx, tenantId, c));
     // Survey results: scores, trends, breakdowns and free-text analysis over the surveys module's answers.
     const surveyResults = new SurveyResults({ tenants });
-    // Analytics: behaviour metrics over any range of days, computed when asked (docs/analytics/behaviour.md). It reads
-    // analytics_settings itself; once the analytics core's settings service exists, pass it:
-    //   new BehaviourService({ clock, settings: (q, t) => analyticsSettings.get(q, t) })
-    const behaviour = new BehaviourService({ clock });
+    // Analytics (docs/analytics.md): runs read the other modules' tables and write only their own. The submodules plug
+    // into every run here, after the core: `analytics.registerStage({stage, kind, run})` for a stage, and a ResultView in
+    // `analyticsViews` for the GET route of the result document it stores.
+    const analytics = new AnalyticsService({ db, clock, jobs, programs, members, log: logger });
+    const analyticsViews: ResultView[] = [RFM_VIEW];
+    defineAnalyticsJobs(jobs, { analytics, tenants });
+    // Cohorts, the at-risk list and experience by segment are stages of every run (they run after the core stage of
+    // their name: at_risk after scoring, experience after at_risk); their documents are served by analyticsViews.
+    analytics.registerStage(cohortsStage);
+    analytics.registerStage(atRiskStage);
+    analytics.registerStage(experienceStage);
+    analyticsViews.push(cohortsView, atRiskView, experienceView);
+    // Behaviour metrics over any range of days, computed when asked (docs/analytics/behaviour.md), with the tenant's
+    // analytics settings (the definition of "lost").
+    const behaviour = new BehaviourService({ clock, settings: async (q, t) => (await analytics.settings(q, t)).settings });
 
     jobs.define({
       name: 'idempotency.purge',
@@ -318,6 +337,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(surveyPageRoutes({ db, surveys, rateLimit: config.rateLimit.enabled ? config.surveyPageRateLimit : null }));
       await http.register(surveyTemplatesRoutes());
       await http.register(surveyResultsRoutes({ db, results: surveyResults }));
+      await http.register(analyticsRoutes({ db, analytics, http: kit }));
+      await http.register(analyticsResultRoutes({ db, analytics, views: analyticsViews }));
       // Analytics: behaviour metrics (read scope).
       await http.register(behaviourRoutes({ db, behaviour }));
       // Analytics (docs/analytics/at-risk.md): the at-risk list and its CSV.
@@ -333,7 +354,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, behaviour },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

@@ -80,6 +80,8 @@ interface Fixture {
   caseId: string | null;
   /** A live survey, the member's invitation to it and the member's response, when the API has surveys. */
   survey: { id: string; invitationId: string; responseId: string } | null;
+  /** A succeeded analytics run as of today, published, so the member has analytics, when the API has analytics runs. */
+  analyticsRunId: string | null;
 }
 
 /**
@@ -118,6 +120,7 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/surveys/:id/versions/:version': { of: () => '1', random: () => '1' },
   '/v1/survey-invitations/:id': { of: (f) => f.survey?.invitationId ?? assert.fail('the fixture has no survey invitation'), random: () => crypto.randomUUID() },
   '/v1/survey-responses/:id': { of: (f) => f.survey?.responseId ?? assert.fail('the fixture has no survey response'), random: () => crypto.randomUUID() },
+  '/v1/analytics/runs/:id': { of: (f) => f.analyticsRunId ?? assert.fail('the fixture has no analytics run: make it with { analytics: true }'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -197,6 +200,8 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'POST /v1/cases/:id/resolve': () => ({ json: { resolution_code: 'solved', note: 'isolation test' } }),
   'POST /v1/cases/:id/close': () => ({ json: { follow_up: false } }),
   'POST /v1/cases/:id/reopen': () => ({ json: { reason: 'isolation test' } }),
+  'PUT /v1/analytics/settings': () => ({ json: { clv: { margin: 0.35 }, nightly: false } }),
+  'POST /v1/analytics/runs': () => ({ json: {} }),
 };
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -216,7 +221,11 @@ before(async () => {
 });
 after(() => app.close());
 
-async function makeFixture(t: TestTenant): Promise<Fixture> {
+/**
+ * A tenant's objects for the path parameters. `analytics`: also an analytics run (seconds each, so only for the tests
+ * that read by id: the run itself and the member's analytics).
+ */
+async function makeFixture(t: TestTenant, opts: { analytics?: boolean } = {}): Promise<Fixture> {
   const externalId = `iso-${crypto.randomBytes(6).toString('hex')}`;
   const email = `${externalId}@example.com`;
   const member = await t.api('POST', '/v1/members', { body: { external_id: externalId, email, first_name: 'Iso', consent: { email: true } } });
@@ -366,22 +375,36 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(answered.status, 201, answered.text);
     survey = { id: made.body.id, invitationId: invited.body.id, responseId: answered.body.id };
   }
+  // Last: the run sees the member's order. As of today, so it includes that order and is the published run.
+  let analyticsRunId: string | null = null;
+  if (opts.analytics && routes.some((r) => routeName(r) === 'POST /v1/analytics/runs')) {
+    const queued = await t.api('POST', '/v1/analytics/runs', { body: { as_of: new Date().toISOString().slice(0, 10) } });
+    assert.equal(queued.status, 202, queued.text);
+    analyticsRunId = queued.body.id;
+    await app.patron.jobs.runNow('analytics.run', { tenant_id: t.id, run_id: analyticsRunId });
+    const done = await t.api('GET', `/v1/analytics/runs/${analyticsRunId}`);
+    assert.equal(done.body.status, 'succeeded', done.text);
+  }
   await settle(t.id);
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
     transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId, referralId, referralBody, campaignId,
-    rewardId, rewardRedemptionId, agentId, caseId, survey,
+    rewardId, rewardRedemptionId, agentId, caseId, survey, analyticsRunId,
   };
 }
 
-/** Waits until the tenant has no import in progress, so that its rows hold still for a snapshot. */
+/** Waits until the tenant has no import or analytics run in progress, so that its rows hold still for a snapshot. */
 async function settle(tenantId: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    const res = await app.patron.db.query(`SELECT count(*)::int AS n FROM imports WHERE tenant_id = $1 AND status IN ('receiving', 'queued', 'running')`, [tenantId]);
-    if (res.rows[0].n === 0) return;
+    const res = await app.patron.db.query(
+      `SELECT (SELECT count(*) FROM imports WHERE tenant_id = $1 AND status IN ('receiving', 'queued', 'running'))
+            + (SELECT count(*) FROM analytics_runs WHERE tenant_id = $1 AND status IN ('queued', 'running'))::int AS n`,
+      [tenantId],
+    );
+    if (Number(res.rows[0].n) === 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.fail(`the imports of tenant ${tenantId} did not finish`);
+  assert.fail(`the imports or analytics runs of tenant ${tenantId} did not finish`);
 }
 
 /** The concrete path of a route for a fixture (or random ids); fails for a parameter with no PATH_PARAMS entry. */
@@ -484,7 +507,7 @@ describe('tenant isolation and scopes over every route', () => {
   });
 
   test('every non-public route is a 401 without a key, with an unknown key and with a malformed header', async () => {
-    const f = await makeFixture(A);
+    const f = await makeFixture(A, { analytics: true });
     const checked: string[] = [];
     for (const r of routes.filter((x) => x.policy !== 'public')) {
       const before = await snapshot(A.id);
@@ -519,7 +542,7 @@ describe('tenant isolation and scopes over every route', () => {
   });
 
   test("a key of tenant A cannot read tenant B's objects: 404, never 403 or 200", async () => {
-    const f = await makeFixture(B);
+    const f = await makeFixture(B, { analytics: true });
     const reads = tenantRoutes().filter((r) => !WRITE_METHODS.has(r.method) && paramsOf(r.url).length > 0);
     assert.ok(reads.length >= 4, 'the reads by id are walked');
     const before = await snapshot(B.id);
@@ -604,7 +627,7 @@ describe('tenant isolation and scopes over every route', () => {
   });
 
   test('a read-scoped key gets 403 on every write route, a write-scoped key on every admin route, and nothing is written', async () => {
-    const f = await makeFixture(A);
+    const f = await makeFixture(A, { analytics: true });
     const readKey = await A.keyWith(['read']);
     const writeKey = await A.keyWith(['write']);
     const writes = tenantRoutes().filter((r) => WRITE_METHODS.has(r.method));

@@ -130,3 +130,54 @@ export interface ResultView {
   summary: string;
   schema: import('@sinclair/typebox').TSchema;
 }
+
+/** A problem a run met that did not fail it (a model that could not be fitted, a stage's caveat). */
+export interface RunWarning {
+  stage: RunStage;
+  /** Machine-readable: 'too_few_customers', 'dropout_not_identified', 'fit_failed', … */
+  code: string;
+  message: string;
+}
+
+/** What a run found (analytics_runs.summary), written by the core stages; other stages read it from the run. */
+export interface RunSummary {
+  /** Members with at least one counted order up to as_of: the members the run scored. */
+  members: number;
+  /** Of those, members with two or more purchase days (a repeat purchase occasion). */
+  repeaters: number;
+  /** Counted orders (purchases, recorded, not wholly returned) of members up to as_of. */
+  orders: number;
+  /** Their revenue net of returns, minor units of the run's currency. */
+  revenue: number;
+  /**
+   * Tenant-wide median days between consecutive purchase days of a member (null when no member has two purchase
+   * days): the default churn rule ('median_gap') counts a customer as lost after gap_multiple × this many days.
+   */
+  median_gap_days: number | null;
+  /** The tenant's time zone the run's days were counted in. */
+  time_zone: string;
+  warnings: RunWarning[];
+}
+
+export type StageStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
+/** One stage in a run's progress; `skipped`: no module provides that stage in this installation. */
+export interface StageProgress {
+  name: RunStage;
+  status: StageStatus;
+  started_at: string | null;
+  finished_at: string | null;
+  ms: number | null;
+  /** Rows the stage wrote or read (members scored, customers fitted …); null when the stage does not say. */
+  rows: number | null;
+}
+
+/** analytics_runs.progress: the stage running now, stages finished of those that run, and every stage's timing. */
+export interface RunProgress {
+  stage: RunStage | null;
+  done: number;
+  total: number;
+  /** Executions started; a run interrupted by a crash is started again from its first stage, up to a limit. */
+  attempts: number;
+  stages: StageProgress[];
+}

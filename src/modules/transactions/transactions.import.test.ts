@@ -339,7 +339,7 @@ describe('orders import', () => {
     assert.ok(fs.existsSync(file), `The CDNOW data set is missing: expected ${file}. Set PATRON_DATASETS_DIR to the folder holding cdnow/CDNOW_master.txt (see ../shared/data/README.md).`);
     app.clock.reset();
     const t = await app.newTenant();
-    // customer_id date number_of_cds dollar_value; the dates (1997-98) move 25 years on: orders before 2000 are refused.
+    // customer_id date number_of_cds dollar_value; the dates (1997-98) move 25 years on, into the program's rule history.
     const lines = fs.readFileSync(file, 'utf8').split(/\r?\n/).slice(1).filter((l) => l.trim() !== '').slice(0, 5000);
     const seq = new Map<string, number>();
     const csv = ['external_id,member_external_id,occurred_at,currency,total,sku,quantity,unit_price'];

@@ -136,6 +136,12 @@ export interface OrderHook {
 /** What the program knows of a member beyond their attributes when judging an order or event: their tier. */
 export type MemberStanding = (q: Queryable, tenantId: string, memberId: string, at: Date) => Promise<{ tier: string | null; multiplier?: number }>;
 
+/**
+ * The earliest day an order may be dated (API and import). Far enough back for the history of an established shop and
+ * for the reference data sets of retention analytics (CDNOW is 1997-98), near enough to catch a date typed wrong.
+ */
+export const EARLIEST_ORDER_DAY = '1990-01-01';
+
 export class TransactionsService {
   constructor(private readonly deps: { clock: Clock; ledger: Ledger; members: MembersService; programs: ProgramsService; rules: RulesService }) {}
 
@@ -162,7 +168,7 @@ export class TransactionsService {
       // RFC 3339 allows a leap second (23:59:60) that JavaScript dates cannot hold.
       if (Number.isNaN(at)) errs.push({ field: 'occurred_at', detail: 'must be a timestamp JavaScript can represent (no leap second)' });
       else if (at > now.getTime() + FUTURE_TOLERANCE_MS) errs.push({ field: 'occurred_at', detail: 'must not be in the future' });
-      else if (at < Date.parse('2000-01-01T00:00:00Z')) errs.push({ field: 'occurred_at', detail: 'must not be before 2000-01-01' });
+      else if (at < Date.parse(`${EARLIEST_ORDER_DAY}T00:00:00Z`)) errs.push({ field: 'occurred_at', detail: `must not be before ${EARLIEST_ORDER_DAY}` });
     }
     if (input.member_id !== undefined && input.member_external_id !== undefined) errs.push({ field: 'member_external_id', detail: 'send member_id or member_external_id, not both' });
     if (input.customer_ref !== undefined && (input.member_id !== undefined || input.member_external_id !== undefined)) {

@@ -157,6 +157,11 @@ describe('transactions', () => {
     assert.equal(noOriginal.body.errors[0].field, 'original_external_id');
     const future = await t.api('POST', '/v1/transactions', { body: order({ total: 1, occurred_at: '2999-01-01T00:00:00Z' }) });
     assert.equal(future.body.errors[0].field, 'occurred_at');
+    const ancient = await t.api('POST', '/v1/transactions', { body: order({ total: 1, occurred_at: '1989-12-31T23:59:59Z' }) });
+    assert.equal(ancient.status, 400);
+    assert.deepEqual(ancient.body.errors, [{ field: 'occurred_at', detail: 'must not be before 1990-01-01' }]);
+    const history = await t.api('POST', '/v1/transactions', { body: order({ member_external_id: 'c-1997', total: 1, occurred_at: '1997-01-01T12:00:00Z' }) });
+    assert.equal(history.status, 201, history.text);
   });
 
   test('a partial return recomputes a threshold bonus on what is kept; a full return removes exactly what was earned', async () => {

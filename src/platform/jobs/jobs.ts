@@ -63,6 +63,11 @@ export class Jobs {
     return this.defs.has(name);
   }
 
+  /** Whether `enqueue` works in this process (the queue is started: a server, or a client such as a test app). */
+  get started(): boolean {
+    return this.boss !== null;
+  }
+
   /** Starts pg-boss: queues, schedules, and (when `work`) the workers of this process. */
   async start(opts: { work: boolean }): Promise<void> {
     const boss = new PgBoss({

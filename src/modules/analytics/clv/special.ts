@@ -59,8 +59,6 @@ export function hyp2f1(a: number, b: number, c: number, z: number, maxTerms = 1_
   let term = 1;
   let sum = 1;
   let logScale = 0;
-  // Past this index every factor (a+n), (b+n), (c+n) is positive and the term ratio is close to z < 1 and shrinking.
-  const settled = Math.max(a + b - c, -c);
   for (let n = 0; n < maxTerms; n++) {
     term *= ((a + n) * (b + n) * z) / ((c + n) * (n + 1));
     sum += term;
@@ -70,9 +68,13 @@ export function hyp2f1(a: number, b: number, c: number, z: number, maxTerms = 1_
       logScale += 280 * Math.LN10;
     }
     if (!Number.isFinite(sum)) break;
-    if (n > settled) {
-      const next = ((a + n + 1) * (b + n + 1) * z) / ((c + n + 1) * (n + 2));
-      if (next < 1 && (Math.abs(term) * next) / (1 - next) <= 1e-16 * Math.abs(sum)) {
+    // Once c + n + 1 > 0 every later factor is positive, and since (a+m)/(m+1) and (b+m)/(c+m) approach 1
+    // monotonically, every later term ratio is at most `bound`: the tail is below term · bound / (1 − bound). (A bound
+    // from the next ratio alone holds only once the ratios decrease, which for a large a — r + x of a fit that ran
+    // off — is millions of terms away even when the series has long converged.)
+    if (c + n + 1 > 0) {
+      const bound = z * Math.max(1, (a + n + 1) / (n + 2)) * Math.max(1, (b + n + 1) / (c + n + 1));
+      if (bound < 1 && (Math.abs(term) * bound) / (1 - bound) <= 1e-16 * Math.abs(sum)) {
         if (sum === 0) break;
         return { sign: sum > 0 ? 1 : -1, log: Math.log(Math.abs(sum)) + logScale };
       }
