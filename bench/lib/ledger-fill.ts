@@ -19,6 +19,7 @@
  * inserts, which favours the filled ledger slightly; docs/benchmarks.md says so.
  */
 import pg from 'pg';
+import { memberIdSql, memberTasks, openFillSession, secondsSince, v7, type Task } from './sql-fill.js';
 
 export interface FillOptions {
   tenantId: string;
@@ -52,9 +53,6 @@ export interface FillResult {
 const TABLES = ['members', 'member_balances', 'ledger_entries', 'point_lots', 'transactions'];
 const DAY = 86_400_000;
 
-/** UUID v7 text from a millisecond expression and a 32-hex-digit random expression (SQL). */
-const v7 = (ms: string, hex: string) => `(lpad(to_hex((${ms})::bigint), 12, '0') || '7' || substr(${hex}, 1, 3) || '8' || substr(${hex}, 4, 15))::uuid`;
-
 export async function fillLedger(databaseUrl: string, o: FillOptions): Promise<FillResult> {
   const log = o.log ?? (() => undefined);
   if (!Number.isSafeInteger(o.members) || o.members < 1) throw new Error('fill: members must be a positive whole number');
@@ -71,76 +69,24 @@ export async function fillLedger(databaseUrl: string, o: FillOptions): Promise<F
   const memberStart = histStart - 30 * DAY;
   const memberStep = Math.max(1, Math.floor((30 * DAY) / o.members));
 
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  const workers: pg.Client[] = [];
+  const session = await openFillSession(databaseUrl, o.parallel ?? 2, log);
+  const { client } = session;
   const started = process.hrtime.bigint();
-  const secondsSince = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
   try {
-    const superuser = (await client.query(`SELECT rolsuper FROM pg_roles WHERE rolname = current_user`)).rows[0]?.rolsuper === true;
-    // These sessions only: the fill's own commits need not wait for the disk, index builds get memory, and a
-    // superuser skips the foreign-key triggers.
-    const prepare = async (c: pg.Client) => {
-      await c.query(`SET synchronous_commit = off`);
-      await c.query(`SET maintenance_work_mem = '512MB'`);
-      if (superuser) await c.query(`SET session_replication_role = replica`);
-    };
-    await prepare(client);
-    for (let i = 0; i < Math.max(1, o.parallel ?? 2); i++) {
-      const w = new pg.Client({ connectionString: databaseUrl });
-      await w.connect();
-      workers.push(w);
-      await prepare(w);
-    }
-    /** Runs the statements on the workers, each taking the next when done; `done(i)` after each. */
-    const inParallel = async (tasks: Array<(c: pg.Client) => Promise<unknown>>, done: (finished: number) => void) => {
-      let next = 0;
-      let finished = 0;
-      await Promise.all(workers.map(async (w) => {
-        while (next < tasks.length) {
-          await tasks[next++]!(w);
-          done(++finished);
-        }
-      }));
-    };
-
-    const indexes = (await client.query<{ name: string; def: string }>(
-      `SELECT quote_ident(ci.relname) AS name, pg_get_indexdef(i.indexrelid) AS def
-         FROM pg_index i
-         JOIN pg_class c ON c.oid = i.indrelid
-         JOIN pg_class ci ON ci.oid = i.indexrelid
-        WHERE c.relname = ANY($1) AND c.relnamespace = current_schema()::regnamespace
-          AND NOT i.indisprimary
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-        ORDER BY c.relname, ci.relname`, [TABLES])).rows;
-    log(`fill: dropping ${indexes.length} secondary indexes of ${TABLES.join(', ')} (rebuilt after)…`);
-    for (const ix of indexes) await client.query(`DROP INDEX ${ix.name}`);
-
+    const rebuild = await session.dropIndexes(TABLES);
     const P = { tenant: '$1::uuid', salt: '$2::text' };
-    const memberId = (k: string) => v7(`${memberStart} + (${k}) * ${memberStep}`, `md5('m' || ${P.salt} || (${k}))`);
+    const memberId = (k: string) => memberIdSql(k, memberStart, memberStep, P.salt);
 
     // 1. Members.
     const t1 = process.hrtime.bigint();
     const memberChunk = Math.max(1, Math.min(chunk, 250_000));
-    const memberTasks: Array<(c: pg.Client) => Promise<unknown>> = [];
-    for (let k0 = 0; k0 < o.members; k0 += memberChunk) {
-      const k1 = Math.min(o.members, k0 + memberChunk);
-      memberTasks.push((c) => c.query(
-        `INSERT INTO members (tenant_id, id, external_id, email, phone, first_name, last_name, birth_date, locale, time_zone, attributes, status, enrolled_at, created_at, updated_at)
-         SELECT ${P.tenant}, ${memberId('k')}, $3::text || (k + 1), 'member' || (k + 1) || '@fill.example', '+3598' || lpad((k % 100000000)::text, 8, '0'),
-                (ARRAY['Anna','Ivan','Maria','Petar','Olga','Elena','Andrei','Zofia','Piotr','Ioana'])[1 + k % 10],
-                (ARRAY['Petrova','Ivanov','Nowak','Kowalska','Popescu','Ionescu','Smirnov','Smith','Georgieva','Dimitrov','Brown'])[1 + (k / 10) % 11],
-                date '1950-01-01' + (k * 7919 % 20000)::int, (ARRAY['en','bg','ro','pl','ru'])[1 + k % 5], NULL,
-                jsonb_build_object('tier', k % 3), 'active', ts, ts, ts
-           FROM (SELECT k, to_timestamp((${memberStart} + k * ${memberStep}) / 1000.0) AS ts FROM generate_series($4::bigint, $5::bigint) k) s`,
-        [o.tenantId, salt, prefix, k0, k1 - 1]));
-    }
-    await inParallel(memberTasks, (n) => log(`fill: members ${Math.min(o.members, n * memberChunk).toLocaleString('en')} / ${o.members.toLocaleString('en')} (${secondsSince(t1).toFixed(0)} s)`));
+    await session.inParallel(memberTasks({ tenantId: o.tenantId, count: o.members, salt, prefix, memberStart, memberStep, chunk: memberChunk }),
+      (n) => log(`fill: members ${Math.min(o.members, n * memberChunk).toLocaleString('en')} / ${o.members.toLocaleString('en')} (${secondsSince(t1).toFixed(0)} s)`));
 
     // 2. Purchases, their earn entries and lots, in time order, one statement per chunk.
     const t2 = process.hrtime.bigint();
     const expires = o.expiry === 'past' ? `ts + interval '365 days'` : 'NULL::timestamptz';
-    const entryTasks: Array<(c: pg.Client) => Promise<unknown>> = [];
+    const entryTasks: Task[] = [];
     for (let g0 = 0; g0 < o.entries; g0 += chunk) {
       const g1 = Math.min(o.entries, g0 + chunk);
       entryTasks.push((c) => c.query(
@@ -172,7 +118,7 @@ export async function fillLedger(databaseUrl: string, o: FillOptions): Promise<F
          SELECT ${P.tenant}, lid, member_id, eid, tid, points, points, 'active', ts, NULL, expires_at FROM s2`,
         [o.tenantId, salt, g0, g1 - 1]));
     }
-    await inParallel(entryTasks, (n) => {
+    await session.inParallel(entryTasks, (n) => {
       const rows = Math.min(o.entries, n * chunk);
       const sec = secondsSince(t2);
       log(`fill: entries, lots and orders ${rows.toLocaleString('en')} / ${o.entries.toLocaleString('en')} (${sec.toFixed(0)} s, ${Math.round(rows / sec).toLocaleString('en')} /s)`);
@@ -187,31 +133,17 @@ export async function fillLedger(databaseUrl: string, o: FillOptions): Promise<F
            FROM ledger_entries WHERE tenant_id = $1 AND reason LIKE 'order fill-' || $2::text || '-%' GROUP BY member_id
          RETURNING available
        ) SELECT coalesce(sum(available), 0)::text AS points FROM ins`, [o.tenantId, salt]);
-    log(`fill: balances (${secondsSince(t3).toFixed(0)} s); rebuilding ${indexes.length} indexes…`);
+    log(`fill: balances (${secondsSince(t3).toFixed(0)} s); rebuilding the indexes…`);
 
     // 4. The indexes, as they were.
-    const t4 = process.hrtime.bigint();
-    for (const ix of indexes) {
-      const ti = process.hrtime.bigint();
-      await client.query(ix.def);
-      log(`fill: ${ix.name} (${secondsSince(ti).toFixed(1)} s)`);
-    }
-    const indexSeconds = secondsSince(t4);
-    if (superuser) await client.query(`SET session_replication_role = DEFAULT`);
-
-    const t5 = process.hrtime.bigint();
-    log('fill: VACUUM ANALYZE…');
-    await client.query(`VACUUM (ANALYZE) ${TABLES.join(', ')}`);
-    await client.query('CHECKPOINT').catch(() => undefined); // needs superuser (or pg_checkpoint); only tidies the WAL
-    const vacuumSeconds = secondsSince(t5);
-    const size = Number((await client.query(`SELECT pg_database_size(current_database()) AS b`)).rows[0].b);
+    const indexSeconds = await rebuild();
+    const vacuumSeconds = await session.vacuum(TABLES);
     return {
       members: o.members, entries: o.entries, points: Number(bal.rows[0]!.points), seconds: secondsSince(started),
-      index_seconds: indexSeconds, vacuum_seconds: vacuumSeconds, foreign_key_checks: !superuser, database_mb: Math.round(size / 2 ** 20),
+      index_seconds: indexSeconds, vacuum_seconds: vacuumSeconds, foreign_key_checks: !session.superuser, database_mb: await session.databaseMb(),
     };
   } finally {
-    for (const w of workers) await w.end().catch(() => undefined);
-    await client.end();
+    await session.close();
   }
 }
 
