@@ -31,7 +31,7 @@ export const AtRiskResultSchema = Type.Object({
     { description: 'Every reason, also those nobody has.' }),
   by_segment: Type.Array(Type.Object({ segment: Nullable(Type.String({ description: 'RFM segment key; null: not scored.' })), members: Count('Members on the list.'), value_at_risk: Money('Their value at risk.') }),
     { description: 'The list per RFM segment, the most money at risk first.' }),
-}, { $id: 'AnalyticsAtRiskResult', description: 'The at-risk stage of a run: how many members are on the list and why, and the money at risk.' });
+}, { $id: 'AnalyticsAtRiskSummary', description: 'The at-risk stage of a run: how many members are on the list and why, and the money at risk.' });
 export type AtRiskResult = Static<typeof AtRiskResultSchema>;
 
 export const AtRiskMember = Type.Object({

@@ -59,7 +59,7 @@ export const ExperienceResultSchema = Type.Object({
     { description: 'Highest tier first, then members without a tier.' }),
   by_clv_decile: Type.Array(Type.Object({ clv_decile: Nullable(Type.Integer({ description: '10 = the top tenth of CLV; null: no model.' })), ...groupFields }),
     { description: 'Decile 10 first.' }),
-}, { $id: 'AnalyticsExperienceResult', description: 'NPS, CSAT and CES by RFM segment, tier and CLV decile, beside each group\'s behaviour.' });
+}, { $id: 'AnalyticsExperience', description: 'NPS, CSAT and CES by RFM segment, tier and CLV decile, beside each group\'s behaviour.' });
 export type ExperienceResult = Static<typeof ExperienceResultSchema>;
 
 type CsatByScale = CsatScore & { scale: string };
