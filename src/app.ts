@@ -79,6 +79,9 @@ import { surveyPageRoutes } from './modules/surveys/page/page.routes.js';
 import { surveyTemplatesRoutes } from './modules/surveys/surveys.templates.routes.js';
 import { SurveyResults } from './modules/surveys/surveys.results.js';
 import { surveyResultsRoutes } from './modules/surveys/results.routes.js';
+import { SimulatorService } from './modules/analytics/simulator/simulator.service.js';
+import { simulatorRoutes } from './modules/analytics/simulator/simulator.routes.js';
+import { defineSimulatorJobs } from './modules/analytics/simulator/simulator.jobs.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -254,6 +257,10 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     cases.onClosed((tx, tenantId, c) => surveys.afterCaseClosed(tx, tenantId, c));
     // Survey results: scores, trends, breakdowns and free-text analysis over the surveys module's answers.
     const surveyResults = new SurveyResults({ tenants });
+    // Analytics: the what-if simulator replays the last months of orders through a draft of the earn rules, tiers or
+    // expiry (docs/analytics/simulator.md), in the analytics.simulate job.
+    const simulator = new SimulatorService({ clock, jobs, programs, rules, tiers, log: logger });
+    defineSimulatorJobs(jobs, { db, simulator });
 
     jobs.define({
       name: 'idempotency.purge',
@@ -308,6 +315,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(surveyPageRoutes({ db, surveys, rateLimit: config.rateLimit.enabled ? config.surveyPageRateLimit : null }));
       await http.register(surveyTemplatesRoutes());
       await http.register(surveyResultsRoutes({ db, results: surveyResults }));
+      await http.register(simulatorRoutes({ db, simulator, http: kit }));
       await http.ready();
     }
 

@@ -355,19 +355,29 @@ class TierReplay {
 
   /** Members per tier: the members replayed by their final state, everyone else at the base tier. */
   counts(finals: Array<string | null>, others: number): TierCount[] {
-    const n = new Map<string | null, number>();
-    const base = baseTier(this.cfg.tiers);
-    n.set(base?.id ?? null, others);
-    for (const id of finals) {
-      const key = id !== null && this.byId.has(id) ? id : null;
-      n.set(key, (n.get(key) ?? 0) + 1);
-    }
-    const ranked = [...this.cfg.tiers].sort((a, b) => a.rank - b.rank);
-    const out: TierCount[] = [];
-    if (n.get(null)) out.push({ tier: null, name: null, members: n.get(null)! });
-    for (const t of ranked) out.push({ tier: t.code, name: t.name, members: n.get(t.id) ?? 0 });
-    return out;
+    const held = new Map<string | null, number>();
+    for (const id of finals) held.set(id, (held.get(id) ?? 0) + 1);
+    return tierCounts(this.cfg.tiers, [...held].map(([tier_id, members]) => ({ tier_id, members })), others);
   }
+}
+
+/**
+ * Members per tier, lowest rank first (members holding no tier, or a tier that no longer exists, first, as `null`):
+ * `held` by tier id, and `others` — members without a tier state — at the base tier.
+ */
+export function tierCounts(tiers: SimTier[], held: Array<{ tier_id: string | null; members: number }>, others: number): TierCount[] {
+  const byId = new Set(tiers.map((t) => t.id));
+  const n = new Map<string | null, number>();
+  const add = (id: string | null, k: number) => {
+    const key = id !== null && byId.has(id) ? id : null;
+    n.set(key, (n.get(key) ?? 0) + k);
+  };
+  add(baseTier(tiers)?.id ?? null, others);
+  for (const h of held) add(h.tier_id, h.members);
+  const out: TierCount[] = [];
+  if (n.get(null)) out.push({ tier: null, name: null, members: n.get(null)! });
+  for (const t of [...tiers].sort((a, b) => a.rank - b.rank)) out.push({ tier: t.code, name: t.name, members: n.get(t.id) ?? 0 });
+  return out;
 }
 
 // ── The replay ──────────────────────────────────────────────────────────────────
