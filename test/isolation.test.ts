@@ -80,6 +80,8 @@ interface Fixture {
   caseId: string | null;
   /** A live survey, the member's invitation to it and the member's response, when the API has surveys. */
   survey: { id: string; invitationId: string; responseId: string } | null;
+  /** A finished what-if simulation, when the API has them. */
+  simulationId: string | null;
 }
 
 /**
@@ -118,6 +120,7 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/surveys/:id/versions/:version': { of: () => '1', random: () => '1' },
   '/v1/survey-invitations/:id': { of: (f) => f.survey?.invitationId ?? assert.fail('the fixture has no survey invitation'), random: () => crypto.randomUUID() },
   '/v1/survey-responses/:id': { of: (f) => f.survey?.responseId ?? assert.fail('the fixture has no survey response'), random: () => crypto.randomUUID() },
+  '/v1/analytics/simulations/:id': { of: (f) => f.simulationId ?? assert.fail('the fixture has no simulation'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -197,6 +200,7 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'POST /v1/cases/:id/resolve': () => ({ json: { resolution_code: 'solved', note: 'isolation test' } }),
   'POST /v1/cases/:id/close': () => ({ json: { follow_up: false } }),
   'POST /v1/cases/:id/reopen': () => ({ json: { reason: 'isolation test' } }),
+  'POST /v1/analytics/simulations': () => ({ json: { months: 1, draft: { expiry: { kind: 'after_earning', months: 6, days: 0 } } } }),
 };
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -366,22 +370,32 @@ async function makeFixture(t: TestTenant): Promise<Fixture> {
     assert.equal(answered.status, 201, answered.text);
     survey = { id: made.body.id, invitationId: invited.body.id, responseId: answered.body.id };
   }
+  let simulationId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/analytics/simulations')) {
+    const made = await t.api('POST', '/v1/analytics/simulations', { body: { months: 1, draft: { expiry: { kind: 'never' } } } });
+    assert.equal(made.status, 202, made.text);
+    simulationId = made.body.id;
+  }
   await settle(t.id);
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
     transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId, referralId, referralBody, campaignId,
-    rewardId, rewardRedemptionId, agentId, caseId, survey,
+    rewardId, rewardRedemptionId, agentId, caseId, survey, simulationId,
   };
 }
 
-/** Waits until the tenant has no import in progress, so that its rows hold still for a snapshot. */
+/** Waits until the tenant has no import (or simulation) in progress, so that its rows hold still for a snapshot. */
 async function settle(tenantId: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    const res = await app.patron.db.query(`SELECT count(*)::int AS n FROM imports WHERE tenant_id = $1 AND status IN ('receiving', 'queued', 'running')`, [tenantId]);
+    const res = await app.patron.db.query(
+      `SELECT (SELECT count(*)::int FROM imports WHERE tenant_id = $1 AND status IN ('receiving', 'queued', 'running'))
+            + (SELECT count(*)::int FROM analytics_simulations WHERE tenant_id = $1 AND status IN ('queued', 'running')) AS n`,
+      [tenantId],
+    );
     if (res.rows[0].n === 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.fail(`the imports of tenant ${tenantId} did not finish`);
+  assert.fail(`the imports or simulations of tenant ${tenantId} did not finish`);
 }
 
 /** The concrete path of a route for a fixture (or random ids); fails for a parameter with no PATH_PARAMS entry. */
