@@ -258,6 +258,25 @@ describe('what-if simulations', () => {
     assert.deepEqual(events, ['analytics_simulation.created', 'analytics_simulation.succeeded']);
   });
 
+  test('orders are read in keyset pages that neither repeat nor skip one, whatever the precision of their times', async () => {
+    const many = await app.newTenant();
+    await ok(many.api('POST', '/v1/earn-rules', { body: { kind: 'base', name: '1 point per euro', rate: { points: 1, per_units: 1 } } }));
+    const m = await ok(many.api('POST', '/v1/members', { body: { external_id: 'bulk' } }));
+    // 2,100 imported orders (more than a page of 2,000), a microsecond apart from the millisecond a Date would keep.
+    await app.patron.db.query(
+      `INSERT INTO transactions (tenant_id, id, external_id, type, status, member_id, occurred_at, currency, total, body_digest, points, earning, source, created_at)
+       SELECT $1, gen_random_uuid(), 'bulk-' || i, 'purchase', 'recorded', $2, timestamptz '2031-06-01 10:00:00.000123Z' + i * interval '1001 microseconds',
+              'EUR', 1000, 'x', 0, '{"not_earned_reason": "not_awarded"}', 'import', now()
+         FROM generate_series(1, 2100) i`,
+      [many.id, m.id],
+    );
+    const sim = await simulate(many, { months: 1, draft: { earn_rules_mode: 'add', earn_rules: [{ kind: 'bonus', name: 'Five more', points: 5 }] } });
+    assert.equal(sim.result.replayed.purchases, 2100);
+    assert.deepEqual(sim.result.current.points, { issued: 21_000, clawed_back: 0, net: 21_000 });
+    assert.equal(sim.result.draft.points.issued, 21_000 + 5 * 2100);
+    assert.equal(sim.result.actual.points.issued, 0, 'imported without points');
+  });
+
   test('a tenant without orders, tiers or redemptions simulates to zeros, with the flat rate standing in', async () => {
     const empty = await app.newTenant();
     const sim = await simulate(empty, { months: 12, draft: { earn_rules: [{ kind: 'base', name: '2 per euro', rate: { points: 2, per_units: 1 } }] } });

@@ -240,14 +240,13 @@ export class SimulatorService {
     let done = 0;
     const progress = () => ({ phase: 'replaying', orders_done: done, orders_total: total, percent: total > 0 ? Math.round((1000 * done) / total) / 10 : 100 });
     await store.saveProgress(db, tenantId, row.id, progress());
-    let after: { at: Date; id: string } | null = null;
+    let after: store.OrderCursor | null = null;
     for (;;) {
-      const orders = await store.ordersAfter(db, tenantId, from, to, after, BATCH);
-      for (const o of orders) replay.order(o);
-      done += orders.length;
-      if (orders.length < BATCH) break;
-      const last = orders[orders.length - 1]!;
-      after = { at: last.occurred_at, id: last.id };
+      const page: Awaited<ReturnType<typeof store.ordersAfter>> = await store.ordersAfter(db, tenantId, from, to, after, BATCH);
+      for (const o of page.orders) replay.order(o);
+      done += page.orders.length;
+      if (page.orders.length < BATCH) break;
+      after = page.next;
       await store.saveProgress(db, tenantId, row.id, progress());
     }
     await store.saveProgress(db, tenantId, row.id, { ...progress(), phase: 'finishing' });

@@ -95,6 +95,7 @@ export async function countOrders(q: Queryable, tenantId: string, from: Date, to
 
 interface OrderRow {
   id: string;
+  cursor_at: string;
   type: 'purchase' | 'return';
   member_id: string;
   original_id: string | null;
@@ -115,13 +116,20 @@ interface OrderRow {
 
 const NOT_EARNING = new Set(['member_blocked', 'member_erased']);
 
+/** Where a page of orders ends: the last order's occurred_at exactly as stored (microseconds, which a Date drops) and id. */
+export interface OrderCursor {
+  at: string;
+  id: string;
+}
+
 /**
- * The window's orders after `after` (occurred_at, id), oldest first: a keyset page. A purchase carries how many of
- * its recorded returns fall in the window (so the replay knows when its lots are final), and what it earned then.
+ * The window's orders after `after` (occurred_at, id), oldest first: a keyset page, which starts where the index on
+ * (tenant_id, occurred_at) says. A purchase carries how many of its recorded returns fall in the window (so the replay
+ * knows when its lots are final), and what it earned then.
  */
-export async function ordersAfter(q: Queryable, tenantId: string, from: Date, to: Date, after: { at: Date; id: string } | null, limit: number): Promise<SimOrder[]> {
+export async function ordersAfter(q: Queryable, tenantId: string, from: Date, to: Date, after: OrderCursor | null, limit: number): Promise<{ orders: SimOrder[]; next: OrderCursor | null }> {
   const res = await q.query<OrderRow>(
-    `SELECT t.id, t.type, t.member_id, t.original_id, t.occurred_at, t.currency, t.total, t.lines, t.channel, t.store_id, t.payments,
+    `SELECT t.id, t.occurred_at::text AS cursor_at, t.type, t.member_id, t.original_id, t.occurred_at, t.currency, t.total, t.lines, t.channel, t.store_id, t.payments,
             t.points, t.returned_total, t.earning->>'not_earned_reason' AS not_earned_reason, t.earning->>'expires_at' AS expires_at,
             t.earning->'context'->'attributes' AS attributes,
             CASE WHEN t.type = 'purchase' THEN (
@@ -129,12 +137,14 @@ export async function ordersAfter(q: Queryable, tenantId: string, from: Date, to
                WHERE r.tenant_id = $1 AND r.original_id = t.id AND r.type = 'return' AND r.status = 'recorded' AND r.occurred_at >= $2 AND r.occurred_at < $3
             ) ELSE 0 END AS returns
        FROM transactions t
-      WHERE ${WINDOW_ORDERS} AND ($4::timestamptz IS NULL OR (t.occurred_at, t.id) > ($4::timestamptz, $5::uuid))
+      WHERE ${WINDOW_ORDERS}
+        AND ($4::timestamptz IS NULL OR (t.occurred_at >= $4::timestamptz AND (t.occurred_at > $4::timestamptz OR t.id > $5::uuid)))
       ORDER BY t.occurred_at, t.id
       LIMIT $6`,
     [tenantId, from, to, after?.at ?? null, after?.id ?? null, limit],
   );
-  return res.rows.map((r) => ({
+  const last = res.rows[res.rows.length - 1];
+  const orders = res.rows.map((r): SimOrder => ({
     id: r.id, type: r.type, member_id: r.member_id, occurred_at: r.occurred_at, currency: r.currency, total: r.total, lines: r.lines,
     channel: r.channel, store_id: r.store_id, payments: r.payments, original_id: r.original_id, returned_total: r.returned_total, returns: r.returns,
     earns: !NOT_EARNING.has(r.not_earned_reason ?? ''), attributes: r.attributes,
@@ -142,6 +152,7 @@ export async function ordersAfter(q: Queryable, tenantId: string, from: Date, to
     actual_points: r.type === 'purchase' ? Math.max(0, r.points) : Math.max(0, -r.points),
     actual_expires_at: r.expires_at ? new Date(r.expires_at) : null,
   }));
+  return { orders, next: last ? { at: last.cursor_at, id: last.id } : null };
 }
 
 /** The members the window concerns: who bought in it, and (when tiers matter) who has a tier state. */

@@ -10,7 +10,9 @@ import type { ExpiryPolicy } from '../../programs/programs.types.js';
 import type { EarnRule } from '../../rules/rules.types.js';
 import { toDefinition, type RuleInput } from '../../rules/rules.validation.js';
 import { DEFAULT_SETTINGS, type TierSettings } from '../../tiers/tiers.policy.js';
-import { curveAt, monthsOf, redemptionCurve, Replay, MONTH_MS } from './simulator.js';
+import { lotExpiresAt } from '../../programs/programs.policy.js';
+import { localTime } from '../../rules/rules.engine.js';
+import { curveAt, ExpiryCalendar, LocalCalendar, monthsOf, redemptionCurve, Replay, MONTH_MS } from './simulator.js';
 import type { MemberStart, RedemptionCurve, SimConfig, SimOrder, SimProgram, SimTier } from './simulator.types.js';
 
 const program: SimProgram = {
@@ -249,5 +251,32 @@ describe('redemption behaviour', () => {
 
   test('the months of a window', () => {
     assert.deepEqual(monthsOf(new Date('2030-11-16T00:00:00Z'), new Date('2031-02-16T00:00:00Z'), 'UTC'), ['2030-11', '2030-12', '2031-01', '2031-02']);
+  });
+});
+
+describe('calendars remembered per quarter hour', () => {
+  test('give exactly the local day, month and lot expiry of every instant, across daylight-saving changes and odd offsets', () => {
+    const policies: ExpiryPolicy[] = [{ kind: 'after_earning', months: 1, days: 0 }, { kind: 'after_earning', months: 12, days: 3 }, { kind: 'end_of_period', period: 'quarter', plus: 0 }, { kind: 'never' }];
+    const check = (tz: string, from: string, hours: number, stepMs: number) => {
+      const days = new LocalCalendar(tz);
+      const expiries = policies.map((p) => new ExpiryCalendar(p, tz));
+      const start = Date.parse(from);
+      for (let at = start; at < start + hours * 3_600_000; at += stepMs) {
+        const l = localTime(new Date(at).toISOString(), tz);
+        assert.deepEqual(days.of(at), { date: l.date, month: l.month }, `${tz} ${new Date(at).toISOString()}`);
+        policies.forEach((p, i) => {
+          assert.equal(expiries[i]!.of(at), lotExpiresAt(p, new Date(at), tz)?.getTime() ?? null, `${tz} ${JSON.stringify(p)} ${new Date(at).toISOString()}`);
+        });
+      }
+    };
+    // A year at a step prime to the quarter hour (instants all over its inside) ...
+    for (const tz of ['Europe/Sofia', 'America/St_Johns', 'Asia/Kathmandu', 'Australia/Lord_Howe']) check(tz, '2030-01-01T00:00:00Z', 365 * 24, 10_807_000);
+    // ... and every 61 seconds around changes of offset (Sofia's spring and autumn, Newfoundland's half hour, Lord
+    // Howe's half-hour daylight saving) and a month's end a month later (the expiry of the lots earned then).
+    check('Europe/Sofia', '2030-03-30T22:00:00Z', 6, 61_000);
+    check('Europe/Sofia', '2030-10-26T22:00:00Z', 6, 61_000);
+    check('America/St_Johns', '2030-03-10T03:00:00Z', 6, 61_000);
+    check('Australia/Lord_Howe', '2030-04-06T13:00:00Z', 6, 61_000);
+    check('Asia/Kathmandu', '2030-01-31T16:00:00Z', 6, 61_000);
   });
 });

@@ -82,6 +82,54 @@ export function curveAt(curve: RedemptionCurve, months: number): number {
   return c[k]! + (months - k) * (c[k + 1]! - c[k]!);
 }
 
+// ── Local days and months ────────────────────────────────────────────────────────
+
+/**
+ * The tenant-zone day and month of instants, remembered per quarter hour: every zone's offset is a whole number of
+ * quarter hours, so a local day (and month) never begins inside one. Formatting a date in a zone is the costliest
+ * step of a replay otherwise.
+ */
+export class LocalCalendar {
+  private readonly cache = new Map<number, { date: string; month: string }>();
+  constructor(private readonly tz: string) {}
+
+  of(at: number): { date: string; month: string } {
+    const key = Math.floor(at / 900_000);
+    let hit = this.cache.get(key);
+    if (!hit) {
+      const l = localTime(new Date(key * 900_000).toISOString(), this.tz);
+      hit = { date: l.date, month: l.month };
+      if (this.cache.size > 200_000) this.cache.clear();
+      this.cache.set(key, hit);
+    }
+    return hit;
+  }
+}
+
+/**
+ * `lotExpiresAt` of one policy, remembered per quarter hour of the earning time. Within a quarter hour the local wall
+ * time moves with the instant (no zone changes its offset inside one), so a lot earned δ after the quarter hour's
+ * start expires δ after the expiry of one earned at its start (after_earning keeps the time of day), or at the same
+ * instant (end_of_period depends on the local date only). Exact, and cheaper than formatting every earning time.
+ */
+export class ExpiryCalendar {
+  private readonly cache = new Map<number, number | null>();
+  constructor(private readonly policy: ExpiryPolicy, private readonly tz: string) {}
+
+  of(at: number): number | null {
+    if (this.policy.kind !== 'after_earning' && this.policy.kind !== 'end_of_period') return null;
+    const key = Math.floor(at / 900_000);
+    let base = this.cache.get(key);
+    if (base === undefined) {
+      base = lotExpiresAt(this.policy, new Date(key * 900_000), this.tz)?.getTime() ?? null;
+      if (this.cache.size > 200_000) this.cache.clear();
+      this.cache.set(key, base);
+    }
+    if (base === null) return null;
+    return this.policy.kind === 'after_earning' ? base + (at - key * 900_000) : base;
+  }
+}
+
 // ── Lots: issued points and what becomes of them ──────────────────────────────
 
 interface Lot {
@@ -114,7 +162,7 @@ class PointsBook {
     private readonly curve: RedemptionCurve,
     /** The inactivity policy when lots without an expiry date expire by inactivity; else null. */
     private readonly inactivity: ExpiryPolicy | null,
-    private readonly tz: string,
+    private readonly calendar: LocalCalendar,
     private readonly end: number,
     months: string[],
   ) {
@@ -122,7 +170,7 @@ class PointsBook {
   }
 
   private month(at: number): MonthFigures {
-    const key = localTime(new Date(at).toISOString(), this.tz).month;
+    const key = this.calendar.of(at).month;
     let m = this.months.get(key);
     if (!m) this.months.set(key, (m = { month: key, issued: 0, clawed_back: 0, net: 0, expired: 0 }));
     return m;
@@ -498,17 +546,21 @@ export class Replay {
   private started = false;
   private readonly counts: ReplayCounts = { orders: 0, purchases: 0, returns: 0, members: 0, not_earning: 0, returns_skipped: 0 };
   private readonly replayedMembers = new Set<string>();
+  private readonly calendar: LocalCalendar;
+  private readonly expiries: ExpiryCalendar[];
 
   constructor(private readonly o: ReplayOptions) {
     this.from = o.from.getTime();
     this.end = o.to.getTime();
     const tz = o.program.time_zone;
     const months = monthsOf(o.from, o.to, tz);
+    this.calendar = new LocalCalendar(tz);
     this.configs = [o.draft, o.current];
+    this.expiries = this.configs.map((c) => new ExpiryCalendar(c.expiry, tz));
     this.tiers = this.configs.map((c) => new TierReplay(c, tz));
     this.caps = this.configs.map(() => new CapCounters());
-    this.books = this.configs.map((c) => new PointsBook(o.curve, c.expiry.kind === 'inactivity' ? c.expiry : null, tz, this.end, months));
-    this.actual = new PointsBook(o.curve, o.actualExpiry.kind === 'inactivity' ? o.actualExpiry : null, tz, this.end, months);
+    this.books = this.configs.map((c) => new PointsBook(o.curve, c.expiry.kind === 'inactivity' ? c.expiry : null, this.calendar, this.end, months));
+    this.actual = new PointsBook(o.curve, o.actualExpiry.kind === 'inactivity' ? o.actualExpiry : null, this.calendar, this.end, months);
   }
 
   /** The metrics whose figures before the window the tiers need. */
@@ -575,7 +627,7 @@ export class Replay {
     }
     const p = this.o.program;
     const tz = p.time_zone;
-    const local = localTime(o.occurred_at.toISOString(), tz);
+    const local = this.calendar.of(at);
     const tx = earnTransaction(facts);
 
     this.configs.forEach((cfg, i) => {
@@ -596,10 +648,9 @@ export class Replay {
       const result = evaluateEarn(cfg.rules, tx, context);
       this.caps[i]!.record(o.member_id, result.cap_usage, 1);
       const activates = activatesAt(pendingDaysOf(cfg.rules, result, p), o.occurred_at);
-      const expires = lotExpiresAt(cfg.expiry, o.occurred_at, tz);
       const book = this.books[i]!;
       book.activity(o.member_id, at);
-      book.issue(o.member_id, key, result.points, at, expires?.getTime() ?? null);
+      book.issue(o.member_id, key, result.points, at, this.expiries[i]!.of(at));
 
       let contribution: Contribution | null = null;
       if (track) {
