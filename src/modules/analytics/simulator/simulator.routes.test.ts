@@ -157,7 +157,7 @@ describe('what-if simulations', () => {
     assert.deepEqual(tiers(r.actual), [['silver', 2], ['gold', 1]]);
   });
 
-  test('a higher gold threshold leaves b at silver; the points do not change', async () => {
+  test('a higher gold threshold leaves b at silver, a lower one promotes a by the points before the window; the points do not change', async () => {
     const sim = await simulate(t, { months: 3, draft: { tiers: { tiers: [{ id: goldId, entry_threshold: 300 }] } } });
     const r = sim.result;
     const tiers = (f: any) => f.members_per_tier.map((x: any) => [x.tier, x.members]);
@@ -166,6 +166,10 @@ describe('what-if simulations', () => {
     assert.deepEqual(r.difference.vs_current.members_per_tier, [{ tier: 'silver', members: 1 }, { tier: 'gold', members: -1 }]);
     assert.deepEqual(r.difference.vs_actual.members_per_tier, [{ tier: 'silver', members: 1 }, { tier: 'gold', members: -1 }]);
     assert.deepEqual(r.draft.points, r.current.points);
+
+    // A lower one (140) promotes a on 1 April: 50 points in the window on top of January's 100 before it.
+    const lower = (await simulate(t, { months: 3, draft: { tiers: { tiers: [{ id: goldId, entry_threshold: 140 }] } } })).result;
+    assert.deepEqual(tiers(lower.draft), [['silver', 1], ['gold', 2]]);
   });
 
   test('a 30-day expiry expires what is not redeemed within 30 days: nothing is, at that age', async () => {
