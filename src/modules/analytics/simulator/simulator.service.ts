@@ -133,7 +133,8 @@ export class SimulatorService {
   async create(tx: Tx, tenantId: string, input: CreateSimulationInput): Promise<SimulationView> {
     const errs = this.checkCreate(input);
     const now = this.deps.clock.now();
-    if (input.draft.tiers) errs.push(...(await this.tierDraft(tx, tenantId, input.draft.tiers, now)).errs);
+    // Against the tiers the program has: only a draft whose shape is right (the route has checked it already).
+    if (errs.length === 0 && input.draft.tiers) errs.push(...(await this.tierDraft(tx, tenantId, input.draft.tiers, now)).errs);
     if (errs.length) throw errors.validation(errs);
     const program = await this.deps.programs.get(tx, tenantId);
     const today = toLocal(now, program.time_zone);
