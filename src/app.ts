@@ -90,6 +90,9 @@ import type { ResultView } from './modules/analytics/analytics.types.js';
 import { cohortsStage, cohortsView } from './modules/analytics/cohorts/cohorts.js';
 import { atRiskStage, atRiskView } from './modules/analytics/at-risk/at-risk.js';
 import { experienceStage, experienceView } from './modules/analytics/experience/experience.js';
+import { SimulatorService } from './modules/analytics/simulator/simulator.service.js';
+import { simulatorRoutes } from './modules/analytics/simulator/simulator.routes.js';
+import { defineSimulatorJobs } from './modules/analytics/simulator/simulator.jobs.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -283,6 +286,10 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     // Behaviour metrics over any range of days, computed when asked (docs/analytics/behaviour.md), with the tenant's
     // analytics settings (the definition of "lost").
     const behaviour = new BehaviourService({ clock, settings: async (q, t) => (await analytics.settings(q, t)).settings });
+    // Analytics: the what-if simulator replays the last months of orders through a draft of the earn rules, tiers or
+    // expiry (docs/analytics/simulator.md), in the analytics.simulate job.
+    const simulator = new SimulatorService({ clock, jobs, programs, rules, tiers, log: logger });
+    defineSimulatorJobs(jobs, { db, simulator });
 
     jobs.define({
       name: 'idempotency.purge',
@@ -343,6 +350,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(behaviourRoutes({ db, behaviour }));
       // Analytics (docs/analytics/at-risk.md): the at-risk list and its CSV.
       await http.register(atRiskRoutes({ db }));
+      await http.register(simulatorRoutes({ db, simulator, http: kit }));
       await http.ready();
     }
 

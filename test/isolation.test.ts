@@ -82,6 +82,8 @@ interface Fixture {
   survey: { id: string; invitationId: string; responseId: string } | null;
   /** A succeeded analytics run as of today, published, so the member has analytics, when the API has analytics runs. */
   analyticsRunId: string | null;
+  /** A finished what-if simulation, when the API has them. */
+  simulationId: string | null;
 }
 
 /**
@@ -121,6 +123,7 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/survey-invitations/:id': { of: (f) => f.survey?.invitationId ?? assert.fail('the fixture has no survey invitation'), random: () => crypto.randomUUID() },
   '/v1/survey-responses/:id': { of: (f) => f.survey?.responseId ?? assert.fail('the fixture has no survey response'), random: () => crypto.randomUUID() },
   '/v1/analytics/runs/:id': { of: (f) => f.analyticsRunId ?? assert.fail('the fixture has no analytics run: make it with { analytics: true }'), random: () => crypto.randomUUID() },
+  '/v1/analytics/simulations/:id': { of: (f) => f.simulationId ?? assert.fail('the fixture has no simulation'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -202,6 +205,7 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'POST /v1/cases/:id/reopen': () => ({ json: { reason: 'isolation test' } }),
   'PUT /v1/analytics/settings': () => ({ json: { clv: { margin: 0.35 }, nightly: false } }),
   'POST /v1/analytics/runs': () => ({ json: {} }),
+  'POST /v1/analytics/simulations': () => ({ json: { months: 1, draft: { expiry: { kind: 'after_earning', months: 6, days: 0 } } } }),
 };
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -385,26 +389,33 @@ async function makeFixture(t: TestTenant, opts: { analytics?: boolean } = {}): P
     const done = await t.api('GET', `/v1/analytics/runs/${analyticsRunId}`);
     assert.equal(done.body.status, 'succeeded', done.text);
   }
+  let simulationId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/analytics/simulations')) {
+    const made = await t.api('POST', '/v1/analytics/simulations', { body: { months: 1, draft: { expiry: { kind: 'never' } } } });
+    assert.equal(made.status, 202, made.text);
+    simulationId = made.body.id;
+  }
   await settle(t.id);
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
     transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId, referralId, referralBody, campaignId,
-    rewardId, rewardRedemptionId, agentId, caseId, survey, analyticsRunId,
+    rewardId, rewardRedemptionId, agentId, caseId, survey, analyticsRunId, simulationId,
   };
 }
 
-/** Waits until the tenant has no import or analytics run in progress, so that its rows hold still for a snapshot. */
+/** Waits until the tenant has no import, analytics run or simulation in progress, so that its rows hold still for a snapshot. */
 async function settle(tenantId: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
     const res = await app.patron.db.query(
       `SELECT (SELECT count(*) FROM imports WHERE tenant_id = $1 AND status IN ('receiving', 'queued', 'running'))
-            + (SELECT count(*) FROM analytics_runs WHERE tenant_id = $1 AND status IN ('queued', 'running'))::int AS n`,
+            + (SELECT count(*) FROM analytics_runs WHERE tenant_id = $1 AND status IN ('queued', 'running'))
+            + (SELECT count(*) FROM analytics_simulations WHERE tenant_id = $1 AND status IN ('queued', 'running'))::int AS n`,
       [tenantId],
     );
     if (Number(res.rows[0].n) === 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.fail(`the imports or analytics runs of tenant ${tenantId} did not finish`);
+  assert.fail(`the imports, analytics runs or simulations of tenant ${tenantId} did not finish`);
 }
 
 /** The concrete path of a route for a fixture (or random ids); fails for a parameter with no PATH_PARAMS entry. */

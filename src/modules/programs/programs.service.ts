@@ -130,7 +130,7 @@ export function validateProgramPatch(input: unknown): FieldError[] {
 }
 
 /** The stored form of a valid expiry policy: every field of its kind present. */
-function normaliseExpiry(e: ExpiryPolicy): ExpiryPolicy {
+export function normaliseExpiry(e: ExpiryPolicy): ExpiryPolicy {
   switch (e.kind) {
     case 'after_earning': return { kind: e.kind, months: e.months ?? 0, days: e.days ?? 0 };
     case 'end_of_period': return { kind: e.kind, period: e.period, plus: e.plus ?? 0 };

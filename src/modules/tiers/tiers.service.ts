@@ -22,8 +22,8 @@ import type { ProgramsService } from '../programs/programs.service.js';
 import type { EventHook } from '../events/events.service.js';
 import type { OrderHook, TransactionsService } from '../transactions/transactions.service.js';
 import {
-  canFall, DEFAULT_SETTINGS, entryTier, graceEnd, judge, nextEvaluation, periodEndAfter, rankOf, windowAt,
-  type TierSettings, type Window,
+  baseTier, canFall, DEFAULT_SETTINGS, dueNow, dueStep, dueWindow, entryTier, judge, movedState, nextEvaluation, periodEndAfter,
+  proposalErrors, proposeRules, rankOf, riseStep, SETTINGS_FIELDS, startingState, upTo, windowAt, type TierSettings, type Window,
 } from './tiers.policy.js';
 import type { AssignInput, CreateTierInput, ReevaluationInput, TierPatch, TierSettingsPatch } from './tiers.schema.js';
 import { LIMITS } from './tiers.schema.js';
@@ -32,6 +32,7 @@ import type { ReevaluationRow, StateRow, TierRow } from './tiers.store.js';
 
 export type { ReevaluationRow, StateRow, TierRow } from './tiers.store.js';
 export type { TierSettings } from './tiers.policy.js';
+export { baseTier } from './tiers.policy.js';
 
 /** The tier facts other modules use (rewards reserved for a tier, campaigns for a tier). */
 export interface CurrentTier {
@@ -59,7 +60,6 @@ interface Proposal {
 type Outcome = { member_id: string; state: StateRow; from: TierRow | null; to: TierRow | null; figure: number; direction: 'up' | 'down' | 'stay'; byChange: boolean };
 
 const QUALIFICATION_FIELDS = ['rank', 'invitation_only', 'entry_threshold', 'keep_threshold'] as const;
-const SETTINGS_FIELDS = ['metric', 'window', 'window_months', 'evaluation', 'downgrade_policy', 'grace_months', 'grace_days'] as const;
 const SAMPLE_SIZE = 50;
 const FIGURE_CHUNK = 5000;
 
@@ -196,15 +196,7 @@ export class TiersService {
 
   /** The whole set of rules after a change, checked as a whole: ranks unique, keep at most entry, a complete window. */
   private validateProposal(p: Proposal, fieldOf: (tierId: string, field: string) => string): void {
-    const errs: FieldError[] = [];
-    const ranks = new Map<number, string>();
-    for (const t of p.tiers) {
-      const other = ranks.get(t.rank);
-      if (other) errs.push({ field: fieldOf(t.id, 'rank'), detail: `is the rank of tier ${other}` });
-      ranks.set(t.rank, t.code);
-      if (t.keep_threshold > t.entry_threshold) errs.push({ field: fieldOf(t.id, 'keep_threshold'), detail: `must be at most entry_threshold (${t.entry_threshold})` });
-    }
-    if (p.settings.window === 'rolling_months' && p.settings.window_months === null) errs.push({ field: fieldOf('', 'window_months'), detail: 'is required with the rolling_months window' });
+    const errs = proposalErrors(p, fieldOf);
     if (errs.length) throw errors.validation(errs);
   }
 
@@ -271,20 +263,7 @@ export class TiersService {
 
   /** The rules as they would be after `changes`; 422 naming an unknown tier. */
   private propose(current: { settings: TierSettings; tiers: TierRow[] }, changes: ReevaluationInput, now: Date): Proposal {
-    const settings: TierSettings = { ...current.settings };
-    const s = changes.settings ?? {};
-    for (const f of SETTINGS_FIELDS) if (s[f] !== undefined) (settings as any)[f] = s[f];
-    if (s.window !== undefined && s.window !== 'rolling_months' && s.window_months === undefined) settings.window_months = null;
-    const tiers = current.tiers.map((t) => ({ ...t }));
-    const unknown: FieldError[] = [];
-    (changes.tiers ?? []).forEach((c, i) => {
-      const t = tiers.find((x) => x.id === c.id);
-      if (!t) { unknown.push({ field: `tiers[${i}].id`, detail: 'is not a tier of this program' }); return; }
-      const { id: _id, ...fields } = c;
-      Object.assign(t, Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), { updated_at: now });
-      // Lowering the entry threshold below the keep threshold takes the keep threshold down with it, unless sent.
-      if (fields.entry_threshold !== undefined && fields.keep_threshold === undefined && t.keep_threshold > t.entry_threshold) t.keep_threshold = t.entry_threshold;
-    });
+    const { settings, tiers, unknown } = proposeRules(current, changes, now);
     if (unknown.length) throw errors.unprocessable('The change names tiers this program does not have.', unknown);
     return { settings, tiers };
   }
@@ -475,23 +454,14 @@ export class TiersService {
   /** The member's state locked (created at the base tier when missing). */
   private async lock(tx: Tx, tenantId: string, rules: Rules, memberId: string): Promise<StateRow> {
     const now = this.deps.clock.now();
-    const base = baseTier(rules.tiers);
-    return store.lockState(tx, tenantId, memberId, {
-      tier_id: base?.id ?? null, source: 'qualified', since: now, valid_until: null,
-      next_evaluation_at: canFall(base) ? nextEvaluation(rules.settings, now, now, rules.tz) : null,
-      downgrade_to_id: null, downgrade_to_none: false, downgrade_at: null, updated_at: now,
-    });
+    return store.lockState(tx, tenantId, memberId, { ...startingState(rules.tiers, rules.settings, now, rules.tz), updated_at: now });
   }
 
   /** Moves a member to `to` now: state, history row and outbox event. */
   private async move(tx: Tx, tenantId: string, rules: Rules, state: StateRow, to: TierRow | null, o: { reason: string; source: StateRow['source']; figure: number | null; until?: Date | null; details?: Record<string, unknown> }): Promise<StateRow> {
     const now = this.deps.clock.now();
     const from = state.tier_id ? rules.byId.get(state.tier_id) ?? null : null;
-    const next: StateRow = {
-      ...state, tier_id: to?.id ?? null, source: o.source, since: now, valid_until: o.source === 'qualified' ? null : o.until ?? null,
-      next_evaluation_at: o.source === 'qualified' && canFall(to) ? nextEvaluation(rules.settings, now, now, rules.tz) : null,
-      downgrade_to_id: null, downgrade_to_none: false, downgrade_at: null, updated_at: now,
-    };
+    const next: StateRow = { ...movedState(rules.settings, rules.tz, state, to, o.source, o.until, now), updated_at: now };
     await store.saveState(tx, tenantId, next);
     await store.insertHistory(tx, tenantId, {
       id: newId(), member_id: state.member_id, from_tier_id: from?.id ?? null, from_code: from?.code ?? null, to_tier_id: to?.id ?? null, to_code: to?.code ?? null,
@@ -543,13 +513,13 @@ export class TiersService {
     let state = await this.lock(tx, tenantId, rules, memberId);
     const figure = await this.figure(tx, tenantId, rules, memberId, windowAt(rules.settings, upTo(this.deps.clock.now()), rules.tz));
     const current = state.tier_id ? rules.byId.get(state.tier_id) ?? null : null;
-    const up = entryTier(rules.tiers, figure);
-    if (rankOf(up) > rankOf(current)) return this.move(tx, tenantId, rules, state, up, { reason: 'upgrade', source: 'qualified', figure });
-    if (state.downgrade_at && current && figure >= current.entry_threshold) {
-      const now = this.deps.clock.now();
-      state = { ...state, downgrade_to_id: null, downgrade_to_none: false, downgrade_at: null, next_evaluation_at: nextEvaluation(rules.settings, state.since, now, rules.tz), updated_at: now };
+    const now = this.deps.clock.now();
+    const step = riseStep(rules.tiers, rules.settings, rules.tz, state, current, figure, now);
+    if (step?.kind === 'up') return this.move(tx, tenantId, rules, state, step.to, { reason: 'upgrade', source: 'qualified', figure });
+    if (step?.kind === 'cancel_downgrade') {
+      state = { ...step.state, updated_at: now };
       await store.saveState(tx, tenantId, state);
-      await emit(tx, { tenantId, type: 'tier.downgrade_cancelled', aggregateType: 'member', aggregateId: memberId, memberId, occurredAt: now, payload: { member_id: memberId, tier: current.code, figure } });
+      await emit(tx, { tenantId, type: 'tier.downgrade_cancelled', aggregateType: 'member', aggregateId: memberId, memberId, occurredAt: now, payload: { member_id: memberId, tier: current!.code, figure } });
     }
     return state;
   }
@@ -558,9 +528,10 @@ export class TiersService {
   private async mayRise(q: Queryable, tenantId: string, rules: Rules, memberId: string): Promise<boolean> {
     const state = await store.getState(q, tenantId, memberId);
     const current = state ? (state.tier_id ? rules.byId.get(state.tier_id) ?? null : null) : baseTier(rules.tiers);
-    const figure = await this.figure(q, tenantId, rules, memberId, windowAt(rules.settings, upTo(this.deps.clock.now()), rules.tz));
+    const now = this.deps.clock.now();
+    const figure = await this.figure(q, tenantId, rules, memberId, windowAt(rules.settings, upTo(now), rules.tz));
     if (rankOf(entryTier(rules.tiers, figure)) > rankOf(current)) return true;
-    return Boolean(state?.downgrade_at && current && figure >= current.entry_threshold);
+    return state !== null && riseStep(rules.tiers, rules.settings, rules.tz, state, current, figure, now) !== null;
   }
 
   /**
@@ -573,42 +544,23 @@ export class TiersService {
     for (let guard = 0; guard < 100; guard++) {
       const now = this.deps.clock.now();
       const current = state.tier_id ? rules.byId.get(state.tier_id) ?? null : null;
-      if (state.source !== 'qualified' && state.valid_until && state.valid_until <= now) {
-        const figure = await this.figure(tx, tenantId, rules, memberId, windowAt(rules.settings, upTo(now), rules.tz));
-        state = await this.move(tx, tenantId, rules, state, entryTier(rules.tiers, figure), { reason: 'assignment_ended', source: 'qualified', figure, details: { ended: state.source } });
-      } else if (state.downgrade_at && state.downgrade_at <= now) {
-        const figure = await this.figure(tx, tenantId, rules, memberId, windowAt(rules.settings, upTo(now), rules.tz));
-        const target = state.downgrade_to_id ? rules.byId.get(state.downgrade_to_id) ?? null : null;
-        if (current && figure >= current.entry_threshold) {
-          state = { ...state, downgrade_to_id: null, downgrade_to_none: false, downgrade_at: null, next_evaluation_at: nextEvaluation(rules.settings, state.since, now, rules.tz), updated_at: now };
-          await store.saveState(tx, tenantId, state);
-        } else {
-          state = await this.move(tx, tenantId, rules, state, target, { reason: 'downgrade', source: 'qualified', figure, details: { grace_ended: state.downgrade_at.toISOString() } });
-        }
-      } else if (state.source === 'qualified' && state.next_evaluation_at && state.next_evaluation_at <= now) {
-        const at = state.next_evaluation_at;
-        const figure = await this.figure(tx, tenantId, rules, memberId, windowAt(rules.settings, at, rules.tz));
-        const verdict = judge(rules.tiers, current, state.source, figure, rules.settings.downgrade_policy);
-        const details = { evaluated_at: at.toISOString() };
-        if (verdict.direction === 'up') {
-          state = await this.move(tx, tenantId, rules, state, verdict.to, { reason: 'upgrade', source: 'qualified', figure, details });
-        } else if (verdict.direction === 'stay') {
-          state = { ...state, next_evaluation_at: canFall(current) ? nextEvaluation(rules.settings, state.since, at, rules.tz) : null, updated_at: now };
-          await store.saveState(tx, tenantId, state);
-        } else {
-          const effective = graceEnd(rules.settings, at, rules.tz);
-          if (effective <= now) {
-            state = await this.move(tx, tenantId, rules, state, verdict.to, { reason: 'downgrade', source: 'qualified', figure, details });
-          } else {
-            state = { ...state, next_evaluation_at: null, downgrade_to_id: verdict.to?.id ?? null, downgrade_to_none: verdict.to === null, downgrade_at: effective, updated_at: now };
-            await store.saveState(tx, tenantId, state);
-            await emit(tx, {
-              tenantId, type: 'tier.downgrade_scheduled', aggregateType: 'member', aggregateId: memberId, memberId, occurredAt: now,
-              payload: { member_id: memberId, from: current?.code ?? null, to: verdict.to?.code ?? null, at: effective.toISOString(), figure, evaluated_at: at.toISOString() },
-            });
-          }
-        }
-      } else return;
+      const due = dueNow(state, now);
+      if (!due) return;
+      const figure = await this.figure(tx, tenantId, rules, memberId, dueWindow(rules.settings, due, now, rules.tz));
+      const step = dueStep(rules.tiers, rules.byId, rules.settings, rules.tz, state, current, due, figure, now);
+      if (step.kind === 'move') {
+        state = await this.move(tx, tenantId, rules, state, step.to, { reason: step.reason, source: 'qualified', figure, details: step.details });
+        continue;
+      }
+      state = { ...step.state, updated_at: now };
+      await store.saveState(tx, tenantId, state);
+      if (step.scheduled) {
+        const s = step.scheduled;
+        await emit(tx, {
+          tenantId, type: 'tier.downgrade_scheduled', aggregateType: 'member', aggregateId: memberId, memberId, occurredAt: now,
+          payload: { member_id: memberId, from: s.from?.code ?? null, to: s.to?.code ?? null, at: s.at.toISOString(), figure, evaluated_at: s.evaluated_at.toISOString() },
+        });
+      }
     }
   }
 
@@ -723,9 +675,6 @@ export class TiersService {
   }
 }
 
-/** The end of a window "as of now": windows are half-open, and what happened at this very instant counts. */
-const upTo = (now: Date) => new Date(now.getTime() + 1);
-
 /** How far behind its cursor each scan starts. */
 const RESCAN_MS = 10 * 60_000;
 
@@ -740,11 +689,6 @@ function uuidV7Floor(id: string, ms: number): string {
   const t = Math.max(0, uuidTime(id) - ms);
   const hex = t.toString(16).padStart(12, '0');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7000-8000-000000000000`;
-}
-
-/** The tier everyone holds before anything happens: the highest open tier with an entry threshold of 0. */
-export function baseTier<T extends { invitation_only: boolean; entry_threshold: number; rank: number }>(tiers: T[]): T | null {
-  return entryTier(tiers as never, 0) as T | null;
 }
 
 export interface MemberTierView {

@@ -69,7 +69,7 @@ interface Order {
 }
 
 /** The facts of a purchase the earn engine needs, from its stored row or a kept part of it. */
-function earnTransaction(o: { currency: string; total: number; lines: Line[] | null; channel: string | null; store_id: string | null; occurred_at: Date; payments: store.Payment[] | null }): EarnTransaction {
+export function earnTransaction(o: { currency: string; total: number; lines: Line[] | null; channel: string | null; store_id: string | null; occurred_at: Date; payments: store.Payment[] | null }): EarnTransaction {
   return {
     currency: o.currency,
     total: o.total,
@@ -82,7 +82,7 @@ function earnTransaction(o: { currency: string; total: number; lines: Line[] | n
 }
 
 /** The points stay pending for the longest period among the rules that awarded them (a rule without one: the program's). */
-function pendingDaysOf(rules: EarnRule[], result: EarnResult, program: Program): number {
+export function pendingDaysOf(rules: EarnRule[], result: EarnResult, program: Pick<Program, 'pending_days'>): number {
   const applied = new Set(result.explanation.filter((e) => e.outcome === 'applied').map((e) => e.rule_id));
   return Math.max(0, ...rules.filter((r) => applied.has(r.id)).map((r) => r.pending_days ?? program.pending_days));
 }
@@ -425,26 +425,8 @@ export class TransactionsService {
    * again (the points were awarded within them). Nothing kept earns nothing, exactly.
    */
   private async keptEarning(tx: Queryable, tenantId: string, purchase: TransactionRow, earning: EarningRecord, keptTotal: number, keptLines: Line[] | null) {
-    const ruleRefs = Object.entries(earning.rules ?? {}).filter(([, r]) => r.version !== null).map(([rule_id, r]) => ({ rule_id, version: r.version! }));
-    const nothingKept = keptTotal === 0 || (keptLines !== null && keptLines.length === 0);
-    let result: EarnResult | null = null;
-    if (!nothingKept && ruleRefs.length > 0) {
-      const rules = (await this.deps.rules.rulesByVersion(tx, tenantId, ruleRefs)).map((r) => ({ ...r, caps: r.caps?.per_transaction ? { per_transaction: r.caps.per_transaction } : undefined }));
-      const scale = (n: number) => Math.floor((n * keptTotal) / purchase.total);
-      const ctx = earning.context!;
-      result = evaluateEarn(rules, earnTransaction({
-        ...purchase, total: keptTotal, lines: keptLines, payments: purchase.payments?.map((p) => ({ ...p, amount: scale(p.amount) })) ?? null,
-      }), { time_zone: ctx.time_zone, tier: ctx.tier, tier_multiplier: ctx.tier_multiplier, attributes: ctx.attributes, first_purchase: ctx.first_purchase, usage: {} } as EarnContext);
-    }
-    const rules: NonNullable<EarningRecord['rules']> = {};
-    let total = 0;
-    for (const [rid, r] of Object.entries(earning.rules ?? {})) {
-      const now = result?.explanation.find((e) => e.rule_id === rid && e.outcome === 'applied')?.points ?? 0;
-      const kept = Math.min(r.kept, now);
-      rules[rid] = { ...r, kept };
-      total += kept;
-    }
-    return { total, rules, eligible: result?.eligible_amount ?? 0, explanation: result?.explanation ?? [] };
+    const rules = keptNeedsRules(earning, keptTotal, keptLines) ? await this.deps.rules.rulesByVersion(tx, tenantId, ruleRefsOf(earning)) : [];
+    return keptEarningOf(rules, purchase, earning, keptTotal, keptLines);
   }
 
   /** Gives back to the cap counters what a return or void took back, in the day and month the points were earned in. */
@@ -578,6 +560,46 @@ export class TransactionsService {
     const order = this.normalise(input, this.deps.clock.now());
     return jsonBodyDigest({ ...order, occurred_at: input.occurred_at ? order.occurred_at.toISOString() : null });
   }
+}
+
+/** The rule versions that earned a purchase. */
+const ruleRefsOf = (earning: Pick<EarningRecord, 'rules'>) =>
+  Object.entries(earning.rules ?? {}).filter(([, r]) => r.version !== null).map(([rule_id, r]) => ({ rule_id, version: r.version! }));
+
+/** Whether anything is kept that the rules must judge again (nothing kept earns nothing, exactly). */
+function keptNeedsRules(earning: Pick<EarningRecord, 'rules'>, keptTotal: number, keptLines: Line[] | null): boolean {
+  const nothingKept = keptTotal === 0 || (keptLines !== null && keptLines.length === 0);
+  return !nothingKept && ruleRefsOf(earning).length > 0;
+}
+
+/** The facts of a purchase that a return judges again. */
+export type PurchaseFacts = Pick<TransactionRow, 'currency' | 'total' | 'lines' | 'channel' | 'store_id' | 'occurred_at' | 'payments'>;
+
+/**
+ * What the purchase keeps after its returns: the kept basket evaluated by the same rule versions (`rules`, the
+ * versions in `earning.rules`) and context the purchase was judged by; per rule at most what it kept before (a
+ * return never earns more). Caps are not applied again (the points were awarded within them), except per order.
+ * Nothing kept earns nothing, exactly. Pure: the what-if simulator replays returns with it too.
+ */
+export function keptEarningOf(rules: EarnRule[], purchase: PurchaseFacts, earning: Pick<EarningRecord, 'rules' | 'context'>, keptTotal: number, keptLines: Line[] | null) {
+  let result: EarnResult | null = null;
+  if (keptNeedsRules(earning, keptTotal, keptLines)) {
+    const judged = rules.map((r) => ({ ...r, caps: r.caps?.per_transaction ? { per_transaction: r.caps.per_transaction } : undefined }));
+    const scale = (n: number) => Math.floor((n * keptTotal) / purchase.total);
+    const ctx = earning.context!;
+    result = evaluateEarn(judged, earnTransaction({
+      ...purchase, total: keptTotal, lines: keptLines, payments: purchase.payments?.map((p) => ({ ...p, amount: scale(p.amount) })) ?? null,
+    }), { time_zone: ctx.time_zone, tier: ctx.tier, tier_multiplier: ctx.tier_multiplier, attributes: ctx.attributes, first_purchase: ctx.first_purchase, usage: {} } as EarnContext);
+  }
+  const kept: NonNullable<EarningRecord['rules']> = {};
+  let total = 0;
+  for (const [rid, r] of Object.entries(earning.rules ?? {})) {
+    const now = result?.explanation.find((e) => e.rule_id === rid && e.outcome === 'applied')?.points ?? 0;
+    const k = Math.min(r.kept, now);
+    kept[rid] = { ...r, kept: k };
+    total += k;
+  }
+  return { total, rules: kept, eligible: result?.eligible_amount ?? 0, explanation: result?.explanation ?? [] };
 }
 
 /**
