@@ -232,7 +232,7 @@ async function serve(config: Config, demo: boolean): Promise<number> {
   if (surveyPath) lines.push(`  Survey:     ${base}${surveyPath}   (the demo's public NPS survey page)`);
   if (demoKey) {
     lines.push(`  API key:    ${demoKey}   (demo tenant, admin scope)`, '', '  Try:');
-    for (const p of ['/v1/members?limit=3', '/v1/tiers', '/v1/rewards?limit=3', '/v1/surveys', '/v1/cases?status=open&breached=true&limit=3']) {
+    for (const p of ['/v1/members?limit=3', '/v1/tiers', '/v1/rewards?limit=3', '/v1/surveys', '/v1/cases?status=open&breached=true&limit=3', '/v1/analytics/rfm', '/v1/analytics/at-risk?limit=5']) {
       lines.push(`    curl -H "Authorization: Bearer ${demoKey}" "${base}${p}"`);
     }
   }

@@ -12,7 +12,7 @@
  * whole parts, which the next run completes. Then the program's mechanics
  * (tiers, catalog, stamp card, referrals, badges, a campaign), introduced
  * "now", in one more transaction, and six months of surveys, answers and the
- * cases they opened (surveys.demo.ts) in another. The Patron's clock is never
+ * cases they opened (surveys.demo.ts) in another, and finally two analytics runs (analytics.demo.ts). The Patron's clock is never
  * moved: what the demo dates in the past, it writes through services on clocks
  * of its own. Prints nothing: the CLI prints the URLs and the key.
  */
@@ -22,6 +22,7 @@ import { loadDemoHistory, servicesOn, type HistoryLoad } from './history.demo.js
 import { generateDemoMembers } from './members.demo.js';
 import { ensureDemoMechanics, type MechanicsLoad } from './mechanics.demo.js';
 import { ensureDemoSurveys, type SurveysLoad } from './surveys.demo.js';
+import { ensureDemoAnalytics, type AnalyticsLoad } from './analytics.demo.js';
 import { HISTORY_DAYS } from './orders.demo.js';
 import { ensureDemoProgram, type ProgramLoad } from './program.demo.js';
 import { DEMO_TENANT_ID, ensureDemoTenant } from './tenant.demo.js';
@@ -44,6 +45,8 @@ export interface DemoResult {
   mechanics: MechanicsLoad | null;
   /** The surveys, their six months of answers and the cases they opened; null when the tenant had surveys already. */
   surveys: SurveysLoad | null;
+  /** The analytics runs this start executed (a backtest and the current run); null when the tenant had runs already. */
+  analytics: AnalyticsLoad | null;
   /** The path of the demo's public survey page (the relationship NPS), to open in a browser; null if an admin closed it. */
   surveyPath: string | null;
 }
@@ -77,7 +80,9 @@ export async function loadDemo(patron: Patron): Promise<DemoResult> {
     const live = await patron.services.surveys.list(patron.db, DEMO_TENANT_ID, { status: 'live', limit: 100 });
     const open = live.find((x) => x.public_link);
     const surveyPath = open ? `/s/p/${DEMO_TENANT_ID}/${open.id}` : null;
-    return { apiKey: first.apiKey, tenantId: DEMO_TENANT_ID, membersInserted: first.membersInserted, program: first.program, history, mechanics, surveys, surveyPath };
+    // Last, over everything above: the analytics runs (RFM, CLV, cohorts, economics, at-risk).
+    const analytics = await ensureDemoAnalytics(patron, DEMO_TENANT_ID);
+    return { apiKey: first.apiKey, tenantId: DEMO_TENANT_ID, membersInserted: first.membersInserted, program: first.program, history, mechanics, surveys, analytics, surveyPath };
   } finally {
     // A failed unlock (a lost connection) ends the session, and the lock with it.
     await lock.query('SELECT pg_advisory_unlock($1)', [DEMO_LOCK]).catch(() => { broken = true; });

@@ -47,7 +47,13 @@ async function eachRow<R>(client: Tx, sql: string, values: unknown[], fn: (row: 
 
 const warning = (stage: RunStage, w: ModelWarning | { code: string; message: string }): RunWarning => ({ stage, code: w.code, message: w.message });
 
-/** The holdout window: the days after as_of up to the tenant's last purchase day, when there is one. */
+/**
+ * The shortest holdout judged: a nightly run as of yesterday has today's few orders after it, and a day or two of
+ * purchases says nothing about a model that forecasts months (most members buy less than once a month).
+ */
+export const MIN_HOLDOUT_DAYS = 28;
+
+/** The holdout window: the days after as_of up to the tenant's last purchase day, when there are MIN_HOLDOUT_DAYS or more. */
 export interface Holdout {
   /** First and last day, YYYY-MM-DD, tenant's time zone. */
   from: string;
@@ -65,7 +71,7 @@ async function holdoutOf(q: Queryable, scope: RunScope): Promise<Holdout | null>
     [scope.tenantId, scope.end, scope.asOf, scope.timeZone],
   );
   const row = res.rows[0]!;
-  if (row.last === null || row.days === null || row.days <= 0) return null;
+  if (row.last === null || row.days === null || row.days < MIN_HOLDOUT_DAYS) return null;
   return { from: row.from, to: row.last, days: row.days, end: await dayEnd(q, row.last, scope.timeZone) };
 }
 
