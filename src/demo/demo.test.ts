@@ -688,3 +688,57 @@ describe('demo building blocks', () => {
     assert.equal(asciiName("O'Brien", 'en'), 'obrien');
   });
 });
+
+describe('demo program: analytics over the year', () => {
+  const get = async (p: string) => {
+    const res = await call(app.url, 'GET', p, { key: first.apiKey });
+    assert.equal(res.status, 200, `${p}: ${res.text}`);
+    return res.body;
+  };
+
+  test('a backtest and the current run, both succeeded; loading again runs nothing more', async () => {
+    assert.ok(first.analytics, 'the first load ran the analytics');
+    assert.deepEqual(first.analytics.runs.map((r) => r.status), ['succeeded', 'succeeded']);
+    assert.ok(first.analytics.runs[0]!.as_of < first.analytics.runs[1]!.as_of, 'the backtest first, the current run published last');
+    assert.equal(second.analytics, null);
+    const [{ n }] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM analytics_runs WHERE tenant_id = $1`);
+    assert.equal(n, 2);
+  });
+
+  test('RFM: every member who bought is scored; the segments of a real base, not one bucket', async () => {
+    const rfm = (await get('/v1/analytics/rfm')).data;
+    const [{ buyers }] = await q<{ buyers: number }>(
+      `SELECT count(DISTINCT member_id)::int AS buyers FROM transactions WHERE tenant_id = $1 AND type = 'purchase' AND status = 'recorded' AND member_id IS NOT NULL AND occurred_at < date_trunc('day', now() AT TIME ZONE 'Europe/Sofia') AT TIME ZONE 'Europe/Sofia'`);
+    // Not quite all: a member whose every purchase was returned in full has bought nothing.
+    assert.ok(rfm.members <= buyers && rfm.members >= 0.97 * buyers, `${rfm.members} scored of ${buyers} buyers`);
+    const filled = rfm.segments.filter((s: any) => s.members > 0);
+    assert.ok(filled.length >= 8, `${filled.length} segments hold members`);
+    assert.ok(rfm.segments.every((s: any) => s.share_pct < 50), 'no segment holds half the base');
+  });
+
+  test('the models: BG/NBD converged with the demo penalty; the backtest is calibrated against the months after it', async () => {
+    const current = await get('/v1/analytics/clv/model');
+    assert.equal(current.time_unit, 'week');
+    assert.equal(current.bgnbd.converged, true, JSON.stringify(current.bgnbd.warnings));
+    assert.ok(current.gamma_gamma.params.p > 0 && current.gamma_gamma.customers > 100);
+    assert.equal(current.calibration, null, 'no holdout after yesterday');
+    const backtest = await get(`/v1/analytics/clv/model?run_id=${first.analytics!.runs[0]!.id}`);
+    const cal = backtest.calibration;
+    assert.ok(cal && cal.holdout_days >= 100 && cal.actual_total > 100, JSON.stringify(cal));
+    assert.ok(Math.abs(cal.predicted_total / cal.actual_total - 1) < 0.35, `forecast ${cal.predicted_total} against ${cal.actual_total} actual`);
+  });
+
+  test('cohorts of the year, the at-risk list with reasons, experience by segment, behaviour of the last quarter', async () => {
+    const cohorts = (await get('/v1/analytics/cohorts')).data;
+    assert.ok(cohorts.cohorts.length >= 12, `${cohorts.cohorts.length} cohorts`);
+    const risk = await get('/v1/analytics/at-risk?limit=20');
+    assert.ok(risk.data.length > 5, 'members at risk');
+    assert.ok(risk.data.every((m: any) => m.reasons.length > 0 && m.value_at_risk > 0));
+    assert.ok(new Set(risk.data.flatMap((m: any) => m.reasons)).size >= 2, 'more than one kind of reason');
+    const experience = (await get('/v1/analytics/experience')).data;
+    assert.ok(experience.overall.nps.n > 30 && experience.by_segment.length >= 5);
+    const behaviour = await get('/v1/analytics/behaviour?by=tier');
+    assert.ok(behaviour.overall.customers.end > 100);
+    assert.ok(behaviour.groups.length >= 3);
+  });
+});
