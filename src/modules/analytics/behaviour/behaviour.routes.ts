@@ -21,8 +21,10 @@ export function behaviourRoutes(deps: { db: Db; behaviour: BehaviourService }) {
         description:
           'Computed when asked, over the orders (purchases, not voided, not wholly returned; money net of returns, in the program currency) ' +
           'with days in the tenant\'s time zone. Customers are members and, when the shop sends them, non-members (customer_ref). ' +
-          'Retention rate CRR = (E − N) / S × 100 and churn rate = lost / S × 100 (domain.md §2); `definitions.lost` states when a customer ' +
-          'counts as lost (analytics settings churn.rule) with the window in days. Optionally broken down `by` tier, channel, store, segment, cohort or customer type.',
+          'Churn rate = lost / S × 100 (domain.md §2, lost: customers at the start lost by `to`) and retention rate = (S − lost) / S × 100, ' +
+          'so the two add to 100 (`definitions.retention` says why not (E − N) / S); `definitions.lost` states when a customer ' +
+          'counts as lost (analytics settings churn.rule) with the window in days. Default range: the year up to yesterday in the tenant\'s time zone. ' +
+          'Optionally broken down `by` tier, channel, store, segment, cohort or customer type.',
         querystring: BehaviourQuerySchema,
         response: { 200: Type.Ref(BehaviourReportSchema), ...problems(400, 401) },
       },

@@ -15,7 +15,7 @@ const Money = Type.Object({
 
 export const BehaviourQuerySchema = Obj({
   from: Type.Optional(Day('First day of the range (YYYY-MM-DD, tenant\'s time zone). Default: one year before `to`, plus a day.')),
-  to: Type.Optional(Day(`Last day of the range, included. Default: today in the tenant's time zone. At most ${MAX_RANGE_YEARS} years after \`from\`.`)),
+  to: Type.Optional(Day(`Last day of the range, included. Default: yesterday in the tenant's time zone (the last complete day, as for an analytics run). At most ${MAX_RANGE_YEARS} years after \`from\`.`)),
   by: Type.Optional(StringEnum(BREAKDOWNS, {
     description: 'Break the figures down by the member\'s current tier, the order\'s channel or store, the current RFM segment, the month of first purchase (cohort), or customer type (members against non-members). Without it: the overall figures only.',
   })),
@@ -25,16 +25,17 @@ const Customers = Type.Object({
   start: Count('S: first purchase before `from`, not lost as of the day before `from`.'),
   new: Count('N: first-ever purchase in the range.'),
   end: Count('E: first purchase on or before `to`, not lost as of `to`.'),
-  lost: Count('Of S and N, lost as of `to` (definitions.lost).'),
-  reactivated: Count('Lost as of the day before `from`, not lost as of `to`.'),
+  lost: Count('Of S, lost as of `to` (churned; definitions.lost).'),
+  new_lost: Count('Of N, lost as of `to`: new customers of the range who have already lapsed.'),
+  reactivated: Count('Lost as of the day before `from`, not lost as of `to`: they came back.'),
   purchasing: Count('With at least one order in the range.'),
   repeat: Count('With at least two orders in the range.'),
-}, { description: 'Customers (members by member id, non-members by customer_ref). end = start + new − lost + reactivated.' });
+}, { description: 'Customers (members by member id, non-members by customer_ref). end = start − lost + new − new_lost + reactivated.' });
 
 const figures = {
   customers: Customers,
-  retention_rate: Pct('CRR = (E − N) / S × 100 (domain.md §2); null when S = 0.'),
-  churn_rate: Pct('lost / S × 100; null when S = 0. "Lost" as definitions.lost says.'),
+  retention_rate: Pct('(S − lost) / S × 100: the share of the customers at the start still active at the end; 100 − churn_rate; null when S = 0. Equals domain.md\'s (E − N) / S when no new customer is lost and nobody comes back (definitions.retention).'),
+  churn_rate: Pct('lost / S × 100 (domain.md §2); null when S = 0. "Lost" as definitions.lost says. retention_rate + churn_rate = 100.'),
   repeat_purchase_rate: Pct('Customers with ≥ 2 orders / customers with ≥ 1 order in the range × 100; null without orders.'),
   purchase_frequency: Nullable(Type.Number({ description: 'Orders per purchasing customer in the range, two decimals; null without orders.' })),
   orders: Count('Orders in the range: purchases, not voided, not wholly returned.'),
@@ -70,6 +71,7 @@ export const BehaviourReportSchema = Type.Object({
     p_alive_below: Nullable(Type.Number({ description: 'The P(alive) threshold, under rule p_alive.' })),
     scores_as_of: Nullable(Day('Under rule p_alive: the day the members\' scores were computed for.')),
     groups: Nullable(Type.String({ description: 'How customers fall into the groups of the breakdown.' })),
+    retention: Type.String({ description: 'What the retention rate measures, and why it is (S − lost) / S rather than (E − N) / S.' }),
     identity: Type.String({ description: 'The identity the customer counts satisfy.' }),
   }),
   overall: Type.Ref(Figures),

@@ -45,7 +45,10 @@ export interface BehaviourRow {
   start: number;
   new: number;
   end: number;
+  /** Of `start`, lost as of `to`. */
   lost: number;
+  /** Of `new`, lost as of `to`. */
+  new_lost: number;
   reactivated: number;
   purchasing: number;
   repeating: number;
@@ -163,12 +166,14 @@ st AS (
     ${tierJoins}
 ),
 -- Each customer's part in the figures; customers who were lost before the range and stayed away figure nowhere.
+-- Those at the end are exactly: of the start, not lost; of the new, not lost; and the reactivated (the identity).
 f AS (
   SELECT st.*,
          st.first_day < $3 AND NOT st.lost_start AS in_start,
          st.first_day >= $3 AS is_new,
          NOT st.lost_end AS at_end,
-         (st.first_day >= $3 OR NOT st.lost_start) AND st.lost_end AS lost,
+         st.first_day < $3 AND NOT st.lost_start AND st.lost_end AS lost,
+         st.first_day >= $3 AND st.lost_end AS new_lost,
          st.first_day < $3 AND st.lost_start AND NOT st.lost_end AS reactivated
     FROM st
    WHERE st.first_day >= $3 OR NOT st.lost_start OR NOT st.lost_end OR st.orders > 0
@@ -180,7 +185,7 @@ agg AS (
   SELECT true AS total, NULL::text AS grp,
          count(*) FILTER (WHERE f.in_start)::int AS start, count(*) FILTER (WHERE f.is_new)::int AS new,
          count(*) FILTER (WHERE f.at_end)::int AS "end", count(*) FILTER (WHERE f.lost)::int AS lost,
-         count(*) FILTER (WHERE f.reactivated)::int AS reactivated,
+         count(*) FILTER (WHERE f.new_lost)::int AS new_lost, count(*) FILTER (WHERE f.reactivated)::int AS reactivated,
          count(*) FILTER (WHERE f.orders > 0)::int AS purchasing, count(*) FILTER (WHERE f.orders >= 2)::int AS repeating,
          coalesce(sum(f.orders), 0)::bigint AS orders, coalesce(sum(f.money_orders), 0)::bigint AS money_orders,
          coalesce(sum(f.revenue), 0)::bigint AS revenue
@@ -189,7 +194,7 @@ agg AS (
   SELECT false, cg.grp,
          count(*) FILTER (WHERE f.in_start)::int, count(*) FILTER (WHERE f.is_new)::int,
          count(*) FILTER (WHERE f.at_end)::int, count(*) FILTER (WHERE f.lost)::int,
-         count(*) FILTER (WHERE f.reactivated)::int,
+         count(*) FILTER (WHERE f.new_lost)::int, count(*) FILTER (WHERE f.reactivated)::int,
          count(*) FILTER (WHERE cg.orders > 0)::int, count(*) FILTER (WHERE cg.orders >= 2)::int,
          coalesce(sum(cg.orders), 0)::bigint, coalesce(sum(cg.money_orders), 0)::bigint, coalesce(sum(cg.revenue), 0)::bigint
     FROM cg JOIN f ON f.cust = cg.cust
@@ -232,7 +237,7 @@ export async function behaviourRows(q: Queryable, p: BehaviourParams): Promise<B
 export interface TenantFacts {
   time_zone: string;
   currency: string;
-  /** Today in the tenant's time zone at `now`. */
+  /** Today in the tenant's time zone at `now` (the default range ends the day before: a complete day). */
   today: string;
 }
 

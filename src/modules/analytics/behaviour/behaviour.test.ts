@@ -2,14 +2,15 @@
  * Behaviour metrics through the real HTTP API over orders recorded through the real API: domain.md's worked example
  * (S = 150, N = 50, 7 lost, E = 193 → CRR 95.3 %, churn 4.7 %) built from orders, a hand-checked scenario in a
  * non-UTC time zone (every figure computed by hand below), the breakdowns, the three rules for "lost", the
- * validation of the range, and tenant isolation. Every answer is checked against the identity
- * end = start + new − lost + reactivated, overall and per group.
+ * validation of the range (default: the year up to yesterday), tenant isolation, and a range where new customers lapse
+ * (where domain.md's (E − N) / S would be negative). Every answer is checked against the identity
+ * end = start − lost + new − new_lost + reactivated, and retention + churn = 100, overall and per group.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp, type TestTenant } from '../../../../test/helpers.js';
-import { addYears, rangeOf, retentionRate } from './behaviour.js';
+import { addYears, churnRate, rangeOf, retentionRate } from './behaviour.js';
 import { readSettings } from './behaviour.store.js';
 
 let app: TestApp;
@@ -76,7 +77,16 @@ async function report(t: TestTenant, query: string, key?: string): Promise<any> 
 
 function assertIdentity(figures: any, what: string) {
   const c = figures.customers;
-  assert.equal(c.end, c.start + c.new - c.lost + c.reactivated, `${what}: end = start + new − lost + reactivated (${JSON.stringify(c)})`);
+  assert.equal(c.end, c.start - c.lost + c.new - c.new_lost + c.reactivated, `${what}: end = start − lost + new − new_lost + reactivated (${JSON.stringify(c)})`);
+  assert.ok(c.lost <= c.start && c.new_lost <= c.new, `${what}: lost within start, new_lost within new (${JSON.stringify(c)})`);
+  if (c.start === 0) {
+    assert.equal(figures.retention_rate, null, what);
+    assert.equal(figures.churn_rate, null, what);
+    return;
+  }
+  // The share of S still active, to one decimal, and its complement.
+  assert.ok(Math.abs(figures.retention_rate - ((c.start - c.lost) / c.start) * 100) <= 0.05 + 1e-9, `${what}: retention ${figures.retention_rate} for ${JSON.stringify(c)}`);
+  assert.ok(Math.abs(figures.retention_rate + figures.churn_rate - 100) < 1e-9, `${what}: retention ${figures.retention_rate} + churn ${figures.churn_rate} = 100`);
 }
 
 const group = (body: any, value: string | null) => body.groups.find((g: any) => g.value === value) ?? assert.fail(`no group ${value} in ${JSON.stringify(body.groups.map((g: any) => g.value))}`);
@@ -102,9 +112,12 @@ describe('behaviour metrics', () => {
 
     const body = await report(t, '?from=2031-03-01&to=2031-03-31');
     const o = body.overall;
-    assert.deepEqual(o.customers, { start: 150, new: 50, end: 193, lost: 7, reactivated: 0, purchasing: 193, repeat: 10 });
+    assert.deepEqual(o.customers, { start: 150, new: 50, end: 193, lost: 7, new_lost: 0, reactivated: 0, purchasing: 193, repeat: 10 });
     assert.equal(o.retention_rate, 95.3);
     assert.equal(o.churn_rate, 4.7);
+    // No new customer lost, nobody came back: domain.md's (E − N) / S is the same figure.
+    assert.equal(Math.round(((o.customers.end - o.customers.new) / o.customers.start) * 1000) / 10, o.retention_rate);
+    assert.match(body.definitions.retention, /\(start − lost\) \/ start/);
     assert.equal(body.definitions.rule, 'median_gap');
     assert.equal(body.definitions.median_gap_days, 20);
     assert.equal(body.definitions.window_days, 40);
@@ -165,10 +178,10 @@ describe('behaviour metrics', () => {
     // Purchase-day gaps up to 2031-03-31: A 39, 5, 20; C 170; F 1; K 20 → median 20.
     assert.equal(body.definitions.median_gap_days, 20);
     const o = body.overall;
-    // S = {A, B}; N = {D, F, K}; E = {A, C, F, K}; lost = {B, D}; reactivated = {C}.
-    assert.deepEqual(o.customers, { start: 2, new: 3, end: 4, lost: 2, reactivated: 1, purchasing: 5, repeat: 3 });
-    assert.equal(o.retention_rate, 50); // (4 − 3) / 2
-    assert.equal(o.churn_rate, 100); // 2 / 2
+    // S = {A, B}; N = {D, F, K}; E = {A, C, F, K}; lost = {B}; new_lost = {D}; reactivated = {C}.
+    assert.deepEqual(o.customers, { start: 2, new: 3, end: 4, lost: 1, new_lost: 1, reactivated: 1, purchasing: 5, repeat: 3 });
+    assert.equal(o.retention_rate, 50); // (2 − 1) / 2: A of A, B
+    assert.equal(o.churn_rate, 50); // 1 / 2: B
     assert.equal(o.repeat_purchase_rate, 60); // A, F, K of A, C, D, F, K
     assert.equal(o.orders, 9); // A 3, C 1, D 1, F 2, K 2
     assert.equal(o.orders_in_currency, 8);
@@ -181,8 +194,10 @@ describe('behaviour metrics', () => {
     // Members against non-members.
     const types = await report(t, '?from=2031-03-01&to=2031-03-31&by=customer_type');
     assert.deepEqual(types.groups.map((g: any) => g.value), ['member', 'non_member']);
-    assert.deepEqual(group(types, 'member').customers, { start: 2, new: 2, end: 3, lost: 2, reactivated: 1, purchasing: 4, repeat: 2 });
-    assert.deepEqual(group(types, 'non_member').customers, { start: 0, new: 1, end: 1, lost: 0, reactivated: 0, purchasing: 1, repeat: 1 });
+    assert.deepEqual(group(types, 'member').customers, { start: 2, new: 2, end: 3, lost: 1, new_lost: 1, reactivated: 1, purchasing: 4, repeat: 2 });
+    assert.equal(group(types, 'member').retention_rate, 50);
+    assert.equal(group(types, 'member').churn_rate, 50);
+    assert.deepEqual(group(types, 'non_member').customers, { start: 0, new: 1, end: 1, lost: 0, new_lost: 0, reactivated: 0, purchasing: 1, repeat: 1 });
     assert.equal(group(types, 'non_member').retention_rate, null);
     assert.deepEqual(group(types, 'non_member').revenue, { amount: 1500, currency: 'EUR' });
     assert.equal(types.definitions.groups, 'member: orders of a member; non_member: orders the shop sent with a customer_ref.');
@@ -191,7 +206,8 @@ describe('behaviour metrics', () => {
     const channels = await report(t, '?from=2031-03-01&to=2031-03-31&by=channel');
     const online = group(channels, 'online');
     const store = group(channels, 'store');
-    assert.deepEqual(online.customers, { start: 1, new: 0, end: 1, lost: 0, reactivated: 0, purchasing: 1, repeat: 1 });
+    assert.deepEqual(online.customers, { start: 1, new: 0, end: 1, lost: 0, new_lost: 0, reactivated: 0, purchasing: 1, repeat: 1 });
+    assert.equal(online.retention_rate, 100);
     assert.equal(online.orders, 2);
     assert.deepEqual(online.revenue, { amount: 2000, currency: 'EUR' });
     assert.equal(store.orders, 1);
@@ -199,7 +215,8 @@ describe('behaviour metrics', () => {
     assert.equal(store.median_days_between_purchases, 20); // A's gap ending on 2031-03-25, a store day
     assert.equal(online.median_days_between_purchases, 5);
     const none = group(channels, null);
-    assert.deepEqual(none.customers, { start: 1, new: 3, end: 3, lost: 2, reactivated: 1, purchasing: 4, repeat: 2 }); // B; C, D, F, K
+    assert.deepEqual(none.customers, { start: 1, new: 3, end: 3, lost: 1, new_lost: 1, reactivated: 1, purchasing: 4, repeat: 2 }); // B; C, D, F, K
+    assert.equal(none.churn_rate, 100); // B of B
     assert.match(channels.definitions.groups, /counted in each channel they bought in/);
 
     const stores = await report(t, '?from=2031-03-01&to=2031-03-31&by=store');
@@ -209,8 +226,9 @@ describe('behaviour metrics', () => {
     // Cohorts by the month of the first purchase in Sofia: D is a March customer (February in UTC).
     const cohorts = await report(t, '?from=2031-03-01&to=2031-03-31&by=cohort');
     assert.deepEqual(cohorts.groups.map((g: any) => g.value), ['2030-10', '2031-01', '2031-02', '2031-03']);
-    assert.deepEqual(group(cohorts, '2031-03').customers, { start: 0, new: 3, end: 2, lost: 1, reactivated: 0, purchasing: 3, repeat: 2 });
-    assert.deepEqual(group(cohorts, '2030-10').customers, { start: 0, new: 0, end: 1, lost: 0, reactivated: 1, purchasing: 1, repeat: 0 });
+    assert.deepEqual(group(cohorts, '2031-03').customers, { start: 0, new: 3, end: 2, lost: 0, new_lost: 1, reactivated: 0, purchasing: 3, repeat: 2 });
+    assert.deepEqual(group(cohorts, '2030-10').customers, { start: 0, new: 0, end: 1, lost: 0, new_lost: 0, reactivated: 1, purchasing: 1, repeat: 0 });
+    assert.deepEqual(group(cohorts, '2031-02').customers, { start: 1, new: 0, end: 0, lost: 1, new_lost: 0, reactivated: 0, purchasing: 0, repeat: 0 }); // B
   });
 
   test('by tier (the tier now, the base tier without a row, non-members apart) and by RFM segment (unscored, non-members)', async () => {
@@ -260,7 +278,7 @@ describe('behaviour metrics', () => {
     const body = await report(t, '?from=2031-02-15&to=2031-03-31');
     // At the start (2031-02-14) all four bought 3 days ago. At the end: low lost by score; revived bought after the
     // score; high alive by score though 48 days have passed; unscored lost by the window (48 > 20).
-    assert.deepEqual(body.overall.customers, { start: 4, new: 0, end: 2, lost: 2, reactivated: 0, purchasing: 1, repeat: 0 });
+    assert.deepEqual(body.overall.customers, { start: 4, new: 0, end: 2, lost: 2, new_lost: 0, reactivated: 0, purchasing: 1, repeat: 0 });
     assert.equal(body.definitions.rule, 'p_alive');
     assert.equal(body.definitions.scores_as_of, '2031-03-20');
     assert.equal(body.definitions.p_alive_below, 0.3);
@@ -277,7 +295,7 @@ describe('behaviour metrics', () => {
     await buy(t, { member: 'X' }, '2031-03-21T12:00:00Z', 1000);
     await buy(t, { member: 'Y' }, '2031-03-20T12:00:00Z', 1000); // new, 11 days before `to`: lost
     const body = await report(t, '?from=2031-03-15&to=2031-03-31');
-    assert.deepEqual(body.overall.customers, { start: 1, new: 2, end: 1, lost: 2, reactivated: 0, purchasing: 2, repeat: 1 });
+    assert.deepEqual(body.overall.customers, { start: 1, new: 2, end: 1, lost: 1, new_lost: 1, reactivated: 0, purchasing: 2, repeat: 1 });
   });
 
   test('the median-gap window with no repeat purchases is unknown: nobody is lost, and the definition says so; fixed_days without days falls back', async () => {
@@ -288,20 +306,53 @@ describe('behaviour metrics', () => {
     assert.equal(body.definitions.window_days, null);
     assert.equal(body.definitions.lost,
       'no purchase within 3 × the median gap between purchases; no customer bought on two different days up to 2031-03-31, so the median gap is unknown and nobody counts as lost (the rule is fixed_days but no number of days is set, so the median-gap rule applies)');
-    assert.deepEqual(body.overall.customers, { start: 1, new: 0, end: 1, lost: 0, reactivated: 0, purchasing: 0, repeat: 0 });
+    assert.deepEqual(body.overall.customers, { start: 1, new: 0, end: 1, lost: 0, new_lost: 0, reactivated: 0, purchasing: 0, repeat: 0 });
     assert.equal(body.overall.retention_rate, 100);
+    assert.equal(body.overall.churn_rate, 0);
     assert.equal(body.overall.average_order_value, null);
     assert.equal(body.overall.purchase_frequency, null);
   });
 
+  test('new customers who lapse within the range and few customers at the start (the demo tenant\'s case): retention stays the share of S kept', async () => {
+    const t = await tenant({ churn: { rule: 'fixed_days', days: 10 } });
+    // S: two customers who bought on 2031-02-25; one buys again on 2031-03-25 (kept), the other never (lost).
+    await buy(t, { member: 'kept' }, '2031-02-25T12:00:00Z', 1000);
+    await buy(t, { member: 'kept' }, '2031-03-25T12:00:00Z', 1000);
+    await buy(t, { member: 'gone' }, '2031-02-25T12:00:00Z', 1000);
+    // N: six one-off buyers early in the range, all lost by 2031-03-31 (26 days > 10), and one late buyer, at the end.
+    await inParallel([0, 1, 2, 3, 4, 5], 6, (i) => buy(t, { member: `once-${i}` }, '2031-03-05T12:00:00Z', 500));
+    await buy(t, { member: 'late' }, '2031-03-28T12:00:00Z', 500);
+
+    const body = await report(t, '?from=2031-03-01&to=2031-03-31');
+    const o = body.overall;
+    assert.deepEqual(o.customers, { start: 2, new: 7, end: 2, lost: 1, new_lost: 6, reactivated: 0, purchasing: 8, repeat: 0 });
+    assert.equal(o.retention_rate, 50);
+    assert.equal(o.churn_rate, 50);
+    // (E − N) / S would have said (2 − 7) / 2 = −250 %.
+    assert.equal(((o.customers.end - o.customers.new) / o.customers.start) * 100, -250);
+    assert.equal(body.definitions.identity, 'end = start − lost + new − new_lost + reactivated');
+
+    // Groups the same way: the February cohort is S, the March cohort is N only (no rates without a start).
+    const cohorts = await report(t, '?from=2031-03-01&to=2031-03-31&by=cohort');
+    const feb = group(cohorts, '2031-02');
+    assert.deepEqual(feb.customers, { start: 2, new: 0, end: 1, lost: 1, new_lost: 0, reactivated: 0, purchasing: 1, repeat: 0 });
+    assert.equal(feb.retention_rate, 50);
+    const mar = group(cohorts, '2031-03');
+    assert.deepEqual(mar.customers, { start: 0, new: 7, end: 1, lost: 0, new_lost: 6, reactivated: 0, purchasing: 7, repeat: 0 });
+    assert.equal(mar.retention_rate, null);
+  });
+
   test('the range: defaults, real dates, from <= to, at most 5 years, a known `by`; 400s name the field', async () => {
     const t = await tenant(null, { time_zone: 'Pacific/Kiritimati' });
-    // 2031-06-01 12:00 UTC is 2031-06-02 in Kiritimati (UTC+14).
+    // 2031-06-01 12:00 UTC is 2031-06-02 in Kiritimati (UTC+14): the default range ends yesterday there, 2031-06-01
+    // (in UTC it would be 2031-05-31).
     const dflt = await report(t, '');
-    assert.equal(dflt.to, '2031-06-02');
-    assert.equal(dflt.from, '2030-06-03');
+    assert.equal(dflt.to, '2031-06-01');
+    assert.equal(dflt.from, '2030-06-02');
     assert.equal(dflt.days, 365);
-    assert.deepEqual(dflt.overall.customers, { start: 0, new: 0, end: 0, lost: 0, reactivated: 0, purchasing: 0, repeat: 0 });
+    assert.deepEqual(dflt.overall.customers, { start: 0, new: 0, end: 0, lost: 0, new_lost: 0, reactivated: 0, purchasing: 0, repeat: 0 });
+    assert.equal((await report(t, '?from=2031-05-01')).to, '2031-06-01');
+    // Today may still be asked for explicitly.
     assert.equal((await report(t, '?from=2026-06-03&to=2031-06-02')).days, 1826);
     const bad = async (query: string, field: string, detail: RegExp) => {
       const res = await t.api('GET', `/v1/analytics/behaviour${query}`);
@@ -313,7 +364,8 @@ describe('behaviour metrics', () => {
     await bad('?from=2031-02-30&to=2031-03-31', 'from', /date/);
     await bad('?from=2031-03-01&to=31-03-2031', 'to', /date/);
     await bad('?from=2031-03-10&to=2031-03-01', 'to', /on or after from/);
-    await bad('?from=2099-01-01', 'from', /on or before to \(today, 2031-06-02\)/);
+    await bad('?from=2099-01-01', 'from', /on or before to \(yesterday, 2031-06-01, when to is not given\)/);
+    await bad('?from=2031-06-02', 'from', /on or before to \(yesterday, 2031-06-01/);
     await bad('?from=2026-06-02&to=2031-06-02', 'to', /at most 5 years/);
     await bad('?to=2031-03-01&by=region', 'by', /online|tier|must be/);
     await bad('?from=2031-03-01&limit=5', 'limit', /not a known field/);
@@ -341,9 +393,15 @@ describe('behaviour metrics', () => {
     assert.deepEqual(JSON.parse(JSON.stringify(inTx)), body);
   });
 
-  test('retention rate and settings: the formula of domain.md, and stored settings merged over the defaults', async () => {
-    assert.equal(retentionRate(150, 50, 193), 95.3);
-    assert.equal(retentionRate(0, 5, 5), null);
+  test('retention and churn rates: domain.md\'s example, complements to 100.0 at one decimal; stored settings merged over the defaults', async () => {
+    assert.equal(retentionRate(150, 7), 95.3);
+    assert.equal(churnRate(150, 7), 4.7);
+    assert.equal(retentionRate(0, 0), null);
+    assert.equal(churnRate(0, 0), null);
+    // 0.25 % churn rounds up to 0.3; retention shows 99.7, not 99.8, so that the two add to 100.
+    assert.equal(churnRate(400, 1), 0.3);
+    assert.equal(retentionRate(400, 1), 99.7);
+    assert.equal(retentionRate(3, 3), 0);
     const t = await tenant({ churn: { rule: 'fixed_days', days: 45, gap_multiple: 'x' }, nightly: false });
     const s = await readSettings(app.patron.db, t.id);
     assert.deepEqual(s.churn, { rule: 'fixed_days', gap_multiple: 2, days: 45, p_alive_below: 0.3 });

@@ -7,8 +7,12 @@
  * Computed on demand, not by an analytics run: an arbitrary range cannot be precomputed (see behaviour.store.ts).
  * The SQL aggregates; this module turns the counts into rates and states the definitions used.
  *
- * The counts reconcile: end = start + new − lost + reactivated (BehaviourCustomers). Domain.md's CRR = (E − N) / S
- * is used as written, so CRR + churn = 100 % + reactivated / S.
+ * The counts reconcile: end = start − lost + new − new_lost + reactivated (BehaviourCustomers). The retention rate is
+ * (S − lost) / S, the share of the customers at the start still active at the end, and the churn rate lost / S, so
+ * the two add to 100 %. Domain.md's CRR = (E − N) / S equals it exactly when no new customer is lost within the range
+ * and nobody lapsed comes back (its worked example); in non-contractual retail both happen, and then (E − N) / S
+ * mixes the new customers who lapsed and the returning ones into the retention of S — on a tenant whose range covers
+ * most of its history (S small, N large) it goes far below −100 %. So it is not reported (docs/analytics/behaviour.md).
  */
 import type { Clock } from '../../../platform/clock.js';
 import type { Db, Queryable } from '../../../platform/db/db.js';
@@ -30,7 +34,7 @@ export type SettingsFn = (q: Queryable, tenantId: string) => Promise<AnalyticsSe
 export interface BehaviourQuery {
   /** First day of the range, YYYY-MM-DD in the tenant's time zone; default: one year before `to`, plus a day. */
   from?: string | undefined;
-  /** Last day of the range (inclusive); default: today in the tenant's time zone. */
+  /** Last day of the range (inclusive); default: yesterday in the tenant's time zone (the last complete day). */
   to?: string | undefined;
   by?: Breakdown | undefined;
 }
@@ -43,7 +47,7 @@ export interface Money {
 
 /**
  * Customers, each counted once per group (for channel and store: in each group they bought in up to `to`).
- * Identity: end = start + new − lost + reactivated.
+ * Identity: end = start − lost + new − new_lost + reactivated.
  */
 export interface BehaviourCustomers {
   /** S: first purchase before `from`, and not lost as of the day before `from`. */
@@ -52,8 +56,10 @@ export interface BehaviourCustomers {
   new: number;
   /** E: first purchase on or before `to`, and not lost as of `to`. */
   end: number;
-  /** Of S ∪ N, lost as of `to`. */
+  /** Of S, lost as of `to` (churned): the numerator of the churn rate. */
   lost: number;
+  /** Of N, lost as of `to`: new customers of the range who have already lapsed. */
+  new_lost: number;
   /** Lost as of the day before `from` (so not in S), not lost as of `to`: they came back. */
   reactivated: number;
   /** With at least one order in the range. */
@@ -64,9 +70,9 @@ export interface BehaviourCustomers {
 
 export interface BehaviourFigures {
   customers: BehaviourCustomers;
-  /** CRR = (E − N) / S × 100, one decimal; null when S = 0. */
+  /** (S − lost) / S × 100 = 100 − churn_rate, one decimal; null when S = 0. */
   retention_rate: number | null;
-  /** lost / S × 100, one decimal; null when S = 0. */
+  /** lost / S × 100, one decimal; null when S = 0. retention_rate + churn_rate = 100. */
   churn_rate: number | null;
   /** Customers with ≥ 2 orders / customers with ≥ 1 order in the range × 100, one decimal; null without orders. */
   repeat_purchase_rate: number | null;
@@ -109,6 +115,8 @@ export interface BehaviourDefinitions {
   scores_as_of: string | null;
   /** How customers fall into the groups of the breakdown; null without one. */
   groups: string | null;
+  /** What the retention rate measures, and why it is (S − lost) / S rather than domain.md's (E − N) / S. */
+  retention: string;
   identity: string;
 }
 
@@ -134,7 +142,14 @@ const GROUP_NOTES: Record<Breakdown, string> = {
   customer_type: 'member: orders of a member; non_member: orders the shop sent with a customer_ref.',
 };
 
-const IDENTITY = 'end = start + new − lost + reactivated';
+const IDENTITY = 'end = start − lost + new − new_lost + reactivated';
+
+const RETENTION =
+  'retention_rate = (start − lost) / start × 100: the share of the customers at the start of the range still active at its end; ' +
+  'churn_rate = lost / start × 100, so the two add to 100. Domain.md\'s (end − new) / start gives the same figure only when no new ' +
+  'customer is lost within the range and nobody lapsed comes back; in retail both happen (new_lost, reactivated), and (end − new) / start ' +
+  'would count them against or for the customers at the start — it can fall far below 0 % when the range covers most of the history. ' +
+  'New customers are followed by new and new_lost, returning ones by reactivated.';
 
 export class BehaviourService {
   private readonly settings: SettingsFn;
@@ -157,7 +172,8 @@ export class BehaviourService {
   async report(q: Queryable, tenantId: string, query: BehaviourQuery): Promise<BehaviourReport> {
     const tenant = await tenantFacts(q, tenantId, this.deps.clock.now());
     if (!tenant) throw errors.notFound('tenant', tenantId);
-    const range = rangeOf(query, tenant.today);
+    // The default range ends yesterday, the last complete day, as an analytics run does.
+    const range = rangeOf(query, addDays(tenant.today, -1));
     const by = query.by ?? null;
     const churn = (await this.settings(q, tenantId)).churn;
     // A fixed window needs its days; without them the default rule applies (and the definition says so).
@@ -182,6 +198,7 @@ export class BehaviourService {
         p_alive_below: rule === 'p_alive' ? churn.p_alive_below : null,
         scores_as_of: scores?.as_of ?? null,
         groups: by ? GROUP_NOTES[by] : null,
+        retention: RETENTION,
         identity: IDENTITY,
       },
       overall: figures(total),
@@ -191,12 +208,15 @@ export class BehaviourService {
   }
 }
 
-/** The counts of a row as figures: the rates of domain.md §2. */
+/** The counts of a row as figures: the rates of domain.md §2, retention as the complement of churn (see the top). */
 export function figuresOf(r: Pick<BehaviourRow, Exclude<keyof BehaviourRow, 'total' | 'grp' | 'tenant_median_gap' | 'window_days'>>, currency: string): BehaviourFigures {
   return {
-    customers: { start: r.start, new: r.new, end: r.end, lost: r.lost, reactivated: r.reactivated, purchasing: r.purchasing, repeat: r.repeating },
-    retention_rate: retentionRate(r.start, r.new, r.end),
-    churn_rate: r.start > 0 ? round((r.lost / r.start) * 100, 1) : null,
+    customers: {
+      start: r.start, new: r.new, end: r.end, lost: r.lost, new_lost: r.new_lost, reactivated: r.reactivated,
+      purchasing: r.purchasing, repeat: r.repeating,
+    },
+    retention_rate: retentionRate(r.start, r.lost),
+    churn_rate: churnRate(r.start, r.lost),
     repeat_purchase_rate: r.purchasing > 0 ? round((r.repeating / r.purchasing) * 100, 1) : null,
     purchase_frequency: r.purchasing > 0 ? round(r.orders / r.purchasing, 2) : null,
     orders: r.orders,
@@ -207,9 +227,19 @@ export function figuresOf(r: Pick<BehaviourRow, Exclude<keyof BehaviourRow, 'tot
   };
 }
 
-/** Domain.md §2: CRR = (E − N) / S × 100, one decimal (150, 50, 193 → 95.3); null when S = 0. */
-export function retentionRate(start: number, added: number, end: number): number | null {
-  return start > 0 ? round(((end - added) / start) * 100, 1) : null;
+/** Domain.md §2: churn rate = lost / S × 100, one decimal (150, 7 → 4.7); null when S = 0. `lost` counts only S. */
+export function churnRate(start: number, lost: number): number | null {
+  return start > 0 ? round((lost / start) * 100, 1) : null;
+}
+
+/**
+ * (S − lost) / S × 100, one decimal (150, 7 → 95.3, domain.md's worked example); null when S = 0. Taken as 100 minus
+ * the rounded churn rate, so that the two figures shown add to exactly 100.0 (rounded apart, 0.25 and 99.75 would
+ * show as 0.3 and 99.8).
+ */
+export function retentionRate(start: number, lost: number): number | null {
+  const churn = churnRate(start, lost);
+  return churn === null ? null : round(100 - churn, 1);
 }
 
 function lostDefinition(churn: AnalyticsSettings['churn'], rule: AnalyticsSettings['churn']['rule'], total: BehaviourRow, to: string, scoresAsOfDay: string | null): string {
@@ -234,19 +264,22 @@ const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const EARLIEST = '1900-01-01';
 const LATEST = '2999-12-31';
 
-/** The range of a query, defaults filled in, checked: real days, from <= to, at most MAX_RANGE_YEARS. */
-export function rangeOf(query: BehaviourQuery, today: string): { from: string; to: string } {
+/**
+ * The range of a query, defaults filled in, checked: real days, from <= to, at most MAX_RANGE_YEARS. `yesterday`:
+ * the default `to` (yesterday in the tenant's time zone).
+ */
+export function rangeOf(query: BehaviourQuery, yesterday: string): { from: string; to: string } {
   const errs: FieldError[] = [];
   for (const field of ['from', 'to'] as const) {
     const v = query[field];
     if (v !== undefined && !isRealDay(v)) errs.push({ field, detail: `must be a real date, YYYY-MM-DD, between ${EARLIEST} and ${LATEST}` });
   }
   if (errs.length) throw errors.validation(errs);
-  const to = query.to ?? today;
+  const to = query.to ?? yesterday;
   const from = query.from ?? addDays(addYears(to, -1), 1);
-  // Blame the day the caller gave: with only `from` given, `to` is today.
+  // Blame the day the caller gave: with only `from` given, `to` is yesterday.
   const blame = query.to !== undefined ? 'to' : 'from';
-  if (from > to) throw errors.field(blame, query.to !== undefined ? 'must be on or after from' : `must be on or before to (today, ${to})`);
+  if (from > to) throw errors.field(blame, query.to !== undefined ? 'must be on or after from' : `must be on or before to (yesterday, ${to}, when to is not given)`);
   if (to >= addYears(from, MAX_RANGE_YEARS)) {
     throw errors.field(blame, `the range must be at most ${MAX_RANGE_YEARS} years (to before ${addYears(from, MAX_RANGE_YEARS)})`);
   }
