@@ -138,7 +138,7 @@ export async function runAnalyticsBench(partial: Partial<AnalyticsBenchSettings>
           model: { bgnbd: model.bgnbd ?? null, gamma_gamma: model.gamma_gamma ?? null },
           rss_mb_before: round(before / 2 ** 20, 1), rss_mb_max_sampled: round(maxRss / 2 ** 20, 1), peak_rss_mb: round(patron.memory().peakRss / 2 ** 20, 1),
         },
-        behaviour: { seconds: round(behaviourSeconds, 2), customers_at_end: behaviour?.overall?.end ?? behaviour?.overall?.E ?? null },
+        behaviour: { seconds: round(behaviourSeconds, 2), customers_at_end: behaviour?.overall?.customers?.end ?? null },
       },
     };
   } finally {
