@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { runAnalyticsBench } from '../../bench/analytics.js';
 import { runApiReadBench } from '../../bench/api-read.js';
 import { runEarnBench } from '../../bench/earn.js';
 import { runExpiryBench } from '../../bench/expiry.js';
@@ -60,4 +61,20 @@ test('bench:expiry runs end to end at a tiny scale and leaves a consistent ledge
   assert.deepEqual(job.answer, { job: 'ledger.expire-points', result: { tenants: 1, expired: { members: 200, points: fill.points }, inactive: { members: 0, points: 0 } } });
   assert.deepEqual([checks.violations, checks.lots_not_expired, checks.balances_not_zero], [0, 0, 0], JSON.stringify(checks.violation_samples));
   assert.ok(job.seconds > 0 && job.lots_per_second > 0 && job.peak_rss_mb > 10);
+});
+
+test('bench:analytics runs end to end at a tiny scale: every stage of the run timed, the models fitted', async () => {
+  const result = await runAnalyticsBench({ members: 300, orders: 3000, timeoutSeconds: 300 }, () => undefined);
+  assert.equal(result.benchmark, 'analytics');
+  const { fill, run, behaviour } = result.results;
+  assert.equal(fill.members, 300);
+  assert.ok(fill.orders > 2000 && fill.orders < 4000, `about the orders asked for (${fill.orders})`);
+  assert.equal(run.status, 'succeeded');
+  assert.equal(run.members_scored, fill.customers, 'every member with an order was scored');
+  for (const stage of ['summary', 'rfm', 'cohorts', 'bgnbd', 'gamma_gamma', 'scoring', 'publish']) {
+    const s = run.stages.find((x) => x.name === stage);
+    assert.ok(s && s.status === 'succeeded' && s.seconds >= 0, `${stage}: ${JSON.stringify(s)}`);
+  }
+  assert.ok((run.model.bgnbd as { params: { r: number } }).params.r > 0, 'BG/NBD fitted');
+  assert.ok(run.peak_rss_mb > 10 && behaviour.seconds > 0 && behaviour.customers_at_end !== null);
 });
