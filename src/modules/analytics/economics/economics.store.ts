@@ -102,7 +102,7 @@ export async function lotsAsOf(q: Queryable, tenantId: string, at: Date, timeZon
               coalesce(sum(held) FILTER (WHERE past), 0)::float8 AS past_held,
               coalesce(sum(amount - w) FILTER (WHERE past), 0)::float8 AS past_issued,
               coalesce(sum(x) FILTER (WHERE past), 0)::float8 AS past_x,
-              array[${periodStarts.map((_, i) => `coalesce(sum(amount) FILTER (WHERE earned_at >= $${5 + i}), 0)::float8`).join(', ')}] AS period_issued
+              array[${periodStarts.map((_, i) => `coalesce(sum(amount) FILTER (WHERE earned_at >= $${5 + i}), 0)::float8`).join(', ')}]::float8[] AS period_issued
          FROM keyed
         GROUP BY GROUPING SETS ((cm), (ok, oe, om), ())
      )
@@ -115,8 +115,8 @@ export async function lotsAsOf(q: Queryable, tenantId: string, at: Date, timeZon
           FROM sets WHERE g_o = 0 AND ok IS NOT NULL) AS outstanding,
        (SELECT row_to_json(s) FROM sets s WHERE g_cm = 1 AND g_o = 7) AS totals,
        (SELECT json_build_object(
-                 'r', array[${periodStarts.map((_, i) => `coalesce(sum(points) FILTER (WHERE cls = 'r' AND created_at >= $${5 + i}), 0)::float8`).join(', ')}],
-                 'w', array[${periodStarts.map((_, i) => `coalesce(sum(points) FILTER (WHERE cls = 'w' AND created_at >= $${5 + i}), 0)::float8`).join(', ')}],
+                 'r', array[${periodStarts.map((_, i) => `coalesce(sum(points) FILTER (WHERE cls = 'r' AND created_at >= $${5 + i}), 0)::float8`).join(', ')}]::float8[],
+                 'w', array[${periodStarts.map((_, i) => `coalesce(sum(points) FILTER (WHERE cls = 'w' AND created_at >= $${5 + i}), 0)::float8`).join(', ')}]::float8[],
                  'all_r', coalesce(sum(points) FILTER (WHERE cls = 'r'), 0)::float8,
                  'all_w', coalesce(sum(points) FILTER (WHERE cls = 'w'), 0)::float8,
                  'all_x', coalesce(sum(points) FILTER (WHERE cls = 'x'), 0)::float8)
