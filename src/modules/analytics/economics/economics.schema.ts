@@ -176,7 +176,7 @@ export const CampaignEconomicsSchema = Type.Object({
   unit: StringEnum(['points', 'stamps'] as const, { description: 'What its awards give; a stamp campaign has no points cost.' }),
   control_share: Num('The share held out.'),
   window: Type.Object({
-    from: Type.String({ format: 'date-time', description: 'starts_at.' }),
+    from: Type.String({ format: 'date-time', description: 'The later of starts_at and launched_at (nothing is awarded before launch).' }),
     to: Type.String({ format: 'date-time', description: 'The earliest of ends_at, the cancellation and the end of as_of.' }),
     days: Num('Its length in days.'),
   }),
