@@ -7,10 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp, type TestTenant } from '../../../../test/helpers.js';
+import { makeAjv } from '../../../platform/http/ajv.js';
 import { newId } from '../../../platform/ids.js';
 import { controlDraw } from '../../campaigns/campaigns.service.js';
 import { DEFAULT_ANALYTICS_SETTINGS, type RunScope } from '../analytics.types.js';
 import { MONTH_MS, projectUnit, type RedemptionCurve } from './economics.js';
+import { EconomicsSchema, type Economics } from './economics.schema.js';
 import { backtestBreakage, computeEconomics, economicsStage, economicsView } from './economics.stage.js';
 import { summarizeSample, welchTest } from './stats.js';
 
@@ -41,6 +43,12 @@ async function tenant(timeZone: string, program: Record<string, unknown> = {}): 
 const member = async (t: TestTenant, externalId: string): Promise<string> => (await ok(t.api('POST', '/v1/members', { body: { external_id: externalId } }))).id;
 const order = (t: TestTenant, body: Record<string, unknown>) => ok(t.api('POST', '/v1/transactions', { body: { currency: 'EUR', ...body } }));
 const redeem = async (t: TestTenant, memberId: string, points: number): Promise<string> => (await ok(t.api('POST', '/v1/redemptions', { body: { member_id: memberId, points } }))).id;
+
+const validate = makeAjv('body').compile(EconomicsSchema);
+/** The document as the run stores it (JSON) conforms to the schema the route serves it with. */
+function conforms(e: Economics): void {
+  assert.ok(validate(JSON.parse(JSON.stringify(e))), JSON.stringify(validate.errors));
+}
 
 /** The scope a run as of `asOf` would have (the end: the next local midnight). */
 function scopeOf(t: TestTenant, asOf: string, end: string, timeZone: string): RunScope {
@@ -133,6 +141,7 @@ describe('program economics', () => {
     // as_of 2031-06-15 in Sofia: the run includes everything before 2031-06-16T00:00+03:00.
     const scope = scopeOf(t, '2031-06-15', '2031-06-15T21:00:00Z', 'Europe/Sofia');
     const e = await computeEconomics(app.patron.db, scope);
+    conforms(e);
     assert.equal(e.as_of, '2031-06-15');
     assert.equal(e.currency, 'EUR');
 
@@ -308,6 +317,7 @@ describe('program economics', () => {
 
     const scope = scopeOf(t, '2031-03-15', '2031-03-16T00:00:00Z', 'UTC');
     const e = await computeEconomics(app.patron.db, scope);
+    conforms(e);
     assert.equal(e.campaigns.length, 1);
     const r = e.campaigns[0]!;
     assert.deepEqual([r.campaign_id, r.kind, r.unit, r.control_share], [c.id, 'points_multiplier', 'points', 0.5]);
