@@ -40,117 +40,161 @@ export interface LotsAsOf {
 }
 
 /**
- * The lot-age life table's inputs, the outstanding points by age and expiry, and the totals, in one statement.
+ * A lot's attributes as of `$2`, over point_lots `l`: the month its observation ends (`cm`: as_of or its expiry
+ * date) and the share of that month it was not observed (`unobs`); `past` when its expiry date has passed; for a
+ * lot not past it, its age and expiry age in months and `gk`, one bigint that encodes its outstanding group:
+ * age month × 10¹⁰ + (expiry age month + 1) × 10⁶ + the expiry month as YYYYMM in the tenant's time zone (0 and 0:
+ * never). One integer key, not three: PostgreSQL estimates a group-by expression at 200 groups and hashes it, where
+ * three expressions would be estimated at millions and sorted.
+ */
+const LOT_KEYS = `
+  floor(t.obs)::int AS cm,
+  1 - (t.obs - floor(t.obs)) AS unobs,
+  (l.expires_at IS NOT NULL AND l.expires_at <= $2) AS past,
+  t.age, t.expiry_age,
+  CASE WHEN l.expires_at IS NULL THEN floor(t.age)::bigint * 10000000000
+       WHEN l.expires_at > $2 THEN floor(t.age)::bigint * 10000000000 + (floor(t.expiry_age)::bigint + 1) * 1000000
+                                   + to_char(l.expires_at AT TIME ZONE $4::text, 'YYYYMM')::bigint END AS gk`;
+
+/** The lot's ages in months, computed once per row (the keys above use them). */
+const LOT_AGES = `SELECT ${ageSql('l.earned_at', 'LEAST(coalesce(l.expires_at, $2), $2)')} AS obs, ${ageSql('l.earned_at', '$2')} AS age,
+  extract(epoch FROM l.expires_at - l.earned_at)::float8 / $3 AS expiry_age`;
+
+/** Decodes `gk`. */
+function groupOfKey(gk: number): { ok: number; expiryMonth: string | null } {
+  const ok = Math.floor(gk / 1e10);
+  const yyyymm = gk % 1e6;
+  return { ok, expiryMonth: yyyymm === 0 ? null : `${Math.floor(yyyymm / 100)}-${String(yyyymm % 100).padStart(2, '0')}` };
+}
+
+/**
+ * The lot-age life table's inputs, the outstanding points by age and expiry, and the totals, as of `at`.
  *
- * `ev`: every allocation of a points entry recorded before `at`, classified by its entry: redeemed ('r', net of
+ * What a lot holds at the end of its observation is its amount less what left it before: redeemed ('r', net of
  * cancelled redemptions, whose give-back rows are negative), expired by inactivity or early ('x': before the lot's
- * own expiry date, or the lot has none), expired on its date ('f': the end of the lot's observation, not an exit),
- * or taken back ('w': claw-back, reversal, negative adjustment, debt repayment). Hold allocations are left out: held
- * points are still outstanding until captured, and a capture writes its own 'redeem' allocation. Its month is the
- * lot's age when it was recorded, at most the month the lot's observation ended.
+ * own expiry date, or the lot has none) and taken back ('w': claw-back, reversal, negative adjustment, debt
+ * repayment). Expiry on the lot's own date ('f') is not an exit but the end of its observation: what the date took is
+ * what the lot held. Hold allocations are left out: held points are outstanding until captured, and a capture writes
+ * its own 'redeem' allocation.
  *
- * `lots`: per lot, what it held at the end of its observation (`held` = amount − r − w − x): still outstanding, or
- * what its expiry date took. One GROUPING SETS pass then gives the censoring per age month, the outstanding points
- * per (age month, expiry age month, expiry month) with their mean ages, and the totals.
+ * Every figure is a sum over lots of (amount − exits) × something of the lot, so it splits into a sum over lots and a
+ * sum over their allocations, each grouped by the lot's keys (LOT_KEYS): two grouped passes (the lots; the
+ * allocations joined to their entry and lot) and no per-lot intermediate, which at ten million lots is what keeps
+ * this one hash join and two small aggregations. TypeScript subtracts the two.
  *
+ * An allocation's month is the lot's age when it was recorded, at most the month the lot's observation ended.
  * `earnedBefore` (default `at`) keeps only the lots earned before it: a backtest follows the lots of an earlier date
  * to a later one.
  */
 export async function lotsAsOf(q: Queryable, tenantId: string, at: Date, timeZone: string, periodStarts: Date[], opts: { earnedBefore?: Date } = {}): Promise<LotsAsOf> {
   const earnedBefore = opts.earnedBefore ?? at;
+  const eb = `$${5 + periodStarts.length}`;
+  /** Per period start ($5, $6, …): Σ value of the rows matching `filter` whose `column` is at or after it. */
+  const periodSums = (value: string, column: string, filter = 'true') =>
+    `array[${periodStarts.map((_, i) => `coalesce(sum(${value}) FILTER (WHERE ${filter} AND ${column} >= $${5 + i}), 0)::float8`).join(', ')}]::float8[]`;
   const res = await q.query(
-    `WITH ev AS (
-       SELECT a.points, a.created_at, a.lot_id,
-              CASE WHEN e.type = 'redeem' THEN 'r'
-                   WHEN e.type = 'expire' AND (l.expires_at IS NULL OR a.created_at < l.expires_at) THEN 'x'
-                   WHEN e.type = 'expire' THEN 'f'
-                   ELSE 'w' END AS cls,
-              LEAST(floor(${ageSql('l.earned_at', 'a.created_at')}), floor(${ageSql('l.earned_at', 'LEAST(coalesce(l.expires_at, $2), $2)')}))::int AS month
+    `WITH lots AS (
+       SELECT GROUPING(k.cm) AS g_cm, GROUPING(k.gk) AS g_o, k.cm, k.gk,
+              sum(l.amount)::float8 AS amount,
+              sum(l.amount * k.unobs)::float8 AS unobserved,
+              sum(l.amount * k.age)::float8 AS age,
+              sum(l.amount * k.expiry_age)::float8 AS expiry_age,
+              coalesce(sum(l.amount) FILTER (WHERE k.past), 0)::float8 AS past,
+              ${periodSums('l.amount', 'l.earned_at')} AS period
+         FROM point_lots l CROSS JOIN LATERAL (${LOT_AGES}) t CROSS JOIN LATERAL (SELECT ${LOT_KEYS}) k
+        WHERE l.tenant_id = $1 AND l.earned_at < ${eb}
+        GROUP BY GROUPING SETS ((k.cm), (k.gk), ())
+     ), exits AS (
+       SELECT GROUPING(k.cm) AS g_cm, GROUPING(k.gk) AS g_o, GROUPING(x.fk) AS g_f, k.cm, k.gk, x.fk,
+              sum(a.points)::float8 AS amount,
+              sum(a.points * k.unobs)::float8 AS unobserved,
+              sum(a.points * k.age)::float8 AS age,
+              sum(a.points * k.expiry_age)::float8 AS expiry_age,
+              coalesce(sum(a.points) FILTER (WHERE k.past), 0)::float8 AS past,
+              coalesce(sum(a.points) FILTER (WHERE k.past AND x.cls = 'w'), 0)::float8 AS past_w,
+              coalesce(sum(a.points) FILTER (WHERE k.past AND x.cls = 'x'), 0)::float8 AS past_x,
+              coalesce(sum(a.points) FILTER (WHERE x.cls = 'r'), 0)::float8 AS r,
+              coalesce(sum(a.points) FILTER (WHERE x.cls = 'w'), 0)::float8 AS w,
+              coalesce(sum(a.points) FILTER (WHERE x.cls = 'x'), 0)::float8 AS x,
+              ${periodSums('a.points', 'a.created_at', "x.cls = 'r'")} AS period_r,
+              ${periodSums('a.points', 'a.created_at', "x.cls = 'w'")} AS period_w
          FROM lot_allocations a
          JOIN ledger_entries e ON e.tenant_id = a.tenant_id AND e.id = a.entry_id
          JOIN point_lots l ON l.tenant_id = a.tenant_id AND l.id = a.lot_id
-        WHERE a.tenant_id = $1 AND a.entry_id IS NOT NULL AND a.created_at < $2 AND l.earned_at < $${5 + periodStarts.length}
-     ), lots AS (
-       SELECT l.amount, l.earned_at,
-              coalesce(x.w, 0) AS w, coalesce(x.x, 0) AS x,
-              l.amount - coalesce(x.r, 0) - coalesce(x.w, 0) - coalesce(x.x, 0) AS held,
-              ${ageSql('l.earned_at', 'LEAST(coalesce(l.expires_at, $2), $2)')} AS obs_age,
-              ${ageSql('l.earned_at', '$2')} AS age,
-              extract(epoch FROM l.expires_at - l.earned_at)::float8 / $3 AS expiry_age,
-              (l.expires_at IS NOT NULL AND l.expires_at <= $2) AS past,
-              to_char(l.expires_at AT TIME ZONE $4::text, 'YYYY-MM') AS expiry_month
-         FROM point_lots l
-         LEFT JOIN (
-           SELECT lot_id, sum(points) FILTER (WHERE cls = 'r') AS r, sum(points) FILTER (WHERE cls = 'w') AS w, sum(points) FILTER (WHERE cls = 'x') AS x
-             FROM ev GROUP BY lot_id
-         ) x ON x.lot_id = l.id
-        WHERE l.tenant_id = $1 AND l.earned_at < $${5 + periodStarts.length}
-     ), keyed AS (
-       SELECT *, floor(obs_age)::int AS cm,
-              CASE WHEN NOT past AND held > 0 THEN floor(age)::int END AS ok,
-              CASE WHEN NOT past AND held > 0 THEN floor(expiry_age)::int END AS oe,
-              CASE WHEN NOT past AND held > 0 THEN coalesce(expiry_month, 'never') END AS om
-         FROM lots
-     ), sets AS (
-       SELECT GROUPING(cm) AS g_cm, GROUPING(ok, oe, om) AS g_o, cm, ok, om,
-              sum(amount)::float8 AS amount,
-              sum(held)::float8 AS held,
-              sum(held * (1 - (obs_age - floor(obs_age))))::float8 AS unobserved,
-              sum(held) FILTER (WHERE NOT past AND held > 0)::float8 AS live,
-              sum(held * age) FILTER (WHERE NOT past AND held > 0)::float8 AS live_age,
-              sum(held * expiry_age) FILTER (WHERE NOT past AND held > 0)::float8 AS live_expiry_age,
-              coalesce(sum(held) FILTER (WHERE past), 0)::float8 AS past_held,
-              coalesce(sum(amount - w) FILTER (WHERE past), 0)::float8 AS past_issued,
-              coalesce(sum(x) FILTER (WHERE past), 0)::float8 AS past_x,
-              array[${periodStarts.map((_, i) => `coalesce(sum(amount) FILTER (WHERE earned_at >= $${5 + i}), 0)::float8`).join(', ')}]::float8[] AS period_issued
-         FROM keyed
-        GROUP BY GROUPING SETS ((cm), (ok, oe, om), ())
+         CROSS JOIN LATERAL (${LOT_AGES}) t
+         CROSS JOIN LATERAL (SELECT ${LOT_KEYS}) k
+         CROSS JOIN LATERAL (
+           SELECT CASE WHEN e.type = 'redeem' THEN 'r'
+                       WHEN e.type = 'expire' AND (l.expires_at IS NULL OR a.created_at < l.expires_at) THEN 'x'
+                       WHEN e.type = 'expire' THEN 'f'
+                       ELSE 'w' END AS cls
+         ) c
+         -- The flow key: the age month × 10 + 1 (redeemed), 2 (taken back) or 3 (expired early).
+         CROSS JOIN LATERAL (
+           SELECT c.cls, LEAST(floor(${ageSql('l.earned_at', 'a.created_at')})::int, k.cm) * 10 + CASE c.cls WHEN 'r' THEN 1 WHEN 'w' THEN 2 ELSE 3 END AS fk
+         ) x
+        WHERE a.tenant_id = $1 AND a.entry_id IS NOT NULL AND a.created_at < $2 AND l.earned_at < ${eb} AND c.cls <> 'f'
+        GROUP BY GROUPING SETS ((k.cm), (k.gk), (x.fk), ())
      )
-     SELECT
-       (SELECT coalesce(json_agg(json_build_object('month', month, 'cls', cls, 'points', points)), '[]')
-          FROM (SELECT month, cls, sum(points)::float8 AS points FROM ev WHERE cls <> 'f' GROUP BY month, cls) f) AS flows,
-       (SELECT coalesce(json_agg(json_build_object('month', cm, 'points', held, 'unobserved', unobserved)), '[]')
-          FROM sets WHERE g_cm = 0) AS censored,
-       (SELECT coalesce(json_agg(json_build_object('points', live, 'age', live_age / live, 'expiry_age', CASE WHEN om = 'never' THEN NULL ELSE live_expiry_age / live END, 'expiry_month', NULLIF(om, 'never'))), '[]')
-          FROM sets WHERE g_o = 0 AND ok IS NOT NULL) AS outstanding,
-       (SELECT row_to_json(s) FROM sets s WHERE g_cm = 1 AND g_o = 7) AS totals,
-       (SELECT json_build_object(
-                 'r', array[${periodStarts.map((_, i) => `coalesce(sum(points) FILTER (WHERE cls = 'r' AND created_at >= $${5 + i}), 0)::float8`).join(', ')}]::float8[],
-                 'w', array[${periodStarts.map((_, i) => `coalesce(sum(points) FILTER (WHERE cls = 'w' AND created_at >= $${5 + i}), 0)::float8`).join(', ')}]::float8[],
-                 'all_r', coalesce(sum(points) FILTER (WHERE cls = 'r'), 0)::float8,
-                 'all_w', coalesce(sum(points) FILTER (WHERE cls = 'w'), 0)::float8,
-                 'all_x', coalesce(sum(points) FILTER (WHERE cls = 'x'), 0)::float8)
-          FROM ev) AS ev_totals`,
+     SELECT (SELECT coalesce(json_agg(lots), '[]') FROM lots) AS lots, (SELECT coalesce(json_agg(exits), '[]') FROM exits) AS exits`,
     [tenantId, at, MONTH_SECONDS, timeZone, ...periodStarts, earnedBefore],
   );
-  const row = res.rows[0];
+  type Sums = { amount: number; unobserved: number; age: number; expiry_age: number | null; past: number };
+  type LotRow = Sums & { g_cm: number; g_o: number; cm: number | null; gk: number | null; period: number[] };
+  type ExitRow = LotRow & { g_f: number; fk: number | null; past_w: number; past_x: number; r: number; w: number; x: number; period_r: number[]; period_w: number[] };
+  const lots = res.rows[0].lots as LotRow[];
+  const exits = res.rows[0].exits as ExitRow[];
+  const NONE = { amount: 0, unobserved: 0, age: 0, expiry_age: 0, past: 0, past_w: 0, past_x: 0, r: 0, w: 0, x: 0, period: periodStarts.map(() => 0), period_r: periodStarts.map(() => 0), period_w: periodStarts.map(() => 0) };
+  const lotTotal = lots.find((r) => r.g_cm === 1 && r.g_o === 1) ?? { ...NONE };
+  const exitTotal = exits.find((r) => r.g_cm === 1 && r.g_o === 1 && r.g_f === 1) ?? { ...NONE };
+
   const flows = new Map<number, AgeFlows>();
-  for (const f of row.flows as Array<{ month: number; cls: 'r' | 'w' | 'x'; points: number }>) {
-    const m = flows.get(f.month) ?? { month: f.month, redeemed: 0, withdrawn: 0, expired: 0 };
-    if (f.cls === 'r') m.redeemed += f.points;
-    else if (f.cls === 'w') m.withdrawn += f.points;
-    else m.expired += f.points;
-    flows.set(f.month, m);
+  for (const f of exits.filter((r) => r.g_f === 0)) {
+    const month = Math.floor(f.fk! / 10);
+    const m = flows.get(month) ?? { month, redeemed: 0, withdrawn: 0, expired: 0 };
+    const cls = f.fk! % 10;
+    if (cls === 1) m.redeemed += f.amount;
+    else if (cls === 2) m.withdrawn += f.amount;
+    else m.expired += f.amount;
+    flows.set(month, m);
   }
-  const totals = row.totals ?? { amount: 0, past_held: 0, past_issued: 0, past_x: 0, period_issued: periodStarts.map(() => 0) };
-  const ev = row.ev_totals;
-  const liveHeld = (row.outstanding as Array<{ points: number }>).reduce((s, g) => s + g.points, 0);
+  const censoredExits = new Map(exits.filter((r) => r.g_cm === 0).map((r) => [r.cm!, r]));
+  const censored: AgeCensored[] = lots.filter((r) => r.g_cm === 0).map((r) => {
+    const x = censoredExits.get(r.cm!);
+    return { month: r.cm!, points: r.amount - (x?.amount ?? 0), unobserved: r.unobserved - (x?.unobserved ?? 0) };
+  }).filter((c) => c.points !== 0).sort((a, b) => a.month - b.month);
+  // The outstanding groups: lots not past their expiry date, by (age month, expiry age month, expiry month).
+  const exitGroups = new Map(exits.filter((r) => r.g_o === 0 && r.gk !== null).map((r) => [r.gk, r]));
+  const outstanding: OutstandingGroup[] = [];
+  for (const r of lots.filter((x) => x.g_o === 0 && x.gk !== null)) {
+    const x = exitGroups.get(r.gk);
+    const points = r.amount - (x?.amount ?? 0);
+    if (!(points > 0)) continue;
+    const { expiryMonth } = groupOfKey(r.gk!);
+    outstanding.push({
+      points,
+      age: (r.age - (x?.age ?? 0)) / points,
+      expiry_age: expiryMonth === null ? null : ((r.expiry_age ?? 0) - (x?.expiry_age ?? 0)) / points,
+      expiry_month: expiryMonth,
+    });
+  }
+  const pastHeld = lotTotal.past - exitTotal.past;
   return {
     flows: [...flows.values()].sort((a, b) => a.month - b.month),
-    censored: (row.censored as AgeCensored[]).sort((a, b) => a.month - b.month),
-    outstanding: row.outstanding as OutstandingGroup[],
+    censored,
+    outstanding,
     totals: {
-      issued_gross: totals.amount ?? 0,
-      withdrawn: ev.all_w,
-      redeemed: ev.all_r,
+      issued_gross: lotTotal.amount,
+      withdrawn: exitTotal.w,
+      redeemed: exitTotal.r,
       // Expired by inactivity (or early) plus all that lots past their expiry date held: what the expiry job wrote
-      // off on the date ('f' allocations are part of `held`) and what it has not yet written off.
-      expired: ev.all_x + totals.past_held,
-      outstanding: liveHeld,
-      past_issued: totals.past_issued,
-      past_expired: totals.past_x + totals.past_held,
+      // off on the date and what it has not yet written off.
+      expired: exitTotal.x + pastHeld,
+      outstanding: outstanding.reduce((sum, g) => sum + g.points, 0),
+      past_issued: lotTotal.past - exitTotal.past_w,
+      past_expired: exitTotal.past_x + pastHeld,
     },
-    periods: periodStarts.map((from, i) => ({ from, issued_gross: totals.period_issued[i] ?? 0, withdrawn: ev.w[i] ?? 0, redeemed: ev.r[i] ?? 0 })),
+    periods: periodStarts.map((from, i) => ({ from, issued_gross: lotTotal.period[i] ?? 0, withdrawn: exitTotal.period_w[i] ?? 0, redeemed: exitTotal.period_r[i] ?? 0 })),
   };
 }
 
