@@ -90,6 +90,7 @@ import type { ResultView } from './modules/analytics/analytics.types.js';
 import { cohortsStage, cohortsView } from './modules/analytics/cohorts/cohorts.js';
 import { atRiskStage, atRiskView } from './modules/analytics/at-risk/at-risk.js';
 import { experienceStage, experienceView } from './modules/analytics/experience/experience.js';
+import { economicsStage, economicsView } from './modules/analytics/economics/economics.stage.js';
 import { SimulatorService } from './modules/analytics/simulator/simulator.service.js';
 import { simulatorRoutes } from './modules/analytics/simulator/simulator.routes.js';
 import { defineSimulatorJobs } from './modules/analytics/simulator/simulator.jobs.js';
@@ -277,12 +278,13 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const analytics = new AnalyticsService({ db, clock, jobs, programs, members, log: logger });
     const analyticsViews: ResultView[] = [RFM_VIEW];
     defineAnalyticsJobs(jobs, { analytics, tenants });
-    // Cohorts, the at-risk list and experience by segment are stages of every run (they run after the core stage of
+    // Cohorts, the at-risk list, program economics and experience by segment are stages of every run (they run after the core stage of
     // their name: at_risk after scoring, experience after at_risk); their documents are served by analyticsViews.
     analytics.registerStage(cohortsStage);
     analytics.registerStage(atRiskStage);
     analytics.registerStage(experienceStage);
-    analyticsViews.push(cohortsView, atRiskView, experienceView);
+    analytics.registerStage(economicsStage);
+    analyticsViews.push(cohortsView, atRiskView, experienceView, economicsView);
     // Behaviour metrics over any range of days, computed when asked (docs/analytics/behaviour.md), with the tenant's
     // analytics settings (the definition of "lost").
     const behaviour = new BehaviourService({ clock, settings: async (q, t) => (await analytics.settings(q, t)).settings });
