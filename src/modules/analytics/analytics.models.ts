@@ -19,6 +19,7 @@ import { fitBgNbd, type BgNbdModel } from './clv/bgnbd.js';
 import { holdoutCalibration, type HoldoutCalibration } from './clv/calibration.js';
 import { DAYS_PER_UNIT, days, type CustomerSummary, type ModelWarning, type SummarySet } from './clv/clv.types.js';
 import { fitGammaGamma, type GammaGammaModel } from './clv/gamma-gamma.js';
+import { countedPurchasesCtes } from './analytics.purchases.js';
 import { dayEnd, REPEAT_SPEND_TABLE } from './analytics.summary.js';
 import * as store from './analytics.store.js';
 import type { RunScope, RunStage, RunWarning } from './analytics.types.js';
@@ -38,6 +39,12 @@ export const sampleBound = (population: number, cap: number) => (population <= c
 export const inSample = (column: string, param: string) => `(hashtextextended(${column}::text, 0) & ${HASH_RANGE - 1}) < ${param}`;
 
 const STREAM_BATCH = 10_000;
+
+/**
+ * The members' counted purchases of the holdout (analytics.purchases.ts): dated from the run's end ($3) up to the
+ * holdout's end ($5), with the returns dated before the holdout's end; the currency does not matter to a count ($7).
+ */
+const HOLDOUT_PURCHASES = countedPurchasesCtes('holdout', { tenant: '$1', since: '$3', end: '$5', timeZone: '$4', currency: '$7', customers: 'members' });
 
 /** Rows of a query on the run's session, read through a cursor (never the whole result in memory). */
 async function eachRow<R>(client: Tx, sql: string, values: unknown[], fn: (row: R) => void): Promise<void> {
@@ -93,18 +100,15 @@ export async function fitBgNbdStage(client: Tx, scope: RunScope, members: number
   const all: CustomerSummary[] = [];
   const fitted: CustomerSummary[] = [];
   let repeaters = 0;
-  // x_star: the member's purchase days in the holdout (counted like the summary's days, returns as they stand now).
+  // x_star: the member's purchase days in the holdout, counted like the summary's days as of the holdout's end.
   await eachRow<{ x: number; tx: number; t: number; x_star: number | null; in_sample: boolean }>(
     client,
-    `SELECT s.purchase_days - 1 AS x, s.t_x_days AS tx, s.t_days AS t, h.x_star, ${inSample('s.member_id', '$6')} AS in_sample
+    `WITH ${HOLDOUT_PURCHASES}
+     SELECT s.purchase_days - 1 AS x, s.t_x_days AS tx, s.t_days AS t, h.x_star, ${inSample('s.member_id', '$6')} AS in_sample
        FROM analytics_member_scores s
-       LEFT JOIN (SELECT member_id, count(DISTINCT (occurred_at AT TIME ZONE $4)::date)::int AS x_star
-                    FROM transactions
-                   WHERE tenant_id = $1 AND type = 'purchase' AND status = 'recorded' AND member_id IS NOT NULL
-                     AND occurred_at >= $3 AND occurred_at < $5 AND (returned_total = 0 OR total > returned_total)
-                   GROUP BY member_id) h ON h.member_id = s.member_id
+       LEFT JOIN (SELECT member_id, count(DISTINCT day)::int AS x_star FROM holdout GROUP BY member_id) h ON h.member_id = s.member_id
       WHERE s.tenant_id = $1 AND s.run_id = $2`,
-    [scope.tenantId, scope.runId, scope.end, scope.timeZone, holdout?.end ?? scope.end, sampleBound(members, MAX_FIT_CUSTOMERS)],
+    [scope.tenantId, scope.runId, scope.end, scope.timeZone, holdout?.end ?? scope.end, sampleBound(members, MAX_FIT_CUSTOMERS), scope.currency],
     (r) => {
       if (!r.in_sample && !holdout) return;
       const c: CustomerSummary = { id: '', x: r.x, t_x: r.tx / perUnit, T: r.t / perUnit, m_x: 0 };

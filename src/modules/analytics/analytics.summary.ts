@@ -2,18 +2,17 @@
  * The summary stage: one set-based INSERT … SELECT of every member's purchase summary as of the run's day
  * (docs/analytics.md → Summary), read from the transactions module's orders and never written back to them.
  *
- * Counted orders: purchases with status `recorded`, of a member, dated before scope.end (the first instant of the day
- * after as_of in the tenant's time zone), not wholly returned by the returns dated before scope.end (a purchase of
- * total 0 that nothing was returned from counts, as in the literature: CDNOW has eight). A purchase's day
- * is its local date in the tenant's time zone; same-day orders are one purchase occasion. Money counts only orders in
- * the run's currency (the program currency): an order in another currency counts as an order and a purchase day with
- * no money.
+ * Counted orders: the members' purchases that count as of scope.end (the first instant of the day after as_of in the
+ * tenant's time zone), by the one definition every analytics figure shares (analytics.purchases.ts): recorded, not
+ * wholly returned by the returns dated before scope.end (a purchase of total 0 that nothing was returned from counts),
+ * net of those returns, money only in the run's currency. Same-day orders are one purchase occasion.
  *
  * The same statement also writes, into a temporary table of the run's session, each repeater's exact total of repeat
  * days: analytics_member_scores keeps the repeat-day mean rounded to whole minor units, which is enough for scoring
  * but not for the Gamma-Gamma fit (on CDNOW, cents-rounded means move γ from 15.443 to 15.448).
  */
 import type { Queryable } from '../../platform/db/db.js';
+import { countedPurchasesCtes } from './analytics.purchases.js';
 import type { RunScope } from './analytics.types.js';
 
 /** Session-local (pg_temp) table of (member, x, exact repeat-days total) per repeater; read by the Gamma-Gamma stage. */
@@ -27,6 +26,9 @@ export interface SummaryStats {
   median_gap_days: number | null;
 }
 
+/** The members' counted purchases as of the run's end (analytics.purchases.ts); $1 tenant, $3 end, $4 zone, $5 currency. */
+const SUMMARY_PURCHASES = countedPurchasesCtes('purchases', { tenant: '$1', end: '$3', timeZone: '$4', currency: '$5', customers: 'members' });
+
 /** The first instant of the day after `asOf` in `timeZone`, as PostgreSQL's time zone rules give it. */
 export async function dayEnd(q: Queryable, asOf: string, timeZone: string): Promise<Date> {
   const res = await q.query<{ end: Date }>(`SELECT (($1::date + 1)::timestamp AT TIME ZONE $2) AS "end"`, [asOf, timeZone]);
@@ -38,19 +40,7 @@ export async function summarize(q: Queryable, scope: RunScope): Promise<SummaryS
   await q.query(`DROP TABLE IF EXISTS ${REPEAT_SPEND_TABLE}`);
   await q.query(`CREATE TEMPORARY TABLE analytics_repeat_spend (member_id uuid NOT NULL, x integer NOT NULL, total bigint NOT NULL)`);
   const res = await q.query<SummaryStats>(
-    `WITH returned AS (
-       SELECT original_id, sum(total) AS amount
-         FROM transactions
-        WHERE tenant_id = $1 AND type = 'return' AND status = 'recorded' AND occurred_at < $3
-        GROUP BY original_id
-     ), purchases AS (
-       SELECT t.member_id, (t.occurred_at AT TIME ZONE $4)::date AS day,
-              CASE WHEN t.currency = $5 THEN t.total - coalesce(r.amount, 0) ELSE 0 END AS net
-         FROM transactions t
-         LEFT JOIN returned r ON r.original_id = t.id
-        WHERE t.tenant_id = $1 AND t.type = 'purchase' AND t.status = 'recorded' AND t.member_id IS NOT NULL
-          AND t.occurred_at < $3 AND (r.amount IS NULL OR r.amount = 0 OR t.total > r.amount)
-     ), days AS MATERIALIZED (
+    `WITH ${SUMMARY_PURCHASES}, days AS MATERIALIZED (
        -- One row per member and purchase day; gap: days since the member's previous purchase day (null on the first).
        SELECT member_id, day, count(*) AS orders, sum(net) AS net,
               day - lag(day) OVER (PARTITION BY member_id ORDER BY day) AS gap

@@ -23,16 +23,18 @@ export function atRiskRoutes(deps: { db: Db }) {
 
     app.get('/v1/analytics/at-risk', {
       schema: {
-        tags, summary: 'Members at risk, the most money at risk first, each with its reasons',
+        tags, summary: 'Members at risk, the most money at risk first, each with its risk_reasons',
         description: 'Members in the top CLV deciles with a low P(alive), an NPS detractor answer, a breached case or a falling purchase rate (docs/analytics/at-risk.md), '
           + 'ranked by value at risk (CLV / P(alive): what the member brings if still active). From `run_id` (a succeeded run: 404 for another tenant\'s, 422 while it has not succeeded), '
-          + 'by default from the newest published run; before any run is published the list is empty with `run_id` null. `reason` keeps the members with that reason.',
+          + 'by default from the newest published run; before any run is published the list is empty with `run_id` null. `reason` keeps the members with that reason in `risk_reasons`.',
         querystring: AtRiskQuery, response: { 200: Type.Ref(AtRiskPage), ...problems(400, 401, 404, 422) },
       },
     }, async (req) => {
       const q = req.query;
       const { run, rows } = await listAtRisk(db, tenantOf(req).tenantId, { runId: q.run_id, reason: q.reason, after: decodeCursor(q.cursor, isRankCursor), limit: q.limit + 1 });
-      return { run_id: run?.id ?? null, as_of: run?.as_of ?? null, currency: run?.currency ?? null, ...page(rows, q.limit, (r) => r, (r) => ({ v: r.value_at_risk, id: r.member_id })) };
+      // The row's old-named `reasons` copy is for the CSV writer only (at-risk.store.ts AtRiskRow); the list serves risk_reasons.
+      const item = ({ reasons: _old, ...r }: (typeof rows)[number]) => r;
+      return { run_id: run?.id ?? null, as_of: run?.as_of ?? null, currency: run?.currency ?? null, ...page(rows, q.limit, item, (r) => ({ v: r.value_at_risk, id: r.member_id })) };
     });
 
     app.get('/v1/analytics/at-risk.csv', {

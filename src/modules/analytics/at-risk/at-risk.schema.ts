@@ -40,7 +40,7 @@ export const AtRiskMember = Type.Object({
   email: Nullable(Type.String()),
   first_name: Nullable(Type.String()),
   last_name: Nullable(Type.String()),
-  reasons: Type.Array(Reason, { description: 'Why the member is on the list, in the order of `reason`.' }),
+  risk_reasons: Type.Array(Reason, { description: 'Why the member is on the list, in the order of `reason` (the name member scores and member_analytics use).' }),
   value_at_risk: Money('What the member brings over the CLV horizon if still active: CLV / P(alive). The list is ranked by it.'),
   clv: Nullable(Money('Predictive CLV over the horizon (the model\'s, already weighted by P(alive)).')),
   clv_decile: Nullable(Type.Integer({ description: '1-10, 10 = the top tenth of CLV.' })),

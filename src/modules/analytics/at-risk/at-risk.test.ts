@@ -236,7 +236,7 @@ describe('at-risk', () => {
     assert.equal((await rowsOf(t, runId)).get(m.A!)!.value_at_risk, 100000);
   });
 
-  test('GET /v1/analytics/at-risk: the newest published run, ranked by value at risk, with reasons and the member; reason filter; cursor pages', async () => {
+  test('GET /v1/analytics/at-risk: the newest published run, ranked by value at risk, with risk_reasons and the member; reason filter; cursor pages', async () => {
     // A newer run that is not published is not the default.
     await insertRun(app.patron.db, t.id, { as_of: '2031-07-31', published: false });
     const res = await t.api('GET', '/v1/analytics/at-risk');
@@ -244,7 +244,7 @@ describe('at-risk', () => {
     assert.deepEqual([res.body.run_id, res.body.as_of, res.body.currency, res.body.next_cursor], [runId, AS_OF, 'EUR', null]);
     assert.deepEqual(res.body.data.map((r: any) => r.member_id), ['A', 'D', 'B', 'H', 'C'].map((n) => m[n]));
     assert.deepEqual(res.body.data[0], {
-      member_id: m.A, external_id: 'ext-A', email: 'a@example.com', first_name: 'A', last_name: 'Test', reasons: ['low_p_alive'],
+      member_id: m.A, external_id: 'ext-A', email: 'a@example.com', first_name: 'A', last_name: 'Test', risk_reasons: ['low_p_alive'],
       value_at_risk: 100000, clv: 30000, clv_decile: 10, p_alive: 0.3, segment: 'cant_lose_them', last_purchase_on: '2030-11-02', recency_days: 240,
       recent_rate_ratio: null,
     });

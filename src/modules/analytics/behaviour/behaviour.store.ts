@@ -10,6 +10,7 @@
  * expressions come from a fixed map below, never from input.
  */
 import type { Db, Queryable } from '../../../platform/db/db.js';
+import { countedPurchasesCtes } from '../analytics.purchases.js';
 import { DEFAULT_ANALYTICS_SETTINGS, type AnalyticsSettings } from '../analytics.types.js';
 
 export const BREAKDOWNS = ['tier', 'channel', 'store', 'segment', 'cohort', 'customer_type'] as const;
@@ -75,6 +76,15 @@ const CUSTOMER_GROUP: Record<Exclude<Breakdown, 'channel' | 'store'>, string> = 
 const ORDER_GROUP: Record<'channel' | 'store', string> = { channel: 't.channel', store: 't.store_id' };
 
 /**
+ * The counted purchases (analytics.purchases.ts) of members and non-members, as of the first instant after `to`
+ * ($4) in the time zone ($2); money in the program currency ($5). Carries the order-breakdown columns.
+ */
+const PURCHASES = countedPurchasesCtes('purchases', {
+  tenant: '$1', end: '(($4::date + 1)::timestamp AT TIME ZONE $2)', timeZone: '$2', currency: '$5',
+  customers: 'members_and_non_members', columns: ['channel', 'store_id'],
+});
+
+/**
  * Parameters: $1 tenant, $2 time zone, $3 from, $4 to, $5 program currency, $6 rule, $7 gap multiple, $8 fixed days,
  * $9 P(alive) threshold.
  */
@@ -109,23 +119,22 @@ function sql(by: Breakdown | null): string {
 
   return `
 WITH
--- The orders that count, up to the end of \`to\` in the tenant's time zone, per customer, day (and group of an order
--- breakdown): purchases, recorded (not voided), not wholly returned, of a known customer. Money (net of returns) only
--- in the program currency. A customer is a member (their id) or a non-member's customer_ref (a uuid made of its md5:
--- a uuid key hashes and sorts faster than text, and 128 bits make a clash with a member's random id impossible in
+-- The orders that count as of the end of \`to\` in the tenant's time zone (analytics.purchases.ts: the definition the
+-- analytics run uses, with the returns dated before that end), of members and of non-members with a customer_ref.
+${PURCHASES},
+-- Per customer, day (and group of an order breakdown): orders, those with money (in the program currency) and their
+-- money net of returns. A customer is a member (their id) or a non-member's customer_ref (a uuid made of its md5: a
+-- uuid key hashes and sorts faster than text, and 128 bits make a clash with a member's random id impossible in
 -- practice).
 od AS MATERIALIZED (
   SELECT coalesce(t.member_id, md5(t.customer_ref)::uuid) AS cust,
          t.member_id,
-         (t.occurred_at AT TIME ZONE $2)::date AS day,
+         t.day,
          ${orderDim ? ORDER_GROUP[orderDim] : 'NULL::text'} AS og,
          count(*)::int AS orders,
-         count(*) FILTER (WHERE t.currency = $5)::int AS money_orders,
-         coalesce(sum(t.total - t.returned_total) FILTER (WHERE t.currency = $5), 0)::bigint AS revenue
-    FROM transactions t
-   WHERE t.tenant_id = $1 AND t.type = 'purchase' AND t.status = 'recorded' AND t.total - t.returned_total > 0
-     AND (t.member_id IS NOT NULL OR t.customer_ref IS NOT NULL)
-     AND t.occurred_at < (($4::date + 1)::timestamp AT TIME ZONE $2)
+         count(*) FILTER (WHERE t.money)::int AS money_orders,
+         coalesce(sum(t.net), 0)::bigint AS revenue
+    FROM purchases t
    GROUP BY 1, 2, 3, 4
 ),
 -- Purchase days (same-day orders are one) and the days since the customer's previous purchase day.

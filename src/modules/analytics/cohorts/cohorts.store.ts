@@ -3,6 +3,7 @@
  * (the analytics module's reporting exception: it reads `transactions` and writes nothing here).
  */
 import type { Queryable } from '../../../platform/db/db.js';
+import { countedPurchasesCtes } from '../analytics.purchases.js';
 
 /** Members of one cohort who bought in one calendar month, and what they spent in it. */
 export interface CohortCellRow {
@@ -15,20 +16,21 @@ export interface CohortCellRow {
   revenue: number;
 }
 
+/** The members' counted purchases as of the run's end (analytics.purchases.ts); $1 tenant, $2 zone, $3 end, $4 currency. */
+const PURCHASES = countedPurchasesCtes('purchases', { tenant: '$1', end: '$3', timeZone: '$2', currency: '$4', customers: 'members' });
+
 /**
  * Per cohort (month of a member's first purchase) and month: the members who bought in it and their revenue.
- * Orders: purchases of members, recorded (not voided), not wholly returned, before `end`; months in `timeZone`.
- * Revenue only from orders in `currency`; an order in another currency still makes its member active that month.
+ * Orders: the members' purchases the run's summary counts as of `end` (recorded, not wholly returned by the returns
+ * dated before `end`, a zero-total purchase included); months of their local day in `timeZone`. Revenue net of those
+ * returns, only from orders in `currency`; an order in another currency still makes its member active that month.
  */
 export async function cohortCells(q: Queryable, p: { tenantId: string; timeZone: string; end: Date; currency: string }): Promise<CohortCellRow[]> {
   const { rows } = await q.query<CohortCellRow>(
-    `WITH m AS (
-       SELECT t.member_id,
-              date_trunc('month', t.occurred_at AT TIME ZONE $2)::date AS month,
-              coalesce(sum(t.total - t.returned_total) FILTER (WHERE t.currency = $4), 0)::bigint AS revenue
-         FROM transactions t
-        WHERE t.tenant_id = $1 AND t.type = 'purchase' AND t.status = 'recorded' AND t.total - t.returned_total > 0
-          AND t.member_id IS NOT NULL AND t.occurred_at < $3
+    `WITH ${PURCHASES},
+     m AS (
+       SELECT t.member_id, date_trunc('month', t.day)::date AS month, coalesce(sum(t.net), 0)::bigint AS revenue
+         FROM purchases t
         GROUP BY t.member_id, 2
      ),
      f AS (SELECT m.member_id, min(m.month) AS cohort FROM m GROUP BY m.member_id)

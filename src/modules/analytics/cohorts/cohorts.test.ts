@@ -12,6 +12,8 @@ import { startTestApp, type TestApp, type TestTenant } from '../../../../test/he
 import { DEFAULT_ANALYTICS_SETTINGS, type RunScope } from '../analytics.types.js';
 import { addMonths, cohortsStage, cohortsView, computeCohorts, monthsBetween } from './cohorts.js';
 import { CohortsSchema } from './cohorts.schema.js';
+import { summarize } from '../analytics.summary.js';
+import { insertRun } from '../at-risk/scores.fixture.js';
 
 let app: TestApp;
 before(async () => {
@@ -31,9 +33,10 @@ async function buy(t: TestTenant, who: { member: string } | { ref: string }, at:
   return res.body;
 }
 
-async function giveBack(t: TestTenant, purchase: any, total: number): Promise<void> {
+/** A return dated `at`: only returns dated before a run's end are netted in it. */
+async function giveBack(t: TestTenant, purchase: any, total: number, at: string): Promise<void> {
   const res = await t.api('POST', '/v1/transactions', {
-    body: { external_id: `r-${crypto.randomUUID()}`, type: 'return', original_id: purchase.id, currency: purchase.currency, total },
+    body: { external_id: `r-${crypto.randomUUID()}`, type: 'return', original_id: purchase.id, currency: purchase.currency, total, occurred_at: at },
   });
   assert.equal(res.status, 201, res.text);
 }
@@ -59,14 +62,14 @@ describe('cohorts', () => {
     // M2: twice in January (one active month), then February with 400 of 1000 given back.
     await buy(t, { member: 'M2' }, '2031-01-05T12:00:00Z', 1500);
     await buy(t, { member: 'M2' }, '2031-01-20T12:00:00Z', 500);
-    await giveBack(t, await buy(t, { member: 'M2' }, '2031-02-14T12:00:00Z', 1000), 400);
+    await giveBack(t, await buy(t, { member: 'M2' }, '2031-02-14T12:00:00Z', 1000), 400, '2031-02-15T12:00:00Z');
     // M3: a voided first order in December; really first in February, again in April.
     const voided = await buy(t, { member: 'M3' }, '2030-12-15T12:00:00Z', 5000);
     assert.equal((await t.api('POST', `/v1/transactions/${voided.id}/void`, { body: { reason: 'test' } })).status, 200);
     await buy(t, { member: 'M3' }, '2031-02-03T12:00:00Z', 1000);
     await buy(t, { member: 'M3' }, '2031-04-10T12:00:00Z', 700);
     // M4: a wholly returned order in February; really first in March.
-    await giveBack(t, await buy(t, { member: 'M4' }, '2031-02-20T12:00:00Z', 800), 800);
+    await giveBack(t, await buy(t, { member: 'M4' }, '2031-02-20T12:00:00Z', 800), 800, '2031-02-21T12:00:00Z');
     await buy(t, { member: 'M4' }, '2031-03-05T12:00:00Z', 900);
     // M6: first in March, in another currency (the program's was BGN then): active, no revenue.
     assert.equal((await t.api('PATCH', '/v1/tenant', { body: { default_currency: 'BGN' } })).status, 200);
@@ -120,6 +123,28 @@ describe('cohorts', () => {
     assert.equal(none.customers, 0);
     const early = await computeCohorts(app.patron.db, scope(t, '2030-12-31', '2031-01-01T05:00:00Z'));
     assert.deepEqual(early.cohorts, []); // M3's December order was voided
+  });
+
+  test('one definition of a counted purchase: cohorts.customers is the summary\'s member count, with a zero-total purchase and a return after as_of', async () => {
+    const u = await app.newTenant();
+    // Z: one purchase of total 0 that nothing was returned from (it counts, as in CDNOW).
+    await buy(u, { member: 'Z' }, '2031-02-02T12:00:00Z', 0);
+    // L: a purchase wholly returned after as_of: as of 2031-03-10 it was a full purchase (the backtest must not see
+    // the later return, although the purchase's returned_total holds it now).
+    const later = await buy(u, { member: 'L' }, '2031-02-10T12:00:00Z', 1000);
+    await giveBack(u, later, 1000, '2031-03-15T12:00:00Z');
+    // P: an ordinary buyer, twice.
+    await buy(u, { member: 'P' }, '2031-01-05T12:00:00Z', 700);
+    await buy(u, { member: 'P' }, '2031-03-01T12:00:00Z', 300);
+
+    // The summary and cohorts stages as the run pipeline calls them, on one session, as of 2031-03-10 (UTC tenant).
+    const runId = await insertRun(app.patron.db, u.id, { as_of: '2031-03-10', status: 'running' });
+    const s: RunScope = { ...scope(u, '2031-03-10', '2031-03-11T00:00:00Z'), runId, timeZone: 'UTC' };
+    const [summary, doc] = await app.patron.db.tx(async (q) => [await summarize(q, s), await computeCohorts(q, s)] as const);
+    assert.equal(summary.members, 3);
+    assert.equal(doc.customers, summary.members);
+    assert.equal(doc.revenue, summary.revenue);
+    assert.equal(doc.revenue, 0 + 1000 + 700 + 300);
   });
 
   test('the registration and the view: stage cohorts, kind cohorts, at /v1/analytics/cohorts; month arithmetic', () => {
