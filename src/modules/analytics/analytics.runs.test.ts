@@ -392,6 +392,33 @@ describe('run lifecycle', () => {
     assert.equal(gaveUp.status, 'failed');
     assert.match(gaveUp.error, /interrupted 3 times/);
   });
+
+  test('the run succeeds in the publish transaction: when marking it succeeded fails, nothing is published', async () => {
+    app.clock.set('2031-06-01T12:00:00Z');
+    const t = await tenant();
+    await member(t, 'a');
+    await order(t, { member_external_id: 'a', occurred_at: '2031-05-01T10:00:00Z', total: 1000 });
+    const queued = await t.api('POST', '/v1/analytics/runs', { body: {} });
+    // The succeeded event is written with the status: make it fail, for this tenant only (this file's own database).
+    const db = app.patron.db;
+    await db.query(`CREATE OR REPLACE FUNCTION analytics_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
+    await db.query(`CREATE TRIGGER analytics_test_refuse BEFORE INSERT ON outbox_events FOR EACH ROW
+      WHEN (NEW.tenant_id = '${t.id}' AND NEW.type = 'analytics_run.succeeded') EXECUTE FUNCTION analytics_test_refuse()`);
+    try {
+      const outcome: any = await app.patron.jobs.runNow('analytics.run', { tenant_id: t.id, run_id: queued.body.id });
+      assert.equal(outcome.status, 'failed');
+      assert.match(outcome.detail, /stage publish: refused by the test/);
+    } finally {
+      await db.query(`DROP TRIGGER analytics_test_refuse ON outbox_events`);
+      await db.query(`DROP FUNCTION analytics_test_refuse()`);
+    }
+    const r = (await t.api('GET', `/v1/analytics/runs/${queued.body.id}`)).body;
+    assert.equal(r.status, 'failed');
+    assert.equal(r.published, false);
+    const rows = await db.query(`SELECT count(*)::int AS n FROM member_analytics WHERE tenant_id = $1`, [t.id]);
+    assert.equal(rows.rows[0].n, 0);
+  });
 });
 
 describe('models, publishing and the reads', () => {

@@ -5,9 +5,10 @@
  * The core stages are here (summary, rfm, bgnbd, gamma_gamma, scoring, publish); the other stages come from the
  * modules that register them (`registerStage`, in the composition root). A run executes on one dedicated database
  * session that holds the tenant's advisory lock, so a tenant's runs execute one at a time, and that the stages can
- * hand each other session tables (the summary's exact repeat spend, the scoring's predictions). Each stage commits on
- * its own; progress and timings are written beside it, on another connection, so that GET /v1/analytics/runs/{id}
- * shows them while the run works.
+ * hand each other session tables (the
+ * summary's exact repeat spend, the scoring's predictions). Each stage commits on its own; the last, publish, commits
+ * with the run's final status. Progress and timings are written beside it, on another connection, so that
+ * GET /v1/analytics/runs/{id} shows them while the run works.
  *
  * Failure: an error in a stage ends the run as `failed` with the stage and message, and the job does not retry it
  * (the same data would fail the same way). A run interrupted by a crash (still `running` when its job is retried
@@ -101,6 +102,8 @@ export function addDays(date: string, n: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 }
 
+type RunEnd = { status: 'succeeded' | 'failed'; progress: RunProgress; summary: RunSummary | null; error: string | null };
+
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export interface RunsDeps {
@@ -125,6 +128,8 @@ export class AnalyticsRuns {
    */
   registerStage(reg: StageRegistration): void {
     if (!(RUN_STAGES as readonly string[]).includes(reg.stage)) throw new Error(`registerStage: unknown stage "${reg.stage}" (one of ${RUN_STAGES.join(', ')})`);
+    // The run is marked succeeded in the publish's own transaction, which must therefore be the run's last work.
+    if (reg.stage === 'publish') throw new Error('registerStage: the publish stage is the core\'s alone (the run succeeds in its transaction)');
     if (reg.kind !== undefined && (CORE_KINDS.has(reg.kind) || this.registered.some((r) => r.kind === reg.kind))) {
       throw new Error(`registerStage: the result kind "${reg.kind}" is already stored by another stage`);
     }
@@ -243,12 +248,21 @@ export class AnalyticsRuns {
           await store.setProgress(db, tenantId, runId, progress);
         });
         if (step.kind !== undefined) await store.putResult(client, tenantId, runId, step.kind, out.result);
-        await client.query('COMMIT');
         sp.ms = Math.round(performance.now() - started);
         sp.rows = out.rows;
         sp.status = 'succeeded';
         sp.finished_at = clock.now().toISOString();
         progress.done++;
+        if (step.name === 'publish') {
+          // The run succeeds in the publish's transaction: a crash cannot leave a published run that is not succeeded
+          // (publish is the last stage, and no other module adds to it: registerStage).
+          progress.stage = null;
+          await this.writeFinish(client, tenantId, runId, { status: 'succeeded', progress, summary: state.summary, error: null });
+          await client.query('COMMIT');
+          current = null;
+          break;
+        }
+        await client.query('COMMIT');
         current = null;
         // The summary is there for the later stages to read (e.g. the median gap of the churn rule).
         await store.setProgress(db, tenantId, runId, progress, step.name === 'summary' ? state.summary : undefined);
@@ -268,20 +282,21 @@ export class AnalyticsRuns {
       log.error({ err, stage: current?.name }, 'analytics run failed');
       return { status: 'failed', detail: error };
     }
-    progress.stage = null;
-    await this.finish(tenantId, runId, { status: 'succeeded', progress, summary: state.summary, error: null });
     log.info({ ms: Math.round(performance.now() - runStarted), members: state.summary.members }, 'analytics run succeeded');
     return { status: 'succeeded' };
   }
 
-  private async finish(tenantId: string, runId: string, end: { status: 'succeeded' | 'failed'; progress: RunProgress; summary: RunSummary | null; error: string | null }): Promise<void> {
+  private async finish(tenantId: string, runId: string, end: RunEnd): Promise<void> {
+    await this.deps.db.tx((tx) => this.writeFinish(tx, tenantId, runId, end));
+  }
+
+  /** The run's final status, progress and summary, and its event, in the caller's transaction. */
+  private async writeFinish(tx: Tx, tenantId: string, runId: string, end: RunEnd): Promise<void> {
     const at = this.deps.clock.now();
-    await this.deps.db.tx(async (tx) => {
-      await store.finishRun(tx, tenantId, runId, { ...end, at });
-      await emit(tx, {
-        tenantId, type: `analytics_run.${end.status}`, aggregateType: 'analytics_run', aggregateId: runId, occurredAt: at,
-        payload: { run_id: runId, ...(end.error ? { error: end.error } : { members: end.summary?.members ?? 0 }) },
-      });
+    await store.finishRun(tx, tenantId, runId, { ...end, at });
+    await emit(tx, {
+      tenantId, type: `analytics_run.${end.status}`, aggregateType: 'analytics_run', aggregateId: runId, occurredAt: at,
+      payload: { run_id: runId, ...(end.error ? { error: end.error } : { members: end.summary?.members ?? 0 }) },
     });
   }
 
