@@ -241,8 +241,12 @@ describe('a run as of a day in the tenant\'s time zone', () => {
     const queued = await t.api('POST', '/v1/analytics/runs', { body: {} });
     assert.equal(queued.status, 202, queued.text);
     assert.equal(queued.body.as_of, '2031-06-01');
+    // A second run as of a day with one queued (or running) is a 409 naming as_of.
     const noBody = await t.api('POST', '/v1/analytics/runs');
-    assert.equal(noBody.status, 202, noBody.text);
+    assert.equal(noBody.status, 409, noBody.text);
+    assert.deepEqual(noBody.body.errors.map((e: any) => e.field), ['as_of']);
+    assert.match(noBody.body.detail, /2031-06-01/);
+    assert.equal((await t.api('GET', '/v1/analytics/runs?status=queued')).body.data.length, 1);
     const today = await t.api('POST', '/v1/analytics/runs', { body: { as_of: '2031-06-02' } });
     assert.equal(today.status, 202, today.text);
     for (const as_of of ['2031-06-03', '2031-02-30', '01-06-2031']) {
@@ -314,7 +318,7 @@ describe('run lifecycle', () => {
     assert.deepEqual(events.rows.map((e) => e.type), ['analytics_run.queued', 'analytics_run.succeeded']);
   });
 
-  test("a tenant's runs execute one at a time; another tenant's run does not wait", async () => {
+  test("a tenant's runs execute one at a time: the second's job comes back later rather than wait; another tenant's run does not wait", async () => {
     app.clock.set('2031-06-01T12:00:00Z');
     const t = await tenant();
     const other = await tenant();
@@ -331,7 +335,19 @@ describe('run lifecycle', () => {
       ...ids.map((id) => app.patron.jobs.runNow('analytics.run', { tenant_id: t.id, run_id: id })),
       app.patron.jobs.runNow('analytics.run', { tenant_id: other.id, run_id: theirs }),
     ]);
-    assert.deepEqual(outcomes.map((o: any) => o.status), ['succeeded', 'succeeded', 'succeeded']);
+    // One of the tenant's two ran; the other found the tenant's lock taken and was queued again, to start later.
+    assert.deepEqual(outcomes.map((o: any) => o.status).slice(0, 2).sort(), ['skipped', 'succeeded']);
+    assert.equal((outcomes[2] as any).status, 'succeeded');
+    const waiting = ids[(outcomes as any[]).findIndex((o) => o.status === 'skipped')]!;
+    assert.match((outcomes as any[]).find((o) => o.status === 'skipped').detail, /another run of the tenant is executing/);
+    const again = await app.patron.db.query(
+      `SELECT start_after > now() + interval '10 seconds' AS later FROM pgboss.job WHERE name = 'analytics.run' AND data->>'run_id' = $1 AND state = 'created'`,
+      [waiting],
+    );
+    // The job queue() sent (runNow bypassed it) and the one sent again, with a delay.
+    assert.deepEqual(again.rows.map((r) => r.later).sort(), [false, true], 'queued again, with a delay');
+    assert.equal((await t.api('GET', `/v1/analytics/runs/${waiting}`)).body.status, 'queued');
+    assert.deepEqual(await app.patron.jobs.runNow('analytics.run', { tenant_id: t.id, run_id: waiting }), { status: 'succeeded' });
     const [a, b] = await Promise.all(ids.map(async (id) => (await t.api('GET', `/v1/analytics/runs/${id}`)).body));
     const [first, second] = Date.parse(a.started_at) < Date.parse(b.started_at) ? [a, b] : [b, a];
     assert.ok(Date.parse(second.started_at) >= Date.parse(first.finished_at), `${first.started_at}–${first.finished_at} then ${second.started_at}`);

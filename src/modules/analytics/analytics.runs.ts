@@ -4,8 +4,8 @@
  *
  * The core stages are here (summary, rfm, bgnbd, gamma_gamma, scoring, publish); the other stages come from the
  * modules that register them (`registerStage`, in the composition root). A run executes on one dedicated database
- * session that holds the tenant's advisory lock, so a tenant's runs execute one at a time, and that the stages can
- * hand each other session tables (the
+ * session that holds the tenant's advisory lock, so a tenant's runs execute one at a time (a job that finds the lock
+ * taken is sent again with a delay rather than wait), and that the stages can hand each other session tables (the
  * summary's exact repeat spend, the scoring's predictions). Each stage commits on its own; the last, publish, commits
  * with the run's final status. Progress and timings are written beside it, on another connection, so that
  * GET /v1/analytics/runs/{id} shows them while the run works.
@@ -42,6 +42,8 @@ import {
 export const RUN_JOB = 'analytics.run';
 /** Starts of one run (the first and the restarts after a crash) before it is given up as failed. */
 export const MAX_ATTEMPTS = 3;
+/** Seconds before a run's job comes back when another run of its tenant is executing. */
+export const LOCKED_RETRY_SECONDS = 30;
 /** Memory PostgreSQL may use per sort or hash of a stage (the summary's per-day aggregation, the RFM ranks). */
 const STAGE_WORK_MEM = '256MB';
 /** Core stages and the result kind they store. */
@@ -100,6 +102,14 @@ export function localDate(at: Date, timeZone: string): string {
 /** A calendar date moved by whole days. */
 export function addDays(date: string, n: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * Serialises the queueing of a tenant's runs until the transaction ends (the check for a run as of a day, then the
+ * insert). Not the run's own session lock (another key), so queueing never waits for a run executing.
+ */
+async function lockQueue(tx: Tx, tenantId: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`analytics-queue:${tenantId}`]);
 }
 
 type RunEnd = { status: 'succeeded' | 'failed'; progress: RunProgress; summary: RunSummary | null; error: string | null };
@@ -175,6 +185,10 @@ export class AnalyticsRuns {
       throw errors.field('as_of', `must not be in the future: today is ${today} in the tenant's time zone (${program.time_zone})`);
     }
     const asOf = input.as_of ?? addDays(today, -1);
+    await lockQueue(tx, tenantId);
+    if (await store.hasActiveRun(tx, tenantId, asOf)) {
+      throw errors.conflict(`A run as of ${asOf} is already queued or running; follow it with GET /v1/analytics/runs.`, [{ field: 'as_of', detail: `a run as of ${asOf} is already queued or running` }]);
+    }
     const run = await store.insertRun(tx, tenantId, {
       id: newId(), trigger, as_of: asOf, settings: await this.deps.settings(tx, tenantId), currency: program.currency,
       progress: this.initialProgress(0), created_at: now,
@@ -188,8 +202,15 @@ export class AnalyticsRuns {
   async execute(tenantId: string, runId: string): Promise<RunOutcome> {
     const client = await this.deps.db.pool.connect();
     try {
-      // Session-level: held for the whole run and released when the session ends (below), even after a crash.
-      await client.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [`analytics:${tenantId}`]);
+      // Session-level: held for the whole run and released when the session ends (below), even after a crash. Tried,
+      // not waited for: the worker runs one job at a time, and waiting here for the tenant's other run would stall
+      // every other tenant's runs behind it. The job comes back later instead.
+      const got = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok`, [`analytics:${tenantId}`]);
+      if (!got.rows[0]!.ok) {
+        if (!this.deps.jobs.started) return { status: 'skipped', detail: 'another run of the tenant is executing' };
+        await this.deps.jobs.enqueue(RUN_JOB, { tenant_id: tenantId, run_id: runId }, { startAfterSeconds: LOCKED_RETRY_SECONDS });
+        return { status: 'skipped', detail: `another run of the tenant is executing: retried in ${LOCKED_RETRY_SECONDS} s` };
+      }
       return await this.executeLocked(client, tenantId, runId);
     } finally {
       // The session is closed rather than pooled: its lock, session tables and settings go with it.

@@ -91,6 +91,12 @@ export async function hasRunSince(q: Queryable, tenantId: string, asOf: string):
   return res.rowCount! > 0;
 }
 
+/** Whether a run as of the day is queued or running. */
+export async function hasActiveRun(q: Queryable, tenantId: string, asOf: string): Promise<boolean> {
+  const res = await q.query(`SELECT 1 FROM analytics_runs WHERE tenant_id = $1 AND as_of = $2 AND status IN ('queued', 'running') LIMIT 1`, [tenantId, asOf]);
+  return res.rowCount! > 0;
+}
+
 export async function startRun(q: Queryable, tenantId: string, id: string, progress: RunProgress, at: Date): Promise<void> {
   await q.query(
     `UPDATE analytics_runs SET status = 'running', progress = $3, started_at = $4, error = NULL, summary = NULL WHERE tenant_id = $1 AND id = $2`,
