@@ -661,6 +661,14 @@ describe('the nightly schedule and the purge', () => {
     await assert.rejects(app.patron.jobs.runNow('analytics.nightly', { tenant_id: 'nope' }), /tenant_id must be a tenant id/);
   });
 
+  test('two nightly jobs at once for one tenant queue one run', async () => {
+    const t = await tenant({ timeZone: 'Asia/Tokyo' });
+    app.clock.set('2031-06-01T18:30:00Z'); // 03:30 on 06-02 in Tokyo
+    const results = await Promise.all([1, 2, 3].map(() => app.patron.jobs.runNow('analytics.nightly', { tenant_id: t.id }) as Promise<any>));
+    assert.equal(results.reduce((n, r) => n + r.queued, 0), 1);
+    assert.equal((await t.api('GET', '/v1/analytics/runs')).body.data.length, 1);
+  });
+
   test('runs older than keep_runs_days are deleted with their rows, except the published one', async () => {
     app.clock.set('2031-06-01T12:00:00Z');
     const t = await tenant();

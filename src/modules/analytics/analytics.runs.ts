@@ -329,6 +329,8 @@ export class AnalyticsRuns {
   async nightly(tenantId: string, opts: { anyHour?: boolean } = {}): Promise<string | null> {
     const { db, clock } = this.deps;
     const queued = await db.tx(async (tx) => {
+      // Two nightly jobs of one slot (or a nightly and an API run) must not both find no run and both queue one.
+      await lockQueue(tx, tenantId);
       const settings = await this.deps.settings(tx, tenantId);
       if (!settings.nightly) return null;
       const program = await this.deps.programs.get(tx, tenantId);
