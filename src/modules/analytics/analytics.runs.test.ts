@@ -691,6 +691,32 @@ describe('the nightly schedule and the purge', () => {
   });
 });
 
+describe('GDPR', () => {
+  test("the export carries the member's current analytics; erasing the member deletes their scores in every run", async () => {
+    app.clock.set('2031-06-01T12:00:00Z');
+    const t = await tenant();
+    const id = await member(t, 'gone');
+    await member(t, 'stays');
+    for (const m of ['gone', 'stays']) await order(t, { member_external_id: m, occurred_at: '2031-05-01T10:00:00Z', total: 1000 });
+    const older = await run(t, { as_of: '2031-05-20' });
+    const newer = await run(t, { as_of: '2031-05-31' });
+    const exported = await t.api('GET', `/v1/members/${id}/export`);
+    assert.equal(exported.status, 200, exported.text);
+    assert.equal(exported.body.sections.analytics.run_id, newer.id);
+    assert.equal(exported.body.sections.analytics.member_id, id);
+    assert.equal((await t.api('POST', `/v1/members/${id}/erase`)).status, 200);
+    for (const r of [older, newer]) {
+      const left = await scores(t, r.id);
+      assert.deepEqual([...left.values()].map((s: any) => s.member_id).includes(id), false, r.as_of);
+      assert.equal(left.size, 1);
+    }
+    assert.equal((await t.api('GET', `/v1/members/${id}/analytics`)).status, 404);
+    const rows = await app.patron.db.query(`SELECT count(*)::int AS n FROM member_analytics WHERE tenant_id = $1 AND member_id = $2`, [t.id, id]);
+    assert.equal(rows.rows[0].n, 0);
+    assert.equal((await t.api('GET', `/v1/members/${id}/export`)).body.sections.analytics, null);
+  });
+});
+
 describe('tenant isolation', () => {
   test("a key of one tenant sees none of another's runs, results or scores", async () => {
     app.clock.set('2031-06-01T12:00:00Z');

@@ -236,6 +236,16 @@ export class AnalyticsService {
     throw errors.notFound(`analytics of member ${memberId}: no published run includes the member yet (members with at least one purchase are scored)`);
   }
 
+  /** GDPR export: the member's current analytics (the published run's row), or null when no run includes them. */
+  async exportMember(q: Queryable, tenantId: string, memberId: string): Promise<store.MemberAnalyticsRow | null> {
+    return store.getMemberAnalytics(q, tenantId, memberId);
+  }
+
+  /** GDPR erasure: deletes the member's current analytics and their scores in every run (in the erasure's transaction). */
+  async eraseMember(tx: Queryable, tenantId: string, memberId: string): Promise<void> {
+    await store.eraseMember(tx, tenantId, memberId);
+  }
+
   /** A stored result document of a run (`runId` or the latest succeeded run). */
   async result(q: Queryable, tenantId: string, kind: string, runId?: string): Promise<{ run_id: string; as_of: string; computed_at: Date | null; data: unknown }> {
     const run = await this.succeededRun(q, tenantId, runId);

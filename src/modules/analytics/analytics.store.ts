@@ -308,3 +308,16 @@ export async function segmentFlows(q: Queryable, tenantId: string, fromId: strin
   );
   return res.rows;
 }
+
+/**
+ * GDPR erasure: the member's published row and their rows in every run of the tenant (one primary-key probe per run,
+ * rather than a scan of the tenant's scores).
+ */
+export async function eraseMember(q: Queryable, tenantId: string, memberId: string): Promise<void> {
+  await q.query(`DELETE FROM member_analytics WHERE tenant_id = $1 AND member_id = $2`, [tenantId, memberId]);
+  await q.query(
+    `DELETE FROM analytics_member_scores
+      WHERE tenant_id = $1 AND member_id = $2 AND run_id = ANY (ARRAY(SELECT id FROM analytics_runs WHERE tenant_id = $1))`,
+    [tenantId, memberId],
+  );
+}
