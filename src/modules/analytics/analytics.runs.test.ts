@@ -6,6 +6,7 @@
  * Patron (its clock, its registered stages) executes these runs.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp, type TestTenant } from '../../../test/helpers.js';
 import { scratchDatabase } from '../../platform/imports/imports.testing.js';
@@ -249,7 +250,7 @@ describe('a run as of a day in the tenant\'s time zone', () => {
     assert.equal((await t.api('GET', '/v1/analytics/runs?status=queued')).body.data.length, 1);
     const today = await t.api('POST', '/v1/analytics/runs', { body: { as_of: '2031-06-02' } });
     assert.equal(today.status, 202, today.text);
-    for (const as_of of ['2031-06-03', '2031-02-30', '01-06-2031']) {
+    for (const as_of of ['2031-06-03', '2031-02-30', '01-06-2031', '0000-01-01', '1899-12-31']) {
       const bad = await t.api('POST', '/v1/analytics/runs', { body: { as_of } });
       assert.equal(bad.status, 400, `${as_of}: ${bad.text}`);
       assert.deepEqual(bad.body.errors.map((e: any) => e.field), ['as_of']);
@@ -375,7 +376,14 @@ describe('run lifecycle', () => {
       const left = await app.patron.db.query(`SELECT count(*)::int AS n FROM analytics_member_scores WHERE tenant_id = $1`, [t.id]);
       assert.equal(left.rows[0].n, 0);
       assert.equal((await t.api('GET', '/v1/analytics/clv/model')).status, 404, 'no succeeded run');
-      assert.equal((await t.api('GET', `/v1/analytics/clv/model?run_id=${r.id}`)).status, 404, 'a failed run has no results');
+      // A run of the tenant that has not succeeded is a 422 naming run_id, in every core read; an unknown run a 404.
+      for (const path of [`/v1/analytics/clv/model?run_id=${r.id}`, `/v1/analytics/members?run_id=${r.id}`, `/v1/analytics/members.csv?run_id=${r.id}`, `/v1/analytics/rfm?run_id=${r.id}`]) {
+        const res = await t.api('GET', path);
+        assert.equal(res.status, 422, `${path}: ${res.text}`);
+        assert.deepEqual(res.body.errors.map((e: any) => e.field), ['run_id'], path);
+        assert.match(res.body.detail, /failed/);
+      }
+      assert.equal((await t.api('GET', `/v1/analytics/clv/model?run_id=${crypto.randomUUID()}`)).status, 404);
     } finally {
       failing = null;
     }
@@ -593,13 +601,28 @@ describe('models, publishing and the reads', () => {
     assert.equal(early.body.from_run, null);
     assert.equal(early.body.entering.reduce((x: number, y: number) => x + y, 0), early.body.members_to);
     const defaults = await t.api('GET', '/v1/analytics/rfm/migrations');
-    assert.equal(defaults.status, 200, defaults.text);
-    assert.deepEqual([defaults.body.from, defaults.body.to], ['2031-05-02', '2031-06-01']);
+    // Both default days (2031-05-02, 2031-06-01: to = today, from = 30 days before) fall on the run as of 2031-01-31.
+    assert.equal(defaults.status, 422, defaults.text);
+    assert.match(defaults.body.detail, /as of 2031-01-31/);
+    const defaultFrom = await t.api('GET', '/v1/analytics/rfm/migrations?to=2031-02-10');
+    assert.equal(defaultFrom.status, 200, defaultFrom.text);
+    assert.deepEqual([defaultFrom.body.from, defaultFrom.body.to], ['2031-01-11', '2031-02-10']);
     const bad = await t.api('GET', '/v1/analytics/rfm/migrations?from=2031-02-10&to=2031-02-10');
     assert.equal(bad.status, 400);
     assert.deepEqual(bad.body.errors.map((e: any) => e.field), ['from']);
     const badDate = await t.api('GET', '/v1/analytics/rfm/migrations?from=2031-02-30');
     assert.deepEqual(badDate.body.errors.map((e: any) => e.field), ['from']);
+    // Year 0000 is a well-formed date PostgreSQL refuses: a 400 naming the field, not a 500.
+    for (const [q, field] of [['from=0000-01-01&to=2031-02-10', 'from'], ['from=2030-01-01&to=3000-01-01', 'to']]) {
+      const res = await t.api('GET', `/v1/analytics/rfm/migrations?${q}`);
+      assert.equal(res.status, 400, `${q}: ${res.text}`);
+      assert.deepEqual(res.body.errors.map((e: any) => e.field), [field], q);
+    }
+    // Both days on the same run: nothing to compare.
+    const same = await t.api('GET', '/v1/analytics/rfm/migrations?from=2031-02-01&to=2031-02-10');
+    assert.equal(same.status, 422, same.text);
+    assert.deepEqual(same.body.errors.map((e: any) => e.field), ['from']);
+    assert.match(same.body.detail, /both dates fall on the run as of 2031-01-31; choose dates further apart/);
   });
 
   test('member scores page by member id and filter by segment; the CSV streams the same rows, spreadsheet-safe', async () => {

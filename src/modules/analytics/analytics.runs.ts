@@ -26,6 +26,7 @@ import { toLocal } from '../programs/programs.policy.js';
 import type { ProgramsService } from '../programs/programs.service.js';
 import type { BgNbdModel } from './clv/bgnbd.js';
 import type { GammaGammaModel } from './clv/gamma-gamma.js';
+import { checkDay } from './analytics.days.js';
 import { fitBgNbdStage, fitGammaGammaStage } from './analytics.models.js';
 import { publish } from './analytics.publish.js';
 import { scoreRfm } from './analytics.rfm.js';
@@ -181,6 +182,7 @@ export class AnalyticsRuns {
     const program = await this.deps.programs.get(tx, tenantId);
     const now = this.deps.clock.now();
     const today = localDate(now, program.time_zone);
+    checkDay('as_of', input.as_of);
     if (input.as_of !== undefined && input.as_of > today) {
       throw errors.field('as_of', `must not be in the future: today is ${today} in the tenant's time zone (${program.time_zone})`);
     }
