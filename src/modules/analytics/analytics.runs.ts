@@ -287,7 +287,7 @@ export class AnalyticsRuns {
         }
         await client.query('COMMIT');
         current = null;
-        // The summary is there for the later stages to read (e.g. the median gap of the churn rule).
+        // The summary is there for the later stages to read, and for GET /v1/analytics/runs/{id} while the run works.
         await store.setProgress(db, tenantId, runId, progress, step.name === 'summary' ? state.summary : undefined);
         log.info({ stage: step.name, ms: sp.ms, rows: sp.rows, rss_mb: Math.round(process.memoryUsage().rss / 1048576) }, 'analytics stage finished');
       }
