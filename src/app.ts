@@ -278,6 +278,9 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const analytics = new AnalyticsService({ db, clock, jobs, programs, members, log: logger });
     const analyticsViews: ResultView[] = [RFM_VIEW];
     defineAnalyticsJobs(jobs, { analytics, tenants });
+    // GDPR: the export carries the member's current analytics; erasure deletes their scores in every run.
+    members.registerExportSection('analytics', (q, t, m) => analytics.exportMember(q, t, m));
+    members.registerEraser('analytics', (tx, t, m) => analytics.eraseMember(tx, t, m));
     // Cohorts, the at-risk list, program economics and experience by segment are stages of every run (they run after the core stage of
     // their name: at_risk after scoring, experience after at_risk); their documents are served by analyticsViews.
     analytics.registerStage(cohortsStage);

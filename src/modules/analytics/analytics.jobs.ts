@@ -5,8 +5,8 @@
  *
  * A run that fails in a stage is marked failed and its job ends normally: retrying would fail the same way. The job
  * is retried only when the process dies or the database goes away mid-run; the retry starts the run over (at most
- * MAX_ATTEMPTS starts). Its expiry is long, because a retry of a run that is in fact still working only waits for the
- * tenant's lock and then finds the run finished.
+ * MAX_ATTEMPTS starts). Its expiry is long, because a retry of a run that is in fact still working finds the tenant's
+ * lock taken and is sent again with a delay (LOCKED_RETRY_SECONDS), until it finds the run finished.
  */
 import { isUuid } from '../../platform/ids.js';
 import { eachTenant, type TenantIds, type TenantJobData } from '../../platform/jobs/each-tenant.js';

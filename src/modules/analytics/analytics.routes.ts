@@ -70,7 +70,7 @@ export function analyticsRoutes(deps: { db: Db; analytics: AnalyticsService; htt
       schema: {
         tags, summary: 'Queue an analytics run',
         description: "Computes, as of `as_of` (default yesterday in the tenant's time zone; not in the future), every member's purchase summary, RFM, the BG/NBD and Gamma-Gamma models and predictions, and the other stages installed. Answers 202 with the queued run; follow it with GET /v1/analytics/runs/{id}. A tenant's runs execute one at a time.",
-        body: RunBody, response: { 202: Run, ...problems(400, 401, 403, 409) },
+        body: RunBody, response: { 202: Run, ...problems(400, 401, 403, 409, 422, 503) },
       },
     }, (req, reply) => http.write(req, reply, { resource: 'analytics_run', status: 202 }, (tx) => analytics.queueRun(tx, tenantOf(req).tenantId, req.body)));
 
@@ -94,7 +94,7 @@ export function analyticsRoutes(deps: { db: Db; analytics: AnalyticsService; htt
       schema: {
         tags, summary: 'The CLV models of a run: parameters, time unit, log-likelihood, calibration',
         description: 'BG/NBD (r, α, a, b) and Gamma-Gamma (p, q, γ) of the run (default the latest succeeded run), with their time unit, log-likelihood, convergence and warnings, and the holdout calibration when the tenant has orders after the run\'s as_of.',
-        querystring: RunIdQuery, response: { 200: Type.Ref(AnalyticsModel), ...problems(400, 401, 404) },
+        querystring: RunIdQuery, response: { 200: Type.Ref(AnalyticsModel), ...problems(400, 401, 404, 422) },
       },
     }, (req) => analytics.model(db, tenantOf(req).tenantId, req.query.run_id));
 
@@ -102,7 +102,7 @@ export function analyticsRoutes(deps: { db: Db; analytics: AnalyticsService; htt
       schema: {
         tags, summary: 'Members moving between RFM segments from one day to another',
         description: 'Compares the latest succeeded run as of `from` with the latest as of `to`: the 11 × 11 segment-to-segment member counts, and the members entering (new) and leaving.',
-        querystring: MigrationsQuery, response: { 200: Type.Ref(RfmMigrations), ...problems(400, 401, 404) },
+        querystring: MigrationsQuery, response: { 200: Type.Ref(RfmMigrations), ...problems(400, 401, 404, 422) },
       },
     }, (req) => analytics.migrations(db, tenantOf(req).tenantId, req.query));
 
@@ -110,7 +110,7 @@ export function analyticsRoutes(deps: { db: Db; analytics: AnalyticsService; htt
       schema: {
         tags, summary: "A run's per-member scores",
         description: 'Summary, RFM, P(alive), expected purchases, expected order value, CLV and risk per member, in member id order; filter by segment and at_risk. Default the latest succeeded run.',
-        querystring: MembersQuery, response: { 200: Type.Ref(MembersPage), ...problems(400, 401, 404) },
+        querystring: MembersQuery, response: { 200: Type.Ref(MembersPage), ...problems(400, 401, 404, 422) },
       },
     }, async (req) => {
       const q = req.query;
@@ -125,7 +125,7 @@ export function analyticsRoutes(deps: { db: Db; analytics: AnalyticsService; htt
         querystring: MembersCsvQuery,
         response: {
           200: { description: 'The file, streamed.', content: { 'text/csv': { schema: { type: 'string', description: 'CSV with a header row.' } } } },
-          ...problems(400, 401, 404),
+          ...problems(400, 401, 404, 422),
         },
       },
     }, async (req, reply) => {
@@ -150,7 +150,7 @@ const pascal = (s: string) => s.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => 
 /**
  * GET `view.path`?run_id= for each stored result document: `{run_id, as_of, computed_at, data}` with `data` in the
  * view's schema (named in the OpenAPI document), from the run asked for or the latest succeeded run; a 404 problem
- * when there is no such run or it did not compute this kind.
+ * when there is no such run or it did not compute this kind, a 422 naming run_id when the run has not succeeded.
  */
 export function analyticsResultRoutes(deps: { db: Db; analytics: AnalyticsService; views: ResultView[] }) {
   const { db, analytics, views } = deps;
@@ -166,8 +166,8 @@ export function analyticsResultRoutes(deps: { db: Db; analytics: AnalyticsServic
       app.get(view.path, {
         schema: {
           tags, summary: view.summary,
-          description: `The \`${view.kind}\` result of a run (default the latest succeeded run, the newest as_of). 404 when there is no succeeded run or it did not compute this result.`,
-          querystring: RunIdQuery, response: { 200: Type.Ref(envelope), ...problems(400, 401, 404) },
+          description: `The \`${view.kind}\` result of a run (default the latest succeeded run, the newest as_of). 404 when there is no succeeded run or it did not compute this result; 422 when run_id names a run that has not succeeded.`,
+          querystring: RunIdQuery, response: { 200: Type.Ref(envelope), ...problems(400, 401, 404, 422) },
         },
       }, (req) => analytics.result(db, tenantOf(req).tenantId, view.kind, req.query.run_id));
     }

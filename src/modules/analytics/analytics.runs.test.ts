@@ -6,6 +6,7 @@
  * Patron (its clock, its registered stages) executes these runs.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp, type TestTenant } from '../../../test/helpers.js';
 import { scratchDatabase } from '../../platform/imports/imports.testing.js';
@@ -241,11 +242,15 @@ describe('a run as of a day in the tenant\'s time zone', () => {
     const queued = await t.api('POST', '/v1/analytics/runs', { body: {} });
     assert.equal(queued.status, 202, queued.text);
     assert.equal(queued.body.as_of, '2031-06-01');
+    // A second run as of a day with one queued (or running) is a 409 naming as_of.
     const noBody = await t.api('POST', '/v1/analytics/runs');
-    assert.equal(noBody.status, 202, noBody.text);
+    assert.equal(noBody.status, 409, noBody.text);
+    assert.deepEqual(noBody.body.errors.map((e: any) => e.field), ['as_of']);
+    assert.match(noBody.body.detail, /2031-06-01/);
+    assert.equal((await t.api('GET', '/v1/analytics/runs?status=queued')).body.data.length, 1);
     const today = await t.api('POST', '/v1/analytics/runs', { body: { as_of: '2031-06-02' } });
     assert.equal(today.status, 202, today.text);
-    for (const as_of of ['2031-06-03', '2031-02-30', '01-06-2031']) {
+    for (const as_of of ['2031-06-03', '2031-02-30', '01-06-2031', '0000-01-01', '1899-12-31']) {
       const bad = await t.api('POST', '/v1/analytics/runs', { body: { as_of } });
       assert.equal(bad.status, 400, `${as_of}: ${bad.text}`);
       assert.deepEqual(bad.body.errors.map((e: any) => e.field), ['as_of']);
@@ -314,7 +319,7 @@ describe('run lifecycle', () => {
     assert.deepEqual(events.rows.map((e) => e.type), ['analytics_run.queued', 'analytics_run.succeeded']);
   });
 
-  test("a tenant's runs execute one at a time; another tenant's run does not wait", async () => {
+  test("a tenant's runs execute one at a time: the second's job comes back later rather than wait; another tenant's run does not wait", async () => {
     app.clock.set('2031-06-01T12:00:00Z');
     const t = await tenant();
     const other = await tenant();
@@ -331,7 +336,19 @@ describe('run lifecycle', () => {
       ...ids.map((id) => app.patron.jobs.runNow('analytics.run', { tenant_id: t.id, run_id: id })),
       app.patron.jobs.runNow('analytics.run', { tenant_id: other.id, run_id: theirs }),
     ]);
-    assert.deepEqual(outcomes.map((o: any) => o.status), ['succeeded', 'succeeded', 'succeeded']);
+    // One of the tenant's two ran; the other found the tenant's lock taken and was queued again, to start later.
+    assert.deepEqual(outcomes.map((o: any) => o.status).slice(0, 2).sort(), ['skipped', 'succeeded']);
+    assert.equal((outcomes[2] as any).status, 'succeeded');
+    const waiting = ids[(outcomes as any[]).findIndex((o) => o.status === 'skipped')]!;
+    assert.match((outcomes as any[]).find((o) => o.status === 'skipped').detail, /another run of the tenant is executing/);
+    const again = await app.patron.db.query(
+      `SELECT start_after > now() + interval '10 seconds' AS later FROM pgboss.job WHERE name = 'analytics.run' AND data->>'run_id' = $1 AND state = 'created'`,
+      [waiting],
+    );
+    // The job queue() sent (runNow bypassed it) and the one sent again, with a delay.
+    assert.deepEqual(again.rows.map((r) => r.later).sort(), [false, true], 'queued again, with a delay');
+    assert.equal((await t.api('GET', `/v1/analytics/runs/${waiting}`)).body.status, 'queued');
+    assert.deepEqual(await app.patron.jobs.runNow('analytics.run', { tenant_id: t.id, run_id: waiting }), { status: 'succeeded' });
     const [a, b] = await Promise.all(ids.map(async (id) => (await t.api('GET', `/v1/analytics/runs/${id}`)).body));
     const [first, second] = Date.parse(a.started_at) < Date.parse(b.started_at) ? [a, b] : [b, a];
     assert.ok(Date.parse(second.started_at) >= Date.parse(first.finished_at), `${first.started_at}–${first.finished_at} then ${second.started_at}`);
@@ -359,7 +376,14 @@ describe('run lifecycle', () => {
       const left = await app.patron.db.query(`SELECT count(*)::int AS n FROM analytics_member_scores WHERE tenant_id = $1`, [t.id]);
       assert.equal(left.rows[0].n, 0);
       assert.equal((await t.api('GET', '/v1/analytics/clv/model')).status, 404, 'no succeeded run');
-      assert.equal((await t.api('GET', `/v1/analytics/clv/model?run_id=${r.id}`)).status, 404, 'a failed run has no results');
+      // A run of the tenant that has not succeeded is a 422 naming run_id, in every core read; an unknown run a 404.
+      for (const path of [`/v1/analytics/clv/model?run_id=${r.id}`, `/v1/analytics/members?run_id=${r.id}`, `/v1/analytics/members.csv?run_id=${r.id}`, `/v1/analytics/rfm?run_id=${r.id}`]) {
+        const res = await t.api('GET', path);
+        assert.equal(res.status, 422, `${path}: ${res.text}`);
+        assert.deepEqual(res.body.errors.map((e: any) => e.field), ['run_id'], path);
+        assert.match(res.body.detail, /failed/);
+      }
+      assert.equal((await t.api('GET', `/v1/analytics/clv/model?run_id=${crypto.randomUUID()}`)).status, 404);
     } finally {
       failing = null;
     }
@@ -391,6 +415,33 @@ describe('run lifecycle', () => {
     const gaveUp = (await t.api('GET', `/v1/analytics/runs/${again.body.id}`)).body;
     assert.equal(gaveUp.status, 'failed');
     assert.match(gaveUp.error, /interrupted 3 times/);
+  });
+
+  test('the run succeeds in the publish transaction: when marking it succeeded fails, nothing is published', async () => {
+    app.clock.set('2031-06-01T12:00:00Z');
+    const t = await tenant();
+    await member(t, 'a');
+    await order(t, { member_external_id: 'a', occurred_at: '2031-05-01T10:00:00Z', total: 1000 });
+    const queued = await t.api('POST', '/v1/analytics/runs', { body: {} });
+    // The succeeded event is written with the status: make it fail, for this tenant only (this file's own database).
+    const db = app.patron.db;
+    await db.query(`CREATE OR REPLACE FUNCTION analytics_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
+    await db.query(`CREATE TRIGGER analytics_test_refuse BEFORE INSERT ON outbox_events FOR EACH ROW
+      WHEN (NEW.tenant_id = '${t.id}' AND NEW.type = 'analytics_run.succeeded') EXECUTE FUNCTION analytics_test_refuse()`);
+    try {
+      const outcome: any = await app.patron.jobs.runNow('analytics.run', { tenant_id: t.id, run_id: queued.body.id });
+      assert.equal(outcome.status, 'failed');
+      assert.match(outcome.detail, /stage publish: refused by the test/);
+    } finally {
+      await db.query(`DROP TRIGGER analytics_test_refuse ON outbox_events`);
+      await db.query(`DROP FUNCTION analytics_test_refuse()`);
+    }
+    const r = (await t.api('GET', `/v1/analytics/runs/${queued.body.id}`)).body;
+    assert.equal(r.status, 'failed');
+    assert.equal(r.published, false);
+    const rows = await db.query(`SELECT count(*)::int AS n FROM member_analytics WHERE tenant_id = $1`, [t.id]);
+    assert.equal(rows.rows[0].n, 0);
   });
 });
 
@@ -550,13 +601,28 @@ describe('models, publishing and the reads', () => {
     assert.equal(early.body.from_run, null);
     assert.equal(early.body.entering.reduce((x: number, y: number) => x + y, 0), early.body.members_to);
     const defaults = await t.api('GET', '/v1/analytics/rfm/migrations');
-    assert.equal(defaults.status, 200, defaults.text);
-    assert.deepEqual([defaults.body.from, defaults.body.to], ['2031-05-02', '2031-06-01']);
+    // Both default days (2031-05-02, 2031-06-01: to = today, from = 30 days before) fall on the run as of 2031-01-31.
+    assert.equal(defaults.status, 422, defaults.text);
+    assert.match(defaults.body.detail, /as of 2031-01-31/);
+    const defaultFrom = await t.api('GET', '/v1/analytics/rfm/migrations?to=2031-02-10');
+    assert.equal(defaultFrom.status, 200, defaultFrom.text);
+    assert.deepEqual([defaultFrom.body.from, defaultFrom.body.to], ['2031-01-11', '2031-02-10']);
     const bad = await t.api('GET', '/v1/analytics/rfm/migrations?from=2031-02-10&to=2031-02-10');
     assert.equal(bad.status, 400);
     assert.deepEqual(bad.body.errors.map((e: any) => e.field), ['from']);
     const badDate = await t.api('GET', '/v1/analytics/rfm/migrations?from=2031-02-30');
     assert.deepEqual(badDate.body.errors.map((e: any) => e.field), ['from']);
+    // Year 0000 is a well-formed date PostgreSQL refuses: a 400 naming the field, not a 500.
+    for (const [q, field] of [['from=0000-01-01&to=2031-02-10', 'from'], ['from=2030-01-01&to=3000-01-01', 'to']]) {
+      const res = await t.api('GET', `/v1/analytics/rfm/migrations?${q}`);
+      assert.equal(res.status, 400, `${q}: ${res.text}`);
+      assert.deepEqual(res.body.errors.map((e: any) => e.field), [field], q);
+    }
+    // Both days on the same run: nothing to compare.
+    const same = await t.api('GET', '/v1/analytics/rfm/migrations?from=2031-02-01&to=2031-02-10');
+    assert.equal(same.status, 422, same.text);
+    assert.deepEqual(same.body.errors.map((e: any) => e.field), ['from']);
+    assert.match(same.body.detail, /both dates fall on the run as of 2031-01-31; choose dates further apart/);
   });
 
   test('member scores page by member id and filter by segment; the CSV streams the same rows, spreadsheet-safe', async () => {
@@ -618,6 +684,14 @@ describe('the nightly schedule and the purge', () => {
     await assert.rejects(app.patron.jobs.runNow('analytics.nightly', { tenant_id: 'nope' }), /tenant_id must be a tenant id/);
   });
 
+  test('two nightly jobs at once for one tenant queue one run', async () => {
+    const t = await tenant({ timeZone: 'Asia/Tokyo' });
+    app.clock.set('2031-06-01T18:30:00Z'); // 03:30 on 06-02 in Tokyo
+    const results = await Promise.all([1, 2, 3].map(() => app.patron.jobs.runNow('analytics.nightly', { tenant_id: t.id }) as Promise<any>));
+    assert.equal(results.reduce((n, r) => n + r.queued, 0), 1);
+    assert.equal((await t.api('GET', '/v1/analytics/runs')).body.data.length, 1);
+  });
+
   test('runs older than keep_runs_days are deleted with their rows, except the published one', async () => {
     app.clock.set('2031-06-01T12:00:00Z');
     const t = await tenant();
@@ -637,6 +711,32 @@ describe('the nightly schedule and the purge', () => {
     assert.equal((await t.api('GET', `/v1/analytics/runs/${fresh.id}`)).status, 200);
     const left = await app.patron.db.query(`SELECT DISTINCT run_id FROM analytics_member_scores WHERE tenant_id = $1 ORDER BY run_id`, [t.id]);
     assert.deepEqual(left.rows.map((r) => r.run_id), [published.id, fresh.id].sort());
+  });
+});
+
+describe('GDPR', () => {
+  test("the export carries the member's current analytics; erasing the member deletes their scores in every run", async () => {
+    app.clock.set('2031-06-01T12:00:00Z');
+    const t = await tenant();
+    const id = await member(t, 'gone');
+    await member(t, 'stays');
+    for (const m of ['gone', 'stays']) await order(t, { member_external_id: m, occurred_at: '2031-05-01T10:00:00Z', total: 1000 });
+    const older = await run(t, { as_of: '2031-05-20' });
+    const newer = await run(t, { as_of: '2031-05-31' });
+    const exported = await t.api('GET', `/v1/members/${id}/export`);
+    assert.equal(exported.status, 200, exported.text);
+    assert.equal(exported.body.sections.analytics.run_id, newer.id);
+    assert.equal(exported.body.sections.analytics.member_id, id);
+    assert.equal((await t.api('POST', `/v1/members/${id}/erase`)).status, 200);
+    for (const r of [older, newer]) {
+      const left = await scores(t, r.id);
+      assert.deepEqual([...left.values()].map((s: any) => s.member_id).includes(id), false, r.as_of);
+      assert.equal(left.size, 1);
+    }
+    assert.equal((await t.api('GET', `/v1/members/${id}/analytics`)).status, 404);
+    const rows = await app.patron.db.query(`SELECT count(*)::int AS n FROM member_analytics WHERE tenant_id = $1 AND member_id = $2`, [t.id, id]);
+    assert.equal(rows.rows[0].n, 0);
+    assert.equal((await t.api('GET', `/v1/members/${id}/export`)).body.sections.analytics, null);
   });
 });
 

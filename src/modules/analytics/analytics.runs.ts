@@ -4,10 +4,11 @@
  *
  * The core stages are here (summary, rfm, bgnbd, gamma_gamma, scoring, publish); the other stages come from the
  * modules that register them (`registerStage`, in the composition root). A run executes on one dedicated database
- * session that holds the tenant's advisory lock, so a tenant's runs execute one at a time, and that the stages can
- * hand each other session tables (the summary's exact repeat spend, the scoring's predictions). Each stage commits on
- * its own; progress and timings are written beside it, on another connection, so that GET /v1/analytics/runs/{id}
- * shows them while the run works.
+ * session that holds the tenant's advisory lock, so a tenant's runs execute one at a time (a job that finds the lock
+ * taken is sent again with a delay rather than wait), and that the stages can hand each other session tables (the
+ * summary's exact repeat spend, the scoring's predictions). Each stage commits on its own; the last, publish, commits
+ * with the run's final status. Progress and timings are written beside it, on another connection, so that
+ * GET /v1/analytics/runs/{id} shows them while the run works.
  *
  * Failure: an error in a stage ends the run as `failed` with the stage and message, and the job does not retry it
  * (the same data would fail the same way). A run interrupted by a crash (still `running` when its job is retried
@@ -25,6 +26,7 @@ import { toLocal } from '../programs/programs.policy.js';
 import type { ProgramsService } from '../programs/programs.service.js';
 import type { BgNbdModel } from './clv/bgnbd.js';
 import type { GammaGammaModel } from './clv/gamma-gamma.js';
+import { checkDay } from './analytics.days.js';
 import { fitBgNbdStage, fitGammaGammaStage } from './analytics.models.js';
 import { publish } from './analytics.publish.js';
 import { scoreRfm } from './analytics.rfm.js';
@@ -41,6 +43,8 @@ import {
 export const RUN_JOB = 'analytics.run';
 /** Starts of one run (the first and the restarts after a crash) before it is given up as failed. */
 export const MAX_ATTEMPTS = 3;
+/** Seconds before a run's job comes back when another run of its tenant is executing. */
+export const LOCKED_RETRY_SECONDS = 30;
 /** Memory PostgreSQL may use per sort or hash of a stage (the summary's per-day aggregation, the RFM ranks). */
 const STAGE_WORK_MEM = '256MB';
 /** Core stages and the result kind they store. */
@@ -101,6 +105,16 @@ export function addDays(date: string, n: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 }
 
+/**
+ * Serialises the queueing of a tenant's runs until the transaction ends (the check for a run as of a day, then the
+ * insert). Not the run's own session lock (another key), so queueing never waits for a run executing.
+ */
+async function lockQueue(tx: Tx, tenantId: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`analytics-queue:${tenantId}`]);
+}
+
+type RunEnd = { status: 'succeeded' | 'failed'; progress: RunProgress; summary: RunSummary | null; error: string | null };
+
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export interface RunsDeps {
@@ -125,6 +139,8 @@ export class AnalyticsRuns {
    */
   registerStage(reg: StageRegistration): void {
     if (!(RUN_STAGES as readonly string[]).includes(reg.stage)) throw new Error(`registerStage: unknown stage "${reg.stage}" (one of ${RUN_STAGES.join(', ')})`);
+    // The run is marked succeeded in the publish's own transaction, which must therefore be the run's last work.
+    if (reg.stage === 'publish') throw new Error('registerStage: the publish stage is the core\'s alone (the run succeeds in its transaction)');
     if (reg.kind !== undefined && (CORE_KINDS.has(reg.kind) || this.registered.some((r) => r.kind === reg.kind))) {
       throw new Error(`registerStage: the result kind "${reg.kind}" is already stored by another stage`);
     }
@@ -166,10 +182,15 @@ export class AnalyticsRuns {
     const program = await this.deps.programs.get(tx, tenantId);
     const now = this.deps.clock.now();
     const today = localDate(now, program.time_zone);
+    checkDay('as_of', input.as_of);
     if (input.as_of !== undefined && input.as_of > today) {
       throw errors.field('as_of', `must not be in the future: today is ${today} in the tenant's time zone (${program.time_zone})`);
     }
     const asOf = input.as_of ?? addDays(today, -1);
+    await lockQueue(tx, tenantId);
+    if (await store.hasActiveRun(tx, tenantId, asOf)) {
+      throw errors.conflict(`A run as of ${asOf} is already queued or running; follow it with GET /v1/analytics/runs.`, [{ field: 'as_of', detail: `a run as of ${asOf} is already queued or running` }]);
+    }
     const run = await store.insertRun(tx, tenantId, {
       id: newId(), trigger, as_of: asOf, settings: await this.deps.settings(tx, tenantId), currency: program.currency,
       progress: this.initialProgress(0), created_at: now,
@@ -183,8 +204,15 @@ export class AnalyticsRuns {
   async execute(tenantId: string, runId: string): Promise<RunOutcome> {
     const client = await this.deps.db.pool.connect();
     try {
-      // Session-level: held for the whole run and released when the session ends (below), even after a crash.
-      await client.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [`analytics:${tenantId}`]);
+      // Session-level: held for the whole run and released when the session ends (below), even after a crash. Tried,
+      // not waited for: the worker runs one job at a time, and waiting here for the tenant's other run would stall
+      // every other tenant's runs behind it. The job comes back later instead.
+      const got = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok`, [`analytics:${tenantId}`]);
+      if (!got.rows[0]!.ok) {
+        if (!this.deps.jobs.started) return { status: 'skipped', detail: 'another run of the tenant is executing' };
+        await this.deps.jobs.enqueue(RUN_JOB, { tenant_id: tenantId, run_id: runId }, { startAfterSeconds: LOCKED_RETRY_SECONDS });
+        return { status: 'skipped', detail: `another run of the tenant is executing: retried in ${LOCKED_RETRY_SECONDS} s` };
+      }
       return await this.executeLocked(client, tenantId, runId);
     } finally {
       // The session is closed rather than pooled: its lock, session tables and settings go with it.
@@ -243,14 +271,23 @@ export class AnalyticsRuns {
           await store.setProgress(db, tenantId, runId, progress);
         });
         if (step.kind !== undefined) await store.putResult(client, tenantId, runId, step.kind, out.result);
-        await client.query('COMMIT');
         sp.ms = Math.round(performance.now() - started);
         sp.rows = out.rows;
         sp.status = 'succeeded';
         sp.finished_at = clock.now().toISOString();
         progress.done++;
+        if (step.name === 'publish') {
+          // The run succeeds in the publish's transaction: a crash cannot leave a published run that is not succeeded
+          // (publish is the last stage, and no other module adds to it: registerStage).
+          progress.stage = null;
+          await this.writeFinish(client, tenantId, runId, { status: 'succeeded', progress, summary: state.summary, error: null });
+          await client.query('COMMIT');
+          current = null;
+          break;
+        }
+        await client.query('COMMIT');
         current = null;
-        // The summary is there for the later stages to read (e.g. the median gap of the churn rule).
+        // The summary is there for the later stages to read, and for GET /v1/analytics/runs/{id} while the run works.
         await store.setProgress(db, tenantId, runId, progress, step.name === 'summary' ? state.summary : undefined);
         log.info({ stage: step.name, ms: sp.ms, rows: sp.rows, rss_mb: Math.round(process.memoryUsage().rss / 1048576) }, 'analytics stage finished');
       }
@@ -268,20 +305,21 @@ export class AnalyticsRuns {
       log.error({ err, stage: current?.name }, 'analytics run failed');
       return { status: 'failed', detail: error };
     }
-    progress.stage = null;
-    await this.finish(tenantId, runId, { status: 'succeeded', progress, summary: state.summary, error: null });
     log.info({ ms: Math.round(performance.now() - runStarted), members: state.summary.members }, 'analytics run succeeded');
     return { status: 'succeeded' };
   }
 
-  private async finish(tenantId: string, runId: string, end: { status: 'succeeded' | 'failed'; progress: RunProgress; summary: RunSummary | null; error: string | null }): Promise<void> {
+  private async finish(tenantId: string, runId: string, end: RunEnd): Promise<void> {
+    await this.deps.db.tx((tx) => this.writeFinish(tx, tenantId, runId, end));
+  }
+
+  /** The run's final status, progress and summary, and its event, in the caller's transaction. */
+  private async writeFinish(tx: Tx, tenantId: string, runId: string, end: RunEnd): Promise<void> {
     const at = this.deps.clock.now();
-    await this.deps.db.tx(async (tx) => {
-      await store.finishRun(tx, tenantId, runId, { ...end, at });
-      await emit(tx, {
-        tenantId, type: `analytics_run.${end.status}`, aggregateType: 'analytics_run', aggregateId: runId, occurredAt: at,
-        payload: { run_id: runId, ...(end.error ? { error: end.error } : { members: end.summary?.members ?? 0 }) },
-      });
+    await store.finishRun(tx, tenantId, runId, { ...end, at });
+    await emit(tx, {
+      tenantId, type: `analytics_run.${end.status}`, aggregateType: 'analytics_run', aggregateId: runId, occurredAt: at,
+      payload: { run_id: runId, ...(end.error ? { error: end.error } : { members: end.summary?.members ?? 0 }) },
     });
   }
 
@@ -293,6 +331,8 @@ export class AnalyticsRuns {
   async nightly(tenantId: string, opts: { anyHour?: boolean } = {}): Promise<string | null> {
     const { db, clock } = this.deps;
     const queued = await db.tx(async (tx) => {
+      // Two nightly jobs of one slot (or a nightly and an API run) must not both find no run and both queue one.
+      await lockQueue(tx, tenantId);
       const settings = await this.deps.settings(tx, tenantId);
       if (!settings.nightly) return null;
       const program = await this.deps.programs.get(tx, tenantId);

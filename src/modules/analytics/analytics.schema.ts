@@ -36,7 +36,7 @@ const groups = {
   at_risk: {
     min_clv_decile: Type.Integer({ minimum: 1, maximum: 10, description: 'Only members in this CLV decile or above are candidates (10 = the top tenth; default 8).' }),
     p_alive_below: Fraction("Reason 'low_p_alive': P(alive) below this (default 0.5)."),
-    rate_ratio_below: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "Reason 'falling_rate': purchases in the last recent_days below this × what the model expected (default 0.5)." }),
+    rate_ratio_below: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "Reason 'falling_rate': purchase days in the last recent_days below this × what the member's own repeat rate before that window expects (default 0.5)." }),
     recent_days: Type.Integer({ minimum: L.recentDays.min, maximum: L.recentDays.max, description: "The recent window of 'falling_rate' in days (default 90)." }),
     lookback_days: Type.Integer({ minimum: L.lookbackDays.min, maximum: L.lookbackDays.max, description: "Reasons 'detractor' and 'breached_case' look back this many days (default 180)." }),
   },

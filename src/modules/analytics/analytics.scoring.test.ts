@@ -87,12 +87,31 @@ describe('the scoring stage', () => {
            FROM analytics_member_scores WHERE tenant_id = $1 AND run_id = $2`,
         [s.tenantId, s.runId],
       );
-      assert.deepEqual(got.rows[0], { n: 12_345, clv: 12_345, lo: 1, hi: 10, top: 1234, p_ok: true, e_ok: true });
+      // Decile 10: percent_rank = (rank − 1) / 12,344 ≥ 0.9, i.e. rank ≥ 11,110.6: the top 1,235 distinct CLVs.
+      assert.deepEqual(got.rows[0], { n: 12_345, clv: 12_345, lo: 1, hi: 10, top: 1235, p_ok: true, e_ok: true });
       const order = await db.query(
         `SELECT clv_decile, min(clv) AS lo, max(clv) AS hi FROM analytics_member_scores WHERE tenant_id = $1 AND run_id = $2 GROUP BY 1 ORDER BY 1`,
         [s.tenantId, s.runId],
       );
       for (let i = 1; i < order.rows.length; i++) assert.ok(order.rows[i].lo >= order.rows[i - 1].hi, `decile ${i + 1} starts above decile ${i}`);
+
+      // Equal CLVs share a decile (ntile split them by member id): 100 members with the same history, 100 apart.
+      const s3 = scope();
+      await db.query(
+        `INSERT INTO analytics_member_scores (tenant_id, run_id, member_id, first_purchase_on, last_purchase_on, orders, purchase_days, revenue, repeat_day_mean, t_x_days, t_days, recency_days)
+         SELECT $1, $2, gen_random_uuid(), '1997-01-01', '1997-01-01', 3, 3, 5000, CASE WHEN i <= 100 THEN 2000 ELSE 1000 + i END, 100, 200, 0
+           FROM generate_series(1, 200) i`,
+        [s3.tenantId, s3.runId],
+      );
+      await scoreMembers(client, s3, bgWeeks, gg, async () => undefined);
+      const ties = await db.query(
+        `SELECT clv, count(DISTINCT clv_decile)::int AS deciles, count(*)::int AS n FROM analytics_member_scores
+          WHERE tenant_id = $1 AND run_id = $2 GROUP BY clv HAVING count(*) > 1`,
+        [s3.tenantId, s3.runId],
+      );
+      assert.ok(ties.rows.some((r) => r.n >= 100), 'the 100 members of one history share a CLV');
+      for (const r of ties.rows) assert.equal(r.deciles, 1, `the ${r.n} members with CLV ${r.clv} share one decile`);
+      await db.query(`DELETE FROM analytics_member_scores WHERE tenant_id = $1`, [s3.tenantId]);
 
       // A model whose parameters cannot give a finite answer: every prediction fails, the stage does not.
       const broken = { ...bgWeeks, params: { ...bgWeeks.params, r: Number.NaN } } as BgNbdModel;

@@ -137,12 +137,13 @@ export async function scoreMembers(client: Tx, scope: RunScope, bg: BgNbdModel |
   }
   // A session table is never analysed automatically: without statistics the UPDATE below may loop instead of hashing.
   await client.query(`ANALYZE pg_temp.analytics_predictions`);
-  // Decile 10 is the top tenth by CLV (ties broken by member id, so a rerun gives the same deciles).
+  // Decile 10 is the top tenth by CLV: 1 + ⌊10 · percent_rank⌋ capped at 10, the RFM scores' rule, so equal CLVs
+  // always share a decile (and a rerun gives the same deciles); no CLV, no decile.
   await client.query(
     `UPDATE analytics_member_scores s
         SET p_alive = p.p_alive, expected_30 = p.expected_30, expected_90 = p.expected_90, expected_365 = p.expected_365,
             expected_order_value = p.expected_order_value, clv = p.clv, historic_clv = p.historic_clv, clv_decile = p.decile
-       FROM (SELECT *, CASE WHEN clv IS NULL THEN NULL ELSE ntile(10) OVER (PARTITION BY clv IS NULL ORDER BY clv, member_id) END AS decile
+       FROM (SELECT *, CASE WHEN clv IS NULL THEN NULL ELSE least(10, 1 + floor(10 * percent_rank() OVER (PARTITION BY clv IS NULL ORDER BY clv))) END AS decile
                FROM pg_temp.analytics_predictions) p
       WHERE s.tenant_id = $1 AND s.run_id = $2 AND s.member_id = p.member_id`,
     [scope.tenantId, scope.runId],

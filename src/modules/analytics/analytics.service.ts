@@ -16,6 +16,7 @@ import { emit } from '../../platform/outbox/outbox.js';
 import type { MembersService } from '../members/members.service.js';
 import type { ProgramsService } from '../programs/programs.service.js';
 import type { CalibrationBin, HoldoutCalibration } from './clv/calibration.js';
+import { checkDay } from './analytics.days.js';
 import { addDays, AnalyticsRuns, localDate } from './analytics.runs.js';
 import { settingsErrors, withDefaults, type AnalyticsSettingsInput } from './analytics.settings.js';
 import * as store from './analytics.store.js';
@@ -94,13 +95,17 @@ export class AnalyticsService {
 
   /**
    * The run a read is about: `runId` (it must have succeeded), or the latest succeeded run (the newest as_of).
-   * 404 when there is none: results exist only for succeeded runs.
+   * 404 when there is none or `runId` is not a run of the tenant; 422 naming run_id when it is one that has not
+   * succeeded (it exists, but results exist only for succeeded runs).
    */
   async succeededRun(q: Queryable, tenantId: string, runId?: string): Promise<RunRow> {
     if (runId !== undefined) {
       const run = isUuid(runId) ? await store.getRun(q, tenantId, runId) : null;
       if (!run) throw errors.notFound('analytics run', runId);
-      if (run.status !== 'succeeded') throw errors.notFound(`succeeded analytics run with id ${runId}: it is ${run.status}`);
+      if (run.status !== 'succeeded') {
+        const detail = `the run is ${run.status}: results exist only for succeeded runs`;
+        throw errors.unprocessable(`run_id: ${detail}`, [{ field: 'run_id', detail }]);
+      }
       return run;
     }
     const run = await store.latestSucceeded(q, tenantId);
@@ -179,6 +184,8 @@ export class AnalyticsService {
    * `from`, every member of the `to` run is entering.
    */
   async migrations(q: Queryable, tenantId: string, range: { from?: string; to?: string }): Promise<MigrationsView> {
+    checkDay('from', range.from);
+    checkDay('to', range.to);
     let to = range.to;
     if (to === undefined) to = localDate(this.deps.clock.now(), (await this.deps.programs.get(q, tenantId)).time_zone);
     const from = range.from ?? addDays(to, -MIGRATION_DEFAULT_DAYS);
@@ -186,6 +193,10 @@ export class AnalyticsService {
     const toRun = await store.latestSucceeded(q, tenantId, to);
     if (!toRun) throw errors.notFound(`succeeded analytics run as of ${to} or earlier`);
     const fromRun = await store.latestSucceeded(q, tenantId, from);
+    if (fromRun?.id === toRun.id) {
+      const detail = `both dates fall on the run as of ${toRun.as_of}; choose dates further apart`;
+      throw errors.unprocessable(`from: ${detail}`, [{ field: 'from', detail }]);
+    }
     const flows = await store.segmentFlows(q, tenantId, fromRun?.id ?? null, toRun.id);
     const index = (s: string | null) => (s === null ? -1 : SEGMENT_KEYS.indexOf(s as RfmSegment));
     const counts = SEGMENT_KEYS.map(() => SEGMENT_KEYS.map(() => 0));
@@ -234,6 +245,16 @@ export class AnalyticsService {
     if (row) return row;
     await this.deps.members.findOr404(q, tenantId, memberId);
     throw errors.notFound(`analytics of member ${memberId}: no published run includes the member yet (members with at least one purchase are scored)`);
+  }
+
+  /** GDPR export: the member's current analytics (the published run's row), or null when no run includes them. */
+  async exportMember(q: Queryable, tenantId: string, memberId: string): Promise<store.MemberAnalyticsRow | null> {
+    return store.getMemberAnalytics(q, tenantId, memberId);
+  }
+
+  /** GDPR erasure: deletes the member's current analytics and their scores in every run (in the erasure's transaction). */
+  async eraseMember(tx: Queryable, tenantId: string, memberId: string): Promise<void> {
+    await store.eraseMember(tx, tenantId, memberId);
   }
 
   /** A stored result document of a run (`runId` or the latest succeeded run). */

@@ -91,6 +91,12 @@ export async function hasRunSince(q: Queryable, tenantId: string, asOf: string):
   return res.rowCount! > 0;
 }
 
+/** Whether a run as of the day is queued or running. */
+export async function hasActiveRun(q: Queryable, tenantId: string, asOf: string): Promise<boolean> {
+  const res = await q.query(`SELECT 1 FROM analytics_runs WHERE tenant_id = $1 AND as_of = $2 AND status IN ('queued', 'running') LIMIT 1`, [tenantId, asOf]);
+  return res.rowCount! > 0;
+}
+
 export async function startRun(q: Queryable, tenantId: string, id: string, progress: RunProgress, at: Date): Promise<void> {
   await q.query(
     `UPDATE analytics_runs SET status = 'running', progress = $3, started_at = $4, error = NULL, summary = NULL WHERE tenant_id = $1 AND id = $2`,
@@ -301,4 +307,17 @@ export async function segmentFlows(q: Queryable, tenantId: string, fromId: strin
     [tenantId, fromId, toId],
   );
   return res.rows;
+}
+
+/**
+ * GDPR erasure: the member's published row and their rows in every run of the tenant (one primary-key probe per run,
+ * rather than a scan of the tenant's scores).
+ */
+export async function eraseMember(q: Queryable, tenantId: string, memberId: string): Promise<void> {
+  await q.query(`DELETE FROM member_analytics WHERE tenant_id = $1 AND member_id = $2`, [tenantId, memberId]);
+  await q.query(
+    `DELETE FROM analytics_member_scores
+      WHERE tenant_id = $1 AND member_id = $2 AND run_id = ANY (ARRAY(SELECT id FROM analytics_runs WHERE tenant_id = $1))`,
+    [tenantId, memberId],
+  );
 }

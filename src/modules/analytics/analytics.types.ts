@@ -39,7 +39,7 @@ export interface AnalyticsSettings {
     min_clv_decile: number;
     /** Reason 'low_p_alive': P(alive) below this. */
     p_alive_below: number;
-    /** Reason 'falling_rate': purchases in the last recent_days below rate_ratio_below × what the model expected. */
+    /** Reason 'falling_rate': purchase days in the last recent_days below rate_ratio_below × what the member's own repeat rate before that window expects (docs/analytics/at-risk.md). */
     rate_ratio_below: number;
     recent_days: number;
     /** Reasons 'detractor' and 'breached_case' look back this many days. */

@@ -12,6 +12,7 @@ import {
   type CesScore, type CliScore, type CsatScore, type CsiScore, type Distribution, type NpsScore, type RatingScore, type ResponseRate,
 } from './surveys.scores.js';
 import { answerKeysOf } from './surveys.definition.js';
+import { spreadsheetSafe } from '../../platform/csv.js';
 import * as store from './surveys.store.js';
 import { aggregate, RESPONSE_COLUMNS, streamResponses, textAnswers, type Aggregates, type CountRow, type InvitationCountRow, type ValueRow } from './surveys.results.store.js';
 import type { Question, QuestionType } from './surveys.types.js';
@@ -88,8 +89,6 @@ export interface TextResultsView {
 /** A question as results know it: its key, type and, for choices, the options in their order. */
 interface KnownQuestion { key: string; type: QuestionType; options: string[] }
 
-/** Spreadsheets run a cell that starts with one of these as a formula: free text is written with a leading '. */
-const FORMULA_START = /^[=+\-@\t\r]/;
 
 export { RESPONSE_COLUMNS };
 
@@ -158,7 +157,8 @@ export class SurveyResults {
           ...RESPONSE_COLUMNS.map((c) => row[c]),
           ...answerColumns.map((k) => {
             const v = Object.hasOwn(answers, k) ? answers[k] : undefined;
-            return typeof v === 'string' && FORMULA_START.test(v) ? `'${v}` : v;
+            // Free text is made spreadsheet-safe (platform/csv.ts); numbers stay numbers.
+            return typeof v === 'string' ? spreadsheetSafe(v) : v;
           }),
         ]);
       },

@@ -119,13 +119,15 @@ export class Jobs {
 
   /**
    * Enqueues a job. With `tx`, the job is inserted in that transaction: it
-   * exists if and only if the transaction commits.
+   * exists if and only if the transaction commits. With `startAfterSeconds`,
+   * no worker takes it before that delay.
    */
-  async enqueue(name: string, data: object, opts: { tx?: Tx; singletonKey?: string } = {}): Promise<string | null> {
+  async enqueue(name: string, data: object, opts: { tx?: Tx; singletonKey?: string; startAfterSeconds?: number } = {}): Promise<string | null> {
     if (!this.defs.has(name)) throw new Error(`Unknown job ${name}`);
     if (!this.boss) throw new Error('The job queue is not started in this process');
     const sendOpts: PgBoss.SendOptions = {};
     if (opts.singletonKey) sendOpts.singletonKey = opts.singletonKey;
+    if (opts.startAfterSeconds !== undefined) sendOpts.startAfter = opts.startAfterSeconds;
     if (opts.tx) {
       const tx = opts.tx;
       sendOpts.db = { executeSql: (text, values) => tx.query(text, values) };
@@ -133,7 +135,7 @@ export class Jobs {
     const id = await this.boss.send(name, data, sendOpts);
     // Wake this process's worker instead of waiting for its next poll.
     const worker = this.workerIds.get(name);
-    if (worker && !opts.tx) this.boss.notifyWorker(worker);
+    if (worker && !opts.tx && opts.startAfterSeconds === undefined) this.boss.notifyWorker(worker);
     return id;
   }
 

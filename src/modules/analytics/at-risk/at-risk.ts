@@ -7,6 +7,7 @@
  * onto the run's member rows (analytics_member_scores) in one statement; publishing copies them to member_analytics,
  * which campaign audiences read (targets.ts). The list and its CSV are read from a run's rows.
  */
+import { spreadsheetSafe } from '../../../platform/csv.js';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import type { Db, Queryable } from '../../../platform/db/db.js';
@@ -105,12 +106,8 @@ export const CSV_COLUMNS = [
   'p_alive', 'segment', 'last_purchase_on', 'recency_days', 'recent_rate_ratio',
 ] as const;
 
-/**
- * Spreadsheets run a cell that starts with one of these as a formula (CSV injection): text is written with a
- * leading ' (as the surveys' CSV does). Numbers are written as numbers and never touched.
- */
-const FORMULA_START = /^[=+\-@\t\r]/;
-export const spreadsheetSafe = (v: unknown): unknown => (typeof v === 'string' && FORMULA_START.test(v) ? `'${v}` : v);
+/** A CSV cell: text made spreadsheet-safe (platform/csv.ts); numbers are written as numbers and never touched. */
+const csvCell = (v: unknown): unknown => (typeof v === 'string' ? spreadsheetSafe(v) : v);
 
 /**
  * The list as CSV text, streamed (the table is never in memory), the most money at risk first. The run is resolved
@@ -128,7 +125,7 @@ export async function atRiskCsv(db: Db, tenantId: string, f: AtRiskFilter): Prom
     objectMode: true,
     transform(r: AtRiskRow, _enc, done) {
       const record: Record<(typeof CSV_COLUMNS)[number], unknown> = { ...r, reasons: r.reasons.join(';'), currency: run.currency };
-      done(null, CSV_COLUMNS.map((c) => spreadsheetSafe(record[c])));
+      done(null, CSV_COLUMNS.map((c) => csvCell(record[c])));
     },
   });
   // An error on the way (or the client going away) destroys every stage; the stream then discards its connection.

@@ -8,6 +8,7 @@
 import { hyp2f1, lnGamma, logSumExp } from './special.js';
 import { minimize, numericHessian } from './optimize.js';
 import {
+  DAYS_PER_UNIT,
   toUnit,
   type BgNbdParams,
   type Convergence,
@@ -19,7 +20,11 @@ import {
 } from './clv.types.js';
 
 export interface BgNbdFitOptions {
-  /** L2 penalty coefficient λ on the log-parameters: the objective is −LL + λ·Σ(ln θ)². 0 (default) is plain MLE. */
+  /**
+   * L2 penalty coefficient λ on the log-parameters: the objective is −LL + λ·Σ(ln θ)², with α taken per week whatever
+   * the set's unit (α in days is 7 × α in weeks), so a penalised fit predicts the same in either unit. 0 (default) is
+   * plain MLE.
+   */
   penalty?: number;
   /** Starting values (default r = a = b = 1, α = mean T / (1 + mean x)). */
   start?: BgNbdParams;
@@ -185,9 +190,12 @@ export function fitBgNbd(set: SummarySet, options: BgNbdFitOptions = {}): BgNbdM
   const meanT = set.customers.reduce((s, c) => s + c.T, 0) / n;
   const meanX = set.customers.reduce((s, c) => s + c.x, 0) / n;
   const start = options.start ?? { r: 1, alpha: meanT / (1 + meanX), a: 1, b: 1 };
+  // The penalty reads α per week: ln α_week = ln α_unit + ln(days per unit / 7). Penalising ln α in the set's own
+  // unit would pull α towards 1 per day in one fit and 1 per week in the other, and the predictions would differ.
+  const alphaToWeek = Math.log(DAYS_PER_UNIT[set.unit] / 7);
   const objective = (v: number[]): number => {
     if (v.some((e) => Math.abs(e) > LOG_BOUND)) return Infinity;
-    const pen = penalty * v.reduce((s, e) => s + e * e, 0);
+    const pen = penalty * v.reduce((s, e, i) => s + (i === 1 ? (e + alphaToWeek) ** 2 : e * e), 0);
     return -logLikelihoodColumns(toParams(v), col) + pen;
   };
   const v0 = [Math.log(start.r), Math.log(start.alpha), Math.log(start.a), Math.log(start.b)];

@@ -172,6 +172,21 @@ describe('time units', () => {
     assert.ok(Math.abs(expectedPurchases(dayModel, cDays, days(90)) - expectedPurchases(bg, c, days(90))) < 1e-4);
     assert.ok(Math.abs(probabilityAlive(dayModel, cDays) - probabilityAlive(bg, c)) < 1e-4);
   });
+
+  test('with an L2 penalty too: α is penalised per week whatever the unit, so day and week fits predict the same', () => {
+    const inDays: SummarySet = { unit: 'day', customers: cdnow.customers.map((k) => ({ ...k, t_x: k.t_x * 7, T: k.T * 7 })) };
+    const weekModel = fitBgNbd(cdnow, { penalty: 5 });
+    const dayModel = fitBgNbd(inDays, { penalty: 5 });
+    const cDays = { x: 4, t_x: 30 * 7, T: 38 * 7 };
+    assert.ok(Math.abs(dayModel.params.alpha / 7 - weekModel.params.alpha) < 1e-3 * weekModel.params.alpha, `${dayModel.params.alpha} / 7 vs ${weekModel.params.alpha}`);
+    for (const d of [30, 90, 365]) {
+      const w = expectedPurchases(weekModel, c, days(d));
+      assert.ok(Math.abs(expectedPurchases(dayModel, cDays, days(d)) - w) < 1e-4 * Math.max(1, w), `${d} days`);
+    }
+    assert.ok(Math.abs(probabilityAlive(dayModel, cDays) - probabilityAlive(weekModel, c)) < 1e-4);
+    // The penalty does act: it moves the week fit's α away from the plain MLE's.
+    assert.ok(Math.abs(weekModel.params.alpha - bg.params.alpha) > 0.01);
+  });
 });
 
 describe('Gamma-Gamma expectations', () => {
