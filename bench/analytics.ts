@@ -141,6 +141,10 @@ export async function runAnalyticsBench(partial: Partial<AnalyticsBenchSettings>
         behaviour: { seconds: round(behaviourSeconds, 2), customers_at_end: behaviour?.overall?.customers?.end ?? null },
       },
     };
+  } catch (err) {
+    // Whatever went wrong, the server's own last words say more than a failed fetch.
+    log(`analytics: the run failed; the last lines of Patron's log:\n${patron.logTail(8000)}`);
+    throw err;
   } finally {
     await patron.stop();
   }

@@ -33,6 +33,8 @@ export interface BenchPatron {
   databaseUrl: string;
   /** Current and peak resident set size of the Patron process, in bytes (Linux /proc; else ps, current only). */
   memory(): { rss: number; peakRss: number };
+  /** The last `bytes` of the Patron process's log (stdout and stderr), e.g. to show why it exited. */
+  logTail(bytes?: number): string;
   stop(): Promise<void>;
 }
 
@@ -128,7 +130,15 @@ export async function startBenchPatron(opts: { env?: Record<string, string>; dat
     postgresVersion = (await c.query('SHOW server_version')).rows[0].server_version;
     await c.end();
 
-    return { url, apiKey, pid: child.pid!, database, postgresVersion, databaseUrl: dbUrl, memory: () => memoryOf(child.pid!), stop: cleanup };
+    return { url, apiKey, pid: child.pid!, database, postgresVersion, databaseUrl: dbUrl, memory: () => memoryOf(child.pid!),
+      logTail: (bytes = 4000) => {
+        try {
+          return fs.readFileSync(log, 'utf8').slice(-bytes);
+        } catch {
+          return '';
+        }
+      },
+      stop: cleanup };
   } catch (err) {
     await cleanup();
     throw err;
