@@ -737,6 +737,11 @@ describe('GDPR', () => {
     const rows = await app.patron.db.query(`SELECT count(*)::int AS n FROM member_analytics WHERE tenant_id = $1 AND member_id = $2`, [t.id, id]);
     assert.equal(rows.rows[0].n, 0);
     assert.equal((await t.api('GET', `/v1/members/${id}/export`)).body.sections.analytics, null);
+    // A run after the erasure does not profile the member again from the orders the shop keeps.
+    app.clock.set('2031-06-02T12:00:00Z');
+    const after = await run(t, { as_of: '2031-06-01' });
+    assert.deepEqual([...(await scores(t, after.id)).values()].map((s: any) => s.member_id).includes(id), false);
+    assert.equal((await t.api('GET', `/v1/members/${id}/analytics`)).status, 404);
   });
 });
 

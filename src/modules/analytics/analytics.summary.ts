@@ -49,7 +49,9 @@ export async function summarize(q: Queryable, scope: RunScope): Promise<SummaryS
      ), per_member AS MATERIALIZED (
        SELECT member_id, min(day) AS first_day, max(day) AS last_day, sum(orders) AS orders, count(*) AS purchase_days,
               sum(net) AS revenue, coalesce(sum(net) FILTER (WHERE gap IS NOT NULL), 0) AS repeat_total
-         FROM days
+         FROM days d
+        -- An erased member is never profiled again: their orders stay (anonymous) in the shop's totals elsewhere.
+        WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.tenant_id = $1 AND m.id = d.member_id AND m.status = 'erased')
         GROUP BY member_id
      ), scored AS (
        INSERT INTO analytics_member_scores (tenant_id, run_id, member_id, first_purchase_on, last_purchase_on, orders, purchase_days,

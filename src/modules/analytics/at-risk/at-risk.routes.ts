@@ -32,8 +32,7 @@ export function atRiskRoutes(deps: { db: Db }) {
     }, async (req) => {
       const q = req.query;
       const { run, rows } = await listAtRisk(db, tenantOf(req).tenantId, { runId: q.run_id, reason: q.reason, after: decodeCursor(q.cursor, isRankCursor), limit: q.limit + 1 });
-      // The row's old-named `reasons` copy is for the CSV writer only (at-risk.store.ts AtRiskRow); the list serves risk_reasons.
-      const item = ({ reasons: _old, ...r }: (typeof rows)[number]) => r;
+      const item = (r: (typeof rows)[number]) => r;
       return { run_id: run?.id ?? null, as_of: run?.as_of ?? null, currency: run?.currency ?? null, ...page(rows, q.limit, item, (r) => ({ v: r.value_at_risk, id: r.member_id })) };
     });
 

@@ -185,11 +185,6 @@ export interface AtRiskRow {
   last_name: string | null;
   /** Why the member is on the list (analytics_member_scores.risk_reasons, the name member_analytics uses too). */
   risk_reasons: RiskReason[];
-  /**
-   * The same array under its old name, only for the CSV writer of at-risk.ts, which is not changed on this branch;
-   * the JSON list does not serve it (its schema has risk_reasons only). Drop it when the CSV writes `risk_reasons`.
-   */
-  reasons: RiskReason[];
   value_at_risk: number;
   clv: number | null;
   clv_decile: number | null;
@@ -200,7 +195,7 @@ export interface AtRiskRow {
   recent_rate_ratio: number | null;
 }
 
-const LIST_COLUMNS = `s.member_id, m.external_id, m.email, m.first_name, m.last_name, s.risk_reasons, s.risk_reasons AS reasons, s.value_at_risk,
+const LIST_COLUMNS = `s.member_id, m.external_id, m.email, m.first_name, m.last_name, s.risk_reasons, s.value_at_risk,
   s.clv, s.clv_decile, s.p_alive, s.segment, s.last_purchase_on, s.recency_days, s.recent_rate_ratio`;
 
 // Erased members are left out: nothing of them may be shown or targeted.

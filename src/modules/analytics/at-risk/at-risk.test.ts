@@ -299,7 +299,7 @@ describe('at-risk', () => {
     assert.match(res.headers.get('content-type') ?? '', /^text\/csv/);
     assert.match(res.headers.get('content-disposition') ?? '', /at-risk-2031-06-30\.csv/);
     const lines = res.text.trim().split('\n');
-    assert.equal(lines[0], 'member_id,external_id,email,first_name,last_name,reasons,value_at_risk,currency,clv,clv_decile,p_alive,segment,last_purchase_on,recency_days,recent_rate_ratio');
+    assert.equal(lines[0], 'member_id,external_id,email,first_name,last_name,risk_reasons,value_at_risk,currency,clv,clv_decile,p_alive,segment,last_purchase_on,recency_days,recent_rate_ratio');
     assert.equal(lines.length, 6);
     assert.deepEqual(lines.slice(1).map((l) => l.split(',')[0]), ['A', 'D', 'B', 'H', 'C'].map((n) => m[n]));
     assert.equal(lines[1], `${m.A},ext-A,a@example.com,A,Test,low_p_alive,100000,EUR,30000,10,0.3,cant_lose_them,2030-11-02,240,`);

@@ -102,7 +102,7 @@ export async function listAtRisk(q: Queryable, tenantId: string, f: AtRiskFilter
 // ── CSV ─────────────────────────────────────────────────────────────────────
 
 export const CSV_COLUMNS = [
-  'member_id', 'external_id', 'email', 'first_name', 'last_name', 'reasons', 'value_at_risk', 'currency', 'clv', 'clv_decile',
+  'member_id', 'external_id', 'email', 'first_name', 'last_name', 'risk_reasons', 'value_at_risk', 'currency', 'clv', 'clv_decile',
   'p_alive', 'segment', 'last_purchase_on', 'recency_days', 'recent_rate_ratio',
 ] as const;
 
@@ -124,7 +124,7 @@ export async function atRiskCsv(db: Db, tenantId: string, f: AtRiskFilter): Prom
   const toRecord = new Transform({
     objectMode: true,
     transform(r: AtRiskRow, _enc, done) {
-      const record: Record<(typeof CSV_COLUMNS)[number], unknown> = { ...r, reasons: r.reasons.join(';'), currency: run.currency };
+      const record: Record<(typeof CSV_COLUMNS)[number], unknown> = { ...r, risk_reasons: r.risk_reasons.join(';'), currency: run.currency };
       done(null, CSV_COLUMNS.map((c) => csvCell(record[c])));
     },
   });
