@@ -1,6 +1,6 @@
 /** SQL for the tables of tiers: tier_settings, tiers, member_tiers, tier_history, tier_scan_cursors, tier_reevaluations. */
 import type { Queryable } from '../../platform/db/db.js';
-import type { TierSettings } from './tiers.policy.js';
+import type { TierSettings, TierState } from './tiers.policy.js';
 
 export interface Benefit {
   code: string;
@@ -23,16 +23,9 @@ export interface TierRow {
   updated_at: Date;
 }
 
-export interface StateRow {
+/** A member_tiers row: the state the tier rules judge (tiers.policy.ts) and its bookkeeping. */
+export interface StateRow extends TierState {
   member_id: string;
-  tier_id: string | null;
-  source: 'qualified' | 'manual' | 'invited';
-  since: Date;
-  valid_until: Date | null;
-  next_evaluation_at: Date | null;
-  downgrade_to_id: string | null;
-  downgrade_to_none: boolean;
-  downgrade_at: Date | null;
   updated_at: Date;
 }
 
