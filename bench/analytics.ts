@@ -66,7 +66,13 @@ export interface AnalyticsBenchResult {
 }
 
 async function api(base: string, method: string, p: string, key: string, body?: unknown): Promise<any> {
-  const res = await fetch(base + p, { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const init: RequestInit = { method, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) };
+  // A GET is retried once when the connection drops: a kept-alive socket the server is closing at that very moment
+  // (its keep-alive timeout) resets, which says nothing about the run.
+  const res = await fetch(base + p, init).catch((err) => {
+    if (method !== 'GET') throw err;
+    return fetch(base + p, init);
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${text}`);
   return text ? JSON.parse(text) : null;
