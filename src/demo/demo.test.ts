@@ -733,8 +733,8 @@ describe('demo program: analytics over the year', () => {
     assert.ok(cohorts.cohorts.length >= 12, `${cohorts.cohorts.length} cohorts`);
     const risk = await get('/v1/analytics/at-risk?limit=20');
     assert.ok(risk.data.length > 5, 'members at risk');
-    assert.ok(risk.data.every((m: any) => m.reasons.length > 0 && m.value_at_risk > 0));
-    assert.ok(new Set(risk.data.flatMap((m: any) => m.reasons)).size >= 2, 'more than one kind of reason');
+    assert.ok(risk.data.every((m: any) => m.risk_reasons.length > 0 && m.value_at_risk > 0));
+    assert.ok(new Set(risk.data.flatMap((m: any) => m.risk_reasons)).size >= 2, 'more than one kind of reason');
     const experience = (await get('/v1/analytics/experience')).data;
     assert.ok(experience.overall.nps.n > 30 && experience.by_segment.length >= 5);
     const behaviour = await get('/v1/analytics/behaviour?by=tier');

@@ -116,8 +116,8 @@ export async function lotsAsOf(q: Queryable, tenantId: string, at: Date, timeZon
               coalesce(sum(a.points) FILTER (WHERE x.cls = 'r'), 0)::float8 AS r,
               coalesce(sum(a.points) FILTER (WHERE x.cls = 'w'), 0)::float8 AS w,
               coalesce(sum(a.points) FILTER (WHERE x.cls = 'x'), 0)::float8 AS x,
-              ${periodSums('a.points', 'a.created_at', "x.cls = 'r'")} AS period_r,
-              ${periodSums('a.points', 'a.created_at', "x.cls = 'w'")} AS period_w
+              ${periodSums('a.points', 'GREATEST(e.occurred_at, l.earned_at)', "x.cls = 'r'")} AS period_r,
+              ${periodSums('a.points', 'GREATEST(e.occurred_at, l.earned_at)', "x.cls = 'w'")} AS period_w
          FROM lot_allocations a
          JOIN ledger_entries e ON e.tenant_id = a.tenant_id AND e.id = a.entry_id
          JOIN point_lots l ON l.tenant_id = a.tenant_id AND l.id = a.lot_id
@@ -125,15 +125,15 @@ export async function lotsAsOf(q: Queryable, tenantId: string, at: Date, timeZon
          CROSS JOIN LATERAL (SELECT ${LOT_KEYS}) k
          CROSS JOIN LATERAL (
            SELECT CASE WHEN e.type = 'redeem' THEN 'r'
-                       WHEN e.type = 'expire' AND (l.expires_at IS NULL OR a.created_at < l.expires_at) THEN 'x'
+                       WHEN e.type = 'expire' AND (l.expires_at IS NULL OR GREATEST(e.occurred_at, l.earned_at) < l.expires_at) THEN 'x'
                        WHEN e.type = 'expire' THEN 'f'
                        ELSE 'w' END AS cls
          ) c
          -- The flow key: the age month × 10 + 1 (redeemed), 2 (taken back) or 3 (expired early).
          CROSS JOIN LATERAL (
-           SELECT c.cls, LEAST(floor(${ageSql('l.earned_at', 'a.created_at')})::int, k.cm) * 10 + CASE c.cls WHEN 'r' THEN 1 WHEN 'w' THEN 2 ELSE 3 END AS fk
+           SELECT c.cls, LEAST(floor(${ageSql('l.earned_at', 'GREATEST(e.occurred_at, l.earned_at)')})::int, k.cm) * 10 + CASE c.cls WHEN 'r' THEN 1 WHEN 'w' THEN 2 ELSE 3 END AS fk
          ) x
-        WHERE a.tenant_id = $1 AND a.entry_id IS NOT NULL AND a.created_at < $2 AND l.earned_at < ${eb} AND c.cls <> 'f'
+        WHERE a.tenant_id = $1 AND a.entry_id IS NOT NULL AND GREATEST(e.occurred_at, l.earned_at) < $2 AND l.earned_at < ${eb} AND c.cls <> 'f'
         GROUP BY GROUPING SETS ((k.cm), (k.gk), (x.fk), ())
      )
      SELECT (SELECT coalesce(json_agg(lots), '[]') FROM lots) AS lots, (SELECT coalesce(json_agg(exits), '[]') FROM exits) AS exits`,
@@ -216,10 +216,13 @@ export async function participation(q: Queryable, tenantId: string, at: Date, pe
   const earliest = new Date(Math.min(...periodStarts.map((d) => d.getTime())));
   const r = await q.query(
     `WITH last AS (
-       SELECT member_id, max(occurred_at) AS last_at
-         FROM ledger_entries
-        WHERE tenant_id = $1 AND type IN ('earn', 'redeem') AND occurred_at >= $3 AND occurred_at < $2
-        GROUP BY member_id
+       -- The same members as the denominator: enrolled before, not erased by then.
+       SELECT e.member_id, max(e.occurred_at) AS last_at
+         FROM ledger_entries e
+         JOIN members m ON m.tenant_id = e.tenant_id AND m.id = e.member_id
+        WHERE e.tenant_id = $1 AND e.type IN ('earn', 'redeem') AND e.occurred_at >= $3 AND e.occurred_at < $2
+          AND m.enrolled_at < $2 AND (m.erased_at IS NULL OR m.erased_at >= $2)
+        GROUP BY e.member_id
      )
      SELECT (SELECT count(*)::int FROM members
               WHERE tenant_id = $1 AND enrolled_at < $2 AND (erased_at IS NULL OR erased_at >= $2)) AS members,

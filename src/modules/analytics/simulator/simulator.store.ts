@@ -246,12 +246,12 @@ export async function redemptionData(q: Queryable, tenantId: string, asOf: Date,
   );
   const redeemed = await q.query<{ full_age: number; age: number; points: number }>(
     `SELECT LEAST(floor(extract(epoch FROM ($2::timestamptz - l.earned_at)) / $4)::int, $5) AS full_age,
-            GREATEST(0, floor(extract(epoch FROM (a.created_at - l.earned_at)) / $4)::int) AS age, sum(a.points)::bigint AS points
+            GREATEST(0, floor(extract(epoch FROM (e.occurred_at - l.earned_at)) / $4)::int) AS age, sum(a.points)::bigint AS points
        FROM lot_allocations a
        JOIN ledger_entries e ON e.tenant_id = a.tenant_id AND e.id = a.entry_id
        JOIN point_lots l ON l.tenant_id = a.tenant_id AND l.id = a.lot_id
       WHERE a.tenant_id = $1 AND a.entry_id IS NOT NULL AND e.type IN ('redeem', 'redemption_cancel')
-        AND l.earned_at >= $3 AND l.earned_at < $2 AND a.created_at < $2
+        AND l.earned_at >= $3 AND l.earned_at < $2 AND e.occurred_at < $2
       GROUP BY 1, 2`,
     [tenantId, asOf, since, monthSeconds, maxAge],
   );
