@@ -64,6 +64,20 @@ describe('program economics', () => {
     assert.equal((economicsView.schema as { $id?: string }).$id, 'AnalyticsEconomics');
   });
 
+  test('a return sent late takes its points back at its own date: a run as of a day after it sees them gone', async () => {
+    at('2031-01-10T12:00:00Z');
+    const t = await tenant('UTC');
+    const A = await member(t, 'late');
+    await order(t, { external_id: 'p1', member_id: A, total: 10_000 }); // 100 points
+    // Sent on 1 March, dated 1 February: the ledger records it now (created_at), it happened then (occurred_at).
+    at('2031-03-01T12:00:00Z');
+    await order(t, { external_id: 'p1-r', type: 'return', original_external_id: 'p1', total: 4000, occurred_at: '2031-02-01T12:00:00Z' });
+    const e = await computeEconomics(app.patron.db, scopeOf(t, '2031-02-15', '2031-02-16T00:00:00Z', 'UTC'));
+    assert.deepEqual([e.breakage.issued_gross, e.breakage.withdrawn, e.breakage.issued, e.breakage.outstanding], [100, 40, 60, 60]);
+    const before = await computeEconomics(app.patron.db, scopeOf(t, '2031-01-20', '2031-01-21T00:00:00Z', 'UTC'));
+    assert.deepEqual([before.breakage.withdrawn, before.breakage.outstanding], [0, 100]);
+  });
+
   test('participation, redemption, breakage, liability and the cost of rewards, by hand', async () => {
     // Europe/Sofia (UTC+2, UTC+3 from 30 March); points expire 3 months after earning; cost 50 minor units per 100 points.
     at('2031-01-05T12:00:00Z');
