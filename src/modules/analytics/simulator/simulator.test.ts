@@ -94,6 +94,24 @@ describe('the simulator core', () => {
     assert.deepEqual(out.draft.members_per_tier, [{ tier: 'silver', name: 'Silver', members: 2 }, { tier: 'gold', name: 'Gold', members: 1 }]);
   });
 
+  test('spend tiers: a purchase counts whole at the till, its later return takes its part back when it comes', () => {
+    // Gold from 100.00 of spend (thresholds in minor units). Ana buys 120.00 and returns 50.00 a week later: she is
+    // gold from the purchase on, as the till saw it; her next 10.00 order earns double. A net-of-all-returns figure
+    // at the purchase (70.00) would have kept her silver.
+    const settings = tierSettings({ metric: 'spend' });
+    const spendGold: SimTier = { ...gold, entry_threshold: 10_000, keep_threshold: 10_000 };
+    const current = config([base()], { tiers: [silver, spendGold], tierSettings: settings });
+    const r = replay({ from: '2031-02-01T00:00:00Z', to: '2031-05-01T00:00:00Z', current, draft: current });
+    r.member(member('ana'));
+    const bought = purchase('ana', '2031-02-10T10:00:00Z', 12_000, { returns: 1, returned_total: 5000 });
+    r.order(bought);
+    r.order(purchase('ana', '2031-02-11T10:00:00Z', 1000)); // gold ×2: 20 points
+    r.order(refund(bought, '2031-02-17T10:00:00Z', 5000));
+    const out = r.finish(1);
+    assert.equal(out.current.points.issued, 120 + 20);
+    assert.equal(out.current.members_per_tier?.find((t) => t.tier === 'gold')?.members, 1);
+  });
+
   test('a keep threshold missed at an evaluation inside the window moves the member down, by the figure before the window', () => {
     // Gold since March 2030 with 150 points that year; evaluated every 1 January over the calendar year.
     const settings = tierSettings({ window: 'calendar_year' });

@@ -657,8 +657,9 @@ export class Replay {
         if (tiers.metric === 'points') {
           if (result.points > 0) contribution = tiers.add(track, activates?.getTime() ?? at, result.points, at);
         } else if (tiers.metric === 'spend') {
-          tiers.add(track, at, o.total - o.returned_total, at);
-        } else if (o.total > o.returned_total) {
+          // The whole total now: the tier check at the till sees no return yet; each return takes its part back when it comes.
+          tiers.add(track, at, o.total, at);
+        } else if (o.total > 0) {
           tiers.add(track, at, 1, at);
         }
         // The order hook rechecks the member at once; pending points are rechecked when they activate.
@@ -723,6 +724,13 @@ export class Replay {
       this.caps[i]!.record(open.member_id, released, -1);
       judged.capUsage = judged.capUsage.map((u) => ({ ...u, points: u.points - (released.find((r) => r.rule_id === u.rule_id)?.points ?? 0) }));
       this.books[i]!.clawBack(open.member_id, o.original_id!, clawed, at);
+      if (track && tiers.metric === 'spend') {
+        // What this return takes off the purchase (never more than the purchase still had).
+        const off = Math.min(o.total, Math.max(0, open.facts.total - open.returnedTotal));
+        if (off > 0) tiers.add(track, at, -off, at);
+      } else if (track && tiers.metric !== 'points' && open.facts.total > open.returnedTotal && keptTotal <= 0) {
+        tiers.add(track, at, -1, at); // wholly returned: no longer a purchase
+      }
       if (track && tiers.metric === 'points' && clawed > 0) {
         // Points still pending are cancelled (they never counted); active ones count against the figure from now.
         const c = judged.contribution;
