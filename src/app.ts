@@ -26,6 +26,7 @@ import { Jobs } from './platform/jobs/jobs.js';
 import { createLogger } from './platform/logger.js';
 import { Metrics } from './platform/metrics.js';
 import { outboxRoutes } from './platform/outbox/outbox.routes.js';
+import { OutboxDispatcher } from './platform/outbox/dispatch.js';
 import { membersExportRoutes } from './modules/members/members.export.js';
 import { membersImporter } from './modules/members/members.import.js';
 import { MembersService } from './modules/members/members.service.js';
@@ -139,6 +140,7 @@ export interface Patron {
   clock: SettableClock;
   db: Db;
   jobs: Jobs;
+  dispatcher: OutboxDispatcher;
   services: Services;
   http: HttpServer | null;
   embedded: EmbeddedServer | null;
@@ -175,6 +177,15 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const notifications = opts.http !== false ? new Notifications(url, logger) : null;
     const tenantConfig = new TenantConfig(notifications);
     const jobs = new Jobs({ db, clock, log: logger }, url, metrics);
+    // The outbox is handed to its consumers (webhooks, messaging triggers; registered below) by the outbox.dispatch
+    // pump (docs/events.md).
+    const dispatcher = new OutboxDispatcher({ db, clock, log: logger });
+    jobs.define({
+      name: 'outbox.dispatch',
+      description: 'Hand new domain events to their consumers (webhook deliveries, message triggers); runs every DELIVERY_POLL_MS.',
+      pollMs: config.deliveryPollMs,
+      handler: (data: { tenant_id?: string }) => dispatcher.dispatchAll(data.tenant_id),
+    });
 
     // 3. Modules.
     const tenants = new TenantsService(db, clock, notifications, tenantConfig);
@@ -366,7 +377,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
 
     let closed = false;
     const patron: Patron = {
-      config, logger, clock, db, jobs, http, embedded, notifications,
+      config, logger, clock, db, jobs, dispatcher, http, embedded, notifications,
       services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');

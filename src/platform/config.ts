@@ -42,6 +42,12 @@ export interface Config {
    * public survey pages their real client address.
    */
   trustProxy: false | number | string[];
+  /** SMTP server for email (nodemailer URL: smtp://user:pass@host:587, smtps://…); undefined: email is not sent. */
+  smtpUrl: string | undefined;
+  /** The sender when a tenant has not set its own (messaging settings `from_email`). */
+  smtpFrom: string;
+  /** How often, in milliseconds, a process with jobs polls the outbox, due webhook deliveries and due messages. */
+  deliveryPollMs: number;
 }
 
 /** TRUST_PROXY: unset or "false": none; a whole number: hops; else addresses and CIDR ranges (never "trust everyone"). */
@@ -99,6 +105,9 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; descriptio
   { name: 'PATRON_JOBS', default: 'true', description: 'Run background jobs and the scheduler in this process.' },
   { name: 'IDEMPOTENCY_RETENTION_HOURS', default: '48', description: 'How long Idempotency-Key answers are kept (at least 24).' },
   { name: 'PATRON_PUBLIC_URL', default: '(http://HOST:PORT)', description: 'Base URL printed in links.' },
+  { name: 'SMTP_URL', default: '(none)', description: 'SMTP server for email, e.g. smtp://user:password@mail.example.com:587 or smtps://…:465. Unset: emails are logged as failed (smtp_not_configured), never sent.' },
+  { name: 'SMTP_FROM', default: 'patron@localhost', description: 'Sender address for tenants that have not set their own.' },
+  { name: 'DELIVERY_POLL_MS', default: '1000', description: 'How often a process with jobs looks for outbox events to dispatch, webhook deliveries and emails that are due.' },
   { name: 'TRUST_PROXY', default: '(none)', description: 'Proxies whose X-Forwarded-For is believed: a number of hops, or proxy addresses / CIDR ranges separated by commas.' },
 ];
 
@@ -154,6 +163,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const publicUrl = get('PATRON_PUBLIC_URL');
   if (publicUrl !== undefined && !/^https?:\/\//.test(publicUrl)) problems.push('PATRON_PUBLIC_URL must start with http:// or https://');
 
+  const smtpUrl = get('SMTP_URL');
+  if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl)) problems.push('SMTP_URL must start with smtp:// or smtps://');
+  const smtpFrom = get('SMTP_FROM') ?? 'patron@localhost';
+  if (!/^[^\s@]+@[^\s@]+$/.test(smtpFrom)) problems.push(`SMTP_FROM must be an email address, got "${smtpFrom}"`);
+
   const config: Config = {
     port: int('PORT', 4000, 0, 65535),
     host: get('HOST') ?? '127.0.0.1',
@@ -183,6 +197,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     idempotencyRetentionHours: int('IDEMPOTENCY_RETENTION_HOURS', 48, 24, 24 * 365),
     publicUrl,
     trustProxy,
+    smtpUrl,
+    smtpFrom,
+    deliveryPollMs: int('DELIVERY_POLL_MS', 1000, 50, 600_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

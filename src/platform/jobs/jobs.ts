@@ -32,6 +32,12 @@ export interface JobDefinition<T extends object = Record<string, unknown>> {
   retryLimit?: number;
   /** Seconds a single run may take before pg-boss considers it expired. */
   expireInSeconds?: number;
+  /**
+   * A pump: in a process that works jobs, the handler also runs every `pollMs` milliseconds in-process (never
+   * two runs of it at once in one process), for work that must not wait for a one-minute cron slot (the outbox,
+   * due webhook deliveries, due emails). The handler must be safe to run in several processes at once.
+   */
+  pollMs?: number;
   handler: (data: T, ctx: JobContext) => Promise<unknown>;
 }
 
@@ -43,6 +49,8 @@ export class Jobs {
   private readonly defs = new Map<string, JobDefinition<any>>();
   private boss: PgBoss | null = null;
   private readonly workerIds = new Map<string, string>();
+  private readonly pumps: Array<{ timer: NodeJS.Timeout | null; running: Promise<unknown> | null }> = [];
+  private pumping = false;
 
   constructor(
     private readonly ctx: JobContext,
@@ -113,7 +121,24 @@ export class Jobs {
         });
         this.workerIds.set(def.name, id);
       }
+      this.pumping = true;
+      for (const def of this.defs.values()) if (def.pollMs) this.startPump(def, def.pollMs);
     }
+  }
+
+  private startPump(def: JobDefinition<any>, pollMs: number): void {
+    const pump: { timer: NodeJS.Timeout | null; running: Promise<unknown> | null } = { timer: null, running: null };
+    const tick = () => {
+      pump.timer = null;
+      if (!this.pumping) return;
+      // execute() logs a failure; the next tick tries again.
+      pump.running = this.execute(def, {}).catch(() => undefined).finally(() => {
+        pump.running = null;
+        if (this.pumping) pump.timer = setTimeout(tick, pollMs);
+      });
+    };
+    pump.timer = setTimeout(tick, pollMs);
+    this.pumps.push(pump);
   }
 
 
@@ -167,6 +192,10 @@ export class Jobs {
   }
 
   async stop(): Promise<void> {
+    this.pumping = false;
+    for (const pump of this.pumps) if (pump.timer) clearTimeout(pump.timer);
+    await Promise.all(this.pumps.map((p) => p.running));
+    this.pumps.length = 0;
     if (!this.boss) return;
     const boss = this.boss;
     this.boss = null;
