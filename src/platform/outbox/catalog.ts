@@ -304,6 +304,7 @@ export const EVENT_CATALOG: readonly EventTypeInfo[] = [
     { type: 'survey.published', description: 'A survey went live.', member: false, payload: { ...SURVEY, version: 'the version published' } },
     { type: 'survey.closed', description: 'A survey was closed (takes no more answers).', member: false, payload: { ...SURVEY, version: 'its current version' } },
     { type: 'survey.settings_updated', description: 'The survey settings changed (the link secret is never in it).', member: false, payload: { min_days_between_invitations: 'least days between two invitations of a member', edit_window_minutes: 'how long an answer can be changed', updated_at: 'when' } },
+    { type: 'survey.invitation_scheduled', description: 'An invitation was scheduled (after a purchase or a closed case); survey.invited or survey.invitation_skipped follows at send_at.', member: true, payload: { ...INVITATION, send_at: 'when it is due to be sent' } },
     { type: 'survey.invited', description: 'A member was invited to a survey (the messaging module sends the link).', member: true, payload: INVITATION },
     { type: 'survey.invitation_skipped', description: 'A scheduled invitation was not sent (too soon after another, no consent, member erased, …).', member: true, payload: { ...INVITATION, skip_reason: 'why' } },
     { type: 'survey.invitation_expired', description: 'An invitation expired unanswered (or ended because the member was erased).', member: true, payload: { ...SURVEY_INVITATION_ENDED, reason: 'member_erased when ended by an erasure (absent otherwise)' } },
