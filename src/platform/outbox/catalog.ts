@@ -150,14 +150,14 @@ export const EVENT_CATALOG: readonly EventTypeInfo[] = [
 
   // ── ledger ────────────────────────────────────────────────────────────────
   ...group('ledger', [
-    { type: 'points.earned', description: 'Points were credited (an order, an event, a campaign, a gift, an adjustment that earns).', member: true, payload: LEDGER_ENTRY },
+    { type: 'points.earned', description: 'Points were credited (an order, a member event, a campaign, a gift, a referral, a goodwill gesture).', member: true, payload: LEDGER_ENTRY },
     { type: 'points.activated', description: 'Pending points became available (their activation delay passed).', member: true, payload: LEDGER_BATCH },
     { type: 'points.redeemed', description: 'Points were spent on a redemption.', member: true, payload: LEDGER_ENTRY },
     { type: 'points.restored', description: 'Points of a cancelled redemption were given back.', member: true, payload: LEDGER_ENTRY },
     { type: 'points.expired', description: 'Points expired (their lots reached their expiry, or the member was inactive too long).', member: true, payload: LEDGER_BATCH },
     { type: 'points.adjusted', description: "An admin adjusted a member's points by hand.", member: true, payload: LEDGER_ENTRY },
     { type: 'points.clawed_back', description: 'Points earned on an order were taken back because of a return.', member: true, payload: LEDGER_ENTRY },
-    { type: 'points.reversed', description: 'Points of a voided order (or an undone award) were reversed.', member: true, payload: LEDGER_ENTRY },
+    { type: 'points.reversed', description: 'A void was booked: the points of a voided purchase or award taken back, or the claw-back of a voided return given back.', member: true, payload: LEDGER_ENTRY },
     { type: 'points.debt_repaid', description: 'New points repaid a negative balance left by an earlier claw-back.', member: true, payload: LEDGER_ENTRY },
     { type: 'hold.created', description: 'Points were reserved for a checkout.', member: true, payload: HOLD },
     { type: 'hold.captured', description: 'A hold was captured: its points (or part) were spent.', member: true, payload: HOLD },
@@ -196,15 +196,15 @@ export const EVENT_CATALOG: readonly EventTypeInfo[] = [
       type,
       description: {
         'tier.upgraded': 'A member moved up to a higher tier.',
-        'tier.downgraded': 'A member moved down to a lower tier (or to none).',
+        'tier.downgraded': 'A member moved down to a lower tier (or to none): grace over, an assignment ended, a re-evaluation.',
         'tier.assigned': 'An admin assigned a member a tier by hand.',
         'tier.invited': 'A member was invited into an invitation-only tier.',
-        'tier.assignment_ended': "A member's tier was re-set at the same rank (an assignment ended or was renewed).",
+        'tier.assignment_ended': "A manual or invited tier reached its end and the member's figure keeps them at the same rank (a move up or down is tier.upgraded / tier.downgraded).",
       }[type],
       member: true,
       payload: {
         member_id: 'the member', from: 'the tier code before, or null', to: 'the tier code after, or null', from_tier_id: 'the tier before, or null',
-        to_tier_id: 'the tier after, or null', reason: 'why (upgrade, reevaluation, manual, invited, or the downgrade or expiry that moved them)', source: 'earned, manual or invited',
+        to_tier_id: 'the tier after, or null', reason: 'why: upgrade, downgrade, manual, invited, assignment_ended or reevaluation', source: 'qualified, manual or invited',
         figure: 'the qualifying figure (points, spend or purchases) that decided it, or null', valid_until: 'until when the tier is kept, or null',
         next_evaluation_at: 'when it is evaluated next, or null',
       },
@@ -215,7 +215,7 @@ export const EVENT_CATALOG: readonly EventTypeInfo[] = [
 
   // ── rewards ───────────────────────────────────────────────────────────────
   ...group('rewards', [
-    { type: 'reward.created', description: 'A reward was added to the catalog.', member: false, payload: { reward_id: 'the reward', kind: 'its kind (voucher, product, cashback, event, sweepstakes, …)', status: 'its status', points: 'its price in points', actor: 'who created it, or null' } },
+    { type: 'reward.created', description: 'A reward was added to the catalog.', member: false, payload: { reward_id: 'the reward', kind: 'its kind (fixed_amount, percentage, free_product, cashback, gift_card, early_access, event_invitation, physical_gift, sweepstakes, donation)', status: 'its status', points: 'its price in points', actor: 'who created it, or null' } },
     { type: 'reward.updated', description: 'A reward changed.', member: false, payload: { reward_id: 'the reward', kind: 'its kind', status: 'its status', changed: 'the fields sent', actor: 'who changed it, or null' } },
     { type: 'reward.archived', description: 'A reward was archived (no longer redeemable).', member: false, payload: { reward_id: 'the reward', kind: 'its kind', status: 'archived', changed: 'the fields sent', actor: 'who archived it, or null' } },
     { type: 'reward.redeemed', description: 'A member got a reward (redeemed with points or given as a gift).', member: true, payload: { reward_redemption_id: 'the reward redemption', reward_id: 'the reward', member_id: 'the member', kind: 'the reward kind', quantity: 'how many', points: 'points spent (0 for a gift)', redemption_id: 'the points redemption, or null', origin: 'redemption or gift', voucher_id: 'the voucher issued, or null (its code is read through the API)', rsvp: 'for an event reward: accepted or waitlisted, else null', amount: 'for cashback: {amount, currency}, else null', source: 'for a gift: what gave it {type, id}, else null' } },
@@ -240,8 +240,8 @@ export const EVENT_CATALOG: readonly EventTypeInfo[] = [
 
   // ── wallet ────────────────────────────────────────────────────────────────
   ...group('wallet', [
-    { type: 'wallet.credited', description: "Money was added to a member's wallet (cashback reward, refund, admin).", member: true, payload: { entry_id: 'the wallet entry', member_id: 'the member', amount: 'amount (minor units, positive)', currency: 'ISO 4217', balance: 'the wallet balance after', source_type: 'checkout, refund, admin, reward, …', source_id: 'its id, or null', order_ref: "the shop's order reference, or null" } },
-    { type: 'wallet.debited', description: "Money was taken from a member's wallet (a checkout, admin).", member: true, payload: { entry_id: 'the wallet entry', member_id: 'the member', amount: 'amount (minor units, positive)', currency: 'ISO 4217', balance: 'the wallet balance after', source_type: 'checkout, admin, reward, …', source_id: 'its id, or null', order_ref: "the shop's order reference, or null" } },
+    { type: 'wallet.credited', description: "Money was added to a member's wallet (a cashback reward, a gift, a refund of a checkout debit, an admin adjustment).", member: true, payload: { entry_id: 'the wallet entry', member_id: 'the member', amount: 'amount (minor units, positive)', currency: 'ISO 4217', balance: 'the wallet balance after', source_type: 'what caused it (reward, refund, admin, case, referral, stamp_card, …)', source_id: 'its id, or null', order_ref: "the shop's order reference, or null" } },
+    { type: 'wallet.debited', description: "Money was taken from a member's wallet (a checkout, an admin adjustment, a cancelled cashback reward).", member: true, payload: { entry_id: 'the wallet entry', member_id: 'the member', amount: 'amount (minor units, positive)', currency: 'ISO 4217', balance: 'the wallet balance after', source_type: 'what caused it (checkout, admin, reward, …)', source_id: 'its id, or null', order_ref: "the shop's order reference, or null" } },
   ]),
 
   // ── stamp cards ───────────────────────────────────────────────────────────
@@ -294,7 +294,7 @@ export const EVENT_CATALOG: readonly EventTypeInfo[] = [
     { type: 'campaign.award_granted', description: 'A member got a campaign award (points or stamps).', member: true, payload: { ...CAMPAIGN_AWARD, points: 'points given (points campaigns)', entry_id: 'the ledger entry (points campaigns)', stamps: 'stamps given (stamp campaigns)', stamp_card_type_id: 'the card type (stamp campaigns)', completed_card_ids: 'cards filled (stamp campaigns)', wanted: 'what the rules asked for', cut_by: 'what cut it short (budget, member limit), or null' } },
     { type: 'campaign.award_withheld', description: 'A qualifying member got nothing: control group, budget or limit.', member: true, payload: { ...CAMPAIGN_AWARD, outcome: 'held_out (control group), member_limit or budget_exhausted', wanted: 'what the rules asked for' } },
     { type: 'campaign.award_clawed_back', description: 'A campaign award was taken back (the order was returned or voided).', member: true, payload: { campaign_id: 'the campaign', award_id: 'the award', member_id: 'the member', source_id: 'the order', points: 'points taken back', kept: 'points the award keeps' } },
-    { type: 'campaign.award_restored', description: 'A taken-back campaign award was given back (the void was undone).', member: true, payload: { campaign_id: 'the campaign', award_id: 'the award', member_id: 'the member', source_id: 'the order', points: 'points given back', kept: 'points the award keeps' } },
+    { type: 'campaign.award_restored', description: 'A taken-back campaign award was given back (the return that took it was voided).', member: true, payload: { campaign_id: 'the campaign', award_id: 'the award', member_id: 'the member', source_id: 'the order', points: 'points given back', kept: 'points the award keeps' } },
   ]),
 
   // ── surveys ───────────────────────────────────────────────────────────────
@@ -306,7 +306,7 @@ export const EVENT_CATALOG: readonly EventTypeInfo[] = [
     { type: 'survey.settings_updated', description: 'The survey settings changed (the link secret is never in it).', member: false, payload: { min_days_between_invitations: 'least days between two invitations of a member', edit_window_minutes: 'how long an answer can be changed', updated_at: 'when' } },
     { type: 'survey.invitation_scheduled', description: 'An invitation was scheduled (after a purchase or a closed case); survey.invited or survey.invitation_skipped follows at send_at.', member: true, payload: { ...INVITATION, send_at: 'when it is due to be sent' } },
     { type: 'survey.invited', description: 'A member was invited to a survey (the messaging module sends the link).', member: true, payload: INVITATION },
-    { type: 'survey.invitation_skipped', description: 'A scheduled invitation was not sent (too soon after another, no consent, member erased, …).', member: true, payload: { ...INVITATION, skip_reason: 'why' } },
+    { type: 'survey.invitation_skipped', description: 'A scheduled invitation was not sent (throttled, survey not live, member inactive), or ended by an erasure (then only invitation_id, survey_id, member_id, expires_at and skip_reason).', member: true, payload: { ...INVITATION, skip_reason: 'throttled, survey_not_live or member_inactive' } },
     { type: 'survey.invitation_expired', description: 'An invitation expired unanswered (or ended because the member was erased).', member: true, payload: { ...SURVEY_INVITATION_ENDED, reason: 'member_erased when ended by an erasure (absent otherwise)' } },
     { type: 'survey.responded', description: 'A survey was answered (scores and choices only; free text stays in Patron).', member: true, payload: { survey_id: 'the survey', version: 'the version answered', response_id: 'the response', invitation_id: 'the invitation, or null', member_id: 'the member, or null (anonymous public link)', channel: 'invitation, public_link, embed or api', language: 'the language answered in', touchpoint: 'the touchpoint, or null', tier_code: "the member's tier then, or null", answers: 'list of {question_key, value_number, value_choices, band}' } },
     { type: 'survey.response_updated', description: 'A member changed their answers within the edit window.', member: true, payload: { survey_id: 'the survey', version: 'the version answered', response_id: 'the response', invitation_id: 'the invitation, or null', member_id: 'the member, or null', channel: 'invitation, public_link, embed or api', language: 'the language answered in', touchpoint: 'the touchpoint, or null', tier_code: "the member's tier then, or null", answers: 'list of {question_key, value_number, value_choices, band}' } },

@@ -147,6 +147,25 @@ describe('outbox dispatch', () => {
     assert.equal(await undispatched(t), 0);
   });
 
+  test('a database error in a consumer (a deadlock) is not the event\'s fault: the event is not skipped but handed out again', async () => {
+    const t = await app.newTenant();
+    const written = await outbox(t);
+    const last = written.at(-1)!;
+    let deadlocks = 1;
+    const got = recorder(t.id, 'test.transient', {
+      fail: (events) => {
+        if (events.length > 1) return true; // down to one event at a time
+        if (events[0]!.id !== last.id || deadlocks === 0) return false;
+        deadlocks--;
+        throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+      },
+    });
+    await assert.rejects(app.patron.dispatcher.dispatchAll(t.id), /deadlock/);
+    assert.equal(await undispatched(t), 1, 'the events before it went, it stays');
+    assert.deepEqual(await app.patron.dispatcher.dispatchAll(t.id), { tenants: 1, events: 1 });
+    assert.deepEqual(got.events().map((e) => e.id), written.map((e) => e.id), 'the consumer got every event once, in order');
+  });
+
   test('concurrent dispatches never hand out an event twice', async () => {
     const t = await app.newTenant();
     await someChanges(t, 10);
