@@ -1,7 +1,7 @@
 /**
- * The outbox dispatcher (dispatch.ts, docs/events.md "Delivery guarantees"). A database of its own: test files that
- * run jobs dispatch every tenant of a shared database on the real clock, and would hand this file's events to their
- * own consumers first.
+ * The outbox dispatcher (dispatch.ts, docs/events.md "Delivery guarantees"). A database of its own: these tests
+ * dispatch every tenant (dispatchAll() with no tenant), which on the shared database would take other test files'
+ * events away from their consumers; and another file dispatching every tenant would take this file's.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
