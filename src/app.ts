@@ -314,7 +314,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     // Webhooks (docs/webhooks.md): the outbox fan-out makes one delivery per event and subscribed endpoint; the
     // webhooks.deliver pump sends them (signed, retried, in order per member). Routes: webhooksRoutes below.
     const webhooks = new WebhooksService({
-      clock, log: logger,
+      clock, log: logger, timeoutMs: config.webhookTimeoutMs,
       // wired to messaging by the lead
       notifyDisabled: async (_tx, tenantId, info) => logger.warn({ tenant_id: tenantId, endpoint_id: info.endpointId, url: info.url, reason: info.reason }, 'webhook endpoint disabled; the tenant should be told'),
     });

@@ -34,8 +34,12 @@ export const MAX_EVENT_TYPES = 100;
 const CONCURRENCY = 16;
 /** Rounds per tenant and run, so one busy tenant cannot hold a run forever (the next run goes on). */
 const MAX_ROUNDS = 100;
-/** A lease outlives the send's timeout by this much (recording the attempt, a slow database). */
-const LEASE_MARGIN_MS = 30_000;
+/**
+ * A delivery is leased for twice the send's timeout plus 5 s (time to record the attempt, a slow database): long
+ * enough that no other worker takes it while it is being sent, short enough that a crashed worker's deliveries are
+ * retried soon (35 s with the default 15 s timeout).
+ */
+const leaseMs = (timeoutMs: number) => 2 * timeoutMs + 5000;
 
 /** Tells the tenant (its notification email) that an endpoint was disabled; wired to the messaging module. */
 export type NotifyDisabled = (tx: Tx, tenantId: string, info: { endpointId: string; url: string; failingSince: Date | null; reason: string }) => Promise<void>;
@@ -232,7 +236,7 @@ export class WebhooksService {
     const out = { attempts: 0, succeeded: 0, failed_attempts: 0 };
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const now = this.deps.clock.now();
-      const claimed = await db.tx((tx) => store.claimDue(tx, tenantId, now, new Date(now.getTime() + this.timeoutMs + LEASE_MARGIN_MS), CONCURRENCY));
+      const claimed = await db.tx((tx) => store.claimDue(tx, tenantId, now, new Date(now.getTime() + leaseMs(this.timeoutMs)), CONCURRENCY));
       if (claimed.length === 0) break;
       const results = await Promise.all(claimed.map((d) => this.attempt(db, tenantId, d)));
       for (const ok of results) {
