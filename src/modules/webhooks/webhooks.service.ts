@@ -100,7 +100,8 @@ export class WebhooksService {
     });
     const secret = newSecret();
     await store.insertSecret(tx, tenantId, row.id, secret, now);
-    await this.emit(tx, tenantId, 'webhook_endpoint.created', row.id, { url: row.url, event_types: row.event_types, status: row.status });
+    // No URL in the events either: receivers often carry a token in it, and events go to every '*' endpoint.
+    await this.emit(tx, tenantId, 'webhook_endpoint.created', row.id, { event_types: row.event_types, status: row.status });
     return { ...row, secret };
   }
 
@@ -143,7 +144,7 @@ export class WebhooksService {
     }
     if (changed.length === 0) return before;
     const row = await store.updateEndpoint(tx, tenantId, next);
-    await this.emit(tx, tenantId, 'webhook_endpoint.updated', id, { changed, status: row.status });
+    await this.emit(tx, tenantId, 'webhook_endpoint.updated', id, { changed_fields: changed, status: row.status });
     if (disabled) await this.emit(tx, tenantId, 'webhook_endpoint.disabled', id, { reason: 'manual', failing_since: null });
     return row;
   }
@@ -153,7 +154,7 @@ export class WebhooksService {
     const row = await store.getEndpoint(tx, tenantId, id, { lock: true });
     if (!row) throw errors.notFound('webhook endpoint', id);
     await store.deleteEndpoint(tx, tenantId, id);
-    await this.emit(tx, tenantId, 'webhook_endpoint.deleted', id, { url: row.url });
+    await this.emit(tx, tenantId, 'webhook_endpoint.deleted', id, {});
     return { id, deleted: true };
   }
 

@@ -117,7 +117,7 @@ describe('signing and the payload', () => {
     assert.equal(e.failing_since, null);
     // The endpoint's own creation is an event it receives too (delivering it causes no further event).
     assert.equal(rx.of('webhook_endpoint.created').length, 1);
-    assert.equal('secret' in rx.of('webhook_endpoint.created')[0]!.json.data.payload, false, 'no secret in an event');
+    assert.deepEqual(rx.of('webhook_endpoint.created')[0]!.json.data.payload, { endpoint_id: ep.id, event_types: ['*'], status: 'active' }, 'no secret (nor URL) in an event');
   });
 
   test('the fan-out makes one delivery per event for each active endpoint subscribed to its type', async () => {
@@ -368,7 +368,7 @@ describe('disabling', () => {
     assert.equal(res.status, 200, res.text);
     assert.deepEqual([res.body.status, res.body.disabled_reason, res.body.description], ['disabled', 'manual', 'paused']);
     const [upd] = (await eventsOf(t, 'webhook_endpoint.updated'));
-    assert.deepEqual(upd.payload, { endpoint_id: ep.id, changed: ['description', 'status'], status: 'disabled' });
+    assert.deepEqual(upd.payload, { endpoint_id: ep.id, changed_fields: ['description', 'status'], status: 'disabled' });
     assert.equal((await eventsOf(t, 'webhook_endpoint.disabled'))[0].payload.reason, 'manual');
   });
 });
