@@ -239,10 +239,13 @@ export class WebhooksService {
       const now = this.deps.clock.now();
       const claimed = await db.tx((tx) => store.claimDue(tx, tenantId, now, new Date(now.getTime() + leaseMs(this.timeoutMs)), CONCURRENCY));
       if (claimed.length === 0) break;
-      const results = await Promise.all(claimed.map((d) => this.attempt(db, tenantId, d)));
-      for (const ok of results) {
+      // Every attempt runs to its end before a failure (the database, while recording one) is reported: none is
+      // left running behind the job. An unrecorded attempt is retried when its lease runs out.
+      const results = await Promise.allSettled(claimed.map((d) => this.attempt(db, tenantId, d)));
+      for (const r of results) {
+        if (r.status === 'rejected') throw r.reason;
         out.attempts++;
-        if (ok) out.succeeded++;
+        if (r.value) out.succeeded++;
         else out.failed_attempts++;
       }
     }
