@@ -95,6 +95,9 @@ import { economicsStage, economicsView } from './modules/analytics/economics/eco
 import { SimulatorService } from './modules/analytics/simulator/simulator.service.js';
 import { simulatorRoutes } from './modules/analytics/simulator/simulator.routes.js';
 import { defineSimulatorJobs } from './modules/analytics/simulator/simulator.jobs.js';
+import { WebhooksService } from './modules/webhooks/webhooks.service.js';
+import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
+import { defineWebhookJobs } from './modules/webhooks/webhooks.jobs.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -132,6 +135,7 @@ export interface Services {
   surveys: SurveysService;
   analytics: AnalyticsService;
   behaviour: BehaviourService;
+  webhooks: WebhooksService;
 }
 
 export interface Patron {
@@ -307,6 +311,16 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const simulator = new SimulatorService({ clock, jobs, programs, rules, tiers, log: logger });
     defineSimulatorJobs(jobs, { db, simulator });
 
+    // Webhooks (docs/webhooks.md): the outbox fan-out makes one delivery per event and subscribed endpoint; the
+    // webhooks.deliver pump sends them (signed, retried, in order per member). Routes: webhooksRoutes below.
+    const webhooks = new WebhooksService({
+      clock, log: logger, timeoutMs: config.webhookTimeoutMs,
+      // wired to messaging by the lead
+      notifyDisabled: async (_tx, tenantId, info) => logger.warn({ tenant_id: tenantId, endpoint_id: info.endpointId, url: info.url, reason: info.reason }, 'webhook endpoint disabled; the tenant should be told'),
+    });
+    dispatcher.register(webhooks.consumer());
+    defineWebhookJobs(jobs, { db, webhooks, pollMs: config.deliveryPollMs });
+
     jobs.define({
       name: 'idempotency.purge',
       description: `Delete stored Idempotency-Key answers older than ${config.idempotencyRetentionHours} hours.`,
@@ -367,6 +381,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       // Analytics (docs/analytics/at-risk.md): the at-risk list and its CSV.
       await http.register(atRiskRoutes({ db }));
       await http.register(simulatorRoutes({ db, simulator, http: kit }));
+      // Webhooks: endpoints, secrets, the delivery log and replays.
+      await http.register(webhooksRoutes({ db, webhooks, http: kit }));
       await http.ready();
     }
 
@@ -378,7 +394,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, dispatcher, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour, webhooks },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
