@@ -350,11 +350,11 @@ export const EVENT_CATALOG: readonly EventTypeInfo[] = [
 
   // ── webhooks ──────────────────────────────────────────────────────────────
   ...group('webhooks', [
-    { type: 'webhook_endpoint.created', description: 'A webhook endpoint was created (its secret is shown once, never in an event).', member: false, payload: { endpoint_id: 'the endpoint', url: 'where it delivers', event_types: 'the types it subscribes to' } },
-    { type: 'webhook_endpoint.updated', description: 'A webhook endpoint changed (URL, types, enabled).', member: false, payload: { endpoint_id: 'the endpoint', fields: 'the fields changed' } },
-    { type: 'webhook_endpoint.deleted', description: 'A webhook endpoint was deleted.', member: false, payload: { endpoint_id: 'the endpoint', url: 'where it delivered' } },
-    { type: 'webhook_endpoint.disabled', description: 'An endpoint whose every attempt failed for 5 days was disabled (the notification email is told).', member: false, payload: { endpoint_id: 'the endpoint', url: 'where it delivered', reason: 'why', failing_since: 'the first failed attempt of the run' } },
-    { type: 'webhook_endpoint.secret_rotated', description: "An endpoint's signing secret was rotated; the old one still signs during the overlap.", member: false, payload: { endpoint_id: 'the endpoint', previous_expires_at: 'until when the old secret also signs' } },
+    { type: 'webhook_endpoint.created', description: 'A webhook endpoint was created (its secret is shown once, never in an event; nor is its URL, which often carries a token).', member: false, payload: { endpoint_id: 'the endpoint', event_types: "the types it subscribes to (['*']: all)", status: 'active or disabled' } },
+    { type: 'webhook_endpoint.updated', description: 'A webhook endpoint changed (URL, description, types, status).', member: false, payload: { endpoint_id: 'the endpoint', changed_fields: 'the fields the change touched', status: 'active or disabled after the change' } },
+    { type: 'webhook_endpoint.deleted', description: 'A webhook endpoint was deleted, with its secrets, deliveries and log.', member: false, payload: { endpoint_id: 'the endpoint' } },
+    { type: 'webhook_endpoint.disabled', description: 'An endpoint was disabled: by hand, after 5 days of failed attempts, or answering 410 Gone (then the notification email is told).', member: false, payload: { endpoint_id: 'the endpoint', reason: 'manual, failing or gone', failing_since: 'the first failed attempt since the last success, or null' } },
+    { type: 'webhook_endpoint.secret_rotated', description: "An endpoint's signing secret was rotated; the old one still signs beside the new one during the overlap.", member: false, payload: { endpoint_id: 'the endpoint', overlap_hours: 'how long the old secret keeps signing', previous_expires_at: 'when it stops' } },
   ]),
 
   // ── messaging ─────────────────────────────────────────────────────────────
