@@ -9,7 +9,11 @@ import type { Locale } from '../../../platform/http/schema.js';
 import type { TriggerName } from '../messaging.types.js';
 import type { TemplateSource } from './templates.engine.js';
 import { ACCENT, BUTTON_STYLE, escapeHtml } from './templates.layout.js';
+import { BG } from './templates.defaults.bg.js';
 import { EN } from './templates.defaults.en.js';
+import { PL } from './templates.defaults.pl.js';
+import { RO } from './templates.defaults.ro.js';
+import { RU } from './templates.defaults.ru.js';
 
 /**
  * A block of a message. A string is a paragraph of Liquid in which `**text**` is bold and a newline a line
@@ -90,16 +94,16 @@ export function buildTemplate(lang: LanguageDefaults, m: DefaultMessage): Templa
   };
 }
 
-const LANGUAGES: Partial<Record<Locale, LanguageDefaults>> = { en: EN };
+const LANGUAGES: Record<Locale, LanguageDefaults> = { en: EN, bg: BG, ru: RU, ro: RO, pl: PL };
 
 const BUILT = new Map<string, TemplateSource>();
 
-/** The shipped template of a trigger in a language (English where a language has none yet). */
+/** The shipped template of a trigger in a language. */
 export function defaultTemplate(trigger: TriggerName, locale: Locale): TemplateSource {
   const key = `${trigger}:${locale}`;
   let t = BUILT.get(key);
   if (!t) {
-    const lang = LANGUAGES[locale] ?? EN;
+    const lang = LANGUAGES[locale];
     BUILT.set(key, (t = buildTemplate(lang, lang.messages[trigger])));
   }
   return t;

@@ -162,6 +162,14 @@ export async function checkTemplate(src: Partial<TemplateSource>, locale: Locale
   return errs;
 }
 
+/**
+ * Russian and Bulgarian long dates end in "г." (year); a sentence ending in a date would otherwise get a second
+ * full stop ("до 12 марта 2027 г..").
+ */
+function yearDot(locale: Locale, s: string): string {
+  return locale === 'ru' || locale === 'bg' ? s.replace(/(\sг\.)((?:<\/[a-z]+>)*)\./g, '$1$2') : s;
+}
+
 /** Blank lines collapsed (a false `{% if %}` leaves one behind) and the ends trimmed. */
 function tidyText(s: string): string {
   return s.replace(/[ \t]+$/gm, '').replace(/\n{3,}/g, '\n\n').trim();
@@ -185,9 +193,9 @@ export async function renderTemplate(src: TemplateSource, locale: Locale, variab
   const textEngine = engineFor(locale, 'text');
   const htmlEngine = engineFor(locale, 'html');
   const scope = variables as Record<string, unknown>;
-  const subject = String(await textEngine.render(parse(textEngine, `${locale}:text`, src.subject), scope)).replace(/\s+/g, ' ').trim();
-  const content = String(await htmlEngine.render(parse(htmlEngine, `${locale}:html`, src.html), scope));
-  const body = tidyText(String(await textEngine.render(parse(textEngine, `${locale}:text`, src.text), scope)));
+  const subject = yearDot(locale, String(await textEngine.render(parse(textEngine, `${locale}:text`, src.subject), scope)).replace(/\s+/g, ' ').trim());
+  const content = yearDot(locale, String(await htmlEngine.render(parse(htmlEngine, `${locale}:html`, src.html), scope)));
+  const body = yearDot(locale, tidyText(String(await textEngine.render(parse(textEngine, `${locale}:text`, src.text), scope))));
   const frame = {
     locale,
     subject,
