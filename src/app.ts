@@ -80,6 +80,8 @@ import { surveyPageRoutes } from './modules/surveys/page/page.routes.js';
 import { surveyTemplatesRoutes } from './modules/surveys/surveys.templates.routes.js';
 import { SurveyResults } from './modules/surveys/surveys.results.js';
 import { surveyResultsRoutes } from './modules/surveys/results.routes.js';
+import { TemplatesService } from './modules/messaging/templates/templates.service.js';
+import { templatesRoutes } from './modules/messaging/templates/templates.routes.js';
 import { BehaviourService } from './modules/analytics/behaviour/behaviour.js';
 import { behaviourRoutes } from './modules/analytics/behaviour/behaviour.routes.js';
 import { analyticsTargets } from './modules/analytics/at-risk/targets.js';
@@ -132,6 +134,7 @@ export interface Services {
   surveys: SurveysService;
   analytics: AnalyticsService;
   behaviour: BehaviourService;
+  templates: TemplatesService;
 }
 
 export interface Patron {
@@ -306,6 +309,9 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     // expiry (docs/analytics/simulator.md), in the analytics.simulate job.
     const simulator = new SimulatorService({ clock, jobs, programs, rules, tiers, log: logger });
     defineSimulatorJobs(jobs, { db, simulator });
+    // Messaging: the templates of every trigger in every language (docs/messaging/templates.md), a tenant's overrides
+    // and previews; the sender renders each message with templates.render(...).
+    const templates = new TemplatesService({ clock });
 
     jobs.define({
       name: 'idempotency.purge',
@@ -367,6 +373,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       // Analytics (docs/analytics/at-risk.md): the at-risk list and its CSV.
       await http.register(atRiskRoutes({ db }));
       await http.register(simulatorRoutes({ db, simulator, http: kit }));
+      // Messaging: the message templates (list, effective template, override, reset, preview).
+      await http.register(templatesRoutes({ db, templates, http: kit }));
       await http.ready();
     }
 
@@ -378,7 +386,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, dispatcher, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour, templates },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

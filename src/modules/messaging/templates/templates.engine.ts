@@ -143,18 +143,19 @@ function liquidMessage(e: unknown): string {
 
 /**
  * The field errors of a template: Liquid that does not parse (unclosed tags, unknown filters, forbidden tags)
- * and, given variables, Liquid that fails when rendered with them. Empty: fine.
+ * and, given variables, Liquid that fails when rendered with them. Empty: fine. Synchronous (every filter is),
+ * so a route can check a body before it starts its write.
  */
-export async function checkTemplate(src: Partial<TemplateSource>, locale: Locale = 'en', variables?: Partial<TemplateVariables>): Promise<FieldError[]> {
+export function checkTemplate(src: Partial<TemplateSource>, locale: Locale = 'en', variables?: Partial<TemplateVariables>): FieldError[] {
   const errs: FieldError[] = [];
   for (const field of FIELDS) {
     const source = src[field];
-    if (source === undefined) continue;
+    if (typeof source !== 'string') continue;
     const kind = field === 'html' ? 'html' : 'text';
     const engine = engineFor(locale, kind);
     try {
       const tpl = parse(engine, `${locale}:${kind}`, source);
-      if (variables) await engine.render(tpl, variables);
+      if (variables) engine.renderSync(tpl, variables);
     } catch (e) {
       errs.push({ field, detail: `is not a valid template: ${liquidMessage(e)}` });
     }
@@ -185,7 +186,8 @@ function preheaderOf(text: string): string {
 }
 
 /**
- * Renders a template (a default or a tenant's) for one message: the subject as a single trimmed line, the HTML
+ * Renders a template (a default or a tenant's) for one message: the subject as a single trimmed line (no-break
+ * spaces kept: "1 250" stays together), the HTML
  * content inside the shared responsive layout, the text part with its footer. Marketing messages carry the
  * unsubscribe link (variables.links.unsubscribe) in both parts.
  */
@@ -193,7 +195,7 @@ export async function renderTemplate(src: TemplateSource, locale: Locale, variab
   const textEngine = engineFor(locale, 'text');
   const htmlEngine = engineFor(locale, 'html');
   const scope = variables as Record<string, unknown>;
-  const subject = yearDot(locale, String(await textEngine.render(parse(textEngine, `${locale}:text`, src.subject), scope)).replace(/\s+/g, ' ').trim());
+  const subject = yearDot(locale, String(await textEngine.render(parse(textEngine, `${locale}:text`, src.subject), scope)).replace(/[^\S\u00a0\u202f]+/g, ' ').trim());
   const content = yearDot(locale, String(await htmlEngine.render(parse(htmlEngine, `${locale}:html`, src.html), scope)));
   const body = yearDot(locale, tidyText(String(await textEngine.render(parse(textEngine, `${locale}:text`, src.text), scope))));
   const frame = {

@@ -5,14 +5,13 @@
 import type { Clock } from '../../../platform/clock.js';
 import type { Queryable } from '../../../platform/db/db.js';
 import { errors } from '../../../platform/errors.js';
-import type { Locale } from '../../../platform/http/schema.js';
+import { LOCALES, type Locale } from '../../../platform/http/schema.js';
 import { emit } from '../../../platform/outbox/outbox.js';
 import { SYSTEM_TRIGGERS, TRIGGER_CATEGORY, TRIGGERS, type MessageCategory, type RenderedMessage, type TemplateVariables, type TriggerName } from '../messaging.types.js';
 import { defaultTemplate } from './templates.defaults.js';
 import { checkTemplate, renderTemplate, type TemplateSource } from './templates.engine.js';
 import * as store from './templates.store.js';
 import { sampleVariables, triggerVariables } from './templates.variables.js';
-import { LOCALES } from '../../../platform/http/schema.js';
 
 export interface TemplatesDeps {
   clock: Clock;
@@ -81,7 +80,7 @@ export class TemplatesService {
    * variables, is a 400 naming the field: a template that cannot render must not reach the send queue.
    */
   async put(tx: Queryable, tenantId: string, trigger: TriggerName, locale: Locale, src: TemplateSource): Promise<EffectiveTemplate> {
-    const errs = await checkTemplate(src, locale, sampleVariables(trigger, locale));
+    const errs = checkTemplate(src, locale, sampleVariables(trigger, locale));
     if (errs.length) throw errors.validation(errs);
     const now = this.deps.clock.now();
     await store.upsertTemplate(tx, tenantId, { trigger, locale, subject: src.subject, html: src.html, text: src.text, updated_at: now });
@@ -116,7 +115,7 @@ export class TemplatesService {
       text: draft.text ?? effective.text,
     };
     const vars = variables ?? sampleVariables(trigger, locale);
-    const errs = await checkTemplate(draft, locale, vars);
+    const errs = checkTemplate(draft, locale, vars);
     if (errs.length) throw errors.validation(errs);
     return renderTemplate(src, locale, vars, {
       category: TRIGGER_CATEGORY[trigger],
