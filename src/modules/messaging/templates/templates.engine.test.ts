@@ -72,6 +72,10 @@ describe('number and date', () => {
     assert.equal(formatDate('en', 'soon'), 'soon');
   });
 
+  test("with a format, `date` is Liquid's strftime", async () => {
+    assert.equal((await render('{{ d | date: "%d.%m.%Y" }} / {{ d | date }}', 'pl', { d: '2027-03-12' })).subject, '12.03.2027 / 12 marca 2027');
+  });
+
   test('a sentence ending in a ru/bg date gets one full stop, not two', async () => {
     const r = await render('До {{ d | date }}.', 'ru', { d: '2027-03-12' });
     assert.equal(r.subject, 'До 12 марта 2027 г.');

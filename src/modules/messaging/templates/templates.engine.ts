@@ -104,7 +104,12 @@ function makeEngine(locale: Locale, html: boolean): Liquid {
     return pluralForm(locale, value, forms);
   });
   engine.registerFilter('number', (value: unknown) => formatNumber(locale, value));
-  engine.registerFilter('date', (value: unknown) => formatDate(locale, value));
+  // Liquid's own `date` (a strftime format) stays available: `{{ d | date: "%d.%m.%Y" }}`; without a format,
+  // the language's long form.
+  const strftime = engine.filters.date as unknown as (this: unknown, ...a: unknown[]) => unknown;
+  engine.registerFilter('date', function (this: unknown, value: unknown, ...args: unknown[]) {
+    return args.length > 0 && typeof strftime === 'function' ? strftime.call(this, value, ...args) : formatDate(locale, value);
+  });
   for (const tag of ['include', 'render', 'layout']) engine.registerTag(tag, ForbiddenTag);
   return engine;
 }
@@ -122,12 +127,15 @@ export function engineFor(locale: Locale, kind: 'html' | 'text'): Liquid {
  * not depend on the locale (filters are looked up by name, bound at render), but the cache is per engine anyway.
  */
 const PARSED = new Map<string, Template[]>();
-const PARSED_MAX = 2_000;
+const PARSED_MAX = 1_000;
+const PARSED_MAX_SOURCE = 20_000;
 function parse(engine: Liquid, key: string, source: string): Template[] {
   const k = `${key}\0${source}`;
   let t = PARSED.get(k);
   if (!t) {
     t = engine.parse(source);
+    // bounded in entries and in size: a tenant's templates may be large
+    if (source.length > PARSED_MAX_SOURCE) return t;
     if (PARSED.size >= PARSED_MAX) PARSED.delete(PARSED.keys().next().value!);
     PARSED.set(k, t);
   }
