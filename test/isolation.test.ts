@@ -473,8 +473,9 @@ async function snapshot(tenantId: string): Promise<Record<string, string>> {
       ORDER BY table_name`,
   );
   const out: Record<string, string> = {};
-  // last_used_at moves when a key is merely used; everything else must stay put.
-  const row = `(to_jsonb(t) - 'last_used_at')::text`;
+  // last_used_at moves when a key is merely used, and dispatched_at when the outbox pump (this app runs jobs) hands
+  // an event to its consumers; everything else must stay put.
+  const row = `(to_jsonb(t) - 'last_used_at' - 'dispatched_at')::text`;
   for (const { table_name } of tables.rows) {
     const res = await db.query(`SELECT count(*)::int AS n, md5(coalesce(string_agg(${row}, '|' ORDER BY ${row}), '')) AS h FROM "${table_name}" t WHERE tenant_id = $1`, [tenantId]);
     out[table_name] = `${res.rows[0].n}:${res.rows[0].h}`;
