@@ -123,8 +123,8 @@ export function engineFor(locale: Locale, kind: 'html' | 'text'): Liquid {
 }
 
 /**
- * Parsed templates by source: the defaults and a tenant's overrides are rendered again and again. Parsing does
- * not depend on the locale (filters are looked up by name, bound at render), but the cache is per engine anyway.
+ * Parsed templates by engine and source: the defaults and a tenant's overrides are rendered again and again. A
+ * parsed template holds its engine's filters (the locale's plural rules), hence the engine in the key.
  */
 const PARSED = new Map<string, Template[]>();
 const PARSED_MAX = 1_000;

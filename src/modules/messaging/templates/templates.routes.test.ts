@@ -144,13 +144,16 @@ describe('overriding and resetting', () => {
 });
 
 describe('preview', () => {
-  test('with no body: the template in effect with the sample variables', async () => {
+  test('with an empty body or none: the template in effect with the sample variables', async () => {
     const t = await app.newTenant();
     const res = await t.api('POST', '/v1/messaging/templates/points_expiring/ru/preview', { body: {} });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.subject, '250 баллов сгорят 12 марта 2027 г.');
     assert.match(res.body.html, /^<!DOCTYPE html>\n<html lang="ru"/);
     assert.match(res.body.text, /Здравствуйте, Анна!/);
+    const noBody = await t.api('POST', '/v1/messaging/templates/points_expiring/ru/preview');
+    assert.equal(noBody.status, 200, noBody.text);
+    assert.equal(noBody.body.subject, res.body.subject);
   });
 
   test('a draft of one part, with variables merged over the sample; nothing is stored', async () => {
