@@ -100,6 +100,10 @@ export function templatesRoutes(deps: { db: Db; templates: TemplatesService; htt
     // A POST only because a draft can be large; it writes nothing. Write scope, not read: it renders Liquid the
     // caller sends (work a read-only dashboard key has no business asking for), and POST is a write by convention.
     app.post('/v1/messaging/templates/:trigger/:locale/preview', {
+      // The body is optional: a POST without one previews the template in effect with the samples.
+      preValidation: async (req) => {
+        if (req.body === undefined || req.body === null) req.body = {};
+      },
       attachValidation: true,
       schema: {
         tags, summary: 'Render a template (or a draft of it) as it would be sent (writes nothing)',
