@@ -80,6 +80,8 @@ import { surveyPageRoutes } from './modules/surveys/page/page.routes.js';
 import { surveyTemplatesRoutes } from './modules/surveys/surveys.templates.routes.js';
 import { SurveyResults } from './modules/surveys/surveys.results.js';
 import { surveyResultsRoutes } from './modules/surveys/results.routes.js';
+import { TemplatesService } from './modules/messaging/templates/templates.service.js';
+import { templatesRoutes } from './modules/messaging/templates/templates.routes.js';
 import { BehaviourService } from './modules/analytics/behaviour/behaviour.js';
 import { behaviourRoutes } from './modules/analytics/behaviour/behaviour.routes.js';
 import { analyticsTargets } from './modules/analytics/at-risk/targets.js';
@@ -136,6 +138,7 @@ export interface Services {
   analytics: AnalyticsService;
   behaviour: BehaviourService;
   webhooks: WebhooksService;
+  templates: TemplatesService;
 }
 
 export interface Patron {
@@ -310,6 +313,9 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     // expiry (docs/analytics/simulator.md), in the analytics.simulate job.
     const simulator = new SimulatorService({ clock, jobs, programs, rules, tiers, log: logger });
     defineSimulatorJobs(jobs, { db, simulator });
+    // Messaging: the templates of every trigger in every language (docs/messaging/templates.md), a tenant's overrides
+    // and previews; the sender renders each message with templates.render(...).
+    const templates = new TemplatesService({ clock });
 
     // Webhooks (docs/webhooks.md): the outbox fan-out makes one delivery per event and subscribed endpoint; the
     // webhooks.deliver pump sends them (signed, retried, in order per member). Routes: webhooksRoutes below.
@@ -383,6 +389,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(simulatorRoutes({ db, simulator, http: kit }));
       // Webhooks: endpoints, secrets, the delivery log and replays.
       await http.register(webhooksRoutes({ db, webhooks, http: kit }));
+      // Messaging: the message templates (list, effective template, override, reset, preview).
+      await http.register(templatesRoutes({ db, templates, http: kit }));
       await http.ready();
     }
 
@@ -394,7 +402,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, dispatcher, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour, webhooks },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour, webhooks, templates },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

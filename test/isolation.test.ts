@@ -133,6 +133,16 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/webhooks/deliveries/:id': { of: (f) => f.webhook?.deliveryId ?? assert.fail('the fixture has no webhook delivery'), random: () => crypto.randomUUID() },
 };
 
+/**
+ * Path parameters that name something every tenant has alike (a message trigger, a language), not an object of
+ * one tenant, with the value to use. A route whose parameters are all shared is walked like a route without an id:
+ * A's request works on A's own and never shows or touches B.
+ */
+const SHARED_PARAMS: Record<string, string> = {
+  '/v1/messaging/templates/:trigger': 'birthday',
+  '/v1/messaging/templates/:trigger/:locale': 'en',
+};
+
 type Sample = { json: unknown } | { raw: string; contentType: string };
 
 /** A valid body for every route that takes one, keyed by `METHOD url`. */
@@ -218,11 +228,15 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'PATCH /v1/webhooks/endpoints/:id': () => ({ json: { description: 'Changed' } }),
   'POST /v1/webhooks/endpoints/:id/rotate-secret': () => ({ json: { overlap_hours: 1 } }),
   'POST /v1/webhooks/endpoints/:id/replay': () => ({ json: { from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', status: 'failed' } }),
+  'PUT /v1/messaging/templates/:trigger/:locale': () => ({ json: { subject: 'Happy birthday, {{ member.name }}!', html: '<p>Many happy returns from {{ program.name }}.</p>', text: 'Many happy returns from {{ program.name }}.' } }),
+  'POST /v1/messaging/templates/:trigger/:locale/preview': () => ({ json: { subject: 'Draft for {{ member.name }}' } }),
 };
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 const routeName = (r: RouteInfo) => `${r.method} ${r.url}`;
 const paramsOf = (url: string) => [...url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({ name: m[1]!, key: url.slice(0, m.index! + m[0].length) }));
+/** The path parameters that point at one tenant's object (not SHARED_PARAMS). */
+const tenantParamsOf = (url: string) => paramsOf(url).filter((p) => !(p.key in SHARED_PARAMS));
 
 let app: TestApp;
 let A: TestTenant;
@@ -447,6 +461,10 @@ async function settle(tenantId: string): Promise<void> {
 function pathFor(r: RouteInfo, f: Fixture | 'random'): string {
   let path = r.url.replace(/\*$/, 'x');
   for (const p of paramsOf(r.url)) {
+    if (p.key in SHARED_PARAMS) {
+      path = path.replace(`:${p.name}`, encodeURIComponent(SHARED_PARAMS[p.key]!));
+      continue;
+    }
     const how = PATH_PARAMS[p.key];
     if (!how) assert.fail(`PATH_PARAMS has no entry for ${p.key} (route ${routeName(r)}): add how to find a tenant's object for it`);
     path = path.replace(`:${p.name}`, encodeURIComponent(f === 'random' ? how.random() : how.of(f)));
@@ -580,7 +598,7 @@ describe('tenant isolation and scopes over every route', () => {
 
   test("a key of tenant A cannot read tenant B's objects: 404, never 403 or 200", async () => {
     const f = await makeFixture(B, { analytics: true });
-    const reads = tenantRoutes().filter((r) => !WRITE_METHODS.has(r.method) && paramsOf(r.url).length > 0);
+    const reads = tenantRoutes().filter((r) => !WRITE_METHODS.has(r.method) && tenantParamsOf(r.url).length > 0);
     assert.ok(reads.length >= 4, 'the reads by id are walked');
     const before = await snapshot(B.id);
     for (const r of reads) {
@@ -596,7 +614,7 @@ describe('tenant isolation and scopes over every route', () => {
   });
 
   test("a key of tenant A cannot change tenant B's objects: 404, and B is unchanged", async () => {
-    const writes = tenantRoutes().filter((r) => WRITE_METHODS.has(r.method) && paramsOf(r.url).length > 0);
+    const writes = tenantRoutes().filter((r) => WRITE_METHODS.has(r.method) && tenantParamsOf(r.url).length > 0);
     assert.ok(writes.length >= 6, 'the writes by id are walked');
     const aFixture = await makeFixture(A);
     for (const r of writes) {
@@ -629,18 +647,18 @@ describe('tenant isolation and scopes over every route', () => {
     // Each filter alone: a route that does not know a parameter may refuse it (400).
     // `?limit=500`: every write route above made B a fresh fixture (and API key), more than a default page holds.
     const filters = ['', '?limit=500', `?external_id=${f.externalId}`, `?email=${encodeURIComponent(f.email)}`, `?q=${f.externalId}`, `?aggregate_id=${f.memberId}`, `?resource_id=${f.memberId}`];
-    const lists = tenantRoutes().filter((r) => r.method === 'GET' && paramsOf(r.url).length === 0);
+    const lists = tenantRoutes().filter((r) => r.method === 'GET' && tenantParamsOf(r.url).length === 0);
     const seenByB = new Set<string>();
     for (const r of lists) {
       for (const suffix of filters) {
-        const mine = await call(app.url, 'GET', r.url + suffix, { key: A.key });
+        const mine = await call(app.url, 'GET', pathFor(r, f) + suffix, { key: A.key });
         assert.ok(mine.status < 500, `${r.url}${suffix}: ${mine.status}`);
         assert.deepEqual(leaksIn(mine), [], `${r.url}${suffix} with A's key shows B's data`);
-        const theirs = await call(app.url, 'GET', r.url + suffix, { key: B.key });
+        const theirs = await call(app.url, 'GET', pathFor(r, f) + suffix, { key: B.key });
         if (theirs.status < 300 && leaks(theirs.text).length > 0) seenByB.add(r.url);
         // B has a fixture (and an API key) per route by now: its newest ones may be past a default page of 50.
         if (suffix === '') {
-          const all = await call(app.url, 'GET', `${r.url}?limit=500`, { key: B.key });
+          const all = await call(app.url, 'GET', `${pathFor(r, f)}?limit=500`, { key: B.key });
           if (all.status < 300 && leaks(all.text).length > 0) seenByB.add(r.url);
         }
       }
@@ -650,7 +668,7 @@ describe('tenant isolation and scopes over every route', () => {
       if (routes.some((r) => r.method === 'GET' && r.url === url)) assert.ok(seenByB.has(url), `${url} shows B's data to B`);
     }
 
-    const writes = tenantRoutes().filter((r) => WRITE_METHODS.has(r.method) && paramsOf(r.url).length === 0);
+    const writes = tenantRoutes().filter((r) => WRITE_METHODS.has(r.method) && tenantParamsOf(r.url).length === 0);
     assert.ok(writes.length >= 3);
     const aFixture = await makeFixture(A);
     const before = await snapshot(B.id);

@@ -364,6 +364,8 @@ export const EVENT_CATALOG: readonly EventTypeInfo[] = [
     { type: 'message.sent', description: 'A message was handed to its channel.', member: true, payload: { message_id: 'the message', trigger: 'the trigger', channel: 'email, sms or push' } },
     { type: 'message.failed', description: 'A message could not be sent (after its retries).', member: true, payload: { message_id: 'the message', trigger: 'the trigger', channel: 'email, sms or push', error: 'what went wrong' } },
     { type: 'message.bounced', description: 'An email hard-bounced (the address is suppressed).', member: true, payload: { message_id: 'the message', email: 'the address that bounced' } },
+    { type: 'message_template.updated', description: "A tenant saved its own wording of a trigger's message in one language.", member: false, payload: { trigger: 'the trigger', locale: 'the language', fields: 'the parts saved (subject, html, text)' } },
+    { type: 'message_template.reset', description: "A tenant's wording of a trigger in one language was removed: the default applies again.", member: false, payload: { trigger: 'the trigger', locale: 'the language' } },
     { type: 'email_suppression.added', description: 'An address was suppressed (hard bounce or complaint); nothing is sent to it.', member: false, payload: { email: 'the address', reason: 'why (bounce, complaint, manual)' } },
   ]),
 ];
