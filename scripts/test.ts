@@ -22,19 +22,19 @@ import { createScratchDatabase } from '../src/platform/db/scratch-database.js';
 const root = path.resolve(import.meta.dirname, '..');
 
 /**
- * The slowest test files (measured: a minute or more each), started first. The runner starts files in the order
- * given as slots free up, so a long file started last would run alone at the end while the other slot idles; started
+ * The slowest test files (measured), started first. The runner starts files in the order given as slots free up, so
+ * a long file started last (test/ sorts after src/) would run alone at the end while the other slot idles; started
  * first, the short files fill in around it. A file missing from this list still runs, in its alphabetical place.
  */
 const SLOW_FIRST = [
-  'src/demo/demo.test.ts',
+  'test/process/bench-smoke.test.ts',
   'test/isolation.test.ts',
-  'src/modules/campaigns/campaigns.targets.test.ts',
-  'src/modules/campaigns/campaigns.stamps.test.ts',
-  'src/modules/analytics/cohorts/cohorts.test.ts',
-  'src/modules/analytics/simulator/simulator.test.ts',
-  'src/modules/analytics/behaviour/behaviour.test.ts',
-  'src/modules/analytics/economics/economics.stage.test.ts',
+  'test/conventions.test.ts',
+  'src/demo/demo.test.ts',
+  'src/platform/imports/imports.test.ts',
+  'src/modules/ledger/ledger.property.test.ts',
+  'src/modules/campaigns/campaigns.test.ts',
+  'src/modules/members/members.test.ts',
 ];
 
 /** Alphabetical, the slow files first. */
