@@ -28,6 +28,7 @@ const root = path.resolve(import.meta.dirname, '..');
  */
 const SLOW_FIRST = [
   'test/process/bench-smoke.test.ts',
+  'test/process/cli.test.ts',
   'test/isolation.test.ts',
   'test/conventions.test.ts',
   'src/demo/demo.test.ts',
