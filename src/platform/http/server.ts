@@ -58,6 +58,8 @@ export interface ServerDeps {
 
 export async function createServer(deps: ServerDeps): Promise<HttpServer> {
   const { config } = deps;
+  /** Validator compilers by their shared schemas (one server's: compiled schemas hold their Ajv). */
+  const validatorPool = new Map<string, (route: { schema: object; httpPart?: string }) => unknown>();
   const opts: FastifyServerOptions = {
     loggerInstance: deps.logger,
     bodyLimit: config.bodyLimit,
@@ -79,17 +81,25 @@ export async function createServer(deps: ServerDeps): Promise<HttpServer> {
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     // Our own Ajv instances (see makeAjv). Given as a factory, not through
     // setValidatorCompiler, because Fastify rebuilds the compiler for every
-    // plugin that adds shared schemas, from this factory.
+    // plugin that adds shared schemas, from this factory. Compilers are pooled
+    // by their shared schemas, as Fastify's own factory does: a new Ajv
+    // compiles its meta-schema first, and one pair per plugin made that most
+    // of a server's start-up time.
     schemaController: {
       compilersFactory: {
         buildValidator: (externalSchemas: Record<string, unknown>) => {
+          const key = JSON.stringify(externalSchemas ?? {});
+          const pooled = validatorPool.get(key);
+          if (pooled) return pooled;
           const body = makeAjv('body');
           const other = makeAjv('other');
           for (const schema of Object.values(externalSchemas ?? {})) {
             body.addSchema(schema as object);
             other.addSchema(schema as object);
           }
-          return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : other).compile(schema);
+          const compiler = ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : other).compile(schema);
+          validatorPool.set(key, compiler);
+          return compiler;
         },
       },
     },
