@@ -48,6 +48,10 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     RATE_LIMIT_ENABLED: 'false',
     DB_POOL_SIZE: '10',
+    // No delivery pumps: test files share one database, and a pump of one file's app would dispatch, deliver and
+    // send the other files' tenants' work with its own configuration (its SMTP_URL) on the real clock. Tests run
+    // outbox.dispatch, webhooks.deliver and messages.send on demand (or opt in with DELIVERY_POLL_MS).
+    DELIVERY_POLL_MS: '0',
     ...overrides,
   });
 }

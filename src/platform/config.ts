@@ -46,7 +46,7 @@ export interface Config {
   smtpUrl: string | undefined;
   /** The sender when a tenant has not set its own (messaging settings `from_email`). */
   smtpFrom: string;
-  /** How often, in milliseconds, a process with jobs polls the outbox, due webhook deliveries and due messages. */
+  /** How often, in milliseconds, a process with jobs polls the outbox, due webhook deliveries and due messages; 0: never. */
   deliveryPollMs: number;
 }
 
@@ -107,7 +107,7 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; descriptio
   { name: 'PATRON_PUBLIC_URL', default: '(http://HOST:PORT)', description: 'Base URL printed in links.' },
   { name: 'SMTP_URL', default: '(none)', description: 'SMTP server for email, e.g. smtp://user:password@mail.example.com:587 or smtps://…:465. Unset: emails are logged as failed (smtp_not_configured), never sent.' },
   { name: 'SMTP_FROM', default: 'patron@localhost', description: 'Sender address for tenants that have not set their own.' },
-  { name: 'DELIVERY_POLL_MS', default: '1000', description: 'How often a process with jobs looks for outbox events to dispatch, webhook deliveries and emails that are due.' },
+  { name: 'DELIVERY_POLL_MS', default: '1000', description: 'How often a process with jobs looks for outbox events to dispatch, webhook deliveries and emails that are due; 0 turns the polling off (run the jobs on demand: the tests do).' },
   { name: 'TRUST_PROXY', default: '(none)', description: 'Proxies whose X-Forwarded-For is believed: a number of hops, or proxy addresses / CIDR ranges separated by commas.' },
 ];
 
@@ -199,7 +199,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     trustProxy,
     smtpUrl,
     smtpFrom,
-    deliveryPollMs: int('DELIVERY_POLL_MS', 1000, 50, 600_000),
+    deliveryPollMs: int('DELIVERY_POLL_MS', 1000, 0, 600_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
