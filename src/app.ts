@@ -95,6 +95,16 @@ import { economicsStage, economicsView } from './modules/analytics/economics/eco
 import { SimulatorService } from './modules/analytics/simulator/simulator.service.js';
 import { simulatorRoutes } from './modules/analytics/simulator/simulator.routes.js';
 import { defineSimulatorJobs } from './modules/analytics/simulator/simulator.jobs.js';
+import { createMailer } from './platform/mail/mailer.js';
+import { MessagingService } from './modules/messaging/messaging.service.js';
+import { TemplatesService } from './modules/messaging/templates/templates.service.js';
+import { MessagingSettingsService } from './modules/messaging/messaging.settings.js';
+import { SuppressionsService } from './modules/messaging/messaging.suppressions.js';
+import { MessageSender } from './modules/messaging/messaging.sender.js';
+import { defineMessagingJobs } from './modules/messaging/messaging.jobs.js';
+import { messagingRoutes } from './modules/messaging/messaging.routes.js';
+import { UnsubscribeLinks } from './modules/messaging/unsubscribe/unsubscribe.js';
+import { unsubscribeRoutes } from './modules/messaging/unsubscribe/unsubscribe.routes.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -132,6 +142,7 @@ export interface Services {
   surveys: SurveysService;
   analytics: AnalyticsService;
   behaviour: BehaviourService;
+  messaging: MessagingService;
 }
 
 export interface Patron {
@@ -283,6 +294,28 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     cases.onClosed((tx, tenantId, c) => surveys.afterCaseClosed(tx, tenantId, c));
     // Survey results: scores, trends, breakdowns and free-text analysis over the surveys module's answers.
     const surveyResults = new SurveyResults({ tenants });
+
+    // ── Messaging: the send log, its templates and the sender (docs/messaging.md) ──────────────────────────────
+    // Triggers queue messages with messaging.enqueue (in their transaction). The messages.send pump decides each at
+    // send time (member still active, address, marketing consent per channel, suppressed address, quiet hours in the
+    // member's time zone, the tenant's rate limit), renders it with the templates, emails it through SMTP_URL (one
+    // pooled transport, closed on shutdown) or hands SMS/push to the webhooks as message.*_requested events. Marketing
+    // carries a signed one-click unsubscribe link (/u/<token>, RFC 8058) at PATRON_PUBLIC_URL, else the listening
+    // address. GDPR: the member's messages go into the export; erasure scrubs their addresses, variables and subjects.
+    const messaging = new MessagingService({ clock, members, tenants });
+    const messageTemplates = new TemplatesService({ clock });
+    const messagingSettings = new MessagingSettingsService(clock);
+    const suppressions = new SuppressionsService(clock);
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, log: logger });
+    cleanup.push(() => mailer.close());
+    const sender = new MessageSender({
+      db, clock, log: logger, members, tenants, settings: messagingSettings, suppressions, templates: messageTemplates, mailer,
+      smtpFrom: config.smtpFrom, baseUrl: () => config.publicUrl ?? listeningUrl,
+    });
+    defineMessagingJobs(jobs, { sender, pollMs: config.deliveryPollMs });
+    const unsubscribeLinks = new UnsubscribeLinks({ db, members, tenants, settings: messagingSettings });
+    members.registerExportSection('messages', (q, t, m) => messaging.exportMember(q, t, m, EXPORT_LIMIT));
+    members.registerEraser('messages', (tx, t, m) => messaging.eraseMember(tx, t, m));
     // Analytics (docs/analytics.md): runs read the other modules' tables and write only their own. The submodules plug
     // into every run here, after the core: `analytics.registerStage({stage, kind, run})` for a stage, and a ResultView in
     // `analyticsViews` for the GET route of the result document it stores.
@@ -367,6 +400,9 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       // Analytics (docs/analytics/at-risk.md): the at-risk list and its CSV.
       await http.register(atRiskRoutes({ db }));
       await http.register(simulatorRoutes({ db, simulator, http: kit }));
+      // Messaging (the block above): settings, the send log, suppressions and bounces; the public unsubscribe page.
+      await http.register(messagingRoutes({ db, messaging, settings: messagingSettings, suppressions, http: kit }));
+      await http.register(unsubscribeRoutes({ links: unsubscribeLinks }));
       await http.ready();
     }
 
@@ -378,7 +414,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, dispatcher, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour, messaging },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
@@ -398,6 +434,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
         }
         await jobs.stop(); // let running jobs finish
         logger.info('shutdown: jobs stopped');
+        await mailer.close(); // the pooled SMTP connections (nothing is being sent once the jobs have stopped)
         await notifications?.stop();
         await db.close();
         logger.info('shutdown: database pool closed');

@@ -9,12 +9,13 @@ import type { HttpKit } from '../../platform/http/kit.js';
 import { decodeCursor, isIdCursor, page } from '../../platform/http/pagination.js';
 import { IdParams, Page, problems } from '../../platform/http/schema.js';
 import type { HttpServer } from '../../platform/http/server.js';
+import { rejectBadBody } from '../../platform/http/validation.js';
 import {
   BounceBody, BounceResult, EmailParams, ListMessagesQuery, ListSuppressionsQuery, MemberMessagesQuery, Message, MessagingSettingsBody,
   MessagingSettingsView, Suppression, SuppressionBody,
 } from './messaging.schema.js';
 import type { MessagingService } from './messaging.service.js';
-import type { MessagingSettingsService } from './messaging.settings.js';
+import { settingsErrors, type MessagingSettingsService, type SettingsPatch } from './messaging.settings.js';
 import type { BounceResult as BounceOutcome, SuppressionsService, SuppressionView } from './messaging.suppressions.js';
 
 type Added = { row: SuppressionView; created: boolean };
@@ -39,12 +40,16 @@ export function messagingRoutes(deps: { db: Db; messaging: MessagingService; set
 
     app.patch('/v1/messaging/settings', {
       config: { auth: 'admin' },
+      attachValidation: true,
       schema: {
         tags, summary: 'Change the messaging settings',
         description: 'Only the fields sent change. `quiet_hours: null` turns quiet hours off (the default is 21:00 to 09:00 in the member\'s time zone). Emits `messaging.settings_updated`.',
         body: MessagingSettingsBody, response: { 200: Type.Ref(MessagingSettingsView), ...problems(400, 401, 403, 409) },
       },
-    }, (req, reply) => http.write(req, reply, { resource: 'messaging_settings', resourceId: () => null }, (tx) => settings.update(tx, tenantOf(req).tenantId, req.body)));
+    }, async (req, reply) => {
+      rejectBadBody(req, (body) => (body && typeof body === 'object' ? settingsErrors(body as SettingsPatch) : []));
+      return http.write(req, reply, { resource: 'messaging_settings', resourceId: () => null }, (tx) => settings.update(tx, tenantOf(req).tenantId, req.body));
+    });
 
     // ── The send log ────────────────────────────────────────────────────────────
     app.get('/v1/messaging/messages', {

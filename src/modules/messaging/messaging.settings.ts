@@ -74,7 +74,7 @@ export function settingsErrors(p: SettingsPatch): FieldError[] {
     errs.push({ field: 'from_name', detail: 'must be a name without line breaks or control characters' });
   }
   const q = p.quiet_hours;
-  if (q) {
+  if (q && typeof q === 'object' && typeof q.start === 'string' && typeof q.end === 'string') {
     if (!TIME_RE.test(q.start)) errs.push({ field: 'quiet_hours.start', detail: "must be a time 'HH:MM'" });
     if (!TIME_RE.test(q.end)) errs.push({ field: 'quiet_hours.end', detail: "must be a time 'HH:MM'" });
     if (q.start === q.end) errs.push({ field: 'quiet_hours.end', detail: 'must differ from start (use quiet_hours: null for none)' });

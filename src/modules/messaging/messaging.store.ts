@@ -83,13 +83,16 @@ export async function sentOrSendingSince(q: Queryable, tenantId: string, since: 
  */
 export async function claimDue(q: Queryable, tenantId: string, now: Date, lockedUntil: Date, limit: number): Promise<MessageRow[]> {
   const res = await q.query<MessageRow>(
-    `UPDATE messages m SET status = 'sending', locked_until = $3, updated_at = $2
-       FROM (SELECT id FROM messages
-              WHERE tenant_id = $1 AND status IN ('queued', 'sending') AND send_after <= $2
-                AND (status = 'queued' OR locked_until IS NULL OR locked_until < $2)
-              ORDER BY send_after, id
-              LIMIT $4
-              FOR UPDATE SKIP LOCKED) due
+    // MATERIALIZED: the locking subquery runs once; joined or inlined, a plan may run it again and take more rows.
+    `WITH due AS MATERIALIZED (
+       SELECT id FROM messages
+        WHERE tenant_id = $1 AND status IN ('queued', 'sending') AND send_after <= $2
+          AND (status = 'queued' OR locked_until IS NULL OR locked_until < $2)
+        ORDER BY send_after, id
+        LIMIT $4
+        FOR UPDATE SKIP LOCKED)
+     UPDATE messages m SET status = 'sending', locked_until = $3, updated_at = $2
+       FROM due
       WHERE m.tenant_id = $1 AND m.id = due.id
       RETURNING ${MESSAGE_COLS.split(',').map((c) => `m.${c.trim()}`).join(', ')}`,
     [tenantId, now, lockedUntil, limit],

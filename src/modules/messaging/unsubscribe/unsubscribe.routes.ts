@@ -1,8 +1,8 @@
 /**
  * The public unsubscribe link (no key): `GET /u/:token` shows what will happen, with a button; `POST /u/:token`
  * withdraws the consent — the page's button, and RFC 8058 one-click unsubscribe, which a mail client sends as
- * `List-Unsubscribe=One-Click` (form-encoded) to the URL of the List-Unsubscribe header. Any POST to a valid token
- * unsubscribes: the token is the authority, and some clients send the body as multipart or not at all.
+ * `List-Unsubscribe=One-Click` (form-encoded) to the URL of the List-Unsubscribe header. Any form POST to a valid
+ * token unsubscribes, whatever its fields: the token is the authority, and some clients send the body as multipart.
  *
  * HTML pages, not API: hidden from the OpenAPI document; an invalid token is a 404 page. No caching, no referrer
  * (the URL holds the token), never framed.
@@ -10,6 +10,7 @@
 import crypto from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isAppError } from '../../../platform/errors.js';
 import { LOCALES } from '../../../platform/http/schema.js';
 import type { HttpServer } from '../../../platform/http/server.js';
 import type { Locale } from '../messaging.types.js';
@@ -19,6 +20,8 @@ import type { UnsubscribeLinks } from './unsubscribe.js';
 const FORM_LIMIT = 16 * 1024;
 const TokenParams = Type.Object({ token: Type.String({ maxLength: 200 }) });
 const hidden = { hide: true };
+// The form as it arrives (read as text and not needed: the token alone decides).
+const FormBody = Type.String({ maxLength: FORM_LIMIT });
 
 /** The language of a page without a member to go by: the browser's first of ours, else English. */
 function browserLocale(req: FastifyRequest): Locale {
@@ -48,7 +51,9 @@ export function unsubscribeRoutes(deps: { links: UnsubscribeLinks }) {
       app.addContentTypeParser(type, { parseAs: 'string', bodyLimit: FORM_LIMIT }, (_req, body, done) => done(null, body));
     }
     app.setErrorHandler((err, req, reply) => {
-      const status = typeof (err as { statusCode?: number }).statusCode === 'number' && (err as { statusCode: number }).statusCode < 500 ? (err as { statusCode: number }).statusCode : 500;
+      const e = err as { statusCode?: number; status?: number };
+      const given = isAppError(err) ? err.status : e.statusCode;
+      const status = typeof given === 'number' && given >= 400 && given < 500 ? given : 500;
       if (status === 500) req.log.error({ err }, 'unsubscribe page failed');
       return sendPage(reply, status, { kind: 'invalid', locale: browserLocale(req) });
     });
@@ -60,7 +65,7 @@ export function unsubscribeRoutes(deps: { links: UnsubscribeLinks }) {
       return sendPage(reply, 200, { kind: target.granted && !target.erased ? 'confirm' : 'already', locale: target.locale, channel: target.channel, program: target.program });
     });
 
-    app.post('/u/:token', { ...common, schema: { ...hidden, params: TokenParams } }, async (req, reply) => {
+    app.post('/u/:token', { ...common, schema: { ...hidden, params: TokenParams, body: FormBody } }, async (req, reply) => {
       const target = await links.unsubscribe(req.params.token);
       if (!target) return sendPage(reply, 404, { kind: 'invalid', locale: browserLocale(req) });
       return sendPage(reply, 200, { kind: 'done', locale: target.locale, channel: target.channel, program: target.program });
