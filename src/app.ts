@@ -105,6 +105,9 @@ import { defineMessagingJobs } from './modules/messaging/messaging.jobs.js';
 import { messagingRoutes } from './modules/messaging/messaging.routes.js';
 import { UnsubscribeLinks } from './modules/messaging/unsubscribe/unsubscribe.js';
 import { unsubscribeRoutes } from './modules/messaging/unsubscribe/unsubscribe.routes.js';
+import { WebhooksService } from './modules/webhooks/webhooks.service.js';
+import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
+import { defineWebhookJobs } from './modules/webhooks/webhooks.jobs.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -143,6 +146,7 @@ export interface Services {
   analytics: AnalyticsService;
   behaviour: BehaviourService;
   messaging: MessagingService;
+  webhooks: WebhooksService;
 }
 
 export interface Patron {
@@ -340,6 +344,16 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const simulator = new SimulatorService({ clock, jobs, programs, rules, tiers, log: logger });
     defineSimulatorJobs(jobs, { db, simulator });
 
+    // Webhooks (docs/webhooks.md): the outbox fan-out makes one delivery per event and subscribed endpoint; the
+    // webhooks.deliver pump sends them (signed, retried, in order per member). Routes: webhooksRoutes below.
+    const webhooks = new WebhooksService({
+      clock, log: logger, timeoutMs: config.webhookTimeoutMs,
+      // wired to messaging by the lead
+      notifyDisabled: async (_tx, tenantId, info) => logger.warn({ tenant_id: tenantId, endpoint_id: info.endpointId, url: info.url, reason: info.reason }, 'webhook endpoint disabled; the tenant should be told'),
+    });
+    dispatcher.register(webhooks.consumer());
+    defineWebhookJobs(jobs, { db, webhooks, pollMs: config.deliveryPollMs });
+
     jobs.define({
       name: 'idempotency.purge',
       description: `Delete stored Idempotency-Key answers older than ${config.idempotencyRetentionHours} hours.`,
@@ -403,6 +417,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       // Messaging (the block above): settings, the send log, suppressions and bounces; the public unsubscribe page.
       await http.register(messagingRoutes({ db, messaging, settings: messagingSettings, suppressions, http: kit }));
       await http.register(unsubscribeRoutes({ links: unsubscribeLinks }));
+      // Webhooks: endpoints, secrets, the delivery log and replays.
+      await http.register(webhooksRoutes({ db, webhooks, http: kit }));
       await http.ready();
     }
 
@@ -414,7 +430,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, dispatcher, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour, messaging },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour, messaging, webhooks },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

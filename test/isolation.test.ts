@@ -90,6 +90,11 @@ interface Fixture {
   /** A message to the member (failed: the test app has no SMTP_URL) and a suppressed address, when the API has messaging. */
   messageId: string | null;
   suppressionEmail: string | null;
+  /**
+   * A disabled webhook endpoint (so that nothing is sent while the snapshots are compared) and a delivery of it (a
+   * replay of the member's creation, pending while the endpoint is disabled), when the API has webhooks.
+   */
+  webhook: { endpointId: string; deliveryId: string } | null;
 }
 
 /**
@@ -132,6 +137,8 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/analytics/simulations/:id': { of: (f) => f.simulationId ?? assert.fail('the fixture has no simulation'), random: () => crypto.randomUUID() },
   '/v1/messaging/messages/:id': { of: (f) => f.messageId ?? assert.fail('the fixture has no message'), random: () => crypto.randomUUID() },
   '/v1/messaging/suppressions/:email': { of: (f) => f.suppressionEmail ?? assert.fail('the fixture has no suppression'), random: () => `nobody-${crypto.randomBytes(6).toString('hex')}@example.com` },
+  '/v1/webhooks/endpoints/:id': { of: (f) => f.webhook?.endpointId ?? assert.fail('the fixture has no webhook endpoint'), random: () => crypto.randomUUID() },
+  '/v1/webhooks/deliveries/:id': { of: (f) => f.webhook?.deliveryId ?? assert.fail('the fixture has no webhook delivery'), random: () => crypto.randomUUID() },
 };
 
 type Sample = { json: unknown } | { raw: string; contentType: string };
@@ -217,6 +224,11 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'PATCH /v1/messaging/settings': () => ({ json: { from_name: 'Isolation', rate_limit_per_minute: 100, quiet_hours: { start: '22:00', end: '08:00' } } }),
   'POST /v1/messaging/suppressions': () => ({ json: { email: `sup-${crypto.randomBytes(6).toString('hex')}@example.com`, detail: 'isolation test' } }),
   'POST /v1/messaging/bounces': (f) => ({ json: { email: f.email, type: 'hard', message_id: f.messageId ?? assert.fail('the fixture has no message') } }),
+  // Disabled: the pumps of this test (jobs 'work') never send anything of it.
+  'POST /v1/webhooks/endpoints': () => ({ json: { url: 'https://hooks.example.com/isolation', event_types: ['*'], status: 'disabled' } }),
+  'PATCH /v1/webhooks/endpoints/:id': () => ({ json: { description: 'Changed' } }),
+  'POST /v1/webhooks/endpoints/:id/rotate-secret': () => ({ json: { overlap_hours: 1 } }),
+  'POST /v1/webhooks/endpoints/:id/replay': () => ({ json: { from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', status: 'failed' } }),
 };
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -417,11 +429,24 @@ async function makeFixture(t: TestTenant, opts: { analytics?: boolean } = {}): P
     const suppressed = await t.api('POST', '/v1/messaging/suppressions', { body: { email: suppressionEmail } });
     assert.equal(suppressed.status, 201, suppressed.text);
   }
+  let webhook: Fixture['webhook'] = null;
+  if (routes.some((r) => routeName(r) === 'POST /v1/webhooks/endpoints')) {
+    const made = await t.api('POST', '/v1/webhooks/endpoints', { body: { url: 'https://hooks.example.com/fixture', event_types: ['*'], status: 'disabled' } });
+    assert.equal(made.status, 201, made.text);
+    // A delivery: the replay of the events of the millisecond the member was created (not the tenant's whole history).
+    const created = await t.api('GET', `/v1/domain-events?type=member.created&aggregate_id=${member.body.id}`);
+    const at = Date.parse(created.body.data[0].occurred_at);
+    const replayed = await t.api('POST', `/v1/webhooks/endpoints/${made.body.id}/replay`, { body: { from: new Date(at).toISOString(), to: new Date(at + 1).toISOString(), status: 'all' } });
+    assert.equal(replayed.status, 202, replayed.text);
+    const listed = await t.api('GET', `/v1/webhooks/deliveries?endpoint_id=${made.body.id}&limit=1`);
+    assert.equal(listed.body.data.length, 1, listed.text);
+    webhook = { endpointId: made.body.id, deliveryId: listed.body.data[0].id };
+  }
   await settle(t.id);
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
     transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId, referralId, referralBody, campaignId,
-    rewardId, rewardRedemptionId, agentId, caseId, survey, analyticsRunId, simulationId, messageId, suppressionEmail,
+    rewardId, rewardRedemptionId, agentId, caseId, survey, analyticsRunId, simulationId, messageId, suppressionEmail, webhook,
   };
 }
 
@@ -477,8 +502,9 @@ async function snapshot(tenantId: string): Promise<Record<string, string>> {
       ORDER BY table_name`,
   );
   const out: Record<string, string> = {};
-  // last_used_at moves when a key is merely used; everything else must stay put.
-  const row = `(to_jsonb(t) - 'last_used_at')::text`;
+  // last_used_at moves when a key is merely used, and dispatched_at when the outbox pump (jobs 'work') hands an event
+  // to its consumers; everything else must stay put.
+  const row = `(to_jsonb(t) - 'last_used_at' - 'dispatched_at')::text`;
   for (const { table_name } of tables.rows) {
     const res = await db.query(`SELECT count(*)::int AS n, md5(coalesce(string_agg(${row}, '|' ORDER BY ${row}), '')) AS h FROM "${table_name}" t WHERE tenant_id = $1`, [tenantId]);
     out[table_name] = `${res.rows[0].n}:${res.rows[0].h}`;

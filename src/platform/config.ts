@@ -48,6 +48,8 @@ export interface Config {
   smtpFrom: string;
   /** How often, in milliseconds, a process with jobs polls the outbox, due webhook deliveries and due messages; 0: never. */
   deliveryPollMs: number;
+  /** How long a webhook attempt waits for the receiver's answer, in milliseconds. */
+  webhookTimeoutMs: number;
 }
 
 /** TRUST_PROXY: unset or "false": none; a whole number: hops; else addresses and CIDR ranges (never "trust everyone"). */
@@ -108,6 +110,7 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; descriptio
   { name: 'SMTP_URL', default: '(none)', description: 'SMTP server for email, e.g. smtp://user:password@mail.example.com:587 or smtps://…:465. Unset: emails are logged as failed (smtp_not_configured), never sent.' },
   { name: 'SMTP_FROM', default: 'patron@localhost', description: 'Sender address for tenants that have not set their own.' },
   { name: 'DELIVERY_POLL_MS', default: '1000', description: 'How often a process with jobs looks for outbox events to dispatch, webhook deliveries and emails that are due; 0 turns the polling off (run the jobs on demand: the tests do).' },
+  { name: 'WEBHOOK_TIMEOUT_MS', default: '15000', description: "How long a webhook attempt waits for the receiver's answer (1000 to 60000 ms)." },
   { name: 'TRUST_PROXY', default: '(none)', description: 'Proxies whose X-Forwarded-For is believed: a number of hops, or proxy addresses / CIDR ranges separated by commas.' },
 ];
 
@@ -200,6 +203,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     smtpUrl,
     smtpFrom,
     deliveryPollMs: int('DELIVERY_POLL_MS', 1000, 0, 600_000),
+    webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', 15_000, 1000, 60_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -43,7 +43,7 @@ export function messagingRoutes(deps: { db: Db; messaging: MessagingService; set
       attachValidation: true,
       schema: {
         tags, summary: 'Change the messaging settings',
-        description: 'Only the fields sent change. `quiet_hours: null` turns quiet hours off (the default is 21:00 to 09:00 in the member\'s time zone). Emits `messaging.settings_updated`.',
+        description: 'Only the fields sent change. `quiet_hours: null` turns quiet hours off (the default is 21:00 to 09:00 in the member\'s time zone). Emits `messaging_settings.updated`.',
         body: MessagingSettingsBody, response: { 200: Type.Ref(MessagingSettingsView), ...problems(400, 401, 403, 409) },
       },
     }, async (req, reply) => {
@@ -103,7 +103,7 @@ export function messagingRoutes(deps: { db: Db; messaging: MessagingService; set
       config: { auth: 'admin' },
       schema: {
         tags, summary: 'Stop emailing an address',
-        description: 'Reason `manual`. An address already listed keeps its first reason (200); a new one is a 201. Emits `email.suppressed` (with the address\'s SHA-256, not the address).',
+        description: 'Reason `manual`. An address already listed keeps its first reason (200); a new one is a 201. Emits `email_suppression.added`.',
         body: SuppressionBody, response: { 200: S, 201: S, ...problems(400, 401, 403, 409) },
       },
     }, (req, reply) => http.write(req, reply, { resource: 'email_suppression', statusOf: (r: Added) => (r.created ? 201 : 200), bodyOf: (r: Added) => r.row, storeAs: (r: Added) => r.row, resourceId: () => null },
@@ -113,7 +113,7 @@ export function messagingRoutes(deps: { db: Db; messaging: MessagingService; set
       config: { auth: 'admin' },
       schema: {
         tags, summary: 'Email an address again',
-        description: 'Removes the address from the list (whatever the reason). Emits `email.unsuppressed`. An address not on the list is a 404.',
+        description: 'Removes the address from the list (whatever the reason). Emits `email_suppression.removed`. An address not on the list is a 404.',
         params: EmailParams, response: { 200: S, ...problems(400, 401, 403, 404, 409) },
       },
     }, (req, reply) => http.write(req, reply, { resource: 'email_suppression', resourceId: () => null }, (tx) => suppressions.remove(tx, tenantOf(req).tenantId, req.params.email)));

@@ -263,7 +263,7 @@ export class MessageSender {
       return null;
     }
     if (event) {
-      const error = event === 'message.bounced' || event === 'message.failed' ? { error: row.error } : {};
+      const error = event === 'message.bounced' ? { email: row.to_address, error: row.error } : event === 'message.failed' ? { error: row.error } : {};
       await emit(tx, { tenantId, type: event, aggregateType: 'message', aggregateId: m.id, memberId: m.member_id, payload: eventPayload(row, { ...error, ...extra }), occurredAt: now });
     }
     return row;

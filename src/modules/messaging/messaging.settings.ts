@@ -120,7 +120,7 @@ export class MessagingSettingsService {
     const after = viewOf(row);
     const changed = (Object.keys(after) as Array<keyof MessagingSettings>).filter((k) => k !== 'updated_at' && JSON.stringify(after[k]) !== JSON.stringify(before[k]));
     if (changed.length > 0) {
-      await emit(tx, { tenantId, type: 'messaging.settings_updated', aggregateType: 'messaging_settings', aggregateId: tenantId, payload: { changed_fields: changed }, occurredAt: this.clock.now() });
+      await emit(tx, { tenantId, type: 'messaging_settings.updated', aggregateType: 'messaging_settings', aggregateId: tenantId, payload: { changed_fields: changed }, occurredAt: this.clock.now() });
     }
     return after;
   }

@@ -4,7 +4,8 @@
  * nothing, transactional messages included: a mailbox that does not exist cannot receive a voucher code either,
  * and sending to it again harms the sender's reputation.
  *
- * Addresses are kept lower-cased. Events name the address only by its SHA-256 (events carry no personal data).
+ * Addresses are kept lower-cased. The events carry the address (the catalog's contract: a provider or CRM keeps its
+ * own list in step); their aggregate id is its SHA-256.
  */
 import crypto from 'node:crypto';
 import type { Clock } from '../../platform/clock.js';
@@ -53,8 +54,8 @@ export class SuppressionsService {
     const result = await store.insertSuppression(tx, tenantId, { email, reason: input.reason, detail: input.detail ?? null, created_at: now });
     if (result.created) {
       await emit(tx, {
-        tenantId, type: 'email.suppressed', aggregateType: 'email_suppression', aggregateId: emailHash(email),
-        payload: { email_sha256: emailHash(email), reason: input.reason }, occurredAt: now,
+        tenantId, type: 'email_suppression.added', aggregateType: 'email_suppression', aggregateId: emailHash(email),
+        payload: { email, reason: input.reason }, occurredAt: now,
       });
     }
     return result;
@@ -65,8 +66,8 @@ export class SuppressionsService {
     const removed = await store.deleteSuppression(tx, tenantId, normal);
     if (!removed) throw errors.notFound('suppressed address', email);
     await emit(tx, {
-      tenantId, type: 'email.unsuppressed', aggregateType: 'email_suppression', aggregateId: emailHash(normal),
-      payload: { email_sha256: emailHash(normal), reason: removed.reason }, occurredAt: this.clock.now(),
+      tenantId, type: 'email_suppression.removed', aggregateType: 'email_suppression', aggregateId: emailHash(normal),
+      payload: { email: normal, reason: removed.reason }, occurredAt: this.clock.now(),
     });
     return removed;
   }
@@ -95,7 +96,7 @@ export class SuppressionsService {
       message = await store.markBounced(tx, tenantId, message.id, reason, report.detail ?? null, now);
       await emit(tx, {
         tenantId, type: 'message.bounced', aggregateType: 'message', aggregateId: message.id, memberId: message.member_id,
-        payload: { message_id: message.id, trigger: message.trigger, channel: message.channel, member_id: message.member_id, dedupe_key: message.dedupe_key, error: report.detail ?? reason },
+        payload: { message_id: message.id, trigger: message.trigger, channel: message.channel, member_id: message.member_id, dedupe_key: message.dedupe_key, email, error: report.detail ?? reason },
         occurredAt: now,
       });
     }

@@ -127,7 +127,7 @@ export const SETTINGS_DEFAULTS = { min_days_between_invitations: 30, edit_window
 const feedsOrders = (r: SurveyRow): boolean => r.trigger?.type === 'after_purchase';
 
 /** What purchased() reads of a live after_purchase survey: all the order hot path caches. */
-type OrderSurvey = { id: string; published_at: Date | null; days: number };
+type OrderSurvey = { id: string; touchpoint: SurveyRow['touchpoint']; published_at: Date | null; days: number };
 
 /** When an invitation sent now stops taking answers. */
 const expiresAt = (s: Pick<SurveyRow, 'invitation_ttl_days'>, now: Date): Date => new Date(now.getTime() + s.invitation_ttl_days * DAY_MS);
@@ -620,7 +620,7 @@ export class SurveysService {
   private async purchased(tx: Tx, e: PurchaseRecorded): Promise<void> {
     if (e.member.status !== 'active') return;
     const load = async (): Promise<OrderSurvey[]> => (await store.liveSurveysTriggered(tx, e.tenantId, 'after_purchase'))
-      .map((s) => ({ id: s.id, published_at: s.published_at, days: (s.trigger as { days: number }).days }));
+      .map((s) => ({ id: s.id, touchpoint: s.touchpoint, published_at: s.published_at, days: (s.trigger as { days: number }).days }));
     const surveys = this.afterPurchase ? await this.afterPurchase.get(e.tenantId, load) : await load();
     if (surveys.length === 0) return;
     const t = e.transaction;
@@ -630,7 +630,8 @@ export class SurveysService {
       // invites members about orders of months ago.
       if (s.published_at === null || t.occurred_at < s.published_at) continue;
       const sendAt = new Date(t.occurred_at.getTime() + s.days * DAY_MS);
-      await store.insertInvitation(tx, e.tenantId, newInvitation(s.id, e.member.id, 'after_purchase', now, { sendAt }, { type: 'transaction', id: t.id }));
+      const inv = await store.insertInvitation(tx, e.tenantId, newInvitation(s.id, e.member.id, 'after_purchase', now, { sendAt }, { type: 'transaction', id: t.id }));
+      if (inv) await this.emitInvitation(tx, e.tenantId, 'survey.invitation_scheduled', inv, s, { send_at: inv.send_at });
     }
   }
 
@@ -644,7 +645,8 @@ export class SurveysService {
     const now = this.deps.clock.now();
     for (const s of await store.liveSurveysTriggered(tx, tenantId, 'after_case_closed')) {
       const sendAt = new Date(now.getTime() + (s.trigger as { days: number }).days * DAY_MS);
-      await store.insertInvitation(tx, tenantId, newInvitation(s.id, member.id, 'after_case_closed', now, { sendAt }, { type: 'case', id: c.case_id }));
+      const inv = await store.insertInvitation(tx, tenantId, newInvitation(s.id, member.id, 'after_case_closed', now, { sendAt }, { type: 'case', id: c.case_id }));
+      if (inv) await this.emitInvitation(tx, tenantId, 'survey.invitation_scheduled', inv, s, { send_at: inv.send_at });
     }
     if (!c.follow_up) return null;
     const survey = await this.followUpSurvey(tx, tenantId);
@@ -849,7 +851,7 @@ export class SurveysService {
     });
   }
 
-  private emitInvitation(tx: Queryable, tenantId: string, type: string, inv: InvitationRow, survey: SurveyRow, extra: Record<string, unknown> = {}): Promise<string> {
+  private emitInvitation(tx: Queryable, tenantId: string, type: string, inv: InvitationRow, survey: Pick<SurveyRow, 'id' | 'touchpoint'>, extra: Record<string, unknown> = {}): Promise<string> {
     return emit(tx, {
       tenantId, type, aggregateType: 'survey_invitation', aggregateId: inv.id, memberId: inv.member_id,
       payload: {

@@ -256,6 +256,9 @@ describe('surveys', () => {
     const scheduled = (await t.api('GET', `/v1/survey-invitations?survey_id=${s.id}`)).body.data;
     assert.equal(scheduled.length, 3);
     assert.ok(scheduled.every((i: any) => i.status === 'scheduled' && i.send_at === '2031-07-04T10:00:00.000Z' && i.source.type === 'transaction' && i.url === null));
+    const planned = await eventsOf(t, 'survey.invitation_scheduled');
+    assert.deepEqual(planned.map((e) => e.payload.invitation_id).sort(), scheduled.map((i: any) => i.id).sort());
+    assert.ok(planned.every((e) => e.payload.send_at === '2031-07-04T10:00:00.000Z' && e.payload.trigger === 'after_purchase' && e.payload.sent_at === null && e.member_id === e.payload.member_id));
     addDays(1);
     assert.equal((await runInvite(t)).sent, 0);
     assert.equal((await t.api('POST', `/v1/members/${m2}/block`, { body: { reason: 'fraud' } })).status, 200);
@@ -306,6 +309,8 @@ describe('surveys', () => {
     const scheduledCase = (await t.api('GET', `/v1/survey-invitations?survey_id=${caseSurvey.id}`)).body.data;
     assert.equal(scheduledCase.length, 2);
     assert.ok(scheduledCase.every((i: any) => i.status === 'scheduled' && i.trigger === 'after_case_closed'));
+    const plannedCase = (await eventsOf(t, 'survey.invitation_scheduled')).filter((e) => e.payload.survey_id === caseSurvey.id);
+    assert.deepEqual(plannedCase.map((e) => e.payload.invitation_id).sort(), scheduledCase.map((i: any) => i.id).sort());
     assert.equal(await app.patron.db.tx((tx) => svc().afterCaseClosed(tx, t.id, { member_id: m1, case_id: 'case-3', follow_up: false })), null);
   });
 

@@ -98,8 +98,9 @@ export class TenantsService {
       notification_email: input.notification_email ?? null,
       created_at: now,
     });
-    const { key, row } = await this.createKey(tx, tenant.id, { name: 'Initial admin key', scopes: ['admin'], createdBy: opts.createdBy ?? null });
+    // tenant.created first, so the initial key's api_key.created follows the tenant it belongs to.
     await emit(tx, { tenantId: tenant.id, type: 'tenant.created', aggregateType: 'tenant', aggregateId: tenant.id, payload: { tenant_id: tenant.id, name: tenant.name }, occurredAt: now });
+    const { key, row } = await this.createKey(tx, tenant.id, { name: 'Initial admin key', scopes: ['admin'], createdBy: opts.createdBy ?? null });
     return { tenant, apiKey: key, keyId: row.id };
   }
 
@@ -132,6 +133,8 @@ export class TenantsService {
       tenantId, id: newId(), name: input.name, prefix: key.slice(0, 10), hash: hashKey(key),
       scopes: [...new Set(input.scopes)], createdAt: this.clock.now(), createdBy: input.createdBy,
     });
+    // Never the key nor its prefix: the event goes to webhooks.
+    await emit(tx, { tenantId, type: 'api_key.created', aggregateType: 'api_key', aggregateId: row.id, payload: { key_id: row.id, name: row.name, scopes: row.scopes, created_by: row.created_by }, occurredAt: row.created_at });
     return { key, row };
   }
 
@@ -144,7 +147,10 @@ export class TenantsService {
     if (!existing) throw errors.notFound('API key', id);
     if (existing.revoked_at) return existing;
     await notify(tx, API_KEYS_CHANNEL);
-    return (await store.setKeyRevoked(tx, tenantId, id, this.clock.now()))!;
+    const now = this.clock.now();
+    const revoked = (await store.setKeyRevoked(tx, tenantId, id, now))!;
+    await emit(tx, { tenantId, type: 'api_key.revoked', aggregateType: 'api_key', aggregateId: id, payload: { key_id: id, name: revoked.name }, occurredAt: now });
+    return revoked;
   }
 
   /**

@@ -103,6 +103,28 @@ describe('idempotent creation of tenants and keys', () => {
     assert.equal(other.body.code, 'idempotency_key_reused');
   });
 
+  test('creating and revoking a key emit api_key.created and api_key.revoked, without the key', async () => {
+    const t = await app.newTenant();
+    const created = await t.api('POST', '/v1/api-keys', { body: { name: 'POS', scopes: ['write'] } });
+    assert.equal((await t.api('DELETE', `/v1/api-keys/${created.body.id}`)).status, 200);
+    const events = (await t.api('GET', '/v1/domain-events?limit=100')).body.data;
+    const made = events.filter((e: any) => e.type === 'api_key.created');
+    // The initial admin key's event follows tenant.created; then the POS key's.
+    assert.deepEqual(events.map((e: any) => e.type).slice(0, 2), ['tenant.created', 'api_key.created']);
+    const adminKeyId = made[0].payload.key_id;
+    assert.deepEqual(made.map((e: any) => e.payload), [
+      { key_id: adminKeyId, name: 'Initial admin key', scopes: ['admin'], created_by: null },
+      { key_id: created.body.id, name: 'POS', scopes: ['write'], created_by: adminKeyId },
+    ]);
+    const revoked = events.filter((e: any) => e.type === 'api_key.revoked');
+    assert.deepEqual(revoked.map((e: any) => e.payload), [{ key_id: created.body.id, name: 'POS' }]);
+    const text = JSON.stringify(events);
+    assert.ok(!text.includes(created.body.key) && !text.includes(created.body.key.slice(0, 10)), 'no key nor prefix in any event');
+    // Revoking again changes nothing and says nothing.
+    await t.api('DELETE', `/v1/api-keys/${created.body.id}`);
+    assert.equal((await t.api('GET', '/v1/domain-events?type=api_key.revoked')).body.data.length, 1);
+  });
+
   test('a replayed POST /v1/api-keys never returns or stores the secret', async () => {
     const t = await app.newTenant();
     const headers = { 'idempotency-key': 'new-pos-key' };

@@ -401,7 +401,9 @@ export class VouchersService {
 
   async createPool(tx: Tx, tenantId: string, name: string): Promise<PoolRow> {
     const id = newId();
-    await store.insertPool(tx, tenantId, { id, name, created_at: this.clock.now() });
+    const now = this.clock.now();
+    await store.insertPool(tx, tenantId, { id, name, created_at: now });
+    await emit(tx, { tenantId, type: 'voucher_pool.created', aggregateType: 'voucher_pool', aggregateId: id, occurredAt: now, payload: { pool_id: id, name } });
     return (await store.getPool(tx, tenantId, id))!;
   }
 
@@ -426,6 +428,11 @@ export class VouchersService {
     if (errs.length) throw errors.validation(errs);
     await this.pool(tx, tenantId, poolId);
     const added = await store.addPoolCodes(tx, tenantId, poolId, norm);
+    // Counts only: the codes are bearer credentials and stay out of webhooks.
+    await emit(tx, {
+      tenantId, type: 'voucher_pool.codes_added', aggregateType: 'voucher_pool', aggregateId: poolId, occurredAt: this.clock.now(),
+      payload: { pool_id: poolId, received: codes.length, added, duplicates: codes.length - added },
+    });
     return { pool: (await store.getPool(tx, tenantId, poolId))!, received: codes.length, added, duplicates: codes.length - added };
   }
 

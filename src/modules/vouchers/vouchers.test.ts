@@ -225,6 +225,13 @@ describe('vouchers', () => {
     assert.deepEqual([csv.body.added, csv.body.pool.codes], [2, 4]);
     const bad = await t.api('POST', `/v1/voucher-pools/${pool.id}/codes`, { body: { codes: ['ok-code', 'no spaces', 'x'] } });
     assert.deepEqual(bad.body.errors.map((e: any) => e.field), ['codes[1]', 'codes[2]']);
+    assert.deepEqual((await eventsOf(t, 'voucher_pool.created')).map((e: any) => e.payload), [{ pool_id: pool.id, name: 'Partner codes' }]);
+    const uploads = await eventsOf(t, 'voucher_pool.codes_added');
+    assert.deepEqual(uploads.map((e: any) => e.payload), [
+      { pool_id: pool.id, received: 3, added: 2, duplicates: 1 },
+      { pool_id: pool.id, received: 2, added: 2, duplicates: 0 },
+    ]);
+    assert.ok(!JSON.stringify(uploads).includes('PA-AAA'), 'the codes stay out of the events');
 
     // A code that is already a voucher's is skipped, not handed out twice.
     await issue(t, { kind: 'fixed_amount', amount: 100, code_pattern: 'PA-AAA3-********' });

@@ -35,6 +35,15 @@ export interface DispatchResult {
 
 const BATCH = 1000;
 
+/**
+ * PostgreSQL errors that say nothing about the event: transaction rollback (serialization, deadlock), lock or
+ * statement timeouts and cancellations, lost connections, resources.
+ */
+export function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(40|08|53|57|55P03)/.test(code);
+}
+
 export class OutboxDispatcher {
   private readonly consumers: OutboxConsumer[] = [];
 
@@ -102,8 +111,10 @@ export class OutboxDispatcher {
         await withSavepoint(tx, () => consumer.handle(tx, tenantId, mine));
       } catch (err) {
         // In a batch, give up the whole batch and retry event by event (dispatchTenant); alone, skip this
-        // consumer for this event so that one bad event cannot stop the tenant's outbox.
-        if (events.length > 1) throw err;
+        // consumer for this event so that one bad event cannot stop the tenant's outbox. Unless the failure is the
+        // database's (a deadlock, a timeout, a lost connection): that is no fault of the event, and skipping it
+        // would lose the consumer's delivery; the whole run fails and the next one hands the event out again.
+        if (events.length > 1 || isTransient(err)) throw err;
         this.deps.log.error({ err, tenant_id: tenantId, event_id: mine[0]!.id, event_type: mine[0]!.type, consumer: consumer.name }, 'outbox consumer failed on an event; skipped for this consumer');
       }
     }

@@ -1,0 +1,24 @@
+/**
+ * `webhooks.deliver`: sends the due webhook deliveries (docs/webhooks.md). A pump: every DELIVERY_POLL_MS in each
+ * process that works jobs, and on demand (`patron jobs run webhooks.deliver`, with `{"tenant_id": …}` for one
+ * tenant). Safe in several processes at once: deliveries are claimed with SKIP LOCKED and leased while sent.
+ */
+import type { Db } from '../../platform/db/db.js';
+import { isUuid } from '../../platform/ids.js';
+import type { Jobs } from '../../platform/jobs/jobs.js';
+import type { WebhooksService } from './webhooks.service.js';
+
+export function defineWebhookJobs(jobs: Jobs, deps: { db: Db; webhooks: WebhooksService; pollMs: number }): void {
+  const { db, webhooks, pollMs } = deps;
+  jobs.define<{ tenant_id?: string }>({
+    name: 'webhooks.deliver',
+    description: 'Send the due webhook deliveries (first attempts, retries, replays); runs every DELIVERY_POLL_MS.',
+    pollMs,
+    // A queued run (jobs run) is not retried by the queue: the next pump tick does the work anyway.
+    retryLimit: 0,
+    handler: async (data) => {
+      if (data.tenant_id !== undefined && (typeof data.tenant_id !== 'string' || !isUuid(data.tenant_id))) throw new Error('webhooks.deliver: tenant_id must be a tenant id (a UUID)');
+      return webhooks.deliverDue(db, { tenantId: data.tenant_id });
+    },
+  });
+}

@@ -1,0 +1,400 @@
+/**
+ * Webhooks (docs/webhooks.md): endpoints per tenant subscribed to event types, signed per Standard Webhooks with
+ * secrets that rotate with an overlap, a delivery per event and endpoint made by the outbox fan-out (`consumer()`),
+ * sent by the `webhooks.deliver` job with retries over more than 24 hours, in order per member, logged attempt by
+ * attempt, replayable, and an endpoint failing for 5 days is disabled and its tenant told.
+ *
+ * Nothing the delivery machinery does emits an event except disabling an endpoint (once per disabling, and never
+ * delivered to the endpoint it disabled, which is no longer active): so delivering webhook_endpoint.* events to the
+ * tenant's endpoints, the endpoint itself included, cannot loop.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../../platform/clock.js';
+import type { Db, Queryable, Tx } from '../../platform/db/db.js';
+import { errors, type FieldError } from '../../platform/errors.js';
+import { newId } from '../../platform/ids.js';
+import type { OutboxConsumer } from '../../platform/outbox/dispatch.js';
+import { isEventType } from '../../platform/outbox/catalog.js';
+import { emit } from '../../platform/outbox/outbox.js';
+import { postWebhook, type AttemptResult } from './webhooks.delivery.js';
+import { nextAttemptAt } from './webhooks.retry.js';
+import { eventBody, newSecret, webhookHeaders } from './webhooks.signing.js';
+import * as store from './webhooks.store.js';
+import type { AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, DeliveryStatus, EndpointRow, EndpointStatus } from './webhooks.store.js';
+
+export type { AttemptRow, DeliveryRow, EndpointRow } from './webhooks.store.js';
+
+const DAY = 24 * 3600_000;
+/** An endpoint whose attempts have all failed for this long is disabled. */
+export const DISABLE_AFTER_MS = 5 * DAY;
+/** The most events one range replay may queue (a larger range is a 422: split it). */
+export const REPLAY_LIMIT = 10_000;
+export const MAX_EVENT_TYPES = 100;
+/** Deliveries sent at once per tenant, and claimed per round. */
+const CONCURRENCY = 16;
+/** Rounds per tenant and run, so one busy tenant cannot hold a run forever (the next run goes on). */
+const MAX_ROUNDS = 100;
+/**
+ * A delivery is leased for twice the send's timeout plus 5 s (time to record the attempt, a slow database): long
+ * enough that no other worker takes it while it is being sent, short enough that a crashed worker's deliveries are
+ * retried soon (35 s with the default 15 s timeout).
+ */
+const leaseMs = (timeoutMs: number) => 2 * timeoutMs + 5000;
+
+/** Tells the tenant (its notification email) that an endpoint was disabled; wired to the messaging module. */
+export type NotifyDisabled = (tx: Tx, tenantId: string, info: { endpointId: string; url: string; failingSince: Date | null; reason: string }) => Promise<void>;
+
+export interface WebhooksDeps {
+  clock: Clock;
+  log: Logger;
+  notifyDisabled: NotifyDisabled;
+  /** Per attempt (default 15 s). */
+  timeoutMs?: number;
+}
+
+export interface EndpointInput {
+  url: string;
+  description?: string;
+  event_types: string[];
+  status?: EndpointStatus;
+}
+export type EndpointPatch = Partial<EndpointInput>;
+
+export interface ReplayRangeInput {
+  from: string;
+  to: string;
+  event_types?: string[];
+  status?: 'failed' | 'all';
+}
+
+export type EndpointView = EndpointRow;
+export interface CreatedEndpoint extends EndpointView {
+  /** Shown once, at creation (GET …/secret for admin keys afterwards). */
+  secret: string | null;
+}
+export interface DeliverResult {
+  tenants: number;
+  attempts: number;
+  succeeded: number;
+  failed_attempts: number;
+}
+
+export class WebhooksService {
+  private readonly timeoutMs: number;
+
+  constructor(private readonly deps: WebhooksDeps) {
+    this.timeoutMs = deps.timeoutMs ?? 15_000;
+  }
+
+  // ── Endpoints ──────────────────────────────────────────────────────────────
+
+  async create(tx: Tx, tenantId: string, input: EndpointInput): Promise<CreatedEndpoint> {
+    const errs = [...urlErrors('url', input.url), ...eventTypeErrors(input.event_types)];
+    if (errs.length > 0) throw errors.validation(errs);
+    const now = this.deps.clock.now();
+    const status = input.status ?? 'active';
+    const row = await store.insertEndpoint(tx, tenantId, {
+      id: newId(), url: input.url, description: input.description ?? '', event_types: input.event_types, status,
+      disabled_reason: status === 'disabled' ? 'manual' : null, disabled_at: status === 'disabled' ? now : null,
+      failing_since: null, last_success_at: null, created_at: now, updated_at: now,
+    });
+    const secret = newSecret();
+    await store.insertSecret(tx, tenantId, row.id, secret, now);
+    // No URL in the events either: receivers often carry a token in it, and events go to every '*' endpoint.
+    await this.emit(tx, tenantId, 'webhook_endpoint.created', row.id, { event_types: row.event_types, status: row.status });
+    return { ...row, secret };
+  }
+
+  async get(q: Queryable, tenantId: string, id: string): Promise<EndpointView> {
+    const row = await store.getEndpoint(q, tenantId, id);
+    if (!row) throw errors.notFound('webhook endpoint', id);
+    return row;
+  }
+
+  list(q: Queryable, tenantId: string, opts: { status?: EndpointStatus; beforeId?: string; limit: number }): Promise<EndpointView[]> {
+    return store.listEndpoints(q, tenantId, opts);
+  }
+
+  /**
+   * Changes an endpoint. status 'disabled' by hand records disabled_reason 'manual'; status 'active' re-enables it:
+   * the failing clock restarts and its pending deliveries (kept while it was disabled) go out again.
+   */
+  async update(tx: Tx, tenantId: string, id: string, patch: EndpointPatch): Promise<EndpointView> {
+    const errs = [...(patch.url !== undefined ? urlErrors('url', patch.url) : []), ...(patch.event_types !== undefined ? eventTypeErrors(patch.event_types) : [])];
+    if (errs.length > 0) throw errors.validation(errs);
+    const before = await store.getEndpoint(tx, tenantId, id, { lock: true });
+    if (!before) throw errors.notFound('webhook endpoint', id);
+    const now = this.deps.clock.now();
+    const next: EndpointRow = {
+      ...before,
+      url: patch.url ?? before.url,
+      description: patch.description ?? before.description,
+      event_types: patch.event_types ?? before.event_types,
+      updated_at: now,
+    };
+    const changed: string[] = (['url', 'description', 'event_types'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(before[k]));
+    let disabled = false;
+    if (patch.status !== undefined && patch.status !== before.status) {
+      changed.push('status');
+      if (patch.status === 'active') Object.assign(next, { status: 'active', disabled_reason: null, disabled_at: null, failing_since: null });
+      else {
+        Object.assign(next, { status: 'disabled', disabled_reason: 'manual', disabled_at: now });
+        disabled = true;
+      }
+    }
+    if (changed.length === 0) return before;
+    const row = await store.updateEndpoint(tx, tenantId, next);
+    await this.emit(tx, tenantId, 'webhook_endpoint.updated', id, { changed_fields: changed, status: row.status });
+    if (disabled) await this.emit(tx, tenantId, 'webhook_endpoint.disabled', id, { reason: 'manual', failing_since: null });
+    return row;
+  }
+
+  /** Deletes the endpoint with its secrets, deliveries and their log. */
+  async remove(tx: Tx, tenantId: string, id: string): Promise<{ id: string; deleted: true }> {
+    const row = await store.getEndpoint(tx, tenantId, id, { lock: true });
+    if (!row) throw errors.notFound('webhook endpoint', id);
+    await store.deleteEndpoint(tx, tenantId, id);
+    await this.emit(tx, tenantId, 'webhook_endpoint.deleted', id, {});
+    return { id, deleted: true };
+  }
+
+  /** The current signing secret, and until when a rotated-out one still signs beside it. */
+  async secret(q: Queryable, tenantId: string, id: string): Promise<{ endpoint_id: string; secret: string; created_at: Date; previous_expires_at: Date | null }> {
+    await this.get(q, tenantId, id);
+    const secrets = await store.signingSecrets(q, tenantId, id, this.deps.clock.now());
+    const current = secrets.find((s) => s.expires_at === null) ?? secrets[0];
+    if (!current) throw errors.unprocessable('The endpoint has no signing secret: rotate it to make one.');
+    const previous = secrets.filter((s) => s !== current).map((s) => s.expires_at!.getTime());
+    return { endpoint_id: id, secret: current.secret, created_at: current.created_at, previous_expires_at: previous.length ? new Date(Math.max(...previous)) : null };
+  }
+
+  /**
+   * A new secret that signs from now on; the previous one keeps signing beside it for `overlap_hours` (both
+   * signatures in webhook-signature), then stops. 0: the previous one stops at once.
+   */
+  async rotateSecret(tx: Tx, tenantId: string, id: string, input: { overlap_hours?: number }): Promise<{ endpoint_id: string; secret: string; created_at: Date; previous_expires_at: Date }> {
+    const row = await store.getEndpoint(tx, tenantId, id, { lock: true });
+    if (!row) throw errors.notFound('webhook endpoint', id);
+    const overlap = input.overlap_hours ?? 24;
+    const now = this.deps.clock.now();
+    const expiresAt = new Date(now.getTime() + overlap * 3600_000);
+    await store.expireSecrets(tx, tenantId, id, now, expiresAt);
+    const secret = newSecret();
+    await store.insertSecret(tx, tenantId, id, secret, now);
+    await this.emit(tx, tenantId, 'webhook_endpoint.secret_rotated', id, { overlap_hours: overlap, previous_expires_at: expiresAt.toISOString() });
+    return { endpoint_id: id, secret, created_at: now, previous_expires_at: expiresAt };
+  }
+
+  // ── Fan-out (an outbox consumer) ───────────────────────────────────────────
+
+  /** The outbox consumer `webhooks`: one delivery per event and active endpoint subscribed to its type, due now. */
+  consumer(): OutboxConsumer {
+    return {
+      name: 'webhooks',
+      handle: async (tx, tenantId, events) => {
+        const endpoints = await store.activeEndpoints(tx, tenantId);
+        if (endpoints.length === 0) return;
+        const now = this.deps.clock.now();
+        const rows: store.NewDelivery[] = [];
+        for (const event of events) {
+          // Never due before the event occurred: a dispatching process whose clock is behind the one that wrote the
+          // event (clock skew; in tests, a process on the real clock beside one set in the future) does not send it
+          // early.
+          const dueAt = event.occurred_at > now ? event.occurred_at : now;
+          for (const e of endpoints) {
+            if (e.event_types.includes('*') || e.event_types.includes(event.type)) rows.push({ endpointId: e.id, event, kind: 'event', dueAt });
+          }
+        }
+        if (rows.length > 0) await store.insertDeliveries(tx, tenantId, rows, now);
+      },
+    };
+  }
+
+  // ── Sending ────────────────────────────────────────────────────────────────
+
+  /** Sends every due delivery of every tenant (or of `tenantId`): the `webhooks.deliver` job. */
+  async deliverDue(db: Db, opts: { tenantId?: string } = {}): Promise<DeliverResult> {
+    const ids = opts.tenantId ? [opts.tenantId] : await store.tenantsWithDueDeliveries(db, this.deps.clock.now());
+    const total: DeliverResult = { tenants: ids.length, attempts: 0, succeeded: 0, failed_attempts: 0 };
+    for (const tenantId of ids) {
+      try {
+        const r = await this.deliverTenant(db, tenantId);
+        total.attempts += r.attempts;
+        total.succeeded += r.succeeded;
+        total.failed_attempts += r.failed_attempts;
+      } catch (err) {
+        this.deps.log.error({ err, tenant_id: tenantId }, 'webhook delivery failed for a tenant');
+      }
+    }
+    return total;
+  }
+
+  /**
+   * Claims due deliveries (leased, committed), sends them in parallel, records each attempt, and goes on while some
+   * are due: a member's next event is claimable as soon as the previous one succeeded, so it goes out in this run.
+   */
+  async deliverTenant(db: Db, tenantId: string): Promise<Omit<DeliverResult, 'tenants'>> {
+    const out = { attempts: 0, succeeded: 0, failed_attempts: 0 };
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const now = this.deps.clock.now();
+      const claimed = await db.tx((tx) => store.claimDue(tx, tenantId, now, new Date(now.getTime() + leaseMs(this.timeoutMs)), CONCURRENCY));
+      if (claimed.length === 0) break;
+      // Every attempt runs to its end before a failure (the database, while recording one) is reported: none is
+      // left running behind the job. An unrecorded attempt is retried when its lease runs out.
+      const results = await Promise.allSettled(claimed.map((d) => this.attempt(db, tenantId, d)));
+      for (const r of results) {
+        if (r.status === 'rejected') throw r.reason;
+        out.attempts++;
+        if (r.value) out.succeeded++;
+        else out.failed_attempts++;
+      }
+    }
+    return out;
+  }
+
+  /** One attempt of one claimed delivery; true when it succeeded. */
+  private async attempt(db: Db, tenantId: string, d: ClaimedDelivery): Promise<boolean> {
+    const at = this.deps.clock.now();
+    let result: AttemptResult;
+    try {
+      const secrets = (await store.signingSecrets(db, tenantId, d.endpoint_id, at)).map((s) => s.secret);
+      const body = eventBody(d.event);
+      result = await postWebhook(d.url, webhookHeaders(secrets, d.event_id, at, body), body, this.timeoutMs);
+    } catch (err) {
+      result = { statusCode: null, durationMs: 0, error: `not sent: ${(err as Error).message}`.slice(0, 500), responseBody: null };
+    }
+    const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
+    await db.tx(async (tx) => {
+      await store.insertAttempt(tx, tenantId, {
+        id: newId(), delivery_id: d.id, endpoint_id: d.endpoint_id, attempted_at: at, duration_ms: result.durationMs,
+        status_code: result.statusCode, error: result.error, response_body: result.responseBody,
+      });
+      if (ok) {
+        await store.finishAttempt(tx, tenantId, d.id, { status: 'succeeded', statusCode: result.statusCode, error: null, nextAttemptAt: null, at });
+        await store.endpointSucceeded(tx, tenantId, d.endpoint_id, at);
+        return;
+      }
+      // 410 Gone: the receiver says this endpoint is no more (Standard Webhooks): no retry, and the endpoint is
+      // disabled at once rather than failing for 5 days.
+      const gone = result.statusCode === 410;
+      const retryAt = gone ? null : nextAttemptAt(d.attempts + 1, d.first_attempt_at ?? at, at);
+      const error = result.error ?? `HTTP ${result.statusCode}`;
+      await store.finishAttempt(tx, tenantId, d.id, { status: retryAt ? 'pending' : 'failed', statusCode: result.statusCode, error, nextAttemptAt: retryAt, at });
+      const endpoint = await store.endpointFailed(tx, tenantId, d.endpoint_id, at);
+      if (endpoint && endpoint.status === 'active' && (gone || (endpoint.failing_since && at.getTime() - endpoint.failing_since.getTime() >= DISABLE_AFTER_MS))) {
+        await this.disable(tx, tenantId, endpoint, gone ? 'gone' : 'failing', at);
+      }
+    });
+    return ok;
+  }
+
+  private async disable(tx: Tx, tenantId: string, endpoint: EndpointRow, reason: 'failing' | 'gone', at: Date): Promise<void> {
+    await store.updateEndpoint(tx, tenantId, { ...endpoint, status: 'disabled', disabled_reason: reason, disabled_at: at, updated_at: at });
+    await this.emit(tx, tenantId, 'webhook_endpoint.disabled', endpoint.id, { reason, failing_since: endpoint.failing_since?.toISOString() ?? null });
+    await this.deps.notifyDisabled(tx, tenantId, { endpointId: endpoint.id, url: endpoint.url, failingSince: endpoint.failing_since, reason });
+    this.deps.log.warn({ tenant_id: tenantId, endpoint_id: endpoint.id, reason }, 'webhook endpoint disabled');
+  }
+
+  // ── Delivery log and replay ────────────────────────────────────────────────
+
+  listDeliveries(q: Queryable, tenantId: string, f: DeliveryFilter): Promise<DeliveryRow[]> {
+    return store.listDeliveries(q, tenantId, f);
+  }
+
+  async getDelivery(q: Queryable, tenantId: string, id: string): Promise<DeliveryRow & { attempt_log: AttemptRow[] }> {
+    const row = await store.getDelivery(q, tenantId, id);
+    if (!row) throw errors.notFound('webhook delivery', id);
+    return { ...row, attempt_log: await store.attemptsOf(q, tenantId, id) };
+  }
+
+  async listAttempts(q: Queryable, tenantId: string, endpointId: string, opts: { beforeId?: string; limit: number }): Promise<AttemptRow[]> {
+    await this.get(q, tenantId, endpointId);
+    return store.listAttempts(q, tenantId, endpointId, opts);
+  }
+
+  /**
+   * A new delivery (kind 'replay') of the same event to the same endpoint, due at once, with the same webhook-id and
+   * body. A replay never waits for nor holds up the member's other deliveries. To a disabled endpoint it waits until
+   * the endpoint is enabled again.
+   */
+  async replayDelivery(tx: Tx, tenantId: string, id: string): Promise<DeliveryRow> {
+    const original = await store.getDelivery(tx, tenantId, id);
+    if (!original) throw errors.notFound('webhook delivery', id);
+    const event = await store.eventOf(tx, tenantId, original.event_id);
+    if (!event) throw errors.notFound('event', original.event_id);
+    const [newIdOf] = await store.insertDeliveries(tx, tenantId, [{ endpointId: original.endpoint_id, event, kind: 'replay' }], this.deps.clock.now());
+    return (await store.getDelivery(tx, tenantId, newIdOf!))!;
+  }
+
+  /** Replays to one endpoint the events of [from, to) it is subscribed to (or only the failed ones); returns how many. */
+  async replayRange(tx: Tx, tenantId: string, endpointId: string, input: ReplayRangeInput): Promise<{ endpoint_id: string; replayed: number }> {
+    const from = new Date(input.from);
+    const to = new Date(input.to);
+    const errs: FieldError[] = [];
+    if (Number.isNaN(from.getTime())) errs.push({ field: 'from', detail: 'must be a date-time' });
+    if (Number.isNaN(to.getTime())) errs.push({ field: 'to', detail: 'must be a date-time' });
+    else if (!Number.isNaN(from.getTime()) && to <= from) errs.push({ field: 'to', detail: 'must be after from' });
+    if (input.event_types) errs.push(...eventTypeErrors(input.event_types).filter((e) => e.detail !== STAR_ALONE));
+    if (errs.length > 0) throw errors.validation(errs);
+    const endpoint = await store.getEndpoint(tx, tenantId, endpointId, { lock: true });
+    if (!endpoint) throw errors.notFound('webhook endpoint', endpointId);
+    const only = input.event_types && !input.event_types.includes('*') ? input.event_types : null;
+    const events = await store.eventsForReplay(tx, tenantId, {
+      endpointId, from, to, types: endpoint.event_types, only, failedOnly: (input.status ?? 'failed') === 'failed', limit: REPLAY_LIMIT + 1,
+    });
+    if (events.length > REPLAY_LIMIT) {
+      throw errors.unprocessable(`The range holds more than ${REPLAY_LIMIT} events to replay: split it into smaller ranges.`, [{ field: 'to', detail: `more than ${REPLAY_LIMIT} events in the range` }]);
+    }
+    await store.insertDeliveries(tx, tenantId, events.map((event) => ({ endpointId, event, kind: 'replay' as const })), this.deps.clock.now());
+    return { endpoint_id: endpointId, replayed: events.length };
+  }
+
+  private async emit(tx: Tx, tenantId: string, type: string, endpointId: string, payload: Record<string, unknown>): Promise<void> {
+    await emit(tx, { tenantId, type, aggregateType: 'webhook_endpoint', aggregateId: endpointId, payload: { endpoint_id: endpointId, ...payload }, occurredAt: this.deps.clock.now() });
+  }
+}
+
+// ── Validation ───────────────────────────────────────────────────────────────
+
+const STAR_ALONE = "'*' (every type) must be the only item";
+
+/** '*' alone, or event types of the catalog (docs/events.md), each once. */
+export function eventTypeErrors(types: string[], field = 'event_types'): FieldError[] {
+  const errs: FieldError[] = [];
+  types.forEach((t, i) => {
+    if (t === '*') {
+      if (types.length > 1) errs.push({ field: `${field}[${i}]`, detail: STAR_ALONE });
+    } else if (!isEventType(t)) errs.push({ field: `${field}[${i}]`, detail: `is not a known event type (see docs/events.md): ${JSON.stringify(t).slice(0, 100)}` });
+  });
+  return errs;
+}
+
+const LOCAL_SUFFIXES = ['.localhost', '.local', '.internal', '.test'];
+
+/**
+ * An absolute http(s) URL without credentials or fragment. Plain http only for loopback and local development hosts
+ * (localhost, 127.0.0.0/8, ::1, a name without a dot such as a Docker service, *.localhost, *.local, *.internal,
+ * *.test): everything else must be https, since the payloads describe the tenant's members.
+ */
+export function urlErrors(field: string, raw: string): FieldError[] {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return [{ field, detail: 'must be an absolute http(s) URL' }];
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return [{ field, detail: 'must be an http(s) URL' }];
+  if (u.username || u.password) return [{ field, detail: 'must not carry a user name or password' }];
+  if (u.hash) return [{ field, detail: 'must not have a #fragment' }];
+  if (u.protocol === 'http:' && !isLocalHost(u.hostname)) return [{ field, detail: 'must be https (plain http only for loopback and local development hosts)' }];
+  return [];
+}
+
+function isLocalHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h)) return true;
+  if (/^[\d.]+$/.test(h) || h.includes(':')) return false;
+  return !h.includes('.') || LOCAL_SUFFIXES.some((s) => h.endsWith(s));
+}
+
+export type { DeliveryStatus };
