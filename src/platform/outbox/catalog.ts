@@ -376,6 +376,8 @@ export const EVENT_CATALOG: readonly EventTypeInfo[] = [
     { type: 'message.suppressed', description: 'A message was not sent: no consent for the channel, a suppressed address, no address, or the member erased or blocked.', member: true, payload: { ...MESSAGE_OUTCOME, reason: 'no_consent, address_suppressed, no_address, member_erased or member_blocked' } },
     { type: 'email_suppression.added', description: 'An address was suppressed (hard bounce, complaint or by hand); nothing is sent to it.', member: false, payload: { email: 'the address', reason: 'hard_bounce, complaint or manual' } },
     { type: 'email_suppression.removed', description: 'An address was taken off the suppression list by hand; it gets email again.', member: false, payload: { email: 'the address', reason: 'the reason it had' } },
+    { type: 'message_template.updated', description: "A tenant saved its own wording of a trigger's template in one language.", member: false, payload: { trigger: 'the trigger', locale: 'the language', fields: 'the parts saved (subject, html, text)' } },
+    { type: 'message_template.reset', description: "A tenant's own wording of a template was removed: the shipped default applies again.", member: false, payload: { trigger: 'the trigger', locale: 'the language' } },
     { type: 'messaging_settings.updated', description: "The tenant's messaging settings changed (sender, rate limit, quiet hours).", member: false, payload: { changed_fields: 'the settings whose value changed' } },
   ]),
 ];
