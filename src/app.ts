@@ -97,7 +97,17 @@ import { economicsStage, economicsView } from './modules/analytics/economics/eco
 import { SimulatorService } from './modules/analytics/simulator/simulator.service.js';
 import { simulatorRoutes } from './modules/analytics/simulator/simulator.routes.js';
 import { defineSimulatorJobs } from './modules/analytics/simulator/simulator.jobs.js';
+import { createMailer } from './platform/mail/mailer.js';
+import { MessagingService } from './modules/messaging/messaging.service.js';
+import { MessagingSettingsService } from './modules/messaging/messaging.settings.js';
+import { SuppressionsService } from './modules/messaging/messaging.suppressions.js';
+import { MessageSender } from './modules/messaging/messaging.sender.js';
+import { defineMessagingJobs } from './modules/messaging/messaging.jobs.js';
+import { messagingRoutes } from './modules/messaging/messaging.routes.js';
+import { UnsubscribeLinks } from './modules/messaging/unsubscribe/unsubscribe.js';
+import { unsubscribeRoutes } from './modules/messaging/unsubscribe/unsubscribe.routes.js';
 import { WebhooksService } from './modules/webhooks/webhooks.service.js';
+import type { Locale } from './platform/http/schema.js';
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
 import { defineWebhookJobs } from './modules/webhooks/webhooks.jobs.js';
 
@@ -137,6 +147,7 @@ export interface Services {
   surveys: SurveysService;
   analytics: AnalyticsService;
   behaviour: BehaviourService;
+  messaging: MessagingService;
   webhooks: WebhooksService;
   templates: TemplatesService;
 }
@@ -290,6 +301,30 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     cases.onClosed((tx, tenantId, c) => surveys.afterCaseClosed(tx, tenantId, c));
     // Survey results: scores, trends, breakdowns and free-text analysis over the surveys module's answers.
     const surveyResults = new SurveyResults({ tenants });
+
+    // ── Messaging: the send log, its templates and the sender (docs/messaging.md) ──────────────────────────────
+    // Triggers queue messages with messaging.enqueue (in their transaction). The messages.send pump decides each at
+    // send time (member still active, address, marketing consent per channel, suppressed address, quiet hours in the
+    // member's time zone, the tenant's rate limit), renders it with the templates, emails it through SMTP_URL (one
+    // pooled transport, closed on shutdown) or hands SMS/push to the webhooks as message.*_requested events. Marketing
+    // carries a signed one-click unsubscribe link (/u/<token>, RFC 8058) at PATRON_PUBLIC_URL, else the listening
+    // address. GDPR: the member's messages go into the export; erasure scrubs their addresses, variables and subjects.
+    const messaging = new MessagingService({ clock, members, tenants });
+    // The templates of every trigger in every language (docs/messaging/templates.md): the sender renders with them;
+    // their routes give a tenant's overrides and previews.
+    const templates = new TemplatesService({ clock });
+    const messagingSettings = new MessagingSettingsService(clock);
+    const suppressions = new SuppressionsService(clock);
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, log: logger });
+    cleanup.push(() => mailer.close());
+    const sender = new MessageSender({
+      db, clock, log: logger, members, tenants, settings: messagingSettings, suppressions, templates, mailer,
+      smtpFrom: config.smtpFrom, baseUrl: () => config.publicUrl ?? listeningUrl,
+    });
+    defineMessagingJobs(jobs, { sender, pollMs: config.deliveryPollMs });
+    const unsubscribeLinks = new UnsubscribeLinks({ db, members, tenants, settings: messagingSettings });
+    members.registerExportSection('messages', (q, t, m) => messaging.exportMember(q, t, m, EXPORT_LIMIT));
+    members.registerEraser('messages', (tx, t, m) => messaging.eraseMember(tx, t, m));
     // Analytics (docs/analytics.md): runs read the other modules' tables and write only their own. The submodules plug
     // into every run here, after the core: `analytics.registerStage({stage, kind, run})` for a stage, and a ResultView in
     // `analyticsViews` for the GET route of the result document it stores.
@@ -313,16 +348,27 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     // expiry (docs/analytics/simulator.md), in the analytics.simulate job.
     const simulator = new SimulatorService({ clock, jobs, programs, rules, tiers, log: logger });
     defineSimulatorJobs(jobs, { db, simulator });
-    // Messaging: the templates of every trigger in every language (docs/messaging/templates.md), a tenant's overrides
-    // and previews; the sender renders each message with templates.render(...).
-    const templates = new TemplatesService({ clock });
 
     // Webhooks (docs/webhooks.md): the outbox fan-out makes one delivery per event and subscribed endpoint; the
     // webhooks.deliver pump sends them (signed, retried, in order per member). Routes: webhooksRoutes below.
     const webhooks = new WebhooksService({
       clock, log: logger, timeoutMs: config.webhookTimeoutMs,
-      // wired to messaging by the lead
-      notifyDisabled: async (_tx, tenantId, info) => logger.warn({ tenant_id: tenantId, endpoint_id: info.endpointId, url: info.url, reason: info.reason }, 'webhook endpoint disabled; the tenant should be told'),
+      // The tenant's notification email is told, in the tenant's language, once per disabling.
+      notifyDisabled: async (tx, tenantId, info) => {
+        const tenant = await tenants.getTenant(tx, tenantId);
+        if (!tenant?.notification_email) {
+          logger.warn({ tenant_id: tenantId, endpoint_id: info.endpointId }, 'webhook endpoint disabled; the tenant has no notification email to tell');
+          return;
+        }
+        const at = clock.now();
+        await messaging.enqueue(tx, tenantId, {
+          trigger: 'webhook_endpoint_disabled',
+          dedupeKey: `${info.endpointId}:${at.toISOString()}`,
+          memberId: null,
+          to: { address: tenant.notification_email, locale: tenant.default_locale as Locale },
+          variables: { endpoint: { url: info.url, failing_since: (info.failingSince ?? at).toISOString().slice(0, 10) } },
+        });
+      },
     });
     dispatcher.register(webhooks.consumer());
     defineWebhookJobs(jobs, { db, webhooks, pollMs: config.deliveryPollMs });
@@ -387,6 +433,9 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       // Analytics (docs/analytics/at-risk.md): the at-risk list and its CSV.
       await http.register(atRiskRoutes({ db }));
       await http.register(simulatorRoutes({ db, simulator, http: kit }));
+      // Messaging (the block above): settings, the send log, suppressions and bounces; the public unsubscribe page.
+      await http.register(messagingRoutes({ db, messaging, settings: messagingSettings, suppressions, http: kit }));
+      await http.register(unsubscribeRoutes({ links: unsubscribeLinks }));
       // Webhooks: endpoints, secrets, the delivery log and replays.
       await http.register(webhooksRoutes({ db, webhooks, http: kit }));
       // Messaging: the message templates (list, effective template, override, reset, preview).
@@ -402,7 +451,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, dispatcher, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour, webhooks, templates },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour, webhooks, messaging, templates },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
@@ -422,6 +471,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
         }
         await jobs.stop(); // let running jobs finish
         logger.info('shutdown: jobs stopped');
+        await mailer.close(); // the pooled SMTP connections (nothing is being sent once the jobs have stopped)
         await notifications?.stop();
         await db.close();
         logger.info('shutdown: database pool closed');

@@ -21,6 +21,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { RouteInfo } from '../src/platform/http/server.js';
+import { signUnsubscribeToken } from '../src/modules/messaging/unsubscribe/unsubscribe.token.js';
 import { call, startTestApp, type ApiResponse, type TestApp, type TestTenant } from './helpers.js';
 
 const OPERATOR_KEY = `operator_${crypto.randomBytes(16).toString('hex')}`;
@@ -31,6 +32,8 @@ const PUBLIC_ROUTES = new Set([
   // The survey response page (HTML): an invitation's link, the public link, their thank-you pages.
   'GET /s/:token', 'POST /s/:token', 'GET /s/:token/thanks',
   'GET /s/p/:tenantId/:surveyId', 'POST /s/p/:tenantId/:surveyId', 'GET /s/p/:tenantId/:surveyId/thanks',
+  // The unsubscribe link of marketing messages (HTML page, and RFC 8058 one-click POST).
+  'GET /u/:token', 'POST /u/:token',
 ]);
 const isDocsRoute = (r: RouteInfo) => r.method === 'GET' && (r.url === '/docs' || r.url.startsWith('/docs/'));
 
@@ -84,6 +87,9 @@ interface Fixture {
   analyticsRunId: string | null;
   /** A finished what-if simulation, when the API has them (with { analytics: true }). */
   simulationId: string | null;
+  /** A message to the member (failed: the test app has no SMTP_URL) and a suppressed address, when the API has messaging. */
+  messageId: string | null;
+  suppressionEmail: string | null;
   /**
    * A disabled webhook endpoint (so that nothing is sent while the snapshots are compared) and a delivery of it (a
    * replay of the member's creation, pending while the endpoint is disabled), when the API has webhooks.
@@ -129,6 +135,8 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/survey-responses/:id': { of: (f) => f.survey?.responseId ?? assert.fail('the fixture has no survey response'), random: () => crypto.randomUUID() },
   '/v1/analytics/runs/:id': { of: (f) => f.analyticsRunId ?? assert.fail('the fixture has no analytics run: make it with { analytics: true }'), random: () => crypto.randomUUID() },
   '/v1/analytics/simulations/:id': { of: (f) => f.simulationId ?? assert.fail('the fixture has no simulation: make it with { analytics: true }'), random: () => crypto.randomUUID() },
+  '/v1/messaging/messages/:id': { of: (f) => f.messageId ?? assert.fail('the fixture has no message'), random: () => crypto.randomUUID() },
+  '/v1/messaging/suppressions/:email': { of: (f) => f.suppressionEmail ?? assert.fail('the fixture has no suppression'), random: () => `nobody-${crypto.randomBytes(6).toString('hex')}@example.com` },
   '/v1/webhooks/endpoints/:id': { of: (f) => f.webhook?.endpointId ?? assert.fail('the fixture has no webhook endpoint'), random: () => crypto.randomUUID() },
   '/v1/webhooks/deliveries/:id': { of: (f) => f.webhook?.deliveryId ?? assert.fail('the fixture has no webhook delivery'), random: () => crypto.randomUUID() },
 };
@@ -223,6 +231,9 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'PUT /v1/analytics/settings': () => ({ json: { clv: { margin: 0.35 }, nightly: false } }),
   'POST /v1/analytics/runs': () => ({ json: {} }),
   'POST /v1/analytics/simulations': () => ({ json: { months: 1, draft: { expiry: { kind: 'after_earning', months: 6, days: 0 } } } }),
+  'PATCH /v1/messaging/settings': () => ({ json: { from_name: 'Isolation', rate_limit_per_minute: 100, quiet_hours: { start: '22:00', end: '08:00' } } }),
+  'POST /v1/messaging/suppressions': () => ({ json: { email: `sup-${crypto.randomBytes(6).toString('hex')}@example.com`, detail: 'isolation test' } }),
+  'POST /v1/messaging/bounces': (f) => ({ json: { email: f.email, type: 'hard', message_id: f.messageId ?? assert.fail('the fixture has no message') } }),
   // Disabled: the pumps of this test (jobs 'work') never send anything of it.
   'POST /v1/webhooks/endpoints': () => ({ json: { url: 'https://hooks.example.com/isolation', event_types: ['*'], status: 'disabled' } }),
   'PATCH /v1/webhooks/endpoints/:id': () => ({ json: { description: 'Changed' } }),
@@ -422,6 +433,17 @@ async function makeFixture(t: TestTenant, opts: { analytics?: boolean } = {}): P
     assert.equal(made.status, 202, made.text);
     simulationId = made.body.id;
   }
+  let messageId: string | null = null;
+  let suppressionEmail: string | null = null;
+  if (routes.some((r) => routeName(r) === 'GET /v1/messaging/messages/:id')) {
+    const queued = await app.patron.db.tx((tx) => app.patron.services.messaging.enqueue(tx, t.id, { trigger: 'reward_issued', dedupeKey: `iso-${externalId}`, memberId: member.body.id, variables: { reward: { name: 'Isolation' } } }));
+    messageId = queued.id;
+    // Sent now (it fails: no SMTP_URL here), so that no later run changes it between snapshots.
+    await app.patron.jobs.runNow('messages.send', { tenant_id: t.id });
+    suppressionEmail = `sup-${externalId}@example.com`;
+    const suppressed = await t.api('POST', '/v1/messaging/suppressions', { body: { email: suppressionEmail } });
+    assert.equal(suppressed.status, 201, suppressed.text);
+  }
   let webhook: Fixture['webhook'] = null;
   if (routes.some((r) => routeName(r) === 'POST /v1/webhooks/endpoints')) {
     const made = await t.api('POST', '/v1/webhooks/endpoints', { body: { url: 'https://hooks.example.com/fixture', event_types: ['*'], status: 'disabled' } });
@@ -439,7 +461,7 @@ async function makeFixture(t: TestTenant, opts: { analytics?: boolean } = {}): P
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
     transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId, referralId, referralBody, campaignId,
-    rewardId, rewardRedemptionId, agentId, caseId, survey, analyticsRunId, simulationId, webhook,
+    rewardId, rewardRedemptionId, agentId, caseId, survey, analyticsRunId, simulationId, messageId, suppressionEmail, webhook,
   };
 }
 
@@ -526,7 +548,16 @@ async function publicSamples(): Promise<Record<string, { path: string; form?: st
     return { surveyId: made.id, token: new URL(inv.url!).pathname.slice('/s/'.length) };
   });
   const pub = `/s/p/${A.id}/${surveyId}`;
+  // An unsubscribe link: the tenant's signing secret exists once it has sent a message.
+  const subscriber = await A.api('POST', '/v1/members', { body: { email: `sub-${crypto.randomBytes(6).toString('hex')}@example.com`, consent: { email: true } } });
+  assert.equal(subscriber.status, 201, subscriber.text);
+  await app.patron.db.tx((tx) => app.patron.services.messaging.enqueue(tx, A.id, { trigger: 'birthday', dedupeKey: `iso-${subscriber.body.id}`, memberId: subscriber.body.id, variables: {} }));
+  await app.patron.jobs.runNow('messages.send', { tenant_id: A.id });
+  const secret = (await app.patron.db.query('SELECT unsubscribe_secret FROM messaging_settings WHERE tenant_id = $1', [A.id])).rows[0].unsubscribe_secret as string;
+  const unsubscribe = `/u/${signUnsubscribeToken(Buffer.from(secret, 'base64url'), { tenantId: A.id, memberId: subscriber.body.id, channel: 'email' })}`;
   return {
+    'GET /u/:token': { path: unsubscribe },
+    'POST /u/:token': { path: unsubscribe, form: 'List-Unsubscribe=One-Click' },
     'GET /s/:token': { path: `/s/${token}` },
     'POST /s/:token': { path: `/s/${token}`, form: 'nps=9' },
     'GET /s/:token/thanks': { path: `/s/${token}/thanks` },

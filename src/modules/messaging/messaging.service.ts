@@ -5,7 +5,7 @@
 import type { Clock } from '../../platform/clock.js';
 import type { Queryable } from '../../platform/db/db.js';
 import { errors } from '../../platform/errors.js';
-import { newId } from '../../platform/ids.js';
+import { isUuid, newId } from '../../platform/ids.js';
 import type { MembersService } from '../members/members.service.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import * as store from './messaging.store.js';
@@ -68,4 +68,62 @@ export class MessagingService {
     });
     return { id: row.id, created, status: row.status };
   }
+
+  /** One message of the send log; 404 for an unknown id (or another tenant's). */
+  async getMessage(q: Queryable, tenantId: string, id: string): Promise<MessageView> {
+    const row = isUuid(id) ? await store.getMessage(q, tenantId, id) : null;
+    if (!row) throw errors.notFound('message', id);
+    return messageView(row);
+  }
+
+  /** The send log, newest first. A member's log is a 404 for an unknown member. */
+  async listMessages(q: Queryable, tenantId: string, filter: store.MessageFilter): Promise<MessageView[]> {
+    if (filter.memberId !== undefined) await this.deps.members.findOr404(q, tenantId, filter.memberId);
+    return (await store.listMessages(q, tenantId, filter)).map(messageView);
+  }
+
+  /** GDPR export: the member's messages (what was sent, when, to which address). */
+  async exportMember(q: Queryable, tenantId: string, memberId: string, limit: number): Promise<MessageView[]> {
+    return (await store.listMessages(q, tenantId, { memberId, limit })).map(messageView);
+  }
+
+  /**
+   * GDPR erasure: the member's messages keep their trigger, status and times (the send log still adds up) but
+   * lose the address, the variables, the subject and any error text. A message still queued is then suppressed by
+   * the sender (member_erased).
+   */
+  async eraseMember(tx: Queryable, tenantId: string, memberId: string): Promise<void> {
+    await store.scrubMemberMessages(tx, tenantId, memberId, this.deps.clock.now());
+  }
+}
+
+/** A message as the API shows it (the send log). */
+export interface MessageView {
+  id: string;
+  member_id: string | null;
+  trigger: string;
+  dedupe_key: string;
+  category: string;
+  channel: string;
+  locale: string;
+  to_address: string | null;
+  status: string;
+  status_reason: string | null;
+  subject: string | null;
+  attempts: number;
+  send_after: Date;
+  provider_id: string | null;
+  error: string | null;
+  offer: Record<string, unknown> | null;
+  created_at: Date;
+  updated_at: Date;
+  sent_at: Date | null;
+}
+
+export function messageView(r: store.MessageRow): MessageView {
+  return {
+    id: r.id, member_id: r.member_id, trigger: r.trigger, dedupe_key: r.dedupe_key, category: r.category, channel: r.channel, locale: r.locale,
+    to_address: r.to_address, status: r.status, status_reason: r.status_reason, subject: r.subject, attempts: r.attempts, send_after: r.send_after,
+    provider_id: r.provider_id, error: r.error, offer: r.offer, created_at: r.created_at, updated_at: r.updated_at, sent_at: r.sent_at,
+  };
 }

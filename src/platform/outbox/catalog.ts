@@ -117,6 +117,15 @@ const MESSAGE_REQUEST = {
   variables: 'the template variables used (name, balance, …) for a provider that renders its own',
 };
 
+/** Every `message.*` outcome of the sender. */
+const MESSAGE_OUTCOME = {
+  message_id: 'the message in the send log',
+  trigger: 'the trigger',
+  channel: 'email, sms or push',
+  member_id: 'the member, or null (a message to someone who is not a member)',
+  dedupe_key: "the trigger's dedupe key (event:EVENT_ID, birthday:MEMBER_ID:YEAR …)",
+};
+
 export const EVENT_CATALOG: readonly EventTypeInfo[] = [
   // ── tenants ───────────────────────────────────────────────────────────────
   ...group('tenants', [
@@ -361,12 +370,15 @@ export const EVENT_CATALOG: readonly EventTypeInfo[] = [
   ...group('messaging', [
     { type: 'message.sms_requested', description: "A triggered message is due by SMS: deliver it through the tenant's provider (subscribe a webhook).", member: true, payload: MESSAGE_REQUEST },
     { type: 'message.push_requested', description: "A triggered message is due by push: deliver it through the tenant's provider (subscribe a webhook).", member: true, payload: MESSAGE_REQUEST },
-    { type: 'message.sent', description: 'A message was handed to its channel.', member: true, payload: { message_id: 'the message', trigger: 'the trigger', channel: 'email, sms or push' } },
-    { type: 'message.failed', description: 'A message could not be sent (after its retries).', member: true, payload: { message_id: 'the message', trigger: 'the trigger', channel: 'email, sms or push', error: 'what went wrong' } },
-    { type: 'message.bounced', description: 'An email hard-bounced (the address is suppressed).', member: true, payload: { message_id: 'the message', email: 'the address that bounced' } },
-    { type: 'message_template.updated', description: "A tenant saved its own wording of a trigger's message in one language.", member: false, payload: { trigger: 'the trigger', locale: 'the language', fields: 'the parts saved (subject, html, text)' } },
-    { type: 'message_template.reset', description: "A tenant's wording of a trigger in one language was removed: the default applies again.", member: false, payload: { trigger: 'the trigger', locale: 'the language' } },
-    { type: 'email_suppression.added', description: 'An address was suppressed (hard bounce or complaint); nothing is sent to it.', member: false, payload: { email: 'the address', reason: 'why (bounce, complaint, manual)' } },
+    { type: 'message.sent', description: 'A message was handed to its channel (the SMTP server accepted the email, or the SMS/push request event was written).', member: true, payload: MESSAGE_OUTCOME },
+    { type: 'message.failed', description: 'A message could not be sent (SMTP not configured, a template error, or temporary failures past the last retry).', member: true, payload: { ...MESSAGE_OUTCOME, error: 'what went wrong' } },
+    { type: 'message.bounced', description: 'An email hard-bounced or drew a complaint (the address is suppressed).', member: true, payload: { ...MESSAGE_OUTCOME, email: 'the address that bounced', error: "the SMTP reply or the provider's detail" } },
+    { type: 'message.suppressed', description: 'A message was not sent: no consent for the channel, a suppressed address, no address, or the member erased or blocked.', member: true, payload: { ...MESSAGE_OUTCOME, reason: 'no_consent, address_suppressed, no_address, member_erased or member_blocked' } },
+    { type: 'email_suppression.added', description: 'An address was suppressed (hard bounce, complaint or by hand); nothing is sent to it.', member: false, payload: { email: 'the address', reason: 'hard_bounce, complaint or manual' } },
+    { type: 'email_suppression.removed', description: 'An address was taken off the suppression list by hand; it gets email again.', member: false, payload: { email: 'the address', reason: 'the reason it had' } },
+    { type: 'message_template.updated', description: "A tenant saved its own wording of a trigger's template in one language.", member: false, payload: { trigger: 'the trigger', locale: 'the language', fields: 'the parts saved (subject, html, text)' } },
+    { type: 'message_template.reset', description: "A tenant's own wording of a template was removed: the shipped default applies again.", member: false, payload: { trigger: 'the trigger', locale: 'the language' } },
+    { type: 'messaging_settings.updated', description: "The tenant's messaging settings changed (sender, rate limit, quiet hours).", member: false, payload: { changed_fields: 'the settings whose value changed' } },
   ]),
 ];
 

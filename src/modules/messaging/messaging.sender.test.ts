@@ -1,0 +1,562 @@
+/**
+ * The sender against a real SMTP server on loopback (test/smtp.ts), with real PostgreSQL and real HTTP: what
+ * arrives (headers, parts, recipients), the decisions made at send time (consent, suppressions, quiet hours, rate
+ * limit, leases), bounces, one-click unsubscribe, SMS hand-over, the send log and GDPR. Wording belongs to the
+ * templates and is not asserted here.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { call, startTestApp, type TestApp, type TestTenant } from '../../../test/helpers.js';
+import { startSmtp, type ReceivedMail, type TestSmtp } from '../../../test/smtp.js';
+import { createMailer } from '../../platform/mail/mailer.js';
+import { MessageSender } from './messaging.sender.js';
+import { MessagingSettingsService } from './messaging.settings.js';
+import { SuppressionsService } from './messaging.suppressions.js';
+import { TemplatesService } from './templates/templates.service.js';
+import type { MessageRequest } from './messaging.types.js';
+import { UNSUBSCRIBE_TEXTS } from './unsubscribe/unsubscribe.page.js';
+import { signUnsubscribeToken } from './unsubscribe/unsubscribe.token.js';
+
+const PUBLIC_URL = 'https://loyalty.example.test';
+
+let smtp: TestSmtp;
+let app: TestApp;
+
+before(async () => {
+  smtp = await startSmtp();
+  app = await startTestApp({ env: { SMTP_URL: smtp.url, PATRON_PUBLIC_URL: PUBLIC_URL } });
+});
+after(async () => {
+  await app.close();
+  await smtp.close();
+});
+
+const unique = () => crypto.randomBytes(5).toString('hex');
+
+async function member(t: TestTenant, body: Record<string, unknown> = {}): Promise<{ id: string; email: string }> {
+  const email = `m-${unique()}@example.com`;
+  const res = await t.api('POST', '/v1/members', { body: { email, first_name: 'Ana', ...body } });
+  assert.equal(res.status, 201, res.text);
+  return { id: res.body.id, email: res.body.email };
+}
+
+function enqueue(t: TestTenant, req: Partial<MessageRequest> & { memberId: string | null }) {
+  const full: MessageRequest = { trigger: 'reward_issued', dedupeKey: `k-${unique()}`, variables: { reward: { name: 'Free coffee', code: 'CODE-123' } }, ...req };
+  return app.patron.db.tx((tx) => app.patron.services.messaging.enqueue(tx, t.id, full));
+}
+const marketing = (memberId: string, extra: Partial<MessageRequest> = {}) => ({ trigger: 'birthday' as const, memberId, variables: {}, ...extra });
+
+/** A header as written (mailparser folds List-* headers into its own `list` object). */
+function header(mail: ReceivedMail | undefined, name: string): string | undefined {
+  const line = mail?.parsed.headerLines.find((h) => h.key === name.toLowerCase())?.line;
+  return line?.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+}
+/** The https URL of the List-Unsubscribe header. */
+const unsubscribeOf = (mail: ReceivedMail | undefined) => /<(https?:[^>]+)>/.exec(header(mail, 'List-Unsubscribe') ?? '')?.[1] ?? assert.fail('no List-Unsubscribe URL');
+
+const send = (t: TestTenant) => app.patron.jobs.runNow('messages.send', { tenant_id: t.id }) as Promise<Record<string, number>>;
+const message = async (t: TestTenant, id: string) => {
+  const res = await t.api('GET', `/v1/messaging/messages/${id}`);
+  assert.equal(res.status, 200, res.text);
+  return res.body;
+};
+const events = async (t: TestTenant, type: string) => (await t.api('GET', `/v1/domain-events?type=${type}&limit=500`)).body.data as Array<{ id: string; payload: any }>;
+
+describe('email', () => {
+  test('a transactional message arrives with HTML and text, From and To, and no List-Unsubscribe', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant('Corner Café');
+    const m = await member(t);
+    const { id } = await enqueue(t, { memberId: m.id });
+    const run = await send(t);
+    assert.equal(run.sent, 1);
+    const [mail] = smtp.to(m.email);
+    assert.ok(mail, 'the email arrived');
+    const p = mail.parsed;
+    assert.deepEqual(p.from?.value, [{ address: 'patron@localhost', name: 'Corner Café' }]);
+    assert.deepEqual(p.to && !Array.isArray(p.to) ? p.to.value.map((a) => a.address) : null, [m.email]);
+    assert.ok(typeof p.html === 'string' && p.html.includes('CODE-123'), 'an HTML part with the variables');
+    assert.ok(p.text?.includes('CODE-123'), 'a text part with the variables');
+    assert.equal(header(mail, 'List-Unsubscribe'), undefined);
+    assert.equal(header(mail, 'List-Unsubscribe-Post'), undefined);
+
+    const sent = await message(t, id);
+    assert.equal(sent.status, 'sent');
+    assert.equal(sent.subject, p.subject);
+    assert.equal(sent.provider_id, p.messageId);
+    assert.equal(sent.sent_at, '2031-03-02T10:00:00.000Z');
+    assert.equal(sent.attempts, 1);
+    const [ev] = await events(t, 'message.sent');
+    assert.deepEqual(ev?.payload, { message_id: id, trigger: 'reward_issued', channel: 'email', member_id: m.id, dedupe_key: sent.dedupe_key });
+    assert.equal((await send(t)).sent, 0, 'sent once');
+  });
+
+  test("the tenant's sender address, name and reply-to are used", async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const patched = await t.api('PATCH', '/v1/messaging/settings', { body: { from_email: 'Rewards@Shop.example', from_name: 'Shop Rewards', reply_to: 'help@shop.example' } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal(patched.body.from_email, 'rewards@shop.example');
+    const m = await member(t);
+    await enqueue(t, { memberId: m.id });
+    await send(t);
+    const [mail] = smtp.to(m.email);
+    assert.deepEqual(mail?.parsed.from?.value, [{ address: 'rewards@shop.example', name: 'Shop Rewards' }]);
+    assert.equal(mail?.envelope.from, 'rewards@shop.example');
+    assert.deepEqual(mail?.parsed.replyTo?.value.map((a) => a.address), ['help@shop.example']);
+  });
+
+  test('marketing needs consent; with it, the email has RFC 8058 one-click unsubscribe', async () => {
+    app.clock.set('2031-03-02T10:00:00Z'); // 12:00 in Sofia, outside quiet hours
+    const t = await app.newTenant();
+    const without = await member(t);
+    const noConsent = await enqueue(t, marketing(without.id));
+    const m = await member(t, { consent: { email: true } });
+    const withConsent = await enqueue(t, marketing(m.id));
+    await send(t);
+
+    const suppressed = await message(t, noConsent.id);
+    assert.equal(suppressed.status, 'suppressed');
+    assert.equal(suppressed.status_reason, 'no_consent');
+    assert.equal(smtp.to(without.email).length, 0);
+    assert.equal((await events(t, 'message.suppressed'))[0]?.payload.reason, 'no_consent');
+
+    assert.equal((await message(t, withConsent.id)).status, 'sent');
+    const [mail] = smtp.to(m.email);
+    assert.match(header(mail, 'List-Unsubscribe') ?? '', new RegExp(`^<${PUBLIC_URL}/u/[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+>$`));
+    const url = unsubscribeOf(mail);
+    assert.equal(header(mail, 'List-Unsubscribe-Post'), 'List-Unsubscribe=One-Click');
+    assert.ok(mail?.parsed.html && mail.parsed.html.includes(url), 'the footer links to the same page');
+  });
+
+  test('one-click unsubscribe withdraws the consent; marketing stops, transactional still arrives', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = await member(t, { consent: { email: true, sms: true } });
+    await enqueue(t, marketing(m.id));
+    await send(t);
+    const url = unsubscribeOf(smtp.to(m.email)[0]);
+
+    // What a mail client sends (RFC 8058 §3.2).
+    const res = await call(app.url, 'POST', new URL(url).pathname, { raw: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(res.status, 200, res.text);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+    const view = (await t.api('GET', `/v1/members/${m.id}`)).body;
+    assert.equal(view.consent.email.granted, false);
+    assert.equal(view.consent.email.source, 'unsubscribe_link');
+    assert.equal(view.consent.sms.granted, true, 'only the channel of the link');
+    const history = (await t.api('GET', `/v1/members/${m.id}/consents`)).body.data;
+    assert.deepEqual(history.at(-1), { ...history.at(-1), channel: 'email', granted: false, source: 'unsubscribe_link' });
+    // Idempotent: again is a 200 and changes nothing.
+    const again = await call(app.url, 'POST', new URL(url).pathname, { raw: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(again.status, 200);
+    assert.equal((await t.api('GET', `/v1/members/${m.id}/consents`)).body.data.length, history.length);
+
+    const next = await enqueue(t, marketing(m.id, { dedupeKey: 'next-birthday' }));
+    const code = await enqueue(t, { memberId: m.id });
+    await send(t);
+    assert.equal((await message(t, next.id)).status_reason, 'no_consent');
+    assert.equal((await message(t, code.id)).status, 'sent');
+    assert.equal(smtp.to(m.email).length, 2, 'the first marketing email and the transactional one');
+  });
+
+  test("the unsubscribe page speaks the member's language; a forged or unknown token is a 404", async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant('Кафе Ъгъла');
+    const m = await member(t, { locale: 'bg', consent: { email: true } });
+    await enqueue(t, marketing(m.id));
+    await send(t);
+    const url = unsubscribeOf(smtp.to(m.email)[0]);
+
+    const page = await call(app.url, 'GET', new URL(url).pathname);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<html lang="bg">/);
+    assert.ok(page.text.includes(UNSUBSCRIBE_TEXTS.bg.button), 'the Bulgarian button');
+    assert.ok(page.text.includes('Кафе Ъгъла'));
+    assert.match(page.text, /<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">/);
+    assert.equal(page.headers.get('cache-control'), 'no-store');
+    assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal((await t.api('GET', `/v1/members/${m.id}`)).body.consent.email.granted, true, 'looking at the page changes nothing');
+
+    // The page's button.
+    const done = await call(app.url, 'POST', new URL(url).pathname, { raw: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(done.status, 200);
+    assert.ok(done.text.includes(UNSUBSCRIBE_TEXTS.bg.done_title));
+    const later = await call(app.url, 'GET', new URL(url).pathname);
+    assert.ok(later.text.includes(UNSUBSCRIBE_TEXTS.bg.already_title));
+
+    const token = new URL(url).pathname.slice('/u/'.length);
+    const [payload, sig] = token.split('.') as [string, string];
+    const flipped = `${payload}.${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`;
+    const otherSecret = signUnsubscribeToken(crypto.randomBytes(32), { tenantId: t.id, memberId: m.id, channel: 'email' });
+    for (const bad of [flipped, otherSecret, 'nonsense', `${payload}.`]) {
+      for (const method of ['GET', 'POST']) {
+        const res = await call(app.url, method, `/u/${bad}`, method === 'POST' ? { raw: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } } : {});
+        assert.equal(res.status, 404, `${method} ${bad}`);
+        assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+      }
+    }
+  });
+
+  test('a hard bounce (550) marks the message bounced and suppresses the address, for transactional messages too', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = await member(t);
+    smtp.refuse(m.email, 550);
+    const first = await enqueue(t, { memberId: m.id });
+    assert.equal((await send(t)).bounced, 1);
+    smtp.accept(m.email);
+    const bounced = await message(t, first.id);
+    assert.equal(bounced.status, 'bounced');
+    assert.equal(bounced.status_reason, 'hard_bounce');
+    assert.match(bounced.error, /^RCPT TO: 550/);
+    const [ev] = await events(t, 'message.bounced');
+    assert.equal(ev?.payload.message_id, first.id);
+    assert.equal(ev?.payload.email, m.email);
+    assert.match(ev?.payload.error, /550/);
+    const list = (await t.api('GET', '/v1/messaging/suppressions')).body.data;
+    assert.deepEqual(list.map((s: any) => [s.email, s.reason]), [[m.email, 'hard_bounce']]);
+
+    const next = await enqueue(t, { memberId: m.id });
+    await send(t);
+    const after = await message(t, next.id);
+    assert.equal(after.status, 'suppressed');
+    assert.equal(after.status_reason, 'address_suppressed');
+    assert.equal(smtp.to(m.email).length, 0);
+  });
+
+  test('a temporary failure (451) is retried later, then sent', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = await member(t);
+    smtp.refuse(m.email, 451);
+    const { id } = await enqueue(t, { memberId: m.id });
+    assert.equal((await send(t)).retried, 1);
+    const waiting = await message(t, id);
+    assert.equal(waiting.status, 'queued');
+    assert.equal(waiting.attempts, 1);
+    assert.match(waiting.error, /451/);
+    assert.ok(new Date(waiting.send_after) > new Date('2031-03-02T10:00:00Z'), 'later');
+    assert.equal((await send(t)).retried, 0, 'not before its time');
+
+    smtp.accept(m.email);
+    app.clock.set(waiting.send_after);
+    assert.equal((await send(t)).sent, 1);
+    const sent = await message(t, id);
+    assert.equal(sent.status, 'sent');
+    assert.equal(sent.attempts, 2);
+    assert.equal(sent.error, null);
+    assert.equal(smtp.to(m.email).length, 1);
+  });
+
+  test('a message failing temporarily every time ends failed after the last attempt', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = await member(t);
+    smtp.refuse(m.email, 421);
+    const { id } = await enqueue(t, { memberId: m.id });
+    for (let i = 0; i < 10; i++) {
+      await send(t);
+      const row = await message(t, id);
+      if (row.status !== 'queued') break;
+      app.clock.set(row.send_after);
+    }
+    smtp.accept(m.email);
+    const failed = await message(t, id);
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.status_reason, 'smtp_error');
+    assert.equal(failed.attempts, 5);
+    assert.match((await events(t, 'message.failed'))[0]?.payload.error, /421/);
+  });
+
+  test("quiet hours: marketing at 22:30 in the member's time zone waits until 09:00; transactional does not", async () => {
+    app.clock.set('2031-11-30T20:30:00Z'); // 22:30 in Sofia (UTC+2)
+    const t = await app.newTenant();
+    const m = await member(t, { time_zone: 'Europe/Sofia', consent: { email: true } });
+    const promo = await enqueue(t, marketing(m.id));
+    const code = await enqueue(t, { memberId: m.id });
+    const run = await send(t);
+    assert.equal(run.deferred, 1);
+    assert.equal((await message(t, code.id)).status, 'sent');
+    const waiting = await message(t, promo.id);
+    assert.equal(waiting.status, 'queued');
+    assert.equal(waiting.send_after, '2031-12-01T07:00:00.000Z', '09:00 in Sofia');
+    assert.equal(waiting.attempts, 0);
+
+    app.clock.set('2031-12-01T06:59:00Z');
+    await send(t);
+    assert.equal((await message(t, promo.id)).status, 'queued');
+    app.clock.set('2031-12-01T07:00:00Z');
+    await send(t);
+    assert.equal((await message(t, promo.id)).status, 'sent');
+    assert.equal(smtp.to(m.email).length, 2);
+  });
+
+  test("quiet hours follow the tenant's time zone for a member without one, and can be turned off", async () => {
+    app.clock.set('2031-11-30T21:30:00Z'); // 21:30 UTC, the tenant's zone
+    const t = await app.newTenant();
+    const m = await member(t, { consent: { email: true } });
+    const first = await enqueue(t, marketing(m.id));
+    await send(t);
+    assert.equal((await message(t, first.id)).send_after, '2031-12-01T09:00:00.000Z', "09:00 in the tenant's zone (UTC)");
+
+    const settings = await t.api('PATCH', '/v1/messaging/settings', { body: { quiet_hours: null } });
+    assert.equal(settings.status, 200, settings.text);
+    assert.equal(settings.body.quiet_hours, null);
+    assert.equal((await t.api('GET', '/v1/messaging/settings')).body.quiet_hours, null, 'stays off');
+    const second = await enqueue(t, marketing(m.id, { dedupeKey: 'second' }));
+    await send(t);
+    assert.equal((await message(t, second.id)).status, 'sent');
+  });
+
+  test('rate limit: with 2 a minute, 5 due messages go 2 now and the rest as the minutes pass, oldest first', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    assert.equal((await t.api('PATCH', '/v1/messaging/settings', { body: { rate_limit_per_minute: 2 } })).status, 200);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const m = await member(t);
+      ids.push((await enqueue(t, { memberId: m.id, sendAfter: new Date(Date.parse('2031-03-02T09:59:00Z') + i * 1000) })).id);
+    }
+    const sentIds = async () => {
+      const res = await t.api('GET', '/v1/messaging/messages?status=sent&limit=500');
+      return res.body.data.map((x: any) => x.id).sort();
+    };
+    assert.equal((await send(t)).sent, 2);
+    assert.deepEqual(await sentIds(), ids.slice(0, 2).sort(), 'the oldest two');
+    assert.equal((await send(t)).sent, 0, 'nothing more this minute');
+    app.clock.set('2031-03-02T10:00:30Z');
+    assert.equal((await send(t)).sent, 0);
+    app.clock.set('2031-03-02T10:01:00.001Z');
+    assert.equal((await send(t)).sent, 2);
+    app.clock.set('2031-03-02T10:02:00.002Z');
+    assert.equal((await send(t)).sent, 1);
+    assert.deepEqual(await sentIds(), [...ids].sort());
+  });
+
+  test('crash safety: a message left `sending` is sent again once its lease has run out', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = await member(t);
+    const { id } = await enqueue(t, { memberId: m.id });
+    // What a sender that died after claiming leaves behind.
+    await app.patron.db.query(`UPDATE messages SET status = 'sending', locked_until = $3 WHERE tenant_id = $1 AND id = $2`, [t.id, id, new Date('2031-03-02T10:05:00Z')]);
+    assert.equal((await send(t)).sent, 0, 'not while the lease holds');
+    assert.equal((await message(t, id)).status, 'sending');
+    app.clock.set('2031-03-02T10:05:00.001Z');
+    assert.equal((await send(t)).sent, 1);
+    assert.equal((await message(t, id)).status, 'sent');
+    assert.equal(smtp.to(m.email).length, 1);
+  });
+
+  test('members who cannot receive: erased, blocked, no address', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const erased = await member(t);
+    const blocked = await member(t);
+    const noEmail = (await t.api('POST', '/v1/members', { body: { first_name: 'No email' } })).body;
+    const a = await enqueue(t, { memberId: erased.id });
+    const b = await enqueue(t, { memberId: blocked.id });
+    const c = await enqueue(t, { memberId: noEmail.id });
+    assert.equal((await t.api('POST', `/v1/members/${erased.id}/erase`)).status, 200);
+    assert.equal((await t.api('POST', `/v1/members/${blocked.id}/block`, { body: {} })).status, 200);
+    await send(t);
+    assert.deepEqual([(await message(t, a.id)).status_reason, (await message(t, b.id)).status_reason, (await message(t, c.id)).status_reason], ['member_erased', 'member_blocked', 'no_address']);
+    assert.equal(smtp.to(erased.email).length + smtp.to(blocked.email).length, 0);
+  });
+});
+
+describe('without SMTP_URL', () => {
+  test('an email ends failed with smtp_not_configured; nothing pretends to be sent', async () => {
+    // The real sender with the mailer Patron builds when SMTP_URL is unset (a second Patron would cost a start).
+    const { db, services, logger } = app.patron;
+    const mailer = createMailer({ smtpUrl: undefined, log: logger });
+    assert.equal(mailer.configured, false);
+    const sender = new MessageSender({
+      db, clock: app.clock, log: logger, members: services.members, tenants: services.tenants, settings: new MessagingSettingsService(app.clock),
+      suppressions: new SuppressionsService(app.clock), templates: new TemplatesService({ clock: app.clock }), mailer, smtpFrom: 'patron@localhost', baseUrl: () => PUBLIC_URL,
+    });
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = await member(t);
+    const { id } = await enqueue(t, { memberId: m.id });
+    assert.equal((await sender.sendDue(t.id)).failed, 1);
+    const row = await message(t, id);
+    assert.equal(row.status, 'failed');
+    assert.equal(row.status_reason, 'smtp_not_configured');
+    assert.equal(row.sent_at, null);
+    assert.equal(row.provider_id, null);
+    assert.equal(smtp.to(m.email).length, 0);
+    assert.equal((await events(t, 'message.failed'))[0]?.payload.message_id, id);
+    assert.equal((await sender.sendDue(t.id)).failed, 0, 'failed for good, not retried');
+  });
+});
+
+describe('SMS and push', () => {
+  test('an SMS is rendered and handed to the webhooks as message.sms_requested; marketing SMS needs SMS consent', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = (await t.api('POST', '/v1/members', { body: { phone: '+359888123456', first_name: 'Ivan', locale: 'bg', consent: { email: true } } })).body;
+    const code = await enqueue(t, { memberId: m.id, channel: 'sms' });
+    const promo = await enqueue(t, marketing(m.id, { channel: 'sms' }));
+    await send(t);
+
+    const sent = await message(t, code.id);
+    assert.equal(sent.status, 'sent');
+    assert.equal(sent.to_address, '+359888123456');
+    const [ev] = await events(t, 'message.sms_requested');
+    assert.ok(ev);
+    assert.equal(sent.provider_id, ev.id, 'the provider id is the event id');
+    assert.equal(ev.payload.message_id, code.id);
+    assert.equal(ev.payload.to, '+359888123456');
+    assert.equal(ev.payload.locale, 'bg');
+    assert.equal(ev.payload.trigger, 'reward_issued');
+    assert.ok(typeof ev.payload.text === 'string' && ev.payload.text.includes('CODE-123'), 'the rendered text');
+    assert.equal(typeof ev.payload.subject, 'string');
+    assert.equal(ev.payload.variables.reward.code, 'CODE-123');
+    assert.equal((await events(t, 'message.sent'))[0]?.payload.channel, 'sms');
+    assert.equal((await message(t, promo.id)).status_reason, 'no_consent', 'email consent is not SMS consent');
+  });
+
+  test('a marketing push carries the member, the rendered text and the unsubscribe link', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = (await t.api('POST', '/v1/members', { body: { first_name: 'Ola', locale: 'pl', consent: { push: true } } })).body;
+    const promo = await enqueue(t, marketing(m.id, { channel: 'push' }));
+    await send(t);
+    assert.equal((await message(t, promo.id)).status, 'sent');
+    const [ev] = await events(t, 'message.push_requested');
+    assert.equal(ev?.payload.member_id, m.id);
+    assert.equal(ev?.payload.to, null);
+    assert.match(ev?.payload.variables.links.unsubscribe, new RegExp(`^${PUBLIC_URL}/u/`));
+    // The link withdraws the push consent.
+    const oneClick = { raw: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    assert.equal((await call(app.url, 'POST', new URL(ev!.payload.variables.links.unsubscribe).pathname, oneClick)).status, 200);
+    assert.equal((await t.api('GET', `/v1/members/${m.id}`)).body.consent.push.granted, false);
+  });
+});
+
+describe('the send log, settings, suppressions and bounces over HTTP', () => {
+  test("a member's send log is newest first and paginated; the tenant's log filters", async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = await member(t);
+    const other = await member(t);
+    const first = await enqueue(t, { memberId: m.id });
+    const second = await enqueue(t, marketing(m.id));
+    await enqueue(t, { memberId: other.id });
+    await send(t);
+    const page1 = await t.api('GET', `/v1/members/${m.id}/messages?limit=1`);
+    assert.equal(page1.status, 200, page1.text);
+    assert.deepEqual(page1.body.data.map((x: any) => x.id), [second.id]);
+    assert.equal(page1.body.data[0].status_reason, 'no_consent');
+    assert.equal(page1.body.data[0].category, 'marketing');
+    const page2 = await t.api('GET', `/v1/members/${m.id}/messages?limit=1&cursor=${page1.body.next_cursor}`);
+    assert.deepEqual(page2.body.data.map((x: any) => x.id), [first.id]);
+    assert.equal(page2.body.data[0].to_address, m.email);
+    assert.equal(page2.body.data[0].trigger, 'reward_issued');
+    assert.equal(page2.body.next_cursor, null);
+    assert.equal((await t.api('GET', `/v1/members/${crypto.randomUUID()}/messages`)).status, 404);
+
+    const byStatus = await t.api('GET', '/v1/messaging/messages?status=sent');
+    assert.equal(byStatus.body.data.length, 2);
+    const byTrigger = await t.api('GET', '/v1/messaging/messages?trigger=birthday');
+    assert.deepEqual(byTrigger.body.data.map((x: any) => x.id), [second.id]);
+    const byMember = await t.api('GET', `/v1/messaging/messages?member_id=${other.id}`);
+    assert.equal(byMember.body.data.length, 1);
+    const inRange = await t.api('GET', '/v1/messaging/messages?from=2031-03-02T10:00:00Z&to=2031-03-02T10:00:01Z');
+    assert.equal(inRange.body.data.length, 3);
+    assert.equal((await t.api('GET', '/v1/messaging/messages?from=2031-03-02T10:00:01Z')).body.data.length, 0);
+    assert.equal((await t.api('GET', `/v1/messaging/messages/${crypto.randomUUID()}`)).status, 404);
+    assert.equal((await t.api('GET', '/v1/messaging/messages?status=lost')).status, 400);
+  });
+
+  test('settings: defaults without a row, validation naming the field, admin only', async () => {
+    const t = await app.newTenant();
+    const got = await t.api('GET', '/v1/messaging/settings');
+    assert.deepEqual(got.body, { from_email: null, from_name: null, reply_to: null, rate_limit_per_minute: 600, quiet_hours: { start: '21:00', end: '09:00' }, updated_at: null });
+    assert.equal((await app.patron.db.query('SELECT count(*)::int AS n FROM messaging_settings WHERE tenant_id = $1', [t.id])).rows[0].n, 0, 'reading writes nothing');
+    const bad = await t.api('PATCH', '/v1/messaging/settings', { body: { quiet_hours: { start: '22:00', end: '22:00' }, from_email: 'nope', from_name: 'a\nb' } });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body.errors.map((e: any) => e.field).sort(), ['from_email', 'from_name', 'quiet_hours.end']);
+    const ok = await t.api('PATCH', '/v1/messaging/settings', { body: { quiet_hours: { start: '20:00', end: '08:30' } } });
+    assert.deepEqual(ok.body.quiet_hours, { start: '20:00', end: '08:30' });
+    assert.equal((await t.api('GET', '/v1/messaging/settings', { key: await t.keyWith(['write']) })).status, 403);
+    const secret = await app.patron.db.query('SELECT unsubscribe_secret FROM messaging_settings WHERE tenant_id = $1', [t.id]);
+    assert.ok(!ok.text.includes(secret.rows[0].unsubscribe_secret), 'the secret is never shown');
+  });
+
+  test('suppressions by hand: add (idempotent), list, remove; then the address gets email again', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = await member(t);
+    const added = await t.api('POST', '/v1/messaging/suppressions', { body: { email: m.email.toUpperCase(), detail: 'asked by phone' } });
+    assert.equal(added.status, 201, added.text);
+    assert.deepEqual(added.body, { email: m.email, reason: 'manual', detail: 'asked by phone', created_at: '2031-03-02T10:00:00.000Z' });
+    assert.equal((await t.api('POST', '/v1/messaging/suppressions', { body: { email: m.email } })).status, 200);
+    const blocked = await enqueue(t, { memberId: m.id });
+    await send(t);
+    assert.equal((await message(t, blocked.id)).status_reason, 'address_suppressed');
+    const [ev] = await events(t, 'email_suppression.added');
+    assert.deepEqual(ev?.payload, { email: m.email, reason: 'manual' });
+
+    const removed = await t.api('DELETE', `/v1/messaging/suppressions/${encodeURIComponent(m.email)}`);
+    assert.equal(removed.status, 200, removed.text);
+    assert.deepEqual((await events(t, 'email_suppression.removed'))[0]?.payload, { email: m.email, reason: 'manual' });
+    assert.equal((await t.api('DELETE', `/v1/messaging/suppressions/${encodeURIComponent(m.email)}`)).status, 404);
+    assert.equal((await t.api('GET', '/v1/messaging/suppressions')).body.data.length, 0);
+    const again = await enqueue(t, { memberId: m.id });
+    await send(t);
+    assert.equal((await message(t, again.id)).status, 'sent');
+  });
+
+  test("the bounce route: a provider's hard bounce or complaint suppresses the address and marks the message", async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = await member(t);
+    const other = await member(t);
+    const { id } = await enqueue(t, { memberId: m.id });
+    await send(t);
+    const writeKey = await t.keyWith(['write']);
+
+    const soft = await t.api('POST', '/v1/messaging/bounces', { key: writeKey, body: { email: m.email, type: 'soft', message_id: id } });
+    assert.equal(soft.status, 200, soft.text);
+    assert.deepEqual(soft.body, { email: m.email, type: 'soft', suppressed: false, message: { id, status: 'sent' } });
+    const wrong = await t.api('POST', '/v1/messaging/bounces', { key: writeKey, body: { email: other.email, type: 'hard', message_id: id } });
+    assert.equal(wrong.status, 422);
+    assert.equal((await t.api('POST', '/v1/messaging/bounces', { key: writeKey, body: { email: m.email, type: 'hard', message_id: crypto.randomUUID() } })).status, 404);
+
+    const hard = await t.api('POST', '/v1/messaging/bounces', { key: writeKey, body: { email: m.email, type: 'hard', message_id: id, detail: '550 5.1.1 user unknown' } });
+    assert.equal(hard.status, 200, hard.text);
+    assert.deepEqual(hard.body, { email: m.email, type: 'hard', suppressed: true, message: { id, status: 'bounced' } });
+    const row = await message(t, id);
+    assert.equal(row.status_reason, 'hard_bounce');
+    assert.equal(row.error, '550 5.1.1 user unknown');
+    assert.equal((await events(t, 'message.bounced')).length, 1);
+
+    const complaint = await t.api('POST', '/v1/messaging/bounces', { key: writeKey, body: { email: other.email, type: 'complaint' } });
+    assert.equal(complaint.body.suppressed, true);
+    const list = (await t.api('GET', '/v1/messaging/suppressions')).body.data.map((s: any) => [s.email, s.reason]);
+    assert.deepEqual(list, [[m.email, 'hard_bounce'], [other.email, 'complaint']].sort((a, b) => a[0]!.localeCompare(b[0]!)));
+    assert.equal((await t.api('POST', '/v1/messaging/bounces', { key: await t.keyWith(['read']), body: { email: m.email, type: 'hard' } })).status, 403);
+  });
+
+  test('GDPR: the export lists the member\'s messages; erasure scrubs them', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = await member(t);
+    const { id } = await enqueue(t, { memberId: m.id });
+    await send(t);
+    const exported = await t.api('GET', `/v1/members/${m.id}/export`);
+    assert.equal(exported.status, 200, exported.text);
+    assert.deepEqual(exported.body.sections.messages.map((x: any) => [x.id, x.to_address, x.status]), [[id, m.email, 'sent']]);
+    assert.equal((await t.api('POST', `/v1/members/${m.id}/erase`)).status, 200);
+    const row = await message(t, id);
+    assert.equal(row.to_address, null);
+    assert.equal(row.subject, null);
+    assert.equal(row.status, 'sent', 'the log still says what happened');
+    const raw = await app.patron.db.query('SELECT variables FROM messages WHERE tenant_id = $1 AND id = $2', [t.id, id]);
+    assert.deepEqual(raw.rows[0].variables, {});
+  });
+});

@@ -1,0 +1,271 @@
+/**
+ * The sender (docs/messaging.md#the-sender): sends what is due in the send log. Run by the `messages.send` pump
+ * every DELIVERY_POLL_MS, in as many processes as there are.
+ *
+ * Per tenant with due messages: claim them (FOR UPDATE SKIP LOCKED, with a lease, oldest send_after first, within
+ * the tenant's rate limit), then decide each AT SEND TIME, so a consent withdrawn or a bounce after the message was
+ * queued is respected:
+ *
+ *   member erased or blocked       -> suppressed member_erased / member_blocked
+ *   no address for the channel     -> suppressed no_address
+ *   marketing without consent      -> suppressed no_consent   (per channel; transactional ignores marketing consent)
+ *   address on the suppression list-> suppressed address_suppressed (transactional too)
+ *   marketing inside quiet hours   -> queued again until the quiet period ends (member's time zone, else the tenant's)
+ *
+ * then render it (the templates, in the message's language; marketing gets its signed unsubscribe link) and send it:
+ * email through the mailer, SMS and push as an outbox event that the tenant's webhook endpoints receive. What
+ * became of it is recorded with an outbox event (message.sent / failed / bounced / suppressed).
+ *
+ * Crash safety: a claimed message is `sending` with `locked_until`; a sender that dies leaves it so, and when the
+ * lease has run out the next run claims it again. So a message is sent at least once — twice only if the process
+ * died between the SMTP server accepting it and the row being written.
+ */
+import { DateTime } from 'luxon';
+import type { Logger } from 'pino';
+import type { Clock } from '../../platform/clock.js';
+import type { Db, Queryable } from '../../platform/db/db.js';
+import type { Mailer } from '../../platform/mail/mailer.js';
+import { emit } from '../../platform/outbox/outbox.js';
+import type { MemberRow, MembersService } from '../members/members.service.js';
+import type { TenantRow } from '../tenants/tenants.store.js';
+import type { TenantsService } from '../tenants/tenants.service.js';
+import type { MessagingSettingsService, QuietHours, SenderSettings } from './messaging.settings.js';
+import * as store from './messaging.store.js';
+import type { SuppressionsService } from './messaging.suppressions.js';
+import type { Locale, MessageCategory, RenderedMessage, TriggerName } from './messaging.types.js';
+import { signUnsubscribeToken, unsubscribeUrl } from './unsubscribe/unsubscribe.token.js';
+
+/** The templates (messaging/templates/): a trigger's subject, HTML and text in one language. */
+export interface MessageRenderer {
+  render(q: Queryable, tenantId: string, trigger: TriggerName, locale: Locale, variables: Record<string, unknown>, opts: { category: MessageCategory }): Promise<RenderedMessage>;
+}
+
+export interface SenderDeps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  members: Pick<MembersService, 'find' | 'get'>;
+  tenants: Pick<TenantsService, 'getTenant'>;
+  settings: MessagingSettingsService;
+  suppressions: SuppressionsService;
+  templates: MessageRenderer;
+  mailer: Mailer;
+  /** The sender address of tenants that have not set their own (SMTP_FROM). */
+  smtpFrom: string;
+  /** Where the unsubscribe page is: PATRON_PUBLIC_URL, else the listening address. */
+  baseUrl: () => string;
+}
+
+/** How long a claimed message is held before another sender may take it (longer than any SMTP timeout). */
+export const LEASE_MS = 5 * 60_000;
+/** Messages claimed at a time. */
+const BATCH = 50;
+/** A temporary failure (4xx, connection) is tried this many times in all, then the message is failed. */
+export const MAX_ATTEMPTS = 5;
+/** Wait before the 2nd, 3rd … attempt. */
+export const RETRY_BACKOFF_MS = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3600_000];
+
+export interface SendRunResult {
+  tenants: number;
+  sent: number;
+  suppressed: number;
+  deferred: number;
+  retried: number;
+  failed: number;
+  bounced: number;
+}
+
+type Outcome = keyof Omit<SendRunResult, 'tenants'>;
+
+/** The end of the quiet period `now` is in (local `end` time in `timeZone`), or null when `now` is outside it. */
+export function quietUntil(now: Date, timeZone: string, quiet: QuietHours): Date | null {
+  const local = DateTime.fromJSDate(now, { zone: timeZone });
+  if (!local.isValid) return null;
+  const [sh, sm] = quiet.start.split(':').map(Number) as [number, number];
+  const [eh, em] = quiet.end.split(':').map(Number) as [number, number];
+  const m = local.hour * 60 + local.minute;
+  const s = sh * 60 + sm;
+  const e = eh * 60 + em;
+  const inside = s < e ? m >= s && m < e : m >= s || m < e;
+  if (!inside) return null;
+  let end = local.set({ hour: eh, minute: em, second: 0, millisecond: 0 });
+  if (end <= local) end = end.plus({ days: 1 });
+  return end.toJSDate();
+}
+
+const eventPayload = (m: store.MessageRow, extra: Record<string, unknown> = {}) => ({
+  message_id: m.id, trigger: m.trigger, channel: m.channel, member_id: m.member_id, dedupe_key: m.dedupe_key, ...extra,
+});
+
+export class MessageSender {
+  constructor(private readonly deps: SenderDeps) {}
+
+  /** Sends what is due for every tenant (or only `tenantId`). A tenant that fails does not stop the others. */
+  async sendDue(tenantId?: string): Promise<SendRunResult> {
+    const ids = tenantId ? [tenantId] : await store.tenantsWithDueMessages(this.deps.db, this.deps.clock.now());
+    const total: SendRunResult = { tenants: ids.length, sent: 0, suppressed: 0, deferred: 0, retried: 0, failed: 0, bounced: 0 };
+    const failures: unknown[] = [];
+    for (const id of ids) {
+      try {
+        const r = await this.sendTenant(id);
+        for (const k of Object.keys(r) as Outcome[]) total[k] += r[k];
+      } catch (err) {
+        failures.push(err);
+        this.deps.log.error({ err, tenant_id: id }, 'sending messages failed for a tenant');
+      }
+    }
+    if (failures.length > 0) throw new Error(`messages.send failed for ${failures.length} of ${ids.length} tenants`, { cause: failures[0] });
+    return total;
+  }
+
+  async sendTenant(tenantId: string): Promise<Omit<SendRunResult, 'tenants'>> {
+    const counts: Omit<SendRunResult, 'tenants'> = { sent: 0, suppressed: 0, deferred: 0, retried: 0, failed: 0, bounced: 0 };
+    const tenant = await this.deps.tenants.getTenant(this.deps.db, tenantId);
+    if (!tenant) return counts;
+    for (;;) {
+      const now = this.deps.clock.now();
+      const lease = new Date(now.getTime() + LEASE_MS);
+      const { settings, claimed, budget } = await this.deps.db.tx(async (tx) => {
+        // One claimer per tenant at a time, so that two processes cannot both spend the same minute's budget.
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`messages-send:${tenantId}`]);
+        const settings = await this.deps.settings.forSending(tx, tenantId);
+        const used = await store.sentOrSendingSince(tx, tenantId, new Date(now.getTime() - 60_000), now);
+        const budget = Math.min(BATCH, settings.rate_limit_per_minute - used);
+        const claimed = budget > 0 ? await store.claimDue(tx, tenantId, now, lease, budget) : [];
+        return { settings, claimed, budget };
+      });
+      for (const m of claimed) counts[await this.process(tenant, settings, m, lease)]++;
+      if (claimed.length === 0 || claimed.length < budget) return counts;
+    }
+  }
+
+  /** Decides, renders, sends and records one claimed message. */
+  private async process(tenant: TenantRow, settings: SenderSettings, m: store.MessageRow, lease: Date): Promise<Outcome> {
+    const { db, clock } = this.deps;
+    const now = clock.now();
+    const tenantId = tenant.id;
+
+    let member: MemberRow | null = null;
+    if (m.member_id) {
+      member = await this.deps.members.find(db, tenantId, { id: m.member_id });
+      if (!member || member.status === 'erased') return this.suppress(tenantId, m, lease, 'member_erased');
+      if (member.status === 'blocked') return this.suppress(tenantId, m, lease, 'member_blocked');
+    }
+    const address = m.to_address;
+    if (!address && (m.channel !== 'push' || !member)) return this.suppress(tenantId, m, lease, 'no_address');
+    if (m.category === 'marketing') {
+      const consent = member ? (await this.deps.members.get(db, tenantId, member.id)).consent[m.channel] : null;
+      if (!consent?.granted) return this.suppress(tenantId, m, lease, 'no_consent');
+    }
+    if (m.channel === 'email' && address && (await this.deps.suppressions.isSuppressed(db, tenantId, address))) {
+      return this.suppress(tenantId, m, lease, 'address_suppressed');
+    }
+    if (m.category === 'marketing' && settings.quiet_hours) {
+      const until = quietUntil(now, member?.time_zone ?? tenant.time_zone, settings.quiet_hours);
+      if (until) {
+        await this.finish(tenantId, m, lease, { status: 'queued', send_after: until });
+        return 'deferred';
+      }
+    }
+
+    const links = { ...((m.variables.links as Record<string, unknown> | undefined) ?? {}) };
+    let unsubscribe: string | null = null;
+    if (m.category === 'marketing' && member) {
+      unsubscribe = unsubscribeUrl(this.deps.baseUrl(), signUnsubscribeToken(settings.unsubscribeSecret, { tenantId, memberId: member.id, channel: m.channel }));
+      links.unsubscribe = unsubscribe;
+    }
+    const variables = { ...m.variables, links };
+    let rendered: RenderedMessage;
+    try {
+      rendered = await this.deps.templates.render(db, tenantId, m.trigger, m.locale, variables, { category: m.category });
+    } catch (err) {
+      this.deps.log.error({ err, tenant_id: tenantId, message_id: m.id }, 'rendering a message failed');
+      return this.fail(tenantId, m, lease, 'render_failed', `rendering failed: ${(err as Error).message ?? String(err)}`.slice(0, 1000));
+    }
+
+    if (m.channel !== 'email') return this.handOver(tenantId, m, lease, rendered, variables);
+
+    const headers: Record<string, string> = {};
+    if (unsubscribe) {
+      // RFC 8058: a mail client may unsubscribe with one POST to this URL, without opening a page.
+      headers['List-Unsubscribe'] = `<${unsubscribe}>`;
+      headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
+    }
+    const sent = await this.deps.mailer.send({
+      from: { name: settings.from_name ?? tenant.name, address: settings.from_email ?? this.deps.smtpFrom },
+      to: address!,
+      replyTo: settings.reply_to,
+      subject: rendered.subject,
+      html: rendered.html,
+      text: rendered.text,
+      headers,
+    });
+    const attempts = m.attempts + 1;
+    if (sent.ok) {
+      const row = await this.finish(tenantId, m, lease, { status: 'sent', status_reason: null, error: null, attempts, subject: rendered.subject, provider_id: sent.messageId, sent_at: clock.now() }, 'message.sent');
+      return row ? 'sent' : 'failed';
+    }
+    if (sent.notConfigured) return this.fail(tenantId, m, lease, 'smtp_not_configured', 'SMTP_URL is not set: Patron sends no email', attempts);
+    if (sent.permanent) {
+      const row = await db.tx(async (tx) => {
+        const done = await this.finishIn(tx, tenantId, m, lease, { status: 'bounced', status_reason: 'hard_bounce', error: sent.error, attempts, subject: rendered.subject }, 'message.bounced');
+        if (done) await this.deps.suppressions.add(tx, tenantId, { email: address!, reason: 'hard_bounce', detail: sent.error });
+        return done;
+      });
+      return row ? 'bounced' : 'failed';
+    }
+    if (attempts < MAX_ATTEMPTS) {
+      const wait = RETRY_BACKOFF_MS[Math.min(attempts - 1, RETRY_BACKOFF_MS.length - 1)]!;
+      await this.finish(tenantId, m, lease, { status: 'queued', attempts, error: sent.error, send_after: new Date(clock.now().getTime() + wait) });
+      return 'retried';
+    }
+    return this.fail(tenantId, m, lease, 'smtp_error', sent.error, attempts);
+  }
+
+  /**
+   * SMS and push: Patron does not send them. It hands the rendered message to the tenant's webhook endpoints
+   * (`message.sms_requested` / `message.push_requested`, delivered signed and retried by the webhooks module) and
+   * the message is sent, its provider_id the id of that event.
+   */
+  private async handOver(tenantId: string, m: store.MessageRow, lease: Date, r: RenderedMessage, variables: Record<string, unknown>): Promise<Outcome> {
+    const now = this.deps.clock.now();
+    const row = await this.deps.db.tx(async (tx) => {
+      const eventId = await emit(tx, {
+        tenantId, type: m.channel === 'sms' ? 'message.sms_requested' : 'message.push_requested', aggregateType: 'message', aggregateId: m.id, memberId: m.member_id,
+        payload: { message_id: m.id, trigger: m.trigger, member_id: m.member_id, to: m.to_address, locale: m.locale, subject: r.subject, text: r.text, variables },
+        occurredAt: now,
+      });
+      return this.finishIn(tx, tenantId, m, lease, { status: 'sent', status_reason: null, error: null, attempts: m.attempts + 1, subject: r.subject, provider_id: eventId, sent_at: now }, 'message.sent');
+    });
+    return row ? 'sent' : 'failed';
+  }
+
+  private async suppress(tenantId: string, m: store.MessageRow, lease: Date, reason: string): Promise<Outcome> {
+    await this.finish(tenantId, m, lease, { status: 'suppressed', status_reason: reason }, 'message.suppressed', { reason });
+    return 'suppressed';
+  }
+
+  private async fail(tenantId: string, m: store.MessageRow, lease: Date, reason: string, error: string, attempts = m.attempts): Promise<Outcome> {
+    await this.finish(tenantId, m, lease, { status: 'failed', status_reason: reason, error, attempts }, 'message.failed', { error });
+    return 'failed';
+  }
+
+  private finish(tenantId: string, m: store.MessageRow, lease: Date, outcome: store.MessageOutcome, event?: string, extra?: Record<string, unknown>) {
+    return this.deps.db.tx((tx) => this.finishIn(tx, tenantId, m, lease, outcome, event, extra));
+  }
+
+  /** Records the outcome (if this sender still holds the message) and its event, in `tx`. */
+  private async finishIn(tx: Queryable, tenantId: string, m: store.MessageRow, lease: Date, outcome: store.MessageOutcome, event?: string, extra: Record<string, unknown> = {}): Promise<store.MessageRow | null> {
+    const now = this.deps.clock.now();
+    const row = await store.finishClaimed(tx, tenantId, m.id, lease, now, outcome);
+    if (!row) {
+      this.deps.log.warn({ tenant_id: tenantId, message_id: m.id }, 'a message was taken over by another sender after its lease ran out; outcome not recorded');
+      return null;
+    }
+    if (event) {
+      const error = event === 'message.bounced' ? { email: row.to_address, error: row.error } : event === 'message.failed' ? { error: row.error } : {};
+      await emit(tx, { tenantId, type: event, aggregateType: 'message', aggregateId: m.id, memberId: m.member_id, payload: eventPayload(row, { ...error, ...extra }), occurredAt: now });
+    }
+    return row;
+  }
+}
