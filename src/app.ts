@@ -95,6 +95,13 @@ import { economicsStage, economicsView } from './modules/analytics/economics/eco
 import { SimulatorService } from './modules/analytics/simulator/simulator.service.js';
 import { simulatorRoutes } from './modules/analytics/simulator/simulator.routes.js';
 import { defineSimulatorJobs } from './modules/analytics/simulator/simulator.jobs.js';
+// Messaging triggers (docs/messaging/triggers.md).
+import { MessagingService } from './modules/messaging/messaging.service.js';
+import { TriggersService } from './modules/messaging/triggers/triggers.service.js';
+import { triggersConsumer } from './modules/messaging/triggers/triggers.consumer.js';
+import { defineTriggerJobs } from './modules/messaging/triggers/triggers.jobs.js';
+import { triggersRoutes } from './modules/messaging/triggers/triggers.routes.js';
+import { atRiskMemberIds } from './modules/analytics/at-risk/targets.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -132,6 +139,8 @@ export interface Services {
   surveys: SurveysService;
   analytics: AnalyticsService;
   behaviour: BehaviourService;
+  messaging: MessagingService;
+  triggers: TriggersService;
 }
 
 export interface Patron {
@@ -307,6 +316,18 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const simulator = new SimulatorService({ clock, jobs, programs, rules, tiers, log: logger });
     defineSimulatorJobs(jobs, { db, simulator });
 
+    // ── Messaging triggers (docs/messaging/triggers.md) ─────────────────────────────────────────────────────────
+    // The member triggers only enqueue into the send log (MessagingService.enqueue); the sender sends. Scheduled ones
+    // run in the `messages.triggers` job, event ones in the `messaging.triggers` outbox consumer. Offers go through
+    // giveGift. The routes are registered below with the other HTTP routes (same heading).
+    const messaging = new MessagingService({ clock, members, tenants });
+    const triggers = new TriggersService({
+      clock, messaging, members, tenants, programs, ledger, tiers, transactions, rewards, giveGift, atRisk: atRiskMemberIds,
+    });
+    defineTriggerJobs(jobs, { db, triggers, tenants });
+    dispatcher.register(triggersConsumer({ triggers, members, tenants, programs, tiers, rewards, vouchers, surveys, cases }));
+    // ── end of messaging triggers ──────────────────────────────────────────────────────────────────────────────
+
     jobs.define({
       name: 'idempotency.purge',
       description: `Delete stored Idempotency-Key answers older than ${config.idempotencyRetentionHours} hours.`,
@@ -367,6 +388,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       // Analytics (docs/analytics/at-risk.md): the at-risk list and its CSV.
       await http.register(atRiskRoutes({ db }));
       await http.register(simulatorRoutes({ db, simulator, http: kit }));
+      // Messaging triggers (docs/messaging/triggers.md).
+      await http.register(triggersRoutes({ db, triggers, http: kit, now: () => clock.now() }));
       await http.ready();
     }
 
@@ -378,7 +401,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, dispatcher, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour, messaging, triggers },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });
