@@ -10,7 +10,7 @@ import { Nullable, Obj, problems, Timestamp } from '../../../platform/http/schem
 import type { HttpServer } from '../../../platform/http/server.js';
 import { rejectBadBody } from '../../../platform/http/validation.js';
 import { MEMBER_TRIGGERS } from '../messaging.types.js';
-import { bodySchema, type TriggerBody, viewSchema } from './triggers.settings.js';
+import { anyViewSchema, bodySchema, type TriggerBody, viewSchema } from './triggers.settings.js';
 import type { TriggersService } from './triggers.service.js';
 
 const DAY_MS = 86_400_000;
@@ -42,11 +42,13 @@ const ResultsQuery = Obj({
 export function triggersRoutes(deps: { db: Db; triggers: TriggersService; http: HttpKit; now: () => Date }) {
   const { db, triggers, http } = deps;
   const tags = ['messaging'];
+  const AnyView = anyViewSchema();
   return async function (app: HttpServer) {
     app.get('/v1/messaging/triggers', {
       schema: {
         tags, summary: 'List the member triggers with their effective settings and defaults',
-        response: { 200: Type.Object({ data: Type.Array(Type.Union(MEMBER_TRIGGERS.map(viewSchema))), next_cursor: Type.Null() }), ...problems(401) },
+        description: 'Each item is the view of GET /v1/messaging/triggers/{trigger} (see there for each trigger\'s settings).',
+        response: { 200: Type.Object({ data: Type.Array(AnyView), next_cursor: Type.Null() }), ...problems(401) },
       },
     }, async (req) => ({ data: await triggers.list(db, tenantOf(req).tenantId), next_cursor: null }));
 
