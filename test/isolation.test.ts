@@ -206,6 +206,9 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'PUT /v1/analytics/settings': () => ({ json: { clv: { margin: 0.35 }, nightly: false } }),
   'POST /v1/analytics/runs': () => ({ json: {} }),
   'POST /v1/analytics/simulations': () => ({ json: { months: 1, draft: { expiry: { kind: 'after_earning', months: 6, days: 0 } } } }),
+  // Messaging triggers: one path per trigger (a setting of the tenant, not an object: id-less writes).
+  ...Object.fromEntries(['birthday', 'anniversary', 'points_expiring', 'tier_upgraded', 'tier_at_risk', 'reward_issued', 'survey_invitation', 'case_reply', 'referral_converted', 'win_back']
+    .flatMap((trigger) => ['PUT', 'PATCH'].map((method) => [`${method} /v1/messaging/triggers/${trigger}`, () => ({ json: { enabled: true, channel: 'email' } })]))),
 };
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
