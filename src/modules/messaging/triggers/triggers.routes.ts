@@ -6,14 +6,17 @@ import { Type } from '@sinclair/typebox';
 import type { Db } from '../../../platform/db/db.js';
 import { tenantOf } from '../../../platform/http/auth.js';
 import type { HttpKit } from '../../../platform/http/kit.js';
-import { Nullable, Obj, problems, Timestamp } from '../../../platform/http/schema.js';
+import { decodeCursor, page } from '../../../platform/http/pagination.js';
+import { Nullable, Obj, Page, PageQuery, problems, Timestamp } from '../../../platform/http/schema.js';
 import type { HttpServer } from '../../../platform/http/server.js';
 import { rejectBadBody } from '../../../platform/http/validation.js';
 import { MEMBER_TRIGGERS } from '../messaging.types.js';
-import { anyViewSchema, bodySchema, type TriggerBody, viewSchema } from './triggers.settings.js';
+import { anyViewSchema, bodySchema, isMemberTrigger, type TriggerBody, viewSchema } from './triggers.settings.js';
 import type { TriggersService } from './triggers.service.js';
 
 const DAY_MS = 86_400_000;
+
+const isTriggerCursor = (v: any): v is { trigger: string } => typeof v === 'object' && v !== null && isMemberTrigger(v.trigger);
 
 const Group = Type.Object({
   members: Type.Integer({ description: 'Members in the group (one per win-back message; a member given two counts twice).' }),
@@ -48,9 +51,15 @@ export function triggersRoutes(deps: { db: Db; triggers: TriggersService; http: 
       schema: {
         tags, summary: 'List the member triggers with their effective settings and defaults',
         description: 'Each item is the view of GET /v1/messaging/triggers/{trigger} (see there for each trigger\'s settings).',
-        response: { 200: Type.Object({ data: Type.Array(AnyView), next_cursor: Type.Null() }), ...problems(401) },
+        querystring: Obj(PageQuery), response: { 200: Page(AnyView), ...problems(400, 401) },
       },
-    }, async (req) => ({ data: await triggers.list(db, tenantOf(req).tenantId), next_cursor: null }));
+    }, async (req) => {
+      // In the order of MEMBER_TRIGGERS; the cursor names the last trigger of the page.
+      const all = await triggers.list(db, tenantOf(req).tenantId);
+      const after = decodeCursor(req.query.cursor, isTriggerCursor)?.trigger;
+      const from = after === undefined ? 0 : all.findIndex((v) => v.trigger === after) + 1;
+      return page(all.slice(from, from + req.query.limit + 1), req.query.limit, (v) => v, (v) => ({ trigger: v.trigger }));
+    });
 
     app.get('/v1/messaging/triggers/win_back/results', {
       schema: {
