@@ -449,8 +449,24 @@ function assertProblem(res: ApiResponse, statuses: number[], what: string) {
   assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/, `${what}: a problem document`);
 }
 
+/**
+ * Hands the tenant's outbox to its consumers until no event is left undispatched. The outbox.dispatch pump of this
+ * app does the same every DELIVERY_POLL_MS: it marks events dispatched and its consumers write rows (queued messages),
+ * which must not happen between the two snapshots of a comparison.
+ */
+async function drainOutbox(tenantId: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    await app.patron.dispatcher.dispatchAll(tenantId);
+    const left = await app.patron.db.query(`SELECT count(*)::int AS n FROM outbox_events WHERE tenant_id = $1 AND dispatched_at IS NULL`, [tenantId]);
+    if (left.rows[0].n === 0) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`the outbox of tenant ${tenantId} was not dispatched`);
+}
+
 /** Every row the tenant owns, in every tenant table (plus its tenants row), as a comparable digest. */
 async function snapshot(tenantId: string): Promise<Record<string, string>> {
+  await drainOutbox(tenantId);
   const db = app.patron.db;
   const tables = await db.query<{ table_name: string }>(
     `SELECT table_name FROM information_schema.columns
