@@ -22,7 +22,7 @@ import type { TenantsService } from '../../tenants/tenants.service.js';
 import type { TiersService } from '../../tiers/tiers.service.js';
 import type { TransactionsService } from '../../transactions/transactions.service.js';
 import type { MessagingService } from '../messaging.service.js';
-import { MEMBER_TRIGGERS, type EnqueueResult, type Locale, type MemberTrigger, type MessageRequest, type TemplateVariables } from '../messaging.types.js';
+import { MEMBER_TRIGGERS, type EnqueueResult, type MemberTrigger, type MessageRequest, type TemplateVariables } from '../messaging.types.js';
 import { formatFigure, localDate } from './triggers.format.js';
 import {
   bodyErrors, effective, hasOffer, type Offer, type StoredTrigger, type TimingSettings, type TriggerBody, type TriggerConfig, type TriggerView, viewOf,
@@ -384,5 +384,3 @@ export class TriggersService {
     };
   }
 }
-
-export type { Locale };

@@ -8,7 +8,7 @@
  * reply) and nothing else would deliver them. Birthday, anniversary, tier-at-risk and win-back are marketing a tenant
  * decides to run, often with an offer that costs money: off until turned on.
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import type { FieldError } from '../../../platform/errors.js';
 import { Nullable, Obj, StringEnum, Uuid } from '../../../platform/http/schema.js';
 import { MEMBER_TRIGGERS, TRIGGER_CATEGORY, type MemberTrigger, type MessageCategory, type MessageChannel } from '../messaging.types.js';
@@ -205,4 +205,3 @@ export function viewOf(c: TriggerConfig) {
 export type TriggerView = ReturnType<typeof viewOf>;
 
 export const isMemberTrigger = (t: string): t is MemberTrigger => (MEMBER_TRIGGERS as readonly string[]).includes(t);
-export type { Static };
