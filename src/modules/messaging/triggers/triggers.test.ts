@@ -290,7 +290,7 @@ describe('points expiring and tier at risk', () => {
     const [risk] = await messages(t, 'tier_at_risk');
     assert.equal(risk!.dedupe_key, `tier_at_risk:${ana}:${by.toISOString().slice(0, 10)}`);
     assert.deepEqual(risk!.variables.tier, { name: 'Gold', keep_remaining: '€40.00', keep_by: by.toISOString().slice(0, 10) });
-    // Spending enough to keep it: a member with nothing left to do gets no warning (a new tenant's member, same story).
+    // Spending enough to keep it leaves nothing to warn about.
     await purchase(t, { member_id: ana, total: 5000 });
     assert.equal((await t.api('GET', `/v1/members/${ana}/tier`)).body.progress.keep.remaining, 0);
   });
