@@ -110,6 +110,12 @@ import { WebhooksService } from './modules/webhooks/webhooks.service.js';
 import type { Locale } from './platform/http/schema.js';
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
 import { defineWebhookJobs } from './modules/webhooks/webhooks.jobs.js';
+// Messaging triggers (docs/messaging/triggers.md).
+import { TriggersService } from './modules/messaging/triggers/triggers.service.js';
+import { triggersConsumer } from './modules/messaging/triggers/triggers.consumer.js';
+import { defineTriggerJobs } from './modules/messaging/triggers/triggers.jobs.js';
+import { triggersRoutes } from './modules/messaging/triggers/triggers.routes.js';
+import { atRiskMemberIds } from './modules/analytics/at-risk/targets.js';
 
 export const VERSION: string = JSON.parse(
   fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../package.json'), 'utf8'),
@@ -150,6 +156,7 @@ export interface Services {
   messaging: MessagingService;
   webhooks: WebhooksService;
   templates: TemplatesService;
+  triggers: TriggersService;
 }
 
 export interface Patron {
@@ -372,6 +379,16 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     });
     dispatcher.register(webhooks.consumer());
     defineWebhookJobs(jobs, { db, webhooks, pollMs: config.deliveryPollMs });
+    // ── Messaging triggers (docs/messaging/triggers.md) ─────────────────────────────────────────────────────────
+    // The member triggers only enqueue into the send log (MessagingService.enqueue); the sender sends. Scheduled ones
+    // run in the `messages.triggers` job, event ones in the `messaging.triggers` outbox consumer. Offers go through
+    // giveGift. The routes are registered below with the other HTTP routes (same heading).
+    const triggers = new TriggersService({
+      clock, messaging, members, tenants, programs, ledger, tiers, transactions, rewards, giveGift, atRisk: atRiskMemberIds,
+    });
+    defineTriggerJobs(jobs, { db, triggers, tenants });
+    dispatcher.register(triggersConsumer({ triggers, members, tenants, programs, tiers, rewards, vouchers, surveys, cases }));
+    // ── end of messaging triggers ──────────────────────────────────────────────────────────────────────────────
 
     jobs.define({
       name: 'idempotency.purge',
@@ -440,6 +457,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(webhooksRoutes({ db, webhooks, http: kit }));
       // Messaging: the message templates (list, effective template, override, reset, preview).
       await http.register(templatesRoutes({ db, templates, http: kit }));
+      // Messaging triggers (docs/messaging/triggers.md).
+      await http.register(triggersRoutes({ db, triggers, http: kit, now: () => clock.now() }));
       await http.ready();
     }
 
@@ -451,7 +470,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     let closed = false;
     const patron: Patron = {
       config, logger, clock, db, jobs, dispatcher, http, embedded, notifications,
-      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour, webhooks, messaging, templates },
+      services: { tenants, members, imports, programs, rules, ledger, transactions, events, wallet, vouchers, tiers, rewards, stampCards, achievements, referrals, campaigns, agents, cases, surveys, analytics, behaviour, webhooks, messaging, templates, triggers },
       async listen() {
         if (!http) throw new Error('Patron was built without HTTP');
         await http.listen({ port: config.port, host: config.host });

@@ -241,6 +241,9 @@ const SAMPLE_BODIES: Record<string, (f: Fixture) => Sample> = {
   'POST /v1/webhooks/endpoints/:id/replay': () => ({ json: { from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', status: 'failed' } }),
   'PUT /v1/messaging/templates/:trigger/:locale': () => ({ json: { subject: 'Happy birthday, {{ member.name }}!', html: '<p>Many happy returns from {{ program.name }}.</p>', text: 'Many happy returns from {{ program.name }}.' } }),
   'POST /v1/messaging/templates/:trigger/:locale/preview': () => ({ json: { subject: 'Draft for {{ member.name }}' } }),
+  // Messaging triggers: one path per trigger (a setting of the tenant, not an object: id-less writes).
+  ...Object.fromEntries(['birthday', 'anniversary', 'points_expiring', 'tier_upgraded', 'tier_at_risk', 'reward_issued', 'survey_invitation', 'case_reply', 'referral_converted', 'win_back']
+    .flatMap((trigger) => ['PUT', 'PATCH'].map((method) => [`${method} /v1/messaging/triggers/${trigger}`, () => ({ json: { enabled: true, channel: 'email' } })]))),
 };
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -512,8 +515,24 @@ function assertProblem(res: ApiResponse, statuses: number[], what: string) {
   assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/, `${what}: a problem document`);
 }
 
+/**
+ * Hands the tenant's outbox to its consumers until no event is left undispatched. The outbox.dispatch pump of this
+ * app does the same every DELIVERY_POLL_MS: it marks events dispatched and its consumers write rows (queued messages),
+ * which must not happen between the two snapshots of a comparison.
+ */
+async function drainOutbox(tenantId: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    await app.patron.dispatcher.dispatchAll(tenantId);
+    const left = await app.patron.db.query(`SELECT count(*)::int AS n FROM outbox_events WHERE tenant_id = $1 AND dispatched_at IS NULL`, [tenantId]);
+    if (left.rows[0].n === 0) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`the outbox of tenant ${tenantId} was not dispatched`);
+}
+
 /** Every row the tenant owns, in every tenant table (plus its tenants row), as a comparable digest. */
 async function snapshot(tenantId: string): Promise<Record<string, string>> {
+  await drainOutbox(tenantId);
   const db = app.patron.db;
   const tables = await db.query<{ table_name: string }>(
     `SELECT table_name FROM information_schema.columns

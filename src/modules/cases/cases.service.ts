@@ -470,6 +470,25 @@ export class CasesService {
   }
 
   // ── Reading ───────────────────────────────────────────────────────────────────
+  /**
+   * The messaging module's word on a reply's email: `sent` or `failed` (a bounce is a failure). Null when there is no
+   * such reply. A reply marked sent stays sent: a late failure notice of an earlier attempt does not undo it.
+   */
+  async replyDelivered(tx: Queryable, tenantId: string, entryId: string, state: 'sent' | 'failed'): Promise<TimelineRow | null> {
+    const entry = (await store.timelineEntry(tx, tenantId, entryId));
+    if (!entry || entry.kind !== 'reply') return null;
+    if (entry.delivery_state === 'sent' && state === 'failed') return entry;
+    return store.setDeliveryState(tx, tenantId, entryId, state);
+  }
+
+  /** A reply of a case (the messaging triggers email it): the entry, and the case it belongs to. */
+  async replyOf(q: Queryable, tenantId: string, entryId: string): Promise<{ entry: TimelineRow; case: CaseRow } | null> {
+    const entry = await store.timelineEntry(q, tenantId, entryId);
+    if (!entry || entry.kind !== 'reply') return null;
+    const c = await store.getCase(q, tenantId, entry.case_id);
+    return c ? { entry, case: c } : null;
+  }
+
 
   async get(q: Queryable, tenantId: string, id: string): Promise<CaseView & { timeline: TimelineRow[] }> {
     const c = await this.caseOr404(q, tenantId, id);

@@ -173,6 +173,25 @@ export async function insertTimeline(db: Queryable, tenantId: string, t: Timelin
   return res.rows[0]!;
 }
 
+/** Sets whether a reply reached the member (the messaging module, when its email was sent or failed); null when no such reply. */
+export async function timelineEntry(db: Queryable, tenantId: string, entryId: string): Promise<TimelineRow | null> {
+  const res = await db.query<TimelineRow>(
+    `SELECT id, case_id, kind, body, author_agent_id, actor, data, delivery_state, created_at FROM case_timeline WHERE tenant_id = $1 AND id = $2`,
+    [tenantId, entryId],
+  );
+  return res.rows[0] ?? null;
+}
+
+export async function setDeliveryState(db: Queryable, tenantId: string, entryId: string, state: 'sent' | 'failed'): Promise<TimelineRow | null> {
+  const res = await db.query<TimelineRow>(
+    `UPDATE case_timeline SET delivery_state = $3
+      WHERE tenant_id = $1 AND id = $2 AND kind = 'reply'
+      RETURNING id, case_id, kind, body, author_agent_id, actor, data, delivery_state, created_at`,
+    [tenantId, entryId, state],
+  );
+  return res.rows[0] ?? null;
+}
+
 export async function timelineOf(db: Queryable, tenantId: string, caseIds: string[]): Promise<TimelineRow[]> {
   if (caseIds.length === 0) return [];
   const res = await db.query<TimelineRow>(

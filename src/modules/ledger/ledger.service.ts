@@ -414,6 +414,11 @@ export class Ledger {
     return store.expiringLots(q, tenantId, memberId, until);
   }
 
+  /** Per member, the active points expiring in (from, until]: sum and earliest date, a page of members in id order. */
+  expiringByMember(q: Queryable, tenantId: string, from: Date, until: Date, afterId: string | null, limit: number) {
+    return store.expiringByMember(q, tenantId, from, until, afterId, limit);
+  }
+
   /** Active lots with points left (the inactivity policy expires them all at once). */
   activeLots(q: Queryable, tenantId: string, memberId: string) {
     return store.activeLots(q, tenantId, memberId);

@@ -369,6 +369,25 @@ export async function expiringLots(db: Queryable, tenantId: string, memberId: st
   return res.rows;
 }
 
+
+/**
+ * Per member, the active points whose lots expire in (from, until]: their sum and the earliest expiry (the messaging
+ * triggers' "points expiring" scan), members after `afterId` in id order.
+ */
+export async function expiringByMember(db: Queryable, tenantId: string, from: Date, until: Date, afterId: string | null, limit: number): Promise<Array<{ member_id: string; points: number; earliest: Date }>> {
+  const res = await db.query<{ member_id: string; points: string; earliest: Date }>(
+    `SELECT member_id, sum(remaining)::text AS points, min(expires_at) AS earliest
+       FROM point_lots
+      WHERE tenant_id = $1 AND state = 'active' AND remaining > 0 AND expires_at > $2 AND expires_at <= $3
+        AND ($4::uuid IS NULL OR member_id > $4)
+      GROUP BY member_id
+      ORDER BY member_id
+      LIMIT $5`,
+    [tenantId, from, until, afterId, limit],
+  );
+  return res.rows.map((r) => ({ member_id: r.member_id, points: Number(r.points), earliest: r.earliest }));
+}
+
 // ── Batch jobs: activation and expiry ───────────────────────────────────────
 
 /** Members with pending lots due for activation, at most `limit` lots' worth. */

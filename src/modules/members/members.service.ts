@@ -213,6 +213,11 @@ export class MembersService {
     return store.findMany(db, tenantId, ids, externalIds);
   }
 
+  /** Active members whose birthday or enrolment anniversary is today in their time zone, once their local hour has reached `hour` (the messaging triggers). */
+  celebrating(db: Queryable, tenantId: string, f: Parameters<typeof store.celebrating>[2]) {
+    return store.celebrating(db, tenantId, f);
+  }
+
   /** Which of these external ids belonged to an erased member: an order or import must not bring them back. */
   erasedExternalIds(db: Queryable, tenantId: string, externalIds: string[]): Promise<Set<string>> {
     return store.erasedExternalIds(db, tenantId, externalIds);

@@ -165,6 +165,35 @@ export async function listMembers(db: Queryable, tenantId: string, f: MemberFilt
   return res.rows;
 }
 
+/**
+ * Active members whose birthday (or enrolment anniversary, at least a year on) is today in their own time zone (else
+ * `defaultTz`) and whose local hour has reached `hour`; a 29 February counts on 28 February in other years. A page of
+ * members after `afterId` in id order, with the local date and, for anniversaries, the years since enrolment.
+ */
+export async function celebrating(db: Queryable, tenantId: string, f: { kind: 'birthday' | 'anniversary'; at: Date; defaultTz: string; hour: number; afterId: string | null; limit: number }): Promise<Array<{ member_id: string; local_date: string; years: number }>> {
+  const day = f.kind === 'birthday' ? 'm.birth_date' : `(m.enrolled_at AT TIME ZONE coalesce(m.time_zone, $3))::date`;
+  const res = await db.query<{ member_id: string; local_date: string; years: number }>(
+    `WITH m AS (
+       SELECT m.id, ${day} AS day, ($2::timestamptz AT TIME ZONE coalesce(m.time_zone, $3)) AS local_now
+         FROM members m
+        WHERE m.tenant_id = $1 AND m.status = 'active' AND ($5::uuid IS NULL OR m.id > $5)
+          ${f.kind === 'birthday' ? 'AND m.birth_date IS NOT NULL' : ''}
+     )
+     SELECT id AS member_id, to_char(local_now, 'YYYY-MM-DD') AS local_date,
+            (extract(year FROM local_now) - extract(year FROM day))::int AS years
+       FROM m
+      WHERE extract(hour FROM local_now) >= $4
+        AND extract(year FROM local_now) > extract(year FROM day)
+        AND (to_char(day, 'MM-DD') = to_char(local_now, 'MM-DD')
+             OR (to_char(day, 'MM-DD') = '02-29' AND to_char(local_now, 'MM-DD') = '02-28'
+                 AND extract(day FROM (date_trunc('year', local_now) + interval '2 months' - interval '1 day')) = 28))
+      ORDER BY id
+      LIMIT $6`,
+    [tenantId, f.at, f.defaultTz, f.hour, f.afterId, f.limit],
+  );
+  return res.rows;
+}
+
 export async function consentsOf(db: Queryable, tenantId: string, memberIds: string[]): Promise<Map<string, ConsentRow[]>> {
   const out = new Map<string, ConsentRow[]>();
   if (memberIds.length === 0) return out;

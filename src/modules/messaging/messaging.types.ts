@@ -66,6 +66,8 @@ export interface TemplateVariables {
   referral?: { link?: string | null; code?: string | null; friend_name?: string | null; points?: number | null };
   survey?: { link: string; name?: string | null };
   case?: { reply: string; reference: string };
+  /** anniversary: whole years since the member enrolled. */
+  anniversary?: { years: number };
   /** What the trigger gave with the message (birthday bonus, win-back offer). */
   offer?: { points?: number | null; reward_name?: string | null; code?: string | null } | null;
   /** webhook_endpoint_disabled (to the tenant). */

@@ -130,6 +130,11 @@ export class TiersService {
     return tier ? { tier_id: tier.id, code: tier.code, name: tier.name, rank: tier.rank, multiplier: tier.multiplier } : null;
   }
 
+  /** Members holding a qualified tier with a keep threshold whose next evaluation falls in (from, to] (tier-at-risk messages). */
+  evaluationsBetween(q: Queryable, tenantId: string, from: Date, to: Date, afterId: string | null, limit: number) {
+    return store.evaluationsBetween(q, tenantId, from, to, afterId, limit);
+  }
+
   // ── Rules: settings and tiers ───────────────────────────────────────────
 
   async settings(q: Queryable, tenantId: string): Promise<TierSettings> {

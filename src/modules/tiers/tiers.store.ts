@@ -203,6 +203,23 @@ export async function dueMembers(db: Queryable, tenantId: string, now: Date, lim
   return res.rows.map((r) => r.member_id);
 }
 
+/**
+ * Members who hold a qualified tier with a keep threshold and whose next evaluation falls in (from, to]: those a
+ * "tier at risk" message may be for. A page after `afterId`, in member id order.
+ */
+export async function evaluationsBetween(db: Queryable, tenantId: string, from: Date, to: Date, afterId: string | null, limit: number): Promise<Array<{ member_id: string; next_evaluation_at: Date }>> {
+  const res = await db.query<{ member_id: string; next_evaluation_at: Date }>(
+    `SELECT s.member_id, s.next_evaluation_at FROM member_tiers s
+       JOIN tiers t ON t.tenant_id = s.tenant_id AND t.id = s.tier_id
+      WHERE s.tenant_id = $1 AND s.source = 'qualified' AND s.downgrade_at IS NULL AND t.keep_threshold > 0
+        AND s.next_evaluation_at > $2 AND s.next_evaluation_at <= $3 AND ($4::uuid IS NULL OR s.member_id > $4)
+      ORDER BY s.member_id
+      LIMIT $5`,
+    [tenantId, from, to, afterId, limit],
+  );
+  return res.rows;
+}
+
 // ── History ───────────────────────────────────────────────────────────────
 
 const HISTORY_COLS = 'id, member_id, from_tier_id, from_code, to_tier_id, to_code, reason, source, figure::float8 AS figure, details, at';

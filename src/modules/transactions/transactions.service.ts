@@ -536,6 +536,11 @@ export class TransactionsService {
     return store.returnsOf(q, tenantId, purchaseId);
   }
 
+  /** Members who have bought before but not since `cutoff` (win-back), a page in member id order. */
+  lapsedPurchasers(q: Queryable, tenantId: string, cutoff: Date, afterId: string | null, limit: number): Promise<string[]> {
+    return store.lapsedPurchasers(q, tenantId, cutoff, afterId, limit);
+  }
+
   /** What these members bought in [from, to) (recorded purchases, net of returns); pass at most a few thousand ids at once. */
   purchaseActivity(q: Queryable, tenantId: string, memberIds: string[], from: Date, to: Date): Promise<store.PurchaseActivity> {
     return store.purchaseActivity(q, tenantId, memberIds, from, to);

@@ -230,6 +230,23 @@ export async function purchaseActivity(db: Queryable, tenantId: string, memberId
   return { members: r.members, orders: r.orders, spend: Number(r.spend), points: Number(r.points) };
 }
 
+/**
+ * Members with at least one recorded purchase and none since `cutoff` (by occurred_at): the lapsed buyers a win-back
+ * message is for. A page after `afterId`, in member id order.
+ */
+export async function lapsedPurchasers(db: Queryable, tenantId: string, cutoff: Date, afterId: string | null, limit: number): Promise<string[]> {
+  const res = await db.query<{ member_id: string }>(
+    `SELECT member_id FROM transactions
+      WHERE tenant_id = $1 AND member_id IS NOT NULL AND type = 'purchase' AND status = 'recorded' AND ($3::uuid IS NULL OR member_id > $3)
+      GROUP BY member_id
+     HAVING max(occurred_at) < $2
+      ORDER BY member_id
+      LIMIT $4`,
+    [tenantId, cutoff, afterId, limit],
+  );
+  return res.rows.map((r) => r.member_id);
+}
+
 // ── Tier qualification (the tiers module reads these through TransactionsService) ──────────────────────────
 
 /**

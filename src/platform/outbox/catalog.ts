@@ -378,6 +378,7 @@ export const EVENT_CATALOG: readonly EventTypeInfo[] = [
     { type: 'email_suppression.removed', description: 'An address was taken off the suppression list by hand; it gets email again.', member: false, payload: { email: 'the address', reason: 'the reason it had' } },
     { type: 'message_template.updated', description: "A tenant saved its own wording of a trigger's template in one language.", member: false, payload: { trigger: 'the trigger', locale: 'the language', fields: 'the parts saved (subject, html, text)' } },
     { type: 'message_template.reset', description: "A tenant's own wording of a template was removed: the shipped default applies again.", member: false, payload: { trigger: 'the trigger', locale: 'the language' } },
+    { type: 'message_trigger.updated', description: "A tenant changed a trigger's settings (on/off, channel, timing, offer).", member: false, payload: { trigger: 'the trigger', enabled: 'on or off after the change', channel: 'email, sms or push', changed: 'the settings whose value changed' } },
     { type: 'messaging_settings.updated', description: "The tenant's messaging settings changed (sender, rate limit, quiet hours).", member: false, payload: { changed_fields: 'the settings whose value changed' } },
   ]),
 ];

@@ -240,6 +240,15 @@ export async function targetOf(q: Queryable, tenantId: string, memberId: string)
   return res.rows[0] ?? null;
 }
 
+/** The members on the newest published at-risk list, a page after `afterId` in member id order (win-back messages). */
+export async function atRiskMembers(q: Queryable, tenantId: string, afterId: string | null, limit: number): Promise<string[]> {
+  const res = await q.query<{ member_id: string }>(
+    `SELECT member_id FROM member_analytics WHERE tenant_id = $1 AND at_risk AND ($2::uuid IS NULL OR member_id > $2) ORDER BY member_id LIMIT $3`,
+    [tenantId, afterId, limit],
+  );
+  return res.rows.map((r) => r.member_id);
+}
+
 /** The same for a batch of members in one statement (the campaigns' launch job, 1,000 members at a time). */
 export async function targetsOf(q: Queryable, tenantId: string, memberIds: string[]): Promise<TargetRow[]> {
   if (memberIds.length === 0) return [];

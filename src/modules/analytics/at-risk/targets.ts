@@ -6,7 +6,7 @@
  */
 import type { Queryable } from '../../../platform/db/db.js';
 import type { RfmSegment } from '../analytics.types.js';
-import { targetOf, targetsOf } from './at-risk.store.js';
+import { atRiskMembers, targetOf, targetsOf } from './at-risk.store.js';
 
 export interface MemberTargets {
   /** Null when the member has a row but no segment (RFM not computed for them). */
@@ -24,6 +24,11 @@ export async function memberTargets(q: Queryable, tenantId: string, memberId: st
 export async function membersTargets(q: Queryable, tenantId: string, memberIds: string[]): Promise<Map<string, MemberTargets>> {
   const rows = await targetsOf(q, tenantId, memberIds);
   return new Map(rows.map((r) => [r.member_id, { segment: r.segment as RfmSegment | null, at_risk: r.at_risk }]));
+}
+
+/** The members on the newest published at-risk list, a page after `afterId` in member id order (win-back triggers). */
+export function atRiskMemberIds(q: Queryable, tenantId: string, afterId: string | null, limit: number): Promise<string[]> {
+  return atRiskMembers(q, tenantId, afterId, limit);
 }
 
 /** Both, as the object CampaignsService takes (`targets: analyticsTargets` in app.ts). */
