@@ -127,6 +127,12 @@ export interface PatronOptions {
   clock?: SettableClock;
   /** 'work': run job workers and the scheduler here (server); 'client': enqueue only; 'off': no queue (CLI). */
   jobs?: 'work' | 'client' | 'off';
+  /**
+   * With jobs 'work': also fire the cron schedules (default true). Test apps turn it off: test files share one
+   * database, and a schedule firing on the real clock (point activation, expiry, the hourly triggers) would change
+   * other files' tenants in the middle of their assertions; tests run scheduled jobs on demand.
+   */
+  schedule?: boolean;
   /** Build the HTTP server (false for CLI commands). */
   http?: boolean;
 }
@@ -387,7 +393,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       clock, messaging, members, tenants, programs, ledger, tiers, transactions, rewards, giveGift, atRisk: atRiskMemberIds,
     });
     defineTriggerJobs(jobs, { db, triggers, tenants });
-    dispatcher.register(triggersConsumer({ triggers, members, tenants, programs, tiers, rewards, vouchers, surveys, cases }));
+    dispatcher.register(triggersConsumer({ triggers, members, tenants, programs, tiers, rewards, vouchers, surveys, cases, now: () => clock.now() }));
     // ── end of messaging triggers ──────────────────────────────────────────────────────────────────────────────
 
     jobs.define({
@@ -463,7 +469,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     }
 
     if (jobsMode !== 'off') {
-      await jobs.start({ work: jobsMode === 'work' });
+      await jobs.start({ work: jobsMode === 'work', schedule: opts.schedule ?? true });
       cleanup.push(() => jobs.stop());
     }
 

@@ -229,10 +229,11 @@ async function serve(config: Config, demo: boolean): Promise<number> {
     `  API docs:   ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
     `  Database:   ${patron.embedded ? `embedded PostgreSQL on 127.0.0.1:${patron.embedded.port}, data in ${patron.embedded.dataDir}` : 'external (DATABASE_URL)'}`,
   ];
+  lines.push(`  Email:      ${config.smtpUrl ? `through ${new URL(config.smtpUrl).host} (SMTP_URL)` : 'not sent: set SMTP_URL (messages are kept in the send log as failed: smtp_not_configured)'}`);
   if (surveyPath) lines.push(`  Survey:     ${base}${surveyPath}   (the demo's public NPS survey page)`);
   if (demoKey) {
     lines.push(`  API key:    ${demoKey}   (demo tenant, admin scope)`, '', '  Try:');
-    for (const p of ['/v1/members?limit=3', '/v1/tiers', '/v1/rewards?limit=3', '/v1/surveys', '/v1/cases?status=open&breached=true&limit=3', '/v1/analytics/rfm', '/v1/analytics/at-risk?limit=5']) {
+    for (const p of ['/v1/members?limit=3', '/v1/tiers', '/v1/rewards?limit=3', '/v1/surveys', '/v1/cases?status=open&breached=true&limit=3', '/v1/analytics/rfm', '/v1/analytics/at-risk?limit=5', '/v1/messaging/triggers']) {
       lines.push(`    curl -H "Authorization: Bearer ${demoKey}" "${base}${p}"`);
     }
   }

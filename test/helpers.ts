@@ -2,11 +2,12 @@
  * Test helpers: a real Patron (real PostgreSQL, real HTTP server on loopback)
  * per test file, and a fresh tenant per test that needs isolation.
  *
- * Test files share one database, and some start Patron with its job workers and
- * schedules, which run over every tenant on the real clock. A test that makes
- * points or holds due (pending periods, expiry, hold lifetimes) therefore sets
- * its clock after 2030: nothing of it is due on the real clock, so only the
- * test's own on-demand job runs touch it.
+ * Test files share one database, and some start Patron with its job workers,
+ * which run whatever jobs are queued, over every tenant. Test apps never fire the
+ * cron schedules nor run the delivery pumps (`schedule: false`,
+ * DELIVERY_POLL_MS=0): tests run scheduled jobs on demand. A test that makes
+ * points or holds due (pending periods, expiry, hold lifetimes) still sets its
+ * clock after 2030, so that nothing of it is due on the real clock.
  */
 import { createPatron, type Patron, type PatronOptions } from '../src/app.js';
 import { SettableClock } from '../src/platform/clock.js';
@@ -74,7 +75,7 @@ export async function call<T = any>(url: string, method: string, path: string, o
 
 export async function startTestApp(opts: { env?: Record<string, string>; jobs?: PatronOptions['jobs'] } = {}): Promise<TestApp> {
   const clock = new SettableClock();
-  const patron = await createPatron({ config: testConfig(opts.env), clock, jobs: opts.jobs ?? 'off' });
+  const patron = await createPatron({ config: testConfig(opts.env), clock, jobs: opts.jobs ?? 'off', schedule: false });
   const url = await patron.listen();
   let n = 0;
   return {

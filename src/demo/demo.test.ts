@@ -742,3 +742,36 @@ describe('demo program: analytics over the year', () => {
     assert.ok(behaviour.groups.length >= 3);
   });
 });
+
+describe('demo program: messaging', () => {
+  const get = async (path: string) => {
+    const res = await call(app.url, 'GET', path, { key: second.apiKey });
+    assert.equal(res.status, 200, res.text);
+    return res.body;
+  };
+
+  test('the café turned on its marketing triggers once; the replayed year tells nobody; the win-back reads the at-risk list', async () => {
+    assert.deepEqual(first.messaging?.triggers.sort(), ['anniversary', 'birthday', 'tier_at_risk', 'win_back']);
+    assert.equal(second.messaging, null);
+    const triggers = (await get('/v1/messaging/triggers?limit=20')).data;
+    const on = triggers.filter((t: any) => t.enabled).map((t: any) => t.trigger).sort();
+    assert.deepEqual(on, ['anniversary', 'birthday', 'case_reply', 'points_expiring', 'referral_converted', 'reward_issued', 'survey_invitation', 'tier_at_risk', 'tier_upgraded', 'win_back']);
+    assert.deepEqual(triggers.find((t: any) => t.trigger === 'birthday').offer, { points: 200 });
+    // Handing out the year of events queues nothing: every one of them is older than 48 hours.
+    await app.patron.dispatcher.dispatchAll(DEMO_TENANT_ID);
+    const [{ n }] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM messages WHERE tenant_id = $1`);
+    assert.equal(n, 0, 'no message about the replayed history');
+    const [{ events }] = await q<{ events: number }>(`SELECT count(*)::int AS events FROM outbox_events WHERE tenant_id = $1 AND type IN ('tier.upgraded', 'reward.redeemed', 'case.replied')`);
+    assert.ok(events > 50, `${events} old events that could have triggered messages`);
+    // The scheduled triggers: the win-back draws from the published at-risk list, a tenth held out as control.
+    await app.patron.jobs.runNow('messages.triggers', { tenant_id: DEMO_TENANT_ID });
+    const wb = await q<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM messages WHERE tenant_id = $1 AND trigger = 'win_back' GROUP BY status`);
+    const total = wb.reduce((a, r) => a + r.n, 0);
+    const atRisk = (await get('/v1/analytics/at-risk/summary'));
+    assert.ok(total > 0, JSON.stringify(atRisk));
+    // The Bulgarian preview of the birthday message.
+    const preview = await call(app.url, 'POST', '/v1/messaging/templates/birthday/bg/preview', { key: second.apiKey, body: {} });
+    assert.equal(preview.status, 200, preview.text);
+    assert.match(preview.body.html, /<html lang="bg"/);
+  });
+});

@@ -22,6 +22,7 @@ import { loadDemoHistory, servicesOn, type HistoryLoad } from './history.demo.js
 import { generateDemoMembers } from './members.demo.js';
 import { ensureDemoMechanics, type MechanicsLoad } from './mechanics.demo.js';
 import { ensureDemoSurveys, type SurveysLoad } from './surveys.demo.js';
+import { ensureDemoMessaging, type MessagingLoad } from './messaging.demo.js';
 import { ensureDemoAnalytics, type AnalyticsLoad } from './analytics.demo.js';
 import { HISTORY_DAYS } from './orders.demo.js';
 import { ensureDemoProgram, type ProgramLoad } from './program.demo.js';
@@ -47,6 +48,8 @@ export interface DemoResult {
   surveys: SurveysLoad | null;
   /** The analytics runs this start executed (a backtest and the current run); null when the tenant had runs already. */
   analytics: AnalyticsLoad | null;
+  /** The triggers this start switched on (birthday, anniversary, tier at risk, win-back); null when configured before. */
+  messaging: MessagingLoad | null;
   /** The path of the demo's public survey page (the relationship NPS), to open in a browser; null if an admin closed it. */
   surveyPath: string | null;
 }
@@ -82,7 +85,9 @@ export async function loadDemo(patron: Patron): Promise<DemoResult> {
     const surveyPath = open ? `/s/p/${DEMO_TENANT_ID}/${open.id}` : null;
     // Last, over everything above: the analytics runs (RFM, CLV, cohorts, economics, at-risk).
     const analytics = await ensureDemoAnalytics(patron, DEMO_TENANT_ID);
-    return { apiKey: first.apiKey, tenantId: DEMO_TENANT_ID, membersInserted: first.membersInserted, program: first.program, history, mechanics, surveys, analytics, surveyPath };
+    // And the messages a café starts with: birthday, anniversary, "keep your tier", win-back of the at-risk list.
+    const messaging = await ensureDemoMessaging(patron, DEMO_TENANT_ID);
+    return { apiKey: first.apiKey, tenantId: DEMO_TENANT_ID, membersInserted: first.membersInserted, program: first.program, history, mechanics, surveys, analytics, messaging, surveyPath };
   } finally {
     // A failed unlock (a lost connection) ends the session, and the lock with it.
     await lock.query('SELECT pg_advisory_unlock($1)', [DEMO_LOCK]).catch(() => { broken = true; });

@@ -76,14 +76,17 @@ export class Jobs {
     return this.boss !== null;
   }
 
-  /** Starts pg-boss: queues, schedules, and (when `work`) the workers of this process. */
-  async start(opts: { work: boolean }): Promise<void> {
+  /**
+   * Starts pg-boss: queues, schedules, and (when `work`) the workers and pumps of this process. `schedule: false`
+   * keeps this process from firing the cron schedules (test apps; another process fires them).
+   */
+  async start(opts: { work: boolean; schedule?: boolean }): Promise<void> {
     const boss = new PgBoss({
       connectionString: this.connectionString,
       schema: 'pgboss',
       max: 4,
       application_name: 'patron-jobs',
-      schedule: opts.work,
+      schedule: opts.work && opts.schedule !== false,
       supervise: opts.work,
     });
     boss.on('error', (err) => this.ctx.log.error({ err }, 'job queue error'));

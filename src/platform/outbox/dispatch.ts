@@ -6,9 +6,16 @@
  * and nothing is handed out twice. Consumers must therefore only write rows in `tx` (sending happens later, from
  * those rows, with their own retries).
  *
- * One dispatcher per tenant at a time (a transaction-scoped advisory try-lock), so a tenant's events reach the
- * consumers in the order they were written; per member this is the order of the changes, because a member's
- * changes hold the member's lock until they commit.
+ * One dispatcher per tenant at a time (a transaction-scoped advisory try-lock), and each batch is the tenant's
+ * committed, undispatched events in `seq` order. An event whose transaction commits after a later-numbered one was
+ * dispatched is handed out in the next batch: the order consumers see is the order in which changes became
+ * visible (commit order), which keeps cause before effect — a change made after another committed always comes after
+ * it. Two changes of one member that run at the same moment under different locks (an agent's reply and a purchase)
+ * have no order of their own, and may arrive either way round (docs/events.md).
+ *
+ * Tenants take turns: a run hands out at most TURN_BATCHES batches of a tenant before moving on to the next, and
+ * goes round again while any has more, so a tenant importing millions of events does not hold back the others'
+ * voucher codes and case replies. A tenant whose dispatch fails is logged and skipped for this run; the others go on.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -34,6 +41,8 @@ export interface DispatchResult {
 }
 
 const BATCH = 1000;
+/** Batches of one tenant per turn (10,000 events). */
+const TURN_BATCHES = 10;
 
 /**
  * PostgreSQL errors that say nothing about the event: transaction rollback (serialization, deadlock), lock or
@@ -54,7 +63,7 @@ export class OutboxDispatcher {
     this.consumers.push(consumer);
   }
 
-  /** Dispatches every tenant that has undispatched events (or only `tenantId`). */
+  /** Dispatches every tenant that has undispatched events (or only `tenantId`), the tenants taking turns. */
   async dispatchAll(tenantId?: string): Promise<DispatchResult> {
     const ids = tenantId
       ? [tenantId]
@@ -63,19 +72,37 @@ export class OutboxDispatcher {
             WHERE EXISTS (SELECT 1 FROM outbox_events o WHERE o.tenant_id = t.id AND o.dispatched_at IS NULL)`,
         )).rows.map((r) => r.id);
     let events = 0;
-    for (const id of ids) events += await this.dispatchTenant(id);
+    const failed: string[] = [];
+    let turn = ids;
+    while (turn.length > 0) {
+      const more: string[] = [];
+      for (const id of turn) {
+        try {
+          const done = await this.dispatchTenant(id, TURN_BATCHES);
+          events += done.events;
+          if (done.more) more.push(id);
+        } catch (err) {
+          failed.push(id);
+          this.deps.log.error({ err, tenant_id: id }, 'outbox dispatch failed for a tenant; the next run tries again');
+        }
+      }
+      turn = more;
+    }
+    // A single tenant asked for by name reports its failure (the CLI, tests); a run over all of them has logged it.
+    if (tenantId && failed.length > 0) throw new Error(`outbox dispatch failed for tenant ${tenantId} (see the log)`);
     return { tenants: ids.length, events };
   }
 
   /**
-   * Hands out the tenant's undispatched events until none is left; returns how many. Returns 0 at once when
-   * another process is dispatching the tenant (it will hand them out).
+   * Hands out the tenant's undispatched events, at most `maxBatches` batches; `more` says whether some are left.
+   * Returns at once when another process is dispatching the tenant (it will hand them out).
    */
-  async dispatchTenant(tenantId: string): Promise<number> {
+  async dispatchTenant(tenantId: string, maxBatches = Number.POSITIVE_INFINITY): Promise<{ events: number; more: boolean }> {
     let total = 0;
+    let batches = 0;
     // After a failed batch, the next BATCH events go one at a time, so that one event cannot hold the others back.
     let singleUntil = 0;
-    for (;;) {
+    while (batches < maxBatches || total < singleUntil) {
       const limit = total < singleUntil ? 1 : BATCH;
       let n: number;
       try {
@@ -86,10 +113,14 @@ export class OutboxDispatcher {
         singleUntil = total + BATCH;
         continue;
       }
-      if (n <= 0) return total;
+      if (n <= 0) return { events: total, more: false };
       total += n;
-      if (limit === BATCH && n < BATCH) return total;
+      if (limit === BATCH) {
+        batches++;
+        if (n < BATCH) return { events: total, more: false };
+      }
     }
+    return { events: total, more: true };
   }
 
   private async dispatchBatch(tx: Tx, tenantId: string, limit: number): Promise<number> {

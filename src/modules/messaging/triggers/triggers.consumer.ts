@@ -35,12 +35,21 @@ export interface TriggerConsumerDeps {
   vouchers: Pick<VouchersService, 'get'>;
   surveys: Pick<SurveysService, 'getInvitation' | 'get'>;
   cases: Pick<CasesService, 'replyOf' | 'replyDelivered'>;
+  now: () => Date;
 }
 
 export const TRIGGER_EVENT_TYPES = [
   'tier.upgraded', 'reward.redeemed', 'voucher.issued', 'survey.invited', 'case.replied', 'referral.converted',
   'message.sent', 'message.failed', 'message.bounced',
 ] as const;
+
+/**
+ * Member-facing event triggers react only to events that happened within this window before the dispatch: an
+ * imported or replayed history (historical orders, the demo's year) dispatches thousands of old tier upgrades and
+ * redemptions, and telling members today about them would be wrong. Message outcomes are always handled.
+ */
+export const EVENT_TRIGGER_MAX_AGE_MS = 48 * 3600_000;
+const ALWAYS_HANDLED = new Set(['message.sent', 'message.failed', 'message.bounced']);
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
 
@@ -184,7 +193,11 @@ export function triggersConsumer(deps: TriggerConsumerDeps): OutboxConsumer {
     name: 'messaging.triggers',
     types: new Set(TRIGGER_EVENT_TYPES),
     async handle(tx, tenantId, events) {
-      for (const e of events) await handlers[e.type]?.(tx, tenantId, e);
+      const oldest = deps.now().getTime() - EVENT_TRIGGER_MAX_AGE_MS;
+      for (const e of events) {
+        if (!ALWAYS_HANDLED.has(e.type) && e.occurred_at.getTime() < oldest) continue;
+        await handlers[e.type]?.(tx, tenantId, e);
+      }
     },
   };
 }

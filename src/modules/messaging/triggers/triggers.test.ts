@@ -253,6 +253,23 @@ describe('points expiring and tier at risk', () => {
     assert.deepEqual(last.variables.points, { balance: 250, expiring: 200, expiring_on: '2031-07-10' });
   });
 
+  test('an event older than 48 hours when it is dispatched (a replayed history, a long outage) tells nobody', async () => {
+    at('2030-03-02T12:00:00Z');
+    const t = await tenant();
+    assert.equal((await t.api('PATCH', '/v1/tier-settings', { body: { metric: 'spend', window: 'rolling_months', window_months: 12, evaluation: 'anniversary' } })).status, 200);
+    for (const tier of [{ code: 'silver', name: 'Silver', rank: 1, entry_threshold: 0 }, { code: 'gold', name: 'Gold', rank: 2, entry_threshold: 10000 }]) {
+      assert.equal((await t.api('POST', '/v1/tiers', { body: tier })).status, 201);
+    }
+    const old = await member(t);
+    await purchase(t, { member_id: old, total: 12000 });
+    at('2030-03-04T12:00:01Z'); // 48 hours and a second later
+    const fresh = await member(t);
+    await purchase(t, { member_id: fresh, total: 12000 });
+    await dispatch(t);
+    const sent = await messages(t, 'tier_upgraded');
+    assert.deepEqual(sent.map((m) => m.member_id), [fresh]);
+  });
+
   test('tier upgraded by a real order (next tier and what is left), then tier at risk before its evaluation', async () => {
     at('2030-01-05T12:00:00Z');
     const t = await tenant();
