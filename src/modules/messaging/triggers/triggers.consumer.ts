@@ -223,7 +223,12 @@ export function triggersConsumer(deps: TriggerConsumerDeps): OutboxConsumer {
     async handle(tx, tenantId, events) {
       const oldest = deps.now().getTime() - EVENT_TRIGGER_MAX_AGE_MS;
       for (const e of events) {
-        if (!ALWAYS_HANDLED.has(e.type) && e.occurred_at.getTime() < oldest) continue;
+        if (!ALWAYS_HANDLED.has(e.type) && e.occurred_at.getTime() < oldest) {
+          // A reply too old to send now is still not left pending.
+          const entryId = e.type === 'case.replied' ? str(e.payload.entry_id) : null;
+          if (entryId) await deps.cases.replyDelivered(tx, tenantId, entryId, 'failed');
+          continue;
+        }
         await handlers[e.type]?.(tx, tenantId, e);
       }
     },

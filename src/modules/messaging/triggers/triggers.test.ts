@@ -457,6 +457,14 @@ describe('event triggers', () => {
     assert.equal(third.status, 201, third.text);
     await dispatch(t);
     assert.equal(await stateOf(caseId, third.body.id), 'failed');
+    // Dispatched more than 48 hours late (an outage): not sent, and not left pending either.
+    await setTrigger(t, 'case_reply', { enabled: true });
+    const late = await t.api('POST', `/v1/cases/${caseId}/replies`, { body: { body: 'Sorry for the delay.' } });
+    assert.equal(late.status, 201, late.text);
+    app.clock.advance(3 * DAY);
+    await dispatch(t);
+    assert.equal(await stateOf(caseId, late.body.id), 'failed');
+    assert.equal((await messages(t, 'case_reply')).filter((m) => m.dedupe_key === `reply:${late.body.id}`).length, 0);
   });
 
   test('referral converted: the referrer is told, with the friend and the points', async () => {
@@ -565,6 +573,14 @@ describe('win-back', () => {
     // With 60 days, the April purchase counts too.
     const longer = (await t.api('GET', '/v1/messaging/triggers/win_back/results?from=2032-02-28T00:00:00Z&to=2032-03-02T00:00:00Z&days=60')).body;
     assert.deepEqual([longer.treated.purchasers, longer.treated.revenue], [3, 11000]);
+    // A second period (repeat_after_days 1) two days on: the 8 members who have not bought again (the purchases above
+    // are later by occurred_at) get a second win-back and count twice, each message with its own window.
+    at('2032-03-03T13:00:00Z');
+    await setTrigger(t, 'win_back', { settings: { repeat_after_days: 1 } });
+    assert.equal((await runJob(t)).win_back, 8);
+    const twice = (await t.api('GET', '/v1/messaging/triggers/win_back/results?from=2032-02-28T00:00:00Z&to=2032-03-04T00:00:00Z&days=30')).body;
+    assert.equal(twice.treated.members + twice.control.members, 20);
+    assert.equal(twice.treated.revenue + twice.control.revenue, 6000);
     const bad = await t.api('GET', '/v1/messaging/triggers/win_back/results?from=2032-03-02T00:00:00Z&to=2032-02-28T00:00:00Z');
     assert.equal(bad.status, 400);
     assert.deepEqual(bad.body.errors.map((e: any) => e.field), ['to']);
