@@ -113,6 +113,15 @@ describe('trigger settings', () => {
   });
 });
 
+describe('the messages.triggers job', () => {
+  test('a slow run is not expired and started again beside itself, and a failed one waits for the next hour', async () => {
+    const { defineTriggerJobs } = await import('./triggers.jobs.js');
+    const defs: Array<{ name: string; schedule?: string; expireInSeconds?: number; retryLimit?: number }> = [];
+    defineTriggerJobs({ define: (d: (typeof defs)[number]) => defs.push(d) } as never, { db: app.patron.db, triggers: {} as never, tenants: {} as never });
+    assert.deepEqual(defs.map((d) => [d.name, d.schedule, d.expireInSeconds, d.retryLimit]), [['messages.triggers', '10 * * * *', 6 * 3600, 0]]);
+  });
+});
+
 describe('birthday and anniversary', () => {
   test('on the local day once send_hour has come, once a year across reruns and two processes at once, the bonus given once', async () => {
     at('2031-06-15T05:00:00Z');
