@@ -393,7 +393,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       clock, messaging, members, tenants, programs, ledger, tiers, transactions, rewards, giveGift, atRisk: atRiskMemberIds,
     });
     defineTriggerJobs(jobs, { db, triggers, tenants });
-    dispatcher.register(triggersConsumer({ triggers, members, tenants, programs, tiers, rewards, vouchers, surveys, cases, now: () => clock.now() }));
+    dispatcher.register(triggersConsumer({ triggers, members, tenants, programs, tiers, rewards, vouchers, surveys, cases, referrals, now: () => clock.now() }));
     // ── end of messaging triggers ──────────────────────────────────────────────────────────────────────────────
 
     jobs.define({

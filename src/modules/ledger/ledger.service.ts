@@ -415,8 +415,8 @@ export class Ledger {
   }
 
   /** Per member, the active points expiring in (from, until]: sum and earliest date, a page of members in id order. */
-  expiringByMember(q: Queryable, tenantId: string, from: Date, until: Date, afterId: string | null, limit: number) {
-    return store.expiringByMember(q, tenantId, from, until, afterId, limit);
+  expiringByMember(q: Queryable, tenantId: string, from: Date, until: Date) {
+    return store.expiringByMember(q, tenantId, from, until);
   }
 
   /** Active lots with points left (the inactivity policy expires them all at once). */

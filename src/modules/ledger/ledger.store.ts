@@ -371,21 +371,20 @@ export async function expiringLots(db: Queryable, tenantId: string, memberId: st
 
 
 /**
- * Per member, the active points whose lots expire in (from, until]: their sum and the earliest expiry (the messaging
- * triggers' "points expiring" scan), members after `afterId` in id order.
+ * Per member, the active lots with points left that expire in (from, until], soonest first (the messaging triggers'
+ * "points expiring" scan). One statement over the expiry index for the whole window: the scan reads each lot once a
+ * run instead of re-aggregating per page of members.
  */
-export async function expiringByMember(db: Queryable, tenantId: string, from: Date, until: Date, afterId: string | null, limit: number): Promise<Array<{ member_id: string; points: number; earliest: Date }>> {
-  const res = await db.query<{ member_id: string; points: string; earliest: Date }>(
-    `SELECT member_id, sum(remaining)::text AS points, min(expires_at) AS earliest
+export async function expiringByMember(db: Queryable, tenantId: string, from: Date, until: Date): Promise<Array<{ member_id: string; lots: Array<{ expires_at: Date; points: number }> }>> {
+  const res = await db.query<{ member_id: string; expires: Date[]; points: string[] }>(
+    `SELECT member_id, array_agg(expires_at ORDER BY expires_at) AS expires, array_agg(remaining::text ORDER BY expires_at) AS points
        FROM point_lots
-      WHERE tenant_id = $1 AND state = 'active' AND remaining > 0 AND expires_at > $2 AND expires_at <= $3
-        AND ($4::uuid IS NULL OR member_id > $4)
+      WHERE tenant_id = $1 AND state = 'active' AND remaining > 0 AND expires_at IS NOT NULL AND expires_at > $2 AND expires_at <= $3
       GROUP BY member_id
-      ORDER BY member_id
-      LIMIT $5`,
-    [tenantId, from, until, afterId, limit],
+      ORDER BY member_id`,
+    [tenantId, from, until],
   );
-  return res.rows.map((r) => ({ member_id: r.member_id, points: Number(r.points), earliest: r.earliest }));
+  return res.rows.map((r) => ({ member_id: r.member_id, lots: r.expires.map((at, i) => ({ expires_at: at, points: Number(r.points[i]) })) }));
 }
 
 // ── Batch jobs: activation and expiry ───────────────────────────────────────

@@ -6,8 +6,8 @@ import type { Clock } from '../../platform/clock.js';
 import type { Queryable } from '../../platform/db/db.js';
 import { errors } from '../../platform/errors.js';
 import { isUuid, newId } from '../../platform/ids.js';
-import type { MembersService } from '../members/members.service.js';
-import type { TenantsService } from '../tenants/tenants.service.js';
+import type { MemberRow, MembersService } from '../members/members.service.js';
+import type { TenantRow, TenantsService } from '../tenants/tenants.service.js';
 import * as store from './messaging.store.js';
 import { TRIGGER_CATEGORY, type EnqueueResult, type MessageChannel, type MessageRequest, type TemplateVariables } from './messaging.types.js';
 
@@ -29,17 +29,19 @@ export class MessagingService {
    * Queues a message (or records it as held out, `control`). Idempotent: a second request with the same trigger
    * and dedupe key returns the first message and changes nothing. Whether it may be sent (consent, suppressed
    * address, quiet hours) is decided when it is sent, so a consent withdrawn meanwhile is respected.
+   * `preloaded`: the member row and tenant the caller has already read in this transaction (a scheduled trigger
+   * enqueues thousands a run), so they are not read again.
    */
-  async enqueue(tx: Queryable, tenantId: string, req: MessageRequest): Promise<EnqueueResult> {
+  async enqueue(tx: Queryable, tenantId: string, req: MessageRequest, preloaded: { member?: MemberRow | null; tenant?: TenantRow | null } = {}): Promise<EnqueueResult> {
     const now = this.deps.clock.now();
     const channel: MessageChannel = req.channel ?? 'email';
-    const tenant = await this.deps.tenants.getTenant(tx, tenantId);
+    const tenant = preloaded.tenant?.id === tenantId ? preloaded.tenant : await this.deps.tenants.getTenant(tx, tenantId);
     if (!tenant) throw errors.notFound('tenant', tenantId);
     let locale = req.to?.locale ?? tenant.default_locale;
     let address: string | null = req.to?.address ?? null;
     let member: TemplateVariables['member'] = { first_name: null, last_name: null, name: '', email: address };
     if (req.memberId) {
-      const m = await this.deps.members.find(tx, tenantId, { id: req.memberId });
+      const m = preloaded.member?.id === req.memberId ? preloaded.member : await this.deps.members.find(tx, tenantId, { id: req.memberId });
       if (!m) throw errors.notFound('member', req.memberId);
       if (!req.to) {
         locale = m.locale;

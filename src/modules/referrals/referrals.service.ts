@@ -198,6 +198,13 @@ export class ReferralsService {
     throw new Error('referrals: no free referral code after 10 draws');
   }
 
+  /** The member's code and share link, or null when they have none yet: a read that never makes a code (messages). */
+  async codeOf(q: Queryable, tenantId: string, memberId: string): Promise<{ code: string; link: string | null } | null> {
+    const row = await store.codeOfMember(q, tenantId, memberId);
+    if (!row) return null;
+    return { code: row.code, link: shareLink((await this.settings(q, tenantId)).share_link_template, row.code) };
+  }
+
   /** GET /v1/members/{id}/referral: the code (made now if the member has none), link, stats and referrals. */
   async memberReferral(tx: Tx, tenantId: string, memberId: string) {
     const member = await this.deps.members.findOr404(tx, tenantId, memberId);

@@ -131,8 +131,8 @@ export class TiersService {
   }
 
   /** Members holding a qualified tier with a keep threshold whose next evaluation falls in (from, to] (tier-at-risk messages). */
-  evaluationsBetween(q: Queryable, tenantId: string, from: Date, to: Date, afterId: string | null, limit: number) {
-    return store.evaluationsBetween(q, tenantId, from, to, afterId, limit);
+  evaluationsBetween(q: Queryable, tenantId: string, from: Date, to: Date, after: { at: Date; memberId: string } | null, limit: number) {
+    return store.evaluationsBetween(q, tenantId, from, to, after, limit);
   }
 
   // ── Rules: settings and tiers ───────────────────────────────────────────

@@ -205,17 +205,19 @@ export async function dueMembers(db: Queryable, tenantId: string, now: Date, lim
 
 /**
  * Members who hold a qualified tier with a keep threshold and whose next evaluation falls in (from, to]: those a
- * "tier at risk" message may be for. A page after `afterId`, in member id order.
+ * "tier at risk" message may be for. A page after `after`, in evaluation date then member id order.
  */
-export async function evaluationsBetween(db: Queryable, tenantId: string, from: Date, to: Date, afterId: string | null, limit: number): Promise<Array<{ member_id: string; next_evaluation_at: Date }>> {
+export async function evaluationsBetween(db: Queryable, tenantId: string, from: Date, to: Date, after: { at: Date; memberId: string } | null, limit: number): Promise<Array<{ member_id: string; next_evaluation_at: Date }>> {
+  // Paged in (next_evaluation_at, member_id) order so each page reads on along member_tiers_next_evaluation.
   const res = await db.query<{ member_id: string; next_evaluation_at: Date }>(
     `SELECT s.member_id, s.next_evaluation_at FROM member_tiers s
        JOIN tiers t ON t.tenant_id = s.tenant_id AND t.id = s.tier_id
       WHERE s.tenant_id = $1 AND s.source = 'qualified' AND s.downgrade_at IS NULL AND t.keep_threshold > 0
-        AND s.next_evaluation_at > $2 AND s.next_evaluation_at <= $3 AND ($4::uuid IS NULL OR s.member_id > $4)
-      ORDER BY s.member_id
-      LIMIT $5`,
-    [tenantId, from, to, afterId, limit],
+        AND s.next_evaluation_at IS NOT NULL AND s.next_evaluation_at > $2 AND s.next_evaluation_at <= $3
+        AND ($4::timestamptz IS NULL OR (s.next_evaluation_at, s.member_id) > ($4::timestamptz, $5::uuid))
+      ORDER BY s.next_evaluation_at, s.member_id
+      LIMIT $6`,
+    [tenantId, from, to, after?.at ?? null, after?.memberId ?? null, limit],
   );
   return res.rows;
 }

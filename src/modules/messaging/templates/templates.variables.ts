@@ -15,8 +15,9 @@ export const VARIABLE_DESCRIPTIONS: Record<string, string> = {
   'links.portal': 'The member portal, when the tenant has one; may be empty.',
   'links.unsubscribe': 'One-click unsubscribe page (marketing messages); the layout already shows it in the footer.',
   'points.balance': 'Points available now.',
-  'points.expiring': 'Points that will expire.',
-  'points.expiring_on': 'When they expire (YYYY-MM-DD; use `| date`).',
+  'points.expiring': 'Points that expire on points.expiring_on (the earliest expiry date; later dates are not added in).',
+  'points.expiring_on': 'The earliest date on which points expire (YYYY-MM-DD; use `| date`).',
+  'anniversary.years': 'Whole years since the member enrolled (1 on the first anniversary).',
   'tier.name': 'The tier (the new one after an upgrade, the one at risk).',
   'tier.next_name': 'The next tier up; null at the top.',
   'tier.progress_percent': 'How far towards the next tier, 0 to 100.',
@@ -28,7 +29,7 @@ export const VARIABLE_DESCRIPTIONS: Record<string, string> = {
   'reward.expires_on': 'Valid until (YYYY-MM-DD); may be empty.',
   'referral.friend_name': 'The friend who joined (first name); may be empty.',
   'referral.points': 'Points the member earned for the referral; may be empty.',
-  'referral.link': "The member's personal referral link.",
+  'referral.link': "The member's personal referral link; may be empty (the program has no share link set).",
   'referral.code': "The member's referral code.",
   'survey.link': "The member's personal link to the survey.",
   'survey.name': 'The survey; may be empty.',
@@ -46,7 +47,7 @@ const OFFER = ['offer.points', 'offer.reward_name', 'offer.code'];
 
 const OWN: Record<TriggerName, string[]> = {
   birthday: ['points.balance', ...OFFER],
-  anniversary: ['points.balance', ...OFFER],
+  anniversary: ['anniversary.years', 'points.balance', ...OFFER],
   points_expiring: ['points.balance', 'points.expiring', 'points.expiring_on'],
   tier_upgraded: ['tier.name', 'tier.next_name', 'tier.progress_percent', 'tier.remaining', 'points.balance'],
   tier_at_risk: ['tier.name', 'tier.keep_remaining', 'tier.keep_by', 'points.balance'],
@@ -123,7 +124,7 @@ export function sampleVariables(trigger: TriggerName, locale: Locale): TemplateV
     case 'birthday':
       return { ...v, points: { balance: 1_340 }, offer: { points: 200, reward_name: w.reward, code: 'BDAY-7K2Q' } };
     case 'anniversary':
-      return { ...v, points: { balance: 2_480 }, offer: { points: 100, reward_name: null, code: null } };
+      return { ...v, anniversary: { years: 3 }, points: { balance: 2_480 }, offer: { points: 100, reward_name: null, code: null } };
     case 'points_expiring':
       return { ...v, points: { balance: 1_340, expiring: 250, expiring_on: '2027-03-12' } };
     case 'tier_upgraded':

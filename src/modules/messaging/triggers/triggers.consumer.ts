@@ -20,6 +20,7 @@ import type { TenantsService } from '../../tenants/tenants.service.js';
 import type { TiersService } from '../../tiers/tiers.service.js';
 import type { VouchersService } from '../../vouchers/vouchers.service.js';
 import type { ProgramsService } from '../../programs/programs.service.js';
+import type { ReferralsService } from '../../referrals/referrals.service.js';
 import type { Locale, MemberTrigger } from '../messaging.types.js';
 import { formatFigure, localDate } from './triggers.format.js';
 import type { TriggersService } from './triggers.service.js';
@@ -30,18 +31,25 @@ export interface TriggerConsumerDeps {
   members: Pick<MembersService, 'find'>;
   tenants: Pick<TenantsService, 'getTenant'>;
   programs: Pick<ProgramsService, 'get'>;
-  tiers: Pick<TiersService, 'memberTier'>;
+  tiers: Pick<TiersService, 'memberTier' | 'getTier'>;
   rewards: Pick<RewardsService, 'get' | 'getRedemption'>;
   vouchers: Pick<VouchersService, 'get'>;
   surveys: Pick<SurveysService, 'getInvitation' | 'get'>;
   cases: Pick<CasesService, 'replyOf' | 'replyDelivered'>;
+  referrals: Pick<ReferralsService, 'codeOf'>;
   now: () => Date;
 }
 
 export const TRIGGER_EVENT_TYPES = [
   'tier.upgraded', 'reward.redeemed', 'voucher.issued', 'survey.invited', 'case.replied', 'referral.converted',
-  'message.sent', 'message.failed', 'message.bounced',
+  'message.sent', 'message.failed', 'message.bounced', 'message.suppressed',
 ] as const;
+
+/** What a reward or voucher is called in a message when it has no name of its own, per language. */
+const FALLBACK_NAMES: Record<'voucher' | 'reward', Record<Locale, string>> = {
+  voucher: { en: 'Voucher', bg: 'Ваучер', ru: 'Ваучер', ro: 'Voucher', pl: 'Bon' },
+  reward: { en: 'Reward', bg: 'Награда', ru: 'Награда', ro: 'Recompensă', pl: 'Nagroda' },
+};
 
 /**
  * Member-facing event triggers react only to events that happened within this window before the dispatch: an
@@ -49,7 +57,7 @@ export const TRIGGER_EVENT_TYPES = [
  * redemptions, and telling members today about them would be wrong. Message outcomes are always handled.
  */
 export const EVENT_TRIGGER_MAX_AGE_MS = 48 * 3600_000;
-const ALWAYS_HANDLED = new Set(['message.sent', 'message.failed', 'message.bounced']);
+const ALWAYS_HANDLED = new Set(['message.sent', 'message.failed', 'message.bounced', 'message.suppressed']);
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
 
@@ -65,6 +73,8 @@ export function triggersConsumer(deps: TriggerConsumerDeps): OutboxConsumer {
     'message.sent': (tx, t, e) => messageOutcome(tx, t, e, 'sent'),
     'message.failed': (tx, t, e) => messageOutcome(tx, t, e, 'failed'),
     'message.bounced': (tx, t, e) => messageOutcome(tx, t, e, 'failed'),
+    // Not sent (no consent, suppressed address, no address, member erased or blocked): the reply will never arrive.
+    'message.suppressed': (tx, t, e) => messageOutcome(tx, t, e, 'failed'),
   };
 
   /** The trigger's settings when it is on; null when off. */
@@ -82,16 +92,20 @@ export function triggersConsumer(deps: TriggerConsumerDeps): OutboxConsumer {
   async function tierUpgraded(tx: Tx, tenantId: string, e: StoredEvent): Promise<void> {
     const cfg = await on(tx, tenantId, 'tier_upgraded');
     const member = cfg && await memberOf(tx, tenantId, str(e.payload.member_id) ?? e.member_id);
-    if (!cfg || !member) return;
+    const toId = str(e.payload.to_tier_id);
+    if (!cfg || !member || !toId) return;
+    // The tier the event moved the member to (they may have moved again before it was dispatched).
+    const to = await deps.tiers.getTier(tx, tenantId, toId).catch(() => null);
+    if (!to) return;
     const view = await deps.tiers.memberTier(tx, tenantId, member.id);
-    if (!view.tier) return;
     const program = await deps.programs.get(tx, tenantId);
-    const next = view.progress.next;
+    // The way on from there, only while the member is still on it (progress is the current tier's).
+    const next = view.tier?.id === to.id ? view.progress.next : null;
     await deps.triggers.send(tx, tenantId, cfg, {
       memberId: member.id, dedupeKey: `event:${e.id}`,
       variables: {
         tier: {
-          name: view.tier.names[member.locale] ?? view.tier.name,
+          name: to.names[member.locale] ?? to.name,
           next_name: next?.tier?.name ?? null,
           remaining: next ? formatFigure(view.metric, next.remaining, member.locale, program.currency) : null,
           progress_percent: next && next.threshold > 0 ? Math.min(100, Math.floor((view.figure / next.threshold) * 100)) : null,
@@ -100,7 +114,7 @@ export function triggersConsumer(deps: TriggerConsumerDeps): OutboxConsumer {
     }, member);
   }
 
-  async function rewardMessage(tx: Tx, tenantId: string, e: StoredEvent, memberId: string | null, reward: { rewardId: string | null; code: string | null; expiresAt: Date | null; fallbackName: string }) {
+  async function rewardMessage(tx: Tx, tenantId: string, e: StoredEvent, memberId: string | null, reward: { rewardId: string | null; code: string | null; expiresAt: Date | null; fallback: keyof typeof FALLBACK_NAMES }) {
     const cfg = await on(tx, tenantId, 'reward_issued');
     const member = cfg && await memberOf(tx, tenantId, memberId);
     if (!cfg || !member) return;
@@ -110,7 +124,7 @@ export function triggersConsumer(deps: TriggerConsumerDeps): OutboxConsumer {
       memberId: member.id, dedupeKey: `event:${e.id}`,
       variables: {
         reward: {
-          name: name ? name[member.locale] ?? name.en ?? reward.fallbackName : reward.fallbackName,
+          name: (name && (name[member.locale] ?? name.en ?? Object.values(name).find(Boolean))) || FALLBACK_NAMES[reward.fallback][member.locale],
           code: reward.code,
           expires_on: reward.expiresAt ? localDate(reward.expiresAt, member.time_zone ?? tenant?.time_zone ?? 'UTC') : null,
         },
@@ -124,7 +138,7 @@ export function triggersConsumer(deps: TriggerConsumerDeps): OutboxConsumer {
     if (source?.type === 'system' && source.id && isUuid(source.id) && (await store.getMessage(tx, tenantId, source.id))) return;
     const rr = await deps.rewards.getRedemption(tx, tenantId, String(e.payload.reward_redemption_id ?? e.aggregate_id));
     const voucher = rr.voucher ? await deps.vouchers.get(tx, tenantId, rr.voucher.id) : null;
-    await rewardMessage(tx, tenantId, e, rr.member_id, { rewardId: rr.reward_id, code: voucher?.code ?? null, expiresAt: voucher?.expires_at ?? null, fallbackName: 'Reward' });
+    await rewardMessage(tx, tenantId, e, rr.member_id, { rewardId: rr.reward_id, code: voucher?.code ?? null, expiresAt: voucher?.expires_at ?? null, fallback: 'reward' });
   }
 
   async function voucherIssued(tx: Tx, tenantId: string, e: StoredEvent): Promise<void> {
@@ -133,7 +147,7 @@ export function triggersConsumer(deps: TriggerConsumerDeps): OutboxConsumer {
     const memberId = str(e.payload.member_id);
     if (!memberId) return;
     const v = await deps.vouchers.get(tx, tenantId, String(e.payload.voucher_id ?? e.aggregate_id));
-    await rewardMessage(tx, tenantId, e, memberId, { rewardId: null, code: v.code, expiresAt: v.expires_at, fallbackName: 'Voucher' });
+    await rewardMessage(tx, tenantId, e, memberId, { rewardId: null, code: v.code, expiresAt: v.expires_at, fallback: 'voucher' });
   }
 
   async function surveyInvited(tx: Tx, tenantId: string, e: StoredEvent): Promise<void> {
@@ -148,23 +162,33 @@ export function triggersConsumer(deps: TriggerConsumerDeps): OutboxConsumer {
     await deps.triggers.send(tx, tenantId, cfg, { memberId: member.id, dedupeKey: `event:${e.id}`, variables: { survey: { link: inv.url, name: survey.name } } }, member);
   }
 
+  /**
+   * A case reply is stored `pending` until its message's outcome: every way it can end without a message (the trigger
+   * off, the member blocked or erased, no address, anonymous feedback that left none) marks it `failed` at once.
+   */
   async function caseReplied(tx: Tx, tenantId: string, e: StoredEvent): Promise<void> {
-    const cfg = await on(tx, tenantId, 'case_reply');
     const entryId = str(e.payload.entry_id);
-    if (!cfg || !entryId) return;
+    if (!entryId) return;
+    const failed = async () => { await deps.cases.replyDelivered(tx, tenantId, entryId, 'failed'); };
     const found = await deps.cases.replyOf(tx, tenantId, entryId);
     if (!found || !found.entry.body) return;
+    const cfg = await on(tx, tenantId, 'case_reply');
+    if (!cfg) return failed();
     const variables = { case: { reply: found.entry.body, reference: found.case.id } };
     if (found.case.member_id) {
       const member = await memberOf(tx, tenantId, found.case.member_id);
-      if (!member) return;
-      await deps.triggers.send(tx, tenantId, cfg, { memberId: member.id, dedupeKey: `reply:${entryId}`, variables }, member);
+      const address = member && (cfg.channel === 'email' ? member.email : cfg.channel === 'sms' ? member.phone : member.id);
+      if (!member || !address) return failed();
+      const res = await deps.triggers.send(tx, tenantId, cfg, { memberId: member.id, dedupeKey: `reply:${entryId}`, variables }, member);
+      if (!res) return failed();
     } else if (found.case.contact_email) {
       // Anonymous feedback: the reply goes to the address it left, by email, in the tenant's language.
       const tenant = await deps.tenants.getTenant(tx, tenantId);
       await deps.triggers.send(tx, tenantId, { ...cfg, channel: 'email' }, {
         memberId: null, to: { address: found.case.contact_email, locale: (tenant?.default_locale ?? 'en') as Locale }, dedupeKey: `reply:${entryId}`, variables,
       });
+    } else {
+      return failed();
     }
   }
 
@@ -175,9 +199,13 @@ export function triggersConsumer(deps: TriggerConsumerDeps): OutboxConsumer {
     const friendId = str(e.payload.referee_id);
     const friend = friendId ? await deps.members.find(tx, tenantId, { id: friendId }) : null;
     const reward = e.payload.referrer_reward as { points?: number } | null;
+    // The referrer's code was made when they shared it; a read, so a message never makes one.
+    const own = await deps.referrals.codeOf(tx, tenantId, referrer.id);
     await deps.triggers.send(tx, tenantId, cfg, {
       memberId: referrer.id, dedupeKey: `event:${e.id}`,
-      variables: { referral: { friend_name: friend && friend.status !== 'erased' ? friend.first_name : null, points: reward?.points || null } },
+      variables: {
+        referral: { friend_name: friend && friend.status !== 'erased' ? friend.first_name : null, points: reward?.points || null, code: own?.code ?? null, link: own?.link ?? null },
+      },
     }, referrer);
   }
 
@@ -195,7 +223,12 @@ export function triggersConsumer(deps: TriggerConsumerDeps): OutboxConsumer {
     async handle(tx, tenantId, events) {
       const oldest = deps.now().getTime() - EVENT_TRIGGER_MAX_AGE_MS;
       for (const e of events) {
-        if (!ALWAYS_HANDLED.has(e.type) && e.occurred_at.getTime() < oldest) continue;
+        if (!ALWAYS_HANDLED.has(e.type) && e.occurred_at.getTime() < oldest) {
+          // A reply too old to send now is still not left pending.
+          const entryId = e.type === 'case.replied' ? str(e.payload.entry_id) : null;
+          if (entryId) await deps.cases.replyDelivered(tx, tenantId, entryId, 'failed');
+          continue;
+        }
         await handlers[e.type]?.(tx, tenantId, e);
       }
     },

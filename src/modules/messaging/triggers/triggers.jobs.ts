@@ -14,6 +14,10 @@ export function defineTriggerJobs(jobs: Jobs, deps: { db: Db; triggers: Triggers
     name: 'messages.triggers',
     description: 'Queue the scheduled trigger messages that are due: birthdays and enrolment anniversaries (local day, from send_hour), points expiring, tiers at risk, win-back with its control group.',
     schedule: '10 * * * *',
+    // A big tenant's run may take longer than the default hour: expiring it would start a second run beside the first
+    // (and a retry a third). A failed run is not retried: the next hourly run finds what it left (idempotent keys).
+    expireInSeconds: 6 * 3600,
+    retryLimit: 0,
     handler: async (data, ctx) => {
       const sent: Record<string, number> = {};
       const n = await eachTenant('messages.triggers', data, ctx, tenants, async (tenantId) => {

@@ -18,7 +18,7 @@ import { fromLocal, toLocal } from '../../programs/programs.policy.js';
 import type { ProgramsService } from '../../programs/programs.service.js';
 import { giveOrReport, type GiveGift } from '../../rewards/rewards.gift.js';
 import type { RewardsService } from '../../rewards/rewards.service.js';
-import type { TenantsService } from '../../tenants/tenants.service.js';
+import type { TenantRow, TenantsService } from '../../tenants/tenants.service.js';
 import type { TiersService } from '../../tiers/tiers.service.js';
 import type { TransactionsService } from '../../transactions/transactions.service.js';
 import type { MessagingService } from '../messaging.service.js';
@@ -33,10 +33,13 @@ const DAY_MS = 86_400_000;
 /** Members per page of a scheduled scan. */
 const PAGE = 1000;
 
+/** The triggers whose templates may show `points.balance` (templates.variables.ts): it is filled when they are sent. */
+const BALANCE_TRIGGERS: ReadonlySet<MemberTrigger> = new Set<MemberTrigger>(['birthday', 'anniversary', 'points_expiring', 'tier_upgraded', 'tier_at_risk', 'referral_converted', 'win_back']);
+
 export interface TriggersDeps {
   clock: Clock;
   messaging: Pick<MessagingService, 'enqueue'>;
-  members: Pick<MembersService, 'find' | 'celebrating'>;
+  members: Pick<MembersService, 'find' | 'get' | 'celebrating'>;
   tenants: Pick<TenantsService, 'getTenant'>;
   programs: Pick<ProgramsService, 'get'>;
   ledger: Pick<Ledger, 'open' | 'balance' | 'expiringByMember'>;
@@ -142,17 +145,37 @@ export class TriggersService {
 
   /**
    * Enqueues one trigger's message for an active member (blocked and erased members get none), with the trigger's
-   * channel; when the message is new and the trigger has an offer (and the member is not held out), gives it in the
-   * same transaction and records what it gave on the message. Null when the member is not active.
+   * channel and, for the triggers that show it, the member's points balance; when the message is new and the trigger
+   * has an offer (and the member is not held out), gives it in the same transaction and records what it gave on the
+   * message. Null when the member is not active. `member` and `tenant`: rows the caller has already read.
    */
-  async send(tx: Tx, tenantId: string, cfg: TriggerConfig, req: Omit<MessageRequest, 'trigger' | 'channel'>, member?: MemberRow | null): Promise<EnqueueResult | null> {
+  async send(tx: Tx, tenantId: string, cfg: TriggerConfig, req: Omit<MessageRequest, 'trigger' | 'channel'>, member?: MemberRow | null, tenant?: TenantRow | null): Promise<EnqueueResult | null> {
     if (req.memberId) {
       member ??= await this.deps.members.find(tx, tenantId, { id: req.memberId });
       if (!member || member.status !== 'active') return null;
     }
-    const res = await this.deps.messaging.enqueue(tx, tenantId, { ...req, trigger: cfg.trigger, channel: cfg.channel });
-    if (res.created && cfg.offer && !req.control && req.memberId && member) await this.giveOffer(tx, tenantId, cfg.trigger, cfg.offer, res.id, member);
+    let variables = req.variables;
+    if (member && BALANCE_TRIGGERS.has(cfg.trigger) && variables.points?.balance === undefined) {
+      const balance = await this.deps.ledger.balance(tx, tenantId, member.id);
+      variables = { ...variables, points: { ...variables.points, balance: balance.available } };
+    }
+    const res = await this.deps.messaging.enqueue(tx, tenantId, { ...req, variables, trigger: cfg.trigger, channel: cfg.channel }, { member, tenant });
+    if (res.created && cfg.offer && !req.control && member && (await this.reachable(tx, tenantId, cfg, member))) {
+      await this.giveOffer(tx, tenantId, cfg.trigger, cfg.offer, res.id, member);
+    }
     return res;
+  }
+
+  /**
+   * Whether the member can hear of an offer now: consent for the trigger's channel (every offer trigger is marketing)
+   * and an address on it (push needs none: the provider knows the member). A gift nobody is told about still costs,
+   * so without them the message is recorded all the same (the sender suppresses it) and no offer is given.
+   */
+  private async reachable(tx: Tx, tenantId: string, cfg: TriggerConfig, member: MemberRow): Promise<boolean> {
+    const address = cfg.channel === 'email' ? member.email : cfg.channel === 'sms' ? member.phone : member.id;
+    if (!address) return false;
+    if (cfg.category !== 'marketing') return true;
+    return (await this.deps.members.get(tx, tenantId, member.id)).consent[cfg.channel]?.granted === true;
   }
 
   private async giveOffer(tx: Tx, tenantId: string, trigger: MemberTrigger, offer: Offer, messageId: string, member: MemberRow): Promise<void> {
@@ -166,9 +189,11 @@ export class TriggersService {
       const reward = await this.deps.rewards.get(tx, tenantId, offer.reward_id);
       rewardName = reward.name[member.locale] ?? reward.name.en ?? null;
     }
+    // The balance the message shows includes the points just given.
+    const balance = result.points ? (await this.deps.ledger.balance(tx, tenantId, member.id)).available : null;
     await store.setOffer(tx, tenantId, messageId, { ...offer, result }, {
       points: result.points || null, reward_name: rewardName, code: result.voucher_code,
-    });
+    }, balance);
   }
 
   // ── Scheduled triggers (the messages.triggers job) ──────────────────────────
@@ -179,15 +204,15 @@ export class TriggersService {
     if (!tenant) return {};
     const out: Record<string, number> = {};
     const birthday = await this.config(db, tenantId, 'birthday');
-    if (birthday.enabled) out.birthday = await this.celebrations(db, tenantId, birthday, tenant.time_zone);
+    if (birthday.enabled) out.birthday = await this.celebrations(db, tenantId, birthday, tenant);
     const anniversary = await this.config(db, tenantId, 'anniversary');
-    if (anniversary.enabled) out.anniversary = await this.celebrations(db, tenantId, anniversary, tenant.time_zone);
+    if (anniversary.enabled) out.anniversary = await this.celebrations(db, tenantId, anniversary, tenant);
     const expiring = await this.config(db, tenantId, 'points_expiring');
-    if (expiring.enabled) out.points_expiring = await this.pointsExpiring(db, tenantId, expiring, tenant.time_zone);
+    if (expiring.enabled) out.points_expiring = await this.pointsExpiring(db, tenantId, expiring, tenant);
     const atRisk = await this.config(db, tenantId, 'tier_at_risk');
-    if (atRisk.enabled) out.tier_at_risk = await this.tierAtRisk(db, tenantId, atRisk, tenant.time_zone);
+    if (atRisk.enabled) out.tier_at_risk = await this.tierAtRisk(db, tenantId, atRisk, tenant);
     const winBack = await this.config(db, tenantId, 'win_back');
-    if (winBack.enabled) out.win_back = await this.winBack(db, tenantId, winBack);
+    if (winBack.enabled) out.win_back = await this.winBack(db, tenantId, winBack, tenant);
     return out;
   }
 
@@ -195,8 +220,9 @@ export class TriggersService {
    * Birthday or enrolment anniversary: members whose day it is in their own time zone, once their local send_hour has
    * come (a run later that day still finds them; a day with no run at all is not made up). One per member and local year.
    */
-  private async celebrations(db: Db, tenantId: string, cfg: TriggerConfig<'birthday' | 'anniversary'>, tz: string): Promise<number> {
+  private async celebrations(db: Db, tenantId: string, cfg: TriggerConfig<'birthday' | 'anniversary'>, tenant: TenantRow): Promise<number> {
     const kind = cfg.trigger;
+    const tz = tenant.time_zone;
     let sent = 0;
     let after: string | null = null;
     for (;;) {
@@ -208,7 +234,7 @@ export class TriggersService {
       for (const r of rows) {
         if (done.has(key(r))) continue;
         const variables: Partial<TemplateVariables> = kind === 'anniversary' ? { anniversary: { years: r.years } } : {};
-        const res = await db.tx((tx) => this.send(tx, tenantId, cfg, { memberId: r.member_id, dedupeKey: key(r), variables }));
+        const res = await db.tx((tx) => this.send(tx, tenantId, cfg, { memberId: r.member_id, dedupeKey: key(r), variables }, undefined, tenant));
         if (res?.created) sent++;
       }
       if (rows.length < PAGE) break;
@@ -217,34 +243,43 @@ export class TriggersService {
   }
 
   /**
-   * Points expiring: members with active points whose lots expire within days_before days; the message names their
-   * sum and the earliest date. One per member and earliest expiry date (the tenant's calendar), sent from send_hour.
+   * Points expiring: members with active points in lots that expire within days_before days. The message names the
+   * points of the lots expiring on the earliest of those dates (the member's calendar) and that date, so what it says
+   * is exactly true. One per member and earliest expiry date (the tenant's calendar), sent from send_hour, and none to
+   * a member who had one within days_before days: lots expiring a few days apart (a frequent buyer's) would otherwise
+   * send a new email every few days.
    */
-  private async pointsExpiring(db: Db, tenantId: string, cfg: TriggerConfig<'points_expiring'>, tz: string): Promise<number> {
-    let sent = 0;
-    let after: string | null = null;
+  private async pointsExpiring(db: Db, tenantId: string, cfg: TriggerConfig<'points_expiring'>, tenant: TenantRow): Promise<number> {
+    const tz = tenant.time_zone;
     const now = this.deps.clock.now();
-    for (;;) {
-      const rows = await this.deps.ledger.expiringByMember(db, tenantId, now, new Date(now.getTime() + cfg.settings.days_before * DAY_MS), after, PAGE);
-      if (rows.length === 0) break;
-      after = rows[rows.length - 1]!.member_id;
-      const key = (r: (typeof rows)[number]) => `points_expiring:${r.member_id}:${localDate(r.earliest, tz)}`;
-      const done = await store.existingKeys(db, tenantId, 'points_expiring', rows.map(key));
-      for (const r of rows) {
-        if (done.has(key(r))) continue;
+    const window = cfg.settings.days_before * DAY_MS;
+    const until = new Date(now.getTime() + window);
+    // One read of the window for the whole run; a day beyond it so that lots expiring later on the earliest date count.
+    const rows = (await this.deps.ledger.expiringByMember(db, tenantId, now, new Date(until.getTime() + DAY_MS)))
+      .filter((r) => r.lots[0]!.expires_at <= until);
+    const since = new Date(now.getTime() - window);
+    let sent = 0;
+    for (let i = 0; i < rows.length; i += PAGE) {
+      const page = rows.slice(i, i + PAGE);
+      const key = (r: (typeof rows)[number]) => `points_expiring:${r.member_id}:${localDate(r.lots[0]!.expires_at, tz)}`;
+      const done = await store.existingKeys(db, tenantId, 'points_expiring', page.map(key));
+      const recent = await store.messagedSince(db, tenantId, 'points_expiring', page.map((r) => r.member_id), since);
+      for (const r of page) {
+        if (done.has(key(r)) || recent.has(r.member_id)) continue;
         const res = await db.tx(async (tx) => {
           const member = await this.deps.members.find(tx, tenantId, { id: r.member_id });
           if (!member) return null;
           const mtz = member.time_zone ?? tz;
+          const day = localDate(r.lots[0]!.expires_at, mtz);
+          const points = r.lots.filter((l) => localDate(l.expires_at, mtz) === day).reduce((sum, l) => sum + l.points, 0);
           const balance = await this.deps.ledger.balance(tx, tenantId, r.member_id);
           return this.send(tx, tenantId, cfg, {
             memberId: r.member_id, dedupeKey: key(r), sendAfter: this.sendHour(now, mtz, cfg.settings.send_hour),
-            variables: { points: { balance: balance.available, expiring: r.points, expiring_on: localDate(r.earliest, mtz) } },
-          }, member);
+            variables: { points: { balance: balance.available, expiring: points, expiring_on: day } },
+          }, member, tenant);
         });
         if (res?.created) sent++;
       }
-      if (rows.length < PAGE) break;
     }
     return sent;
   }
@@ -254,15 +289,17 @@ export class TriggersService {
    * enough to keep it (the tiers module's keep progress: what is left, by the evaluation date). One per member and
    * evaluation date.
    */
-  private async tierAtRisk(db: Db, tenantId: string, cfg: TriggerConfig<'tier_at_risk'>, tz: string): Promise<number> {
+  private async tierAtRisk(db: Db, tenantId: string, cfg: TriggerConfig<'tier_at_risk'>, tenant: TenantRow): Promise<number> {
+    const tz = tenant.time_zone;
     let sent = 0;
-    let after: string | null = null;
+    let after: { at: Date; memberId: string } | null = null;
     const now = this.deps.clock.now();
     const program = await this.deps.programs.get(db, tenantId);
     for (;;) {
       const rows = await this.deps.tiers.evaluationsBetween(db, tenantId, now, new Date(now.getTime() + cfg.settings.days_before * DAY_MS), after, PAGE);
       if (rows.length === 0) break;
-      after = rows[rows.length - 1]!.member_id;
+      const last = rows[rows.length - 1]!;
+      after = { at: last.next_evaluation_at, memberId: last.member_id };
       const key = (r: (typeof rows)[number]) => `tier_at_risk:${r.member_id}:${localDate(r.next_evaluation_at, tz)}`;
       const done = await store.existingKeys(db, tenantId, 'tier_at_risk', rows.map(key));
       for (const r of rows) {
@@ -283,7 +320,7 @@ export class TriggersService {
                 keep_by: localDate(new Date(keep.by), mtz),
               },
             },
-          }, member);
+          }, member, tenant);
         });
         if (res?.created) sent++;
       }
@@ -298,7 +335,7 @@ export class TriggersService {
    * by a hash of the member and the period (deterministic: a rerun draws the same), are recorded as `control` and get
    * neither message nor offer; the others get the offer and the message. One per member and period.
    */
-  private async winBack(db: Db, tenantId: string, cfg: TriggerConfig<'win_back'>): Promise<number> {
+  private async winBack(db: Db, tenantId: string, cfg: TriggerConfig<'win_back'>, tenant: TenantRow): Promise<number> {
     const s: TimingSettings['win_back'] = cfg.settings;
     const now = this.deps.clock.now();
     const period = winBackPeriod(now, s.repeat_after_days);
@@ -317,7 +354,7 @@ export class TriggersService {
         const control = winBackDraw(period, id) < s.control_percent / 100;
         const res = await db.tx((tx) => this.send(tx, tenantId, cfg, {
           memberId: id, dedupeKey: `win_back:${id}:${period}`, control, variables: {},
-        }));
+        }, undefined, tenant));
         if (res?.created) sent++;
       }
       if (ids.length < PAGE) break;
@@ -344,12 +381,14 @@ export class TriggersService {
     if (to <= from) throw errors.field('to', 'must be after from');
     const program = await this.deps.programs.get(q, tenantId);
     const messages = await store.winBackMessages(q, tenantId, from, to);
-    // A member given two win-backs in the range counts twice, each with their own window: rounds hold each member once.
+    // A member given two win-backs in the range counts twice, each with their own window: rounds hold each member
+    // once (a member's k-th message goes to round k), since qualifyingSpend answers one window per member.
     const rounds: Array<typeof messages> = [];
+    const seen = new Map<string, number>();
     for (const m of messages) {
-      const round = rounds.find((r) => !r.some((x) => x.member_id === m.member_id));
-      if (round) round.push(m);
-      else rounds.push([m]);
+      const k = seen.get(m.member_id) ?? 0;
+      seen.set(m.member_id, k + 1);
+      (rounds[k] ??= []).push(m);
     }
     const treated = { bought: [] as number[], revenue: [] as number[] };
     const control = { bought: [] as number[], revenue: [] as number[] };

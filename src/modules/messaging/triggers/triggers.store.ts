@@ -71,11 +71,17 @@ export async function getMessage(q: Queryable, tenantId: string, id: string): Pr
   return res.rows[0] ?? null;
 }
 
-/** Records what the offer gave, on the message it came with (in the transaction that enqueued it). */
-export async function setOffer(q: Queryable, tenantId: string, id: string, offer: Record<string, unknown>, variablesOffer: Record<string, unknown>): Promise<void> {
+/**
+ * Records what the offer gave, on the message it came with (in the transaction that enqueued it); `balance`, when
+ * points were given, is the member's balance with them (the message's points.balance).
+ */
+export async function setOffer(q: Queryable, tenantId: string, id: string, offer: Record<string, unknown>, variablesOffer: Record<string, unknown>, balance: number | null = null): Promise<void> {
   await q.query(
-    `UPDATE messages SET offer = $3, variables = jsonb_set(variables, '{offer}', $4::jsonb) WHERE tenant_id = $1 AND id = $2`,
-    [tenantId, id, JSON.stringify(offer), JSON.stringify(variablesOffer)],
+    `UPDATE messages SET offer = $3,
+            variables = CASE WHEN $5::bigint IS NULL THEN jsonb_set(variables, '{offer}', $4::jsonb)
+                        ELSE jsonb_set(jsonb_set(variables, '{offer}', $4::jsonb), '{points}', coalesce(variables->'points', '{}'::jsonb) || jsonb_build_object('balance', $5::bigint)) END
+      WHERE tenant_id = $1 AND id = $2`,
+    [tenantId, id, JSON.stringify(offer), JSON.stringify(variablesOffer), balance],
   );
 }
 

@@ -113,13 +113,22 @@ describe('trigger settings', () => {
   });
 });
 
+describe('the messages.triggers job', () => {
+  test('a slow run is not expired and started again beside itself, and a failed one waits for the next hour', async () => {
+    const { defineTriggerJobs } = await import('./triggers.jobs.js');
+    const defs: Array<{ name: string; schedule?: string; expireInSeconds?: number; retryLimit?: number }> = [];
+    defineTriggerJobs({ define: (d: (typeof defs)[number]) => defs.push(d) } as never, { db: app.patron.db, triggers: {} as never, tenants: {} as never });
+    assert.deepEqual(defs.map((d) => [d.name, d.schedule, d.expireInSeconds, d.retryLimit]), [['messages.triggers', '10 * * * *', 6 * 3600, 0]]);
+  });
+});
+
 describe('birthday and anniversary', () => {
   test('on the local day once send_hour has come, once a year across reruns and two processes at once, the bonus given once', async () => {
     at('2031-06-15T05:00:00Z');
     const t = await tenant({ time_zone: 'Europe/Sofia' });
     await setTrigger(t, 'birthday', { enabled: true, offer: { points: 100 } });
-    const ana = await member(t, { birth_date: '1990-06-15' });
-    const notToday = await member(t, { birth_date: '1990-06-16' });
+    const ana = await member(t, { birth_date: '1990-06-15', consent: { email: true } });
+    const notToday = await member(t, { birth_date: '1990-06-16', consent: { email: true } });
 
     // 08:00 in Sofia: not yet.
     assert.equal((await runJob(t)).birthday, 0);
@@ -142,6 +151,7 @@ describe('birthday and anniversary', () => {
     assert.equal(m.offer.points, 100);
     assert.equal(m.offer.result.points, 100);
     assert.deepEqual(m.variables.offer, { points: 100, reward_name: null, code: null });
+    assert.deepEqual(m.variables.points, { balance: 100 }, 'the balance with the bonus just given');
     assert.equal(m.variables.member.first_name, 'Ana');
     assert.equal(await available(t, ana), 100, 'the bonus is given exactly once');
     assert.equal(await available(t, notToday), 0);
@@ -206,7 +216,7 @@ describe('birthday and anniversary', () => {
     assert.equal((await runJob(t)).anniversary, 1);
     assert.equal((await runJob(t)).anniversary, 0);
     const [m] = await messages(t, 'anniversary');
-    assert.deepEqual([m!.member_id, m!.dedupe_key, m!.variables.anniversary], [old, `anniversary:${old}:2031`, { years: 2 }]);
+    assert.deepEqual([m!.member_id, m!.dedupe_key, m!.variables.anniversary, m!.variables.points], [old, `anniversary:${old}:2031`, { years: 2 }, { balance: 0 }]);
   });
 
   test('a disabled trigger enqueues nothing', async () => {
@@ -221,7 +231,7 @@ describe('birthday and anniversary', () => {
 });
 
 describe('points expiring and tier at risk', () => {
-  test('points expiring within N days: the sum and the earliest date, once per expiry date', async () => {
+  test('points expiring: the lots of the earliest date and that date; no new message within days_before (a frequent buyer)', async () => {
     at('2031-01-10T12:00:00Z');
     const t = await tenant();
     const ana = await member(t);
@@ -229,8 +239,10 @@ describe('points expiring and tier at risk', () => {
       const res = await t.api('POST', `/v1/members/${ana}/adjustments`, { body: { points, reason: 'test', expires_at } });
       assert.equal(res.status, 201, res.text);
     };
-    await adjust(300, '2031-07-08T12:00:00Z');
-    await adjust(200, '2031-07-10T12:00:00Z');
+    await adjust(300, '2031-07-08T08:00:00Z');
+    await adjust(200, '2031-07-08T18:00:00Z');
+    await adjust(100, '2031-07-10T12:00:00Z');
+    await adjust(40, '2031-07-20T12:00:00Z');
     await adjust(50, '2031-12-01T12:00:00Z');
     // 14 days before 8 July: nothing yet on 23 June.
     at('2031-06-23T12:00:00Z');
@@ -241,16 +253,20 @@ describe('points expiring and tier at risk', () => {
     const [m] = await messages(t, 'points_expiring');
     assert.equal(m!.category, 'transactional');
     assert.equal(m!.dedupe_key, `points_expiring:${ana}:2031-07-08`);
-    // Both lots within 14 days (the December one is months away); sent from 09:00 in the member's (the tenant's) zone.
-    assert.deepEqual(m!.variables.points, { balance: 550, expiring: 500, expiring_on: '2031-07-08' });
+    // "500 points expire on 8 July": the two lots of that day, not the 100 of 10 July (also within 14 days).
+    assert.deepEqual(m!.variables.points, { balance: 690, expiring: 500, expiring_on: '2031-07-08' });
     assert.equal(m!.send_after.toISOString(), '2031-06-27T09:00:00.000Z');
-    // After the first lot expires, the next expiry date is a new message.
+    // The first lots expire; the next date (10 July) is within 14 days of the last message: nothing new yet.
     at('2031-07-09T12:00:00Z');
+    await app.patron.jobs.runNow('ledger.expire-points', { tenant_id: t.id });
+    assert.equal((await runJob(t)).points_expiring, 0);
+    // 14 days after the first message, the next earliest date makes one.
+    at('2031-07-11T07:00:00Z');
     await app.patron.jobs.runNow('ledger.expire-points', { tenant_id: t.id });
     assert.equal((await runJob(t)).points_expiring, 1);
     const last = (await messages(t, 'points_expiring'))[1]!;
-    assert.equal(last.dedupe_key, `points_expiring:${ana}:2031-07-10`);
-    assert.deepEqual(last.variables.points, { balance: 250, expiring: 200, expiring_on: '2031-07-10' });
+    assert.equal(last.dedupe_key, `points_expiring:${ana}:2031-07-20`);
+    assert.deepEqual(last.variables.points, { balance: 90, expiring: 40, expiring_on: '2031-07-20' });
   });
 
   test('an event older than 48 hours when it is dispatched (a replayed history, a long outage) tells nobody', async () => {
@@ -293,6 +309,7 @@ describe('points expiring and tier at risk', () => {
     const event = (await t.api('GET', '/v1/domain-events?type=tier.upgraded')).body.data[0];
     assert.equal(up[0]!.dedupe_key, `event:${event.id}`);
     assert.deepEqual(up[0]!.variables.tier, { name: 'Gold', next_name: 'Platinum', remaining: '€400.00', progress_percent: 20 });
+    assert.deepEqual(up[0]!.variables.points, { balance: await available(t, ana) });
 
     // The anniversary evaluation judges the 12 months before it: only the 40.00 of June counts towards 80.00.
     const view = (await t.api('GET', `/v1/members/${ana}/tier`)).body;
@@ -307,6 +324,7 @@ describe('points expiring and tier at risk', () => {
     const [risk] = await messages(t, 'tier_at_risk');
     assert.equal(risk!.dedupe_key, `tier_at_risk:${ana}:${by.toISOString().slice(0, 10)}`);
     assert.deepEqual(risk!.variables.tier, { name: 'Gold', keep_remaining: '€40.00', keep_by: by.toISOString().slice(0, 10) });
+    assert.deepEqual(risk!.variables.points, { balance: await available(t, ana) });
     // Spending enough to keep it leaves nothing to warn about.
     await purchase(t, { member_id: ana, total: 5000 });
     assert.equal((await t.api('GET', `/v1/members/${ana}/tier`)).body.progress.keep.remaining, 0);
@@ -314,6 +332,25 @@ describe('points expiring and tier at risk', () => {
 });
 
 describe('event triggers', () => {
+  test("tier upgraded names the event's tier, not the one the member has moved on to since", async () => {
+    at('2030-05-01T12:00:00Z');
+    const t = await tenant();
+    assert.equal((await t.api('PATCH', '/v1/tier-settings', { body: { metric: 'spend', window: 'rolling_months', window_months: 12, evaluation: 'anniversary' } })).status, 200);
+    for (const tier of [
+      { code: 'silver', name: 'Silver', rank: 1, entry_threshold: 0 },
+      { code: 'gold', name: 'Gold', names: { bg: 'Злато' }, rank: 2, entry_threshold: 10000 },
+      { code: 'platinum', name: 'Platinum', rank: 3, entry_threshold: 50000 },
+    ]) assert.equal((await t.api('POST', '/v1/tiers', { body: tier })).status, 201);
+    const ana = await member(t, { locale: 'bg' });
+    await purchase(t, { member_id: ana, total: 12000 });
+    await purchase(t, { member_id: ana, total: 40000 });
+    await dispatch(t);
+    const up = await messages(t, 'tier_upgraded');
+    assert.deepEqual(up.map((m) => m.variables.tier.name), ['Злато', 'Platinum']);
+    // Gold's way on is no longer the member's: no progress figures from the current tier in its message.
+    assert.deepEqual([up[0]!.variables.tier.next_name, up[0]!.variables.tier.remaining], [null, null]);
+  });
+
   test('reward and voucher issued: one message per reward (with the code), one for a voucher given by hand', async () => {
     at('2031-08-01T12:00:00Z');
     const t = await tenant();
@@ -330,6 +367,12 @@ describe('event triggers', () => {
     assert.equal(sent.length, 2);
     assert.deepEqual(sent[0]!.variables.reward, { name: 'Coffee', code: rr.body.voucher.code, expires_on: '2031-08-31' });
     assert.deepEqual([sent[1]!.variables.reward.name, sent[1]!.variables.reward.code], ['Voucher', byHand.body.code]);
+    // A voucher has no name of its own: the word for it in the member's language.
+    const boris = await member(t, { locale: 'bg' });
+    assert.equal((await t.api('POST', '/v1/vouchers', { body: { kind: 'fixed_amount', amount: 500, currency: 'EUR', member_id: boris } })).status, 201);
+    await dispatch(t);
+    const bg = (await messages(t, 'reward_issued')).find((m) => m.member_id === boris)!;
+    assert.equal(bg.variables.reward.name, 'Ваучер');
   });
 
   test('a birthday offer of a catalog reward is told in the birthday message only', async () => {
@@ -338,7 +381,7 @@ describe('event triggers', () => {
     const reward = await t.api('POST', '/v1/rewards', { body: { kind: 'free_product', name: { en: 'Cake' }, points: 1000, voucher: { sku: 'CAKE', valid_days: 14 } } });
     assert.equal(reward.status, 201, reward.text);
     await setTrigger(t, 'birthday', { enabled: true, offer: { reward_id: reward.body.id } });
-    const ana = await member(t, { birth_date: '1990-09-01' });
+    const ana = await member(t, { birth_date: '1990-09-01', consent: { email: true } });
     await runJob(t);
     await dispatch(t);
     const [m] = await messages(t, 'birthday');
@@ -402,12 +445,41 @@ describe('event triggers', () => {
     await dispatch(t);
     assert.equal(await stateOf(caseId, reply.body.id), 'sent');
     assert.equal(await stateOf(anon.body.case_id ?? anon.body.id, anonReply.body.id), 'failed');
+
+    // Never left pending: a reply whose message the sender suppressed, a member with no address, the trigger off.
+    const second = await t.api('POST', `/v1/cases/${caseId}/replies`, { body: { body: 'One more thing.' } });
+    assert.equal(second.status, 201, second.text);
+    const noMail = await member(t, { email: null });
+    const fb2 = await t.api('POST', '/v1/feedback', { body: { member_id: noMail, message: 'Where is my voucher?' } });
+    assert.equal(fb2.status, 201, fb2.text);
+    const case2 = fb2.body.case_id ?? fb2.body.id;
+    const noMailReply = await t.api('POST', `/v1/cases/${case2}/replies`, { body: { body: 'In the app.' } });
+    assert.equal(noMailReply.status, 201, noMailReply.text);
+    await dispatch(t);
+    assert.equal(await stateOf(case2, noMailReply.body.id), 'failed');
+    const secondMsg = (await messages(t, 'case_reply')).find((m) => m.dedupe_key === `reply:${second.body.id}`)!;
+    await app.patron.db.tx((tx) => emit(tx, { tenantId: t.id, type: 'message.suppressed', aggregateType: 'message', aggregateId: secondMsg.id, memberId: ana, payload: { message_id: secondMsg.id, trigger: 'case_reply', reason: 'address_suppressed' }, occurredAt: app.clock.now() }));
+    await dispatch(t);
+    assert.equal(await stateOf(caseId, second.body.id), 'failed');
+    await setTrigger(t, 'case_reply', { enabled: false });
+    const third = await t.api('POST', `/v1/cases/${caseId}/replies`, { body: { body: 'And a last one.' } });
+    assert.equal(third.status, 201, third.text);
+    await dispatch(t);
+    assert.equal(await stateOf(caseId, third.body.id), 'failed');
+    // Dispatched more than 48 hours late (an outage): not sent, and not left pending either.
+    await setTrigger(t, 'case_reply', { enabled: true });
+    const late = await t.api('POST', `/v1/cases/${caseId}/replies`, { body: { body: 'Sorry for the delay.' } });
+    assert.equal(late.status, 201, late.text);
+    app.clock.advance(3 * DAY);
+    await dispatch(t);
+    assert.equal(await stateOf(caseId, late.body.id), 'failed');
+    assert.equal((await messages(t, 'case_reply')).filter((m) => m.dedupe_key === `reply:${late.body.id}`).length, 0);
   });
 
   test('referral converted: the referrer is told, with the friend and the points', async () => {
     at('2031-02-03T10:00:00Z');
     const t = await tenant();
-    const prog = await t.api('PATCH', '/v1/referral-program', { body: { enabled: true, referrer_gift: { points: 500 }, referee_gift: { points: 250 }, min_purchase_amount: 2000, purchase_within_days: 30, return_window_days: 14, review: { burst_per_hour: null } } });
+    const prog = await t.api('PATCH', '/v1/referral-program', { body: { enabled: true, share_link_template: 'https://shop.example/r/{code}', referrer_gift: { points: 500 }, referee_gift: { points: 250 }, min_purchase_amount: 2000, purchase_within_days: 30, return_window_days: 14, review: { burst_per_hour: null } } });
     assert.equal(prog.status, 200, prog.text);
     const referrer = await member(t, { first_name: 'Ana' });
     const referee = await member(t, { first_name: 'Boris' });
@@ -419,7 +491,8 @@ describe('event triggers', () => {
     await dispatch(t);
     const sent = await messages(t, 'referral_converted');
     assert.deepEqual(sent.map((m) => m.member_id), [referrer]);
-    assert.deepEqual(sent[0]!.variables.referral, { friend_name: 'Boris', points: 500 });
+    assert.deepEqual(sent[0]!.variables.referral, { friend_name: 'Boris', points: 500, code, link: `https://shop.example/r/${code}` });
+    assert.deepEqual(sent[0]!.variables.points, { balance: await available(t, referrer) });
   });
 });
 
@@ -432,7 +505,12 @@ describe('win-back', () => {
     const recent = new Date(app.clock.now().getTime() - 10 * DAY).toISOString();
     // 200 members who bought 100 days ago, loaded in bulk (this test is not about how they came).
     const ids = Array.from({ length: 200 }, () => newId());
-    await app.patron.db.tx((tx) => app.patron.services.members.loadHistory(tx, t.id, ids.map((id, i) => ({ id, external_id: `w-${i}`, locale: 'en' as const, enrolled_at: old }))));
+    // Every other member has consent for email: only they can hear of an offer, so only they are given it.
+    const consenting = new Set(ids.filter((_, i) => i % 2 === 0));
+    await app.patron.db.tx((tx) => app.patron.services.members.loadHistory(tx, t.id, ids.map((id, i) => ({
+      id, external_id: `w-${i}`, email: `w-${i}@example.com`, locale: 'en' as const, enrolled_at: old,
+      consents: consenting.has(id) ? [{ channel: 'email' as const, granted: true, source: 'test', at: old }] : [],
+    }))));
     await app.patron.db.query(
       `INSERT INTO transactions (tenant_id, id, external_id, type, status, member_id, occurred_at, currency, total, body_digest, source, created_at)
        SELECT $1, gen_random_uuid(), 'fixture-' || m, 'purchase', 'recorded', m, $2, 'EUR', 1000, 'fixture', 'import', $2 FROM unnest($3::uuid[]) AS m`,
@@ -449,9 +527,19 @@ describe('win-back', () => {
     assert.equal(control.length + treated.length, 199);
     assert.ok(control.length >= 8 && control.length <= 35, `about 10 % held out: ${control.length}`);
     assert.ok(control.every((m) => m.offer === null && m.variables.offer === undefined));
-    assert.ok(treated.every((m) => m.offer.result.points === 20));
+    assert.ok(treated.some((m) => consenting.has(m.member_id!)) && treated.some((m) => !consenting.has(m.member_id!)));
+    for (const m of treated) {
+      if (consenting.has(m.member_id!)) {
+        assert.equal(m.offer.result.points, 20);
+        assert.deepEqual(m.variables.points, { balance: 20 });
+        assert.equal(await available(t, m.member_id!), 20, 'the offer (the tenant has no earn rule)');
+      } else {
+        // No consent: the message is recorded (the sender will suppress it), and no one is given a gift they never hear of.
+        assert.equal(m.offer, null);
+        assert.deepEqual(m.variables.points, { balance: 0 });
+      }
+    }
     assert.equal(await available(t, control[0]!.member_id!), 0);
-    assert.equal(await available(t, treated[0]!.member_id!), 20, 'the offer (the tenant has no earn rule)');
     // The split is a function of the member and the period: a rerun adds nothing, the same members are held out.
     assert.equal((await runJob(t)).win_back, 0);
     const { TriggersService: _s, winBackDraw, winBackPeriod } = await import('./triggers.service.js');
@@ -494,6 +582,14 @@ describe('win-back', () => {
     // With 60 days, the April purchase counts too.
     const longer = (await t.api('GET', '/v1/messaging/triggers/win_back/results?from=2032-02-28T00:00:00Z&to=2032-03-02T00:00:00Z&days=60')).body;
     assert.deepEqual([longer.treated.purchasers, longer.treated.revenue], [3, 11000]);
+    // A second period (repeat_after_days 1) two days on: the 8 members who have not bought again (the purchases above
+    // are later by occurred_at) get a second win-back and count twice, each message with its own window.
+    at('2032-03-03T13:00:00Z');
+    await setTrigger(t, 'win_back', { settings: { repeat_after_days: 1 } });
+    assert.equal((await runJob(t)).win_back, 8);
+    const twice = (await t.api('GET', '/v1/messaging/triggers/win_back/results?from=2032-02-28T00:00:00Z&to=2032-03-04T00:00:00Z&days=30')).body;
+    assert.equal(twice.treated.members + twice.control.members, 20);
+    assert.equal(twice.treated.revenue + twice.control.revenue, 6000);
     const bad = await t.api('GET', '/v1/messaging/triggers/win_back/results?from=2032-03-02T00:00:00Z&to=2032-02-28T00:00:00Z');
     assert.equal(bad.status, 400);
     assert.deepEqual(bad.body.errors.map((e: any) => e.field), ['to']);
