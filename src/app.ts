@@ -332,7 +332,8 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     cleanup.push(() => mailer.close());
     const sender = new MessageSender({
       db, clock, log: logger, members, tenants, settings: messagingSettings, suppressions, templates, mailer,
-      smtpFrom: config.smtpFrom, baseUrl: () => config.publicUrl ?? listeningUrl,
+      smtpFrom: config.smtpFrom, publicUrl: config.publicUrl, listeningUrl: () => listeningUrl,
+      hasSubscriber: (q, tenantId, eventType) => webhooks.hasActiveSubscriber(q, tenantId, eventType),
     });
     defineMessagingJobs(jobs, { sender, pollMs: config.deliveryPollMs });
     const unsubscribeLinks = new UnsubscribeLinks({ db, members, tenants, settings: messagingSettings });

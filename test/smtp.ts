@@ -1,7 +1,9 @@
 /**
  * A real SMTP server on loopback for the tests (the `smtp-server` package): it accepts every message (no TLS, no
- * login needed), keeps what arrived (raw, and parsed with mailparser), and can refuse a recipient with the reply a
- * test gives (550: a hard bounce; 451: a temporary failure). One per test file.
+ * login needed), keeps what arrived (raw, and parsed with mailparser), and can refuse a recipient at RCPT TO, or the
+ * message at the end of DATA, with the reply a test gives ("550 5.1.1 No such user here": a hard bounce; "554 5.7.1
+ * Client host blocked": a policy refusal; 451: a temporary failure). The reply is written exactly as given
+ * (smtp-server adds no enhanced status code of its own by default). One per test file.
  */
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
@@ -19,8 +21,10 @@ export interface TestSmtp {
   received: ReceivedMail[];
   /** What arrived for this address (case-insensitive). */
   to(address: string): ReceivedMail[];
-  /** Refuse RCPT TO of this address with `code` (until `accept`). */
+  /** Refuse RCPT TO of this address with `code` and `text` (until `accept`). */
   refuse(address: string, code: number, text?: string): void;
+  /** Accept RCPT TO of this address but refuse the message at the end of DATA (until `accept`). */
+  refuseData(address: string, code: number, text: string): void;
   accept(address: string): void;
   close(): Promise<void>;
 }
@@ -28,6 +32,7 @@ export interface TestSmtp {
 export async function startSmtp(): Promise<TestSmtp> {
   const received: ReceivedMail[] = [];
   const refused = new Map<string, { code: number; text: string }>();
+  const refusedData = new Map<string, { code: number; text: string }>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -41,6 +46,8 @@ export async function startSmtp(): Promise<TestSmtp> {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
+        const r = session.envelope.rcptTo.map((t) => refusedData.get(t.address.toLowerCase())).find(Boolean);
+        if (r) return callback(Object.assign(new Error(r.text), { responseCode: r.code }));
         const raw = Buffer.concat(chunks).toString('utf8');
         simpleParser(raw).then((parsed) => {
           received.push({
@@ -63,7 +70,11 @@ export async function startSmtp(): Promise<TestSmtp> {
     received,
     to: (address) => received.filter((m) => m.envelope.to.some((t) => t.toLowerCase() === address.toLowerCase())),
     refuse: (address, code, text = code >= 500 ? '5.1.1 No such user here' : '4.2.0 Try again later') => refused.set(address.toLowerCase(), { code, text }),
-    accept: (address) => void refused.delete(address.toLowerCase()),
+    refuseData: (address, code, text) => refusedData.set(address.toLowerCase(), { code, text }),
+    accept: (address) => {
+      refused.delete(address.toLowerCase());
+      refusedData.delete(address.toLowerCase());
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

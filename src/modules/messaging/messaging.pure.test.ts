@@ -30,17 +30,37 @@ describe('quiet hours', () => {
 });
 
 describe('SMTP failures', () => {
-  const err = (command: string, responseCode?: number) => Object.assign(new Error('x'), { command, responseCode, response: `${responseCode} refused` });
-  test('a 5xx to RCPT TO or DATA is a hard bounce', () => {
-    assert.equal(classify(err('RCPT TO', 550)).permanent, true);
-    assert.equal(classify(err('DATA', 554)).permanent, true);
-    assert.equal(classify(err('RCPT TO', 550)).code, 550);
+  const err = (command: string, response?: string) =>
+    Object.assign(new Error('x'), { command, response, responseCode: response ? Number(response.slice(0, 3)) : undefined });
+  const failure = (command: string, response?: string) => classify(err(command, response)).failure;
+  test('only a mailbox or domain that does not exist is a hard bounce: 5.1.x and 5.2.1 to RCPT TO', () => {
+    assert.equal(failure('RCPT TO', '550 5.1.1 No such user here'), 'hard_bounce');
+    assert.equal(failure('RCPT TO', '550-5.1.1 The email account that you tried to reach does not exist.'), 'hard_bounce');
+    assert.equal(failure('RCPT TO', '553 5.1.3 Bad recipient address syntax'), 'hard_bounce');
+    assert.equal(failure('RCPT TO', '550 5.1.10 Recipient address rejected: domain not found'), 'hard_bounce');
+    assert.equal(failure('RCPT TO', '550 5.2.1 Mailbox disabled'), 'hard_bounce');
+    assert.equal(classify(err('RCPT TO', '550 5.1.1 No such user here')).code, 550);
+  });
+  test('a plain 550/551/553 to RCPT TO without an enhanced code is a hard bounce unless it speaks of policy', () => {
+    assert.equal(failure('RCPT TO', '550 Requested action not taken: mailbox unavailable'), 'hard_bounce');
+    assert.equal(failure('RCPT TO', '551 User not local'), 'hard_bounce');
+    assert.equal(failure('RCPT TO', '550 Relaying denied'), 'rejected');
+    assert.equal(failure('RCPT TO', '550 Blocked by Spamhaus RBL'), 'rejected');
+    assert.equal(failure('RCPT TO', '554 Transaction failed'), 'rejected');
+  });
+  test('policy (5.7.x), other 5xx to RCPT TO and any 5xx to DATA are refused without being a bounce', () => {
+    assert.equal(failure('RCPT TO', '554 5.7.1 Client host blocked using zen.spamhaus.org'), 'rejected');
+    assert.equal(failure('RCPT TO', '550 5.7.1 Relaying denied'), 'rejected');
+    assert.equal(failure('RCPT TO', '550 5.7.26 Unauthenticated email is not accepted (DMARC)'), 'rejected');
+    assert.equal(failure('RCPT TO', '552 5.2.2 Mailbox full'), 'rejected');
+    assert.equal(failure('DATA', '554 5.7.1 Message rejected as spam'), 'rejected');
+    assert.equal(failure('DATA', '550 5.1.1 No such user here'), 'rejected');
   });
   test('4xx, connection errors and a 5xx to the session are temporary', () => {
-    assert.equal(classify(err('RCPT TO', 451)).permanent, false);
-    assert.equal(classify(err('AUTH PLAIN', 535)).permanent, false);
-    assert.equal(classify(err('MAIL FROM', 553)).permanent, false);
-    assert.equal(classify(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNECTION', command: 'CONN' })).permanent, false);
+    assert.equal(failure('RCPT TO', '451 4.2.0 Try again later'), 'temporary');
+    assert.equal(failure('AUTH PLAIN', '535 5.7.8 Authentication credentials invalid'), 'temporary');
+    assert.equal(failure('MAIL FROM', '553 5.1.8 Sender address rejected'), 'temporary');
+    assert.equal(classify(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNECTION', command: 'CONN' })).failure, 'temporary');
   });
 });
 

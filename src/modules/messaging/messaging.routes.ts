@@ -35,7 +35,7 @@ export function messagingRoutes(deps: { db: Db; messaging: MessagingService; set
     // ── Settings ────────────────────────────────────────────────────────────────
     app.get('/v1/messaging/settings', {
       config: { auth: 'admin' },
-      schema: { tags, summary: 'The messaging settings: sender, rate limit, quiet hours', response: { 200: Type.Ref(MessagingSettingsView), ...problems(401, 403) } },
+      schema: { tags, summary: 'The messaging settings: sender, rate limit, quiet hours, member portal', response: { 200: Type.Ref(MessagingSettingsView), ...problems(401, 403) } },
     }, (req) => settings.get(db, tenantOf(req).tenantId));
 
     app.patch('/v1/messaging/settings', {

@@ -21,6 +21,7 @@ export const MessagingSettingsView = Type.Object({
   reply_to: Nullable(Type.String({ description: 'Where replies go; null: to the sender address.' })),
   rate_limit_per_minute: Type.Integer({ description: 'Messages per minute for the tenant, every trigger and channel together.' }),
   quiet_hours: Nullable(QuietHours),
+  portal_url: Nullable(Type.String({ description: "The member portal, linked from messages (the templates' links.portal); null: no such links." })),
   updated_at: Nullable(Timestamp({ description: 'null: never changed (the defaults).' })),
 }, { $id: 'MessagingSettings' });
 
@@ -30,9 +31,10 @@ export const MessagingSettingsBody = Obj({
   reply_to: Type.Optional(Nullable(Email('Where replies go; null: to the sender address.'))),
   rate_limit_per_minute: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Messages per minute (default 600).' })),
   quiet_hours: Type.Optional(Nullable(QuietHours)),
+  portal_url: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 2000, description: "The member portal, an http(s) URL: the messages' \"open my account\" links (links.portal); null: none." }))),
 }, {
   description: 'Only the fields sent change. quiet_hours null: no quiet hours (the default is 21:00 to 09:00).',
-  examples: [{ from_email: 'loyalty@shop.example', from_name: 'Shop Rewards', quiet_hours: { start: '20:00', end: '08:30' }, rate_limit_per_minute: 300 }],
+  examples: [{ from_email: 'loyalty@shop.example', from_name: 'Shop Rewards', quiet_hours: { start: '20:00', end: '08:30' }, rate_limit_per_minute: 300, portal_url: 'https://shop.example/account' }],
 });
 export type MessagingSettingsInput = Static<typeof MessagingSettingsBody>;
 
@@ -46,9 +48,9 @@ export const Message = Type.Object({
   category: StringEnum(['marketing', 'transactional'] as const),
   channel: CHANNEL,
   locale: LocaleSchema,
-  to_address: Nullable(Type.String({ description: 'The email address or phone number; null for push and after an erasure.' })),
+  to_address: Nullable(Type.String({ description: "The email address or phone number; null for push and after an erasure. A member's message goes to the member's address at send time (recorded here then)." })),
   status: StringEnum(MESSAGE_STATUSES, { description: 'queued, sending, sent, failed, bounced, suppressed or control.' }),
-  status_reason: Nullable(Type.String({ description: 'Why suppressed, failed or bounced: no_consent, address_suppressed, no_address, member_erased, member_blocked, smtp_not_configured, smtp_error, render_failed, hard_bounce, complaint; control_group.' })),
+  status_reason: Nullable(Type.String({ description: 'Why suppressed, failed or bounced: no_consent, address_suppressed, no_address, member_erased, member_blocked, smtp_not_configured, smtp_error, smtp_rejected, render_failed, no_provider, hard_bounce, complaint; control_group.' })),
   subject: Nullable(Type.String({ description: 'As rendered when sent.' })),
   attempts: Type.Integer({ description: 'Sending attempts so far.' }),
   send_after: Timestamp({ description: 'Not sent before (a schedule, quiet hours, a retry).' }),

@@ -1,16 +1,17 @@
 /**
  * The sender against a real SMTP server on loopback (test/smtp.ts), with real PostgreSQL and real HTTP: what
  * arrives (headers, parts, recipients), the decisions made at send time (consent, suppressions, quiet hours, rate
- * limit, leases), bounces, one-click unsubscribe, SMS hand-over, the send log and GDPR. Wording belongs to the
- * templates and is not asserted here.
+ * limit, leases), bounces and policy refusals, one-click unsubscribe, SMS and push hand-over, the send log and
+ * GDPR. Wording belongs to the templates and is not asserted here.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
 import { call, startTestApp, type TestApp, type TestTenant } from '../../../test/helpers.js';
 import { startSmtp, type ReceivedMail, type TestSmtp } from '../../../test/smtp.js';
-import { createMailer } from '../../platform/mail/mailer.js';
-import { MessageSender } from './messaging.sender.js';
+import { createMailer, type Mailer } from '../../platform/mail/mailer.js';
+import { LEASE_MS, MessageSender, type SenderDeps } from './messaging.sender.js';
 import { MessagingSettingsService } from './messaging.settings.js';
 import { SuppressionsService } from './messaging.suppressions.js';
 import { TemplatesService } from './templates/templates.service.js';
@@ -62,6 +63,27 @@ const message = async (t: TestTenant, id: string) => {
   return res.body;
 };
 const events = async (t: TestTenant, type: string) => (await t.api('GET', `/v1/domain-events?type=${type}&limit=500`)).body.data as Array<{ id: string; payload: any }>;
+const sha256 = (s: string) => crypto.createHash('sha256').update(s.toLowerCase()).digest('hex');
+
+/** A webhook endpoint of the tenant subscribed to `types` (the SMS/push provider's bridge); never called here. */
+async function endpoint(t: TestTenant, types: string[], status: 'active' | 'disabled' = 'active'): Promise<string> {
+  const res = await t.api('POST', '/v1/webhooks/endpoints', { body: { url: `https://bridge-${unique()}.example.com/patron`, event_types: types } });
+  assert.equal(res.status, 201, res.text);
+  if (status === 'disabled') assert.equal((await t.api('PATCH', `/v1/webhooks/endpoints/${res.body.id}`, { body: { status } })).status, 200);
+  return res.body.id;
+}
+
+/** A sender of its own, built like Patron's, with `over` replacing some of its parts. */
+function senderWith(over: Partial<SenderDeps>): MessageSender {
+  const { db, services, logger } = app.patron;
+  return new MessageSender({
+    db, clock: app.clock, log: logger, members: services.members, tenants: services.tenants, settings: new MessagingSettingsService(app.clock),
+    suppressions: new SuppressionsService(app.clock), templates: new TemplatesService({ clock: app.clock }), mailer: createMailer({ smtpUrl: undefined, log: logger }),
+    smtpFrom: 'patron@localhost', publicUrl: PUBLIC_URL, listeningUrl: () => app.url,
+    hasSubscriber: (q, tenantId, type) => services.webhooks.hasActiveSubscriber(q, tenantId, type),
+    ...over,
+  });
+}
 
 describe('email', () => {
   test('a transactional message arrives with HTML and text, From and To, and no List-Unsubscribe', async () => {
@@ -199,22 +221,24 @@ describe('email', () => {
     }
   });
 
-  test('a hard bounce (550) marks the message bounced and suppresses the address, for transactional messages too', async () => {
+  test('a hard bounce (550 5.1.1) marks the message bounced and suppresses the address, for transactional messages too', async () => {
     app.clock.set('2031-03-02T10:00:00Z');
     const t = await app.newTenant();
     const m = await member(t);
-    smtp.refuse(m.email, 550);
+    smtp.refuse(m.email, 550, `5.1.1 <${m.email}>: Recipient address rejected: User unknown`);
     const first = await enqueue(t, { memberId: m.id });
     assert.equal((await send(t)).bounced, 1);
     smtp.accept(m.email);
     const bounced = await message(t, first.id);
     assert.equal(bounced.status, 'bounced');
     assert.equal(bounced.status_reason, 'hard_bounce');
-    assert.match(bounced.error, /^RCPT TO: 550/);
+    assert.match(bounced.error, /^RCPT TO: 550 5\.1\.1/);
     const [ev] = await events(t, 'message.bounced');
     assert.equal(ev?.payload.message_id, first.id);
-    assert.equal(ev?.payload.email, m.email);
-    assert.match(ev?.payload.error, /550/);
+    assert.equal(ev?.payload.email_sha256, sha256(m.email), 'the hash of the address, never the address: the outbox is kept for good');
+    assert.equal(ev?.payload.error, 'RCPT TO: 550 5.1.1 <[recipient]>: Recipient address rejected: User unknown');
+    const [added] = await events(t, 'email_suppression.added');
+    assert.deepEqual(added?.payload, { email_sha256: sha256(m.email), reason: 'hard_bounce' });
     const list = (await t.api('GET', '/v1/messaging/suppressions')).body.data;
     assert.deepEqual(list.map((s: any) => [s.email, s.reason]), [[m.email, 'hard_bounce']]);
 
@@ -224,6 +248,75 @@ describe('email', () => {
     assert.equal(after.status, 'suppressed');
     assert.equal(after.status_reason, 'address_suppressed');
     assert.equal(smtp.to(m.email).length, 0);
+  });
+
+  test('a policy refusal (554 5.7.1 to RCPT TO, or a 5xx to DATA) fails the message and suppresses nothing', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const blocked = await member(t);
+    const spam = await member(t);
+    smtp.refuse(blocked.email, 554, '5.7.1 Client host blocked using zen.spamhaus.org');
+    smtp.refuseData(spam.email, 554, '5.7.1 Message rejected as spam');
+    const a = await enqueue(t, { memberId: blocked.id });
+    const b = await enqueue(t, { memberId: spam.id });
+    const run = await send(t);
+    smtp.accept(blocked.email);
+    smtp.accept(spam.email);
+    assert.deepEqual([run.failed, run.bounced, run.retried], [2, 0, 0]);
+    for (const [id, command] of [[a.id, 'RCPT TO'], [b.id, 'DATA']] as const) {
+      const row = await message(t, id);
+      assert.equal(row.status, 'failed', command);
+      assert.equal(row.status_reason, 'smtp_rejected', command);
+      assert.equal(row.attempts, 1);
+      assert.match(row.error, new RegExp(`^${command}: 554 5\\.7\\.1 `));
+    }
+    assert.deepEqual((await t.api('GET', '/v1/messaging/suppressions')).body.data, [], 'the addresses are not to blame');
+    assert.equal((await events(t, 'email_suppression.added')).length, 0);
+    assert.equal((await events(t, 'message.bounced')).length, 0);
+    assert.equal((await events(t, 'message.failed')).length, 2);
+
+    // Once the operator has fixed their reputation, the same members get email again.
+    const again = [await enqueue(t, { memberId: blocked.id }), await enqueue(t, { memberId: spam.id })];
+    assert.equal((await send(t)).sent, 2);
+    for (const x of again) assert.equal((await message(t, x.id)).status, 'sent');
+    assert.equal(smtp.to(blocked.email).length + smtp.to(spam.email).length, 2);
+  });
+
+  test('leases: a message claimed with a batch but taken by another sender meanwhile is not sent again', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const first = await member(t);
+    const second = await member(t);
+    await enqueue(t, { memberId: first.id, sendAfter: new Date('2031-03-02T09:59:00Z') });
+    const late = await enqueue(t, { memberId: second.id, sendAfter: new Date('2031-03-02T09:59:01Z') });
+    const real = createMailer({ smtpUrl: smtp.url, log: app.patron.logger });
+    let other: Record<string, number> | null = null;
+    // An SMTP server so slow that the batch's lease runs out while the first message is sent: meanwhile another
+    // process's run claims what ran out (the second message; the first too, whose one send outlasted the lease, which
+    // the lease's length, longer than any SMTP timeout, is there to prevent).
+    const slow: Mailer = {
+      configured: true,
+      close: () => real.close(),
+      async send(mail) {
+        if (!other) {
+          app.clock.set(new Date(Date.parse('2031-03-02T10:00:00Z') + LEASE_MS + 1000));
+          other = await send(t);
+        }
+        return real.send(mail);
+      },
+    };
+    try {
+      const run = await senderWith({ mailer: slow }).sendDue(t.id);
+      assert.equal(other!.sent, 2, 'the other run sent both');
+      assert.equal(smtp.to(second.email).length, 1, 'the second message once: the slow sender skipped it');
+      assert.equal(run.sent, 0);
+      assert.equal(run.skipped, 2, 'the first: its outcome is the other run\'s; the second: not sent');
+      const row = await message(t, late.id);
+      assert.equal(row.status, 'sent');
+      assert.equal(row.attempts, 1);
+    } finally {
+      await slow.close();
+    }
   });
 
   test('a temporary failure (451) is retried later, then sent', async () => {
@@ -370,13 +463,9 @@ describe('email', () => {
 describe('without SMTP_URL', () => {
   test('an email ends failed with smtp_not_configured; nothing pretends to be sent', async () => {
     // The real sender with the mailer Patron builds when SMTP_URL is unset (a second Patron would cost a start).
-    const { db, services, logger } = app.patron;
-    const mailer = createMailer({ smtpUrl: undefined, log: logger });
+    const mailer = createMailer({ smtpUrl: undefined, log: app.patron.logger });
     assert.equal(mailer.configured, false);
-    const sender = new MessageSender({
-      db, clock: app.clock, log: logger, members: services.members, tenants: services.tenants, settings: new MessagingSettingsService(app.clock),
-      suppressions: new SuppressionsService(app.clock), templates: new TemplatesService({ clock: app.clock }), mailer, smtpFrom: 'patron@localhost', baseUrl: () => PUBLIC_URL,
-    });
+    const sender = senderWith({ mailer });
     app.clock.set('2031-03-02T10:00:00Z');
     const t = await app.newTenant();
     const m = await member(t);
@@ -397,6 +486,7 @@ describe('SMS and push', () => {
   test('an SMS is rendered and handed to the webhooks as message.sms_requested; marketing SMS needs SMS consent', async () => {
     app.clock.set('2031-03-02T10:00:00Z');
     const t = await app.newTenant();
+    await endpoint(t, ['message.sms_requested']);
     const m = (await t.api('POST', '/v1/members', { body: { phone: '+359888123456', first_name: 'Ivan', locale: 'bg', consent: { email: true } } })).body;
     const code = await enqueue(t, { memberId: m.id, channel: 'sms' });
     const promo = await enqueue(t, marketing(m.id, { channel: 'sms' }));
@@ -414,7 +504,7 @@ describe('SMS and push', () => {
     assert.equal(ev.payload.trigger, 'reward_issued');
     assert.ok(typeof ev.payload.text === 'string' && ev.payload.text.includes('CODE-123'), 'the rendered text');
     assert.equal(typeof ev.payload.subject, 'string');
-    assert.equal(ev.payload.variables.reward.code, 'CODE-123');
+    assert.deepEqual(Object.keys(ev.payload).sort(), ['locale', 'member_id', 'message_id', 'subject', 'text', 'to', 'trigger'], 'what the provider needs, no template variables');
     assert.equal((await events(t, 'message.sent'))[0]?.payload.channel, 'sms');
     assert.equal((await message(t, promo.id)).status_reason, 'no_consent', 'email consent is not SMS consent');
   });
@@ -422,6 +512,7 @@ describe('SMS and push', () => {
   test('a marketing push carries the member, the rendered text and the unsubscribe link', async () => {
     app.clock.set('2031-03-02T10:00:00Z');
     const t = await app.newTenant();
+    await endpoint(t, ['*']);
     const m = (await t.api('POST', '/v1/members', { body: { first_name: 'Ola', locale: 'pl', consent: { push: true } } })).body;
     const promo = await enqueue(t, marketing(m.id, { channel: 'push' }));
     await send(t);
@@ -429,11 +520,86 @@ describe('SMS and push', () => {
     const [ev] = await events(t, 'message.push_requested');
     assert.equal(ev?.payload.member_id, m.id);
     assert.equal(ev?.payload.to, null);
-    assert.match(ev?.payload.variables.links.unsubscribe, new RegExp(`^${PUBLIC_URL}/u/`));
+    assert.equal(ev?.payload.variables, undefined);
+    const link = new RegExp(`${PUBLIC_URL}/u/[A-Za-z0-9_.-]+`).exec(ev?.payload.text)?.[0] ?? assert.fail('the text carries the unsubscribe link');
     // The link withdraws the push consent.
     const oneClick = { raw: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
-    assert.equal((await call(app.url, 'POST', new URL(ev!.payload.variables.links.unsubscribe).pathname, oneClick)).status, 200);
+    assert.equal((await call(app.url, 'POST', new URL(link).pathname, oneClick)).status, 200);
     assert.equal((await t.api('GET', `/v1/members/${m.id}`)).body.consent.push.granted, false);
+  });
+
+  test('without an active webhook endpoint subscribed to its event, an SMS or push fails with no_provider', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = (await t.api('POST', '/v1/members', { body: { phone: '+359888123457', first_name: 'Ivan' } })).body;
+    const none = await enqueue(t, { memberId: m.id, channel: 'sms' });
+    const push = await enqueue(t, { memberId: m.id, channel: 'push' });
+    await send(t);
+    await endpoint(t, ['message.push_requested']);
+    await endpoint(t, ['message.sms_requested'], 'disabled');
+    const otherType = await enqueue(t, { memberId: m.id, channel: 'sms' });
+    await send(t);
+    for (const id of [none.id, push.id, otherType.id]) {
+      const row = await message(t, id);
+      assert.deepEqual([row.status, row.status_reason, row.sent_at, row.provider_id], ['failed', 'no_provider', null, null]);
+      assert.match(row.error, /message\.(sms|push)_requested/);
+    }
+    assert.equal((await events(t, 'message.sms_requested')).length, 0, 'no request event that nobody would receive');
+    assert.equal((await events(t, 'message.push_requested')).length, 0);
+    assert.deepEqual((await events(t, 'message.failed')).map((e) => e.payload.message_id).sort(), [none.id, push.id, otherType.id].sort());
+
+    await endpoint(t, ['message.sms_requested']);
+    const now = await enqueue(t, { memberId: m.id, channel: 'sms' });
+    await send(t);
+    assert.equal((await message(t, now.id)).status, 'sent');
+  });
+});
+
+describe('addresses', () => {
+  test("a member's message goes to the member's email or phone at send time, not the one they had when it was queued", async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    await endpoint(t, ['message.sms_requested']);
+    const m = await member(t, { phone: '+359888000001' });
+    const mail = await enqueue(t, { memberId: m.id });
+    const sms = await enqueue(t, { memberId: m.id, channel: 'sms' });
+    assert.equal((await message(t, mail.id)).to_address, m.email, 'the log shows the address known at enqueue');
+    const newEmail = `new-${unique()}@example.com`;
+    const changed = await t.api('PATCH', `/v1/members/${m.id}`, { body: { email: newEmail, phone: '+359888000002' } });
+    assert.equal(changed.status, 200, changed.text);
+    await send(t);
+    assert.equal(smtp.to(m.email).length, 0, 'not to the old address');
+    assert.equal(smtp.to(newEmail).length, 1);
+    assert.equal((await message(t, mail.id)).to_address, newEmail, 'the log records where it went');
+    assert.equal((await message(t, sms.id)).to_address, '+359888000002');
+    assert.equal((await events(t, 'message.sms_requested'))[0]?.payload.to, '+359888000002');
+  });
+
+  test('a message to someone who is not a member keeps its address; a member\'s message cannot be sent elsewhere', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = await member(t);
+    const guest = `guest-${unique()}@example.com`;
+    const { id } = await enqueue(t, { memberId: null, to: { address: guest, locale: 'en' } });
+    await send(t);
+    assert.equal((await message(t, id)).to_address, guest);
+    assert.equal(smtp.to(guest).length, 1);
+    await assert.rejects(enqueue(t, { memberId: m.id, to: { address: guest, locale: 'en' } }), /member's address/);
+  });
+});
+
+describe('PATRON_PUBLIC_URL', () => {
+  test('with SMTP_URL but without PATRON_PUBLIC_URL, the sender warns at start', () => {
+    const lines: Array<{ level: number; msg: string }> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const configured: Mailer = { configured: true, send: async () => assert.fail('nothing is sent'), close: async () => undefined };
+    senderWith({ log, mailer: configured, publicUrl: undefined, listeningUrl: () => 'http://0.0.0.0:3000' });
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.level, 40, 'a warning');
+    assert.match(lines[0]!.msg, /PATRON_PUBLIC_URL/);
+    senderWith({ log, mailer: configured, publicUrl: PUBLIC_URL });
+    senderWith({ log, mailer: createMailer({ smtpUrl: undefined, log }), publicUrl: undefined });
+    assert.equal(lines.length, 1, 'not with PATRON_PUBLIC_URL, nor without SMTP_URL (no email, no links)');
   });
 });
 
@@ -475,16 +641,42 @@ describe('the send log, settings, suppressions and bounces over HTTP', () => {
   test('settings: defaults without a row, validation naming the field, admin only', async () => {
     const t = await app.newTenant();
     const got = await t.api('GET', '/v1/messaging/settings');
-    assert.deepEqual(got.body, { from_email: null, from_name: null, reply_to: null, rate_limit_per_minute: 600, quiet_hours: { start: '21:00', end: '09:00' }, updated_at: null });
+    assert.deepEqual(got.body, { from_email: null, from_name: null, reply_to: null, rate_limit_per_minute: 600, quiet_hours: { start: '21:00', end: '09:00' }, portal_url: null, updated_at: null });
     assert.equal((await app.patron.db.query('SELECT count(*)::int AS n FROM messaging_settings WHERE tenant_id = $1', [t.id])).rows[0].n, 0, 'reading writes nothing');
-    const bad = await t.api('PATCH', '/v1/messaging/settings', { body: { quiet_hours: { start: '22:00', end: '22:00' }, from_email: 'nope', from_name: 'a\nb' } });
+    const bad = await t.api('PATCH', '/v1/messaging/settings', { body: { quiet_hours: { start: '22:00', end: '22:00' }, from_email: 'nope', from_name: 'a\nb', portal_url: 'javascript:alert(1)' } });
     assert.equal(bad.status, 400);
-    assert.deepEqual(bad.body.errors.map((e: any) => e.field).sort(), ['from_email', 'from_name', 'quiet_hours.end']);
+    assert.deepEqual(bad.body.errors.map((e: any) => e.field).sort(), ['from_email', 'from_name', 'portal_url', 'quiet_hours.end']);
+    for (const url of ['shop.example/account', 'ftp://shop.example/', 'https://user:pw@shop.example/']) {
+      const res = await t.api('PATCH', '/v1/messaging/settings', { body: { portal_url: url } });
+      assert.equal(res.status, 400, url);
+      assert.deepEqual(res.body.errors.map((e: any) => e.field), ['portal_url'], url);
+    }
     const ok = await t.api('PATCH', '/v1/messaging/settings', { body: { quiet_hours: { start: '20:00', end: '08:30' } } });
     assert.deepEqual(ok.body.quiet_hours, { start: '20:00', end: '08:30' });
     assert.equal((await t.api('GET', '/v1/messaging/settings', { key: await t.keyWith(['write']) })).status, 403);
     const secret = await app.patron.db.query('SELECT unsubscribe_secret FROM messaging_settings WHERE tenant_id = $1', [t.id]);
     assert.ok(!ok.text.includes(secret.rows[0].unsubscribe_secret), 'the secret is never shown');
+  });
+
+  test("the member portal (portal_url) is every message's links.portal, set when it is sent", async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = await member(t);
+    const before = await enqueue(t, { memberId: m.id });
+    await send(t);
+    assert.equal((await message(t, before.id)).status, 'sent');
+    assert.ok(!String(smtp.to(m.email)[0]?.parsed.html).includes('shop.example'), 'no portal: no portal link');
+    const queued = await enqueue(t, { memberId: m.id });
+    const set = await t.api('PATCH', '/v1/messaging/settings', { body: { portal_url: 'HTTPS://Shop.Example/account?from=email' } });
+    assert.equal(set.status, 200, set.text);
+    assert.equal(set.body.portal_url, 'https://shop.example/account?from=email');
+    assert.equal((await t.api('GET', '/v1/messaging/settings')).body.portal_url, 'https://shop.example/account?from=email');
+    await send(t);
+    const mail = smtp.to(m.email)[1];
+    assert.equal((await message(t, queued.id)).status, 'sent');
+    assert.ok(mail?.parsed.html && mail.parsed.html.includes('href="https://shop.example/account?from=email"'), 'the button links to the portal');
+    assert.ok(mail?.parsed.text?.includes('https://shop.example/account?from=email'));
+    assert.equal((await t.api('PATCH', '/v1/messaging/settings', { body: { portal_url: null } })).body.portal_url, null);
   });
 
   test('suppressions by hand: add (idempotent), list, remove; then the address gets email again', async () => {
@@ -499,11 +691,11 @@ describe('the send log, settings, suppressions and bounces over HTTP', () => {
     await send(t);
     assert.equal((await message(t, blocked.id)).status_reason, 'address_suppressed');
     const [ev] = await events(t, 'email_suppression.added');
-    assert.deepEqual(ev?.payload, { email: m.email, reason: 'manual' });
+    assert.deepEqual(ev?.payload, { email_sha256: sha256(m.email), reason: 'manual' });
 
     const removed = await t.api('DELETE', `/v1/messaging/suppressions/${encodeURIComponent(m.email)}`);
     assert.equal(removed.status, 200, removed.text);
-    assert.deepEqual((await events(t, 'email_suppression.removed'))[0]?.payload, { email: m.email, reason: 'manual' });
+    assert.deepEqual((await events(t, 'email_suppression.removed'))[0]?.payload, { email_sha256: sha256(m.email), reason: 'manual' });
     assert.equal((await t.api('DELETE', `/v1/messaging/suppressions/${encodeURIComponent(m.email)}`)).status, 404);
     assert.equal((await t.api('GET', '/v1/messaging/suppressions')).body.data.length, 0);
     const again = await enqueue(t, { memberId: m.id });
@@ -533,7 +725,10 @@ describe('the send log, settings, suppressions and bounces over HTTP', () => {
     const row = await message(t, id);
     assert.equal(row.status_reason, 'hard_bounce');
     assert.equal(row.error, '550 5.1.1 user unknown');
-    assert.equal((await events(t, 'message.bounced')).length, 1);
+    const bouncedEvents = await events(t, 'message.bounced');
+    assert.equal(bouncedEvents.length, 1);
+    assert.equal(bouncedEvents[0]?.payload.email_sha256, sha256(m.email));
+    assert.equal(bouncedEvents[0]?.payload.email, undefined);
 
     const complaint = await t.api('POST', '/v1/messaging/bounces', { key: writeKey, body: { email: other.email, type: 'complaint' } });
     assert.equal(complaint.body.suppressed, true);

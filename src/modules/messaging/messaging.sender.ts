@@ -3,22 +3,26 @@
  * every DELIVERY_POLL_MS, in as many processes as there are.
  *
  * Per tenant with due messages: claim them (FOR UPDATE SKIP LOCKED, with a lease, oldest send_after first, within
- * the tenant's rate limit), then decide each AT SEND TIME, so a consent withdrawn or a bounce after the message was
- * queued is respected:
+ * the tenant's rate limit), then, one by one, take the message's lease again (skipping a message another sender took
+ * over meanwhile) and decide it AT SEND TIME, so a consent withdrawn, an address changed or a bounce after the
+ * message was queued is respected:
  *
  *   member erased or blocked       -> suppressed member_erased / member_blocked
- *   no address for the channel     -> suppressed no_address
+ *   no address for the channel     -> suppressed no_address  (a member's CURRENT email or phone; `to` of a non-member)
  *   marketing without consent      -> suppressed no_consent   (per channel; transactional ignores marketing consent)
  *   address on the suppression list-> suppressed address_suppressed (transactional too)
  *   marketing inside quiet hours   -> queued again until the quiet period ends (member's time zone, else the tenant's)
+ *   SMS/push and no active webhook endpoint subscribed to its event -> failed no_provider
  *
- * then render it (the templates, in the message's language; marketing gets its signed unsubscribe link) and send it:
- * email through the mailer, SMS and push as an outbox event that the tenant's webhook endpoints receive. What
- * became of it is recorded with an outbox event (message.sent / failed / bounced / suppressed).
+ * then render it (the templates, in the message's language; marketing gets its signed unsubscribe link, every
+ * message the tenant's portal link) and send it: email through the mailer, SMS and push as an outbox event that the
+ * tenant's webhook endpoints receive. What became of it is recorded with an outbox event (message.sent / failed /
+ * bounced / suppressed).
  *
  * Crash safety: a claimed message is `sending` with `locked_until`; a sender that dies leaves it so, and when the
  * lease has run out the next run claims it again. So a message is sent at least once — twice only if the process
- * died between the SMTP server accepting it and the row being written.
+ * died between the SMTP server accepting it and the row being written. Two live senders never send the same message:
+ * each takes the message's lease again right before it handles it, and skips it when that fails.
  */
 import { DateTime } from 'luxon';
 import type { Logger } from 'pino';
@@ -29,9 +33,10 @@ import { emit } from '../../platform/outbox/outbox.js';
 import type { MemberRow, MembersService } from '../members/members.service.js';
 import type { TenantRow } from '../tenants/tenants.store.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
+import { displayName } from './messaging.service.js';
 import type { MessagingSettingsService, QuietHours, SenderSettings } from './messaging.settings.js';
 import * as store from './messaging.store.js';
-import type { SuppressionsService } from './messaging.suppressions.js';
+import { emailSha256, withoutAddress, type SuppressionsService } from './messaging.suppressions.js';
 import type { Locale, MessageCategory, RenderedMessage, TriggerName } from './messaging.types.js';
 import { signUnsubscribeToken, unsubscribeUrl } from './unsubscribe/unsubscribe.token.js';
 
@@ -52,8 +57,15 @@ export interface SenderDeps {
   mailer: Mailer;
   /** The sender address of tenants that have not set their own (SMTP_FROM). */
   smtpFrom: string;
-  /** Where the unsubscribe page is: PATRON_PUBLIC_URL, else the listening address. */
-  baseUrl: () => string;
+  /** PATRON_PUBLIC_URL: where the unsubscribe page is. */
+  publicUrl: string | undefined;
+  /** Without PATRON_PUBLIC_URL, the address Patron listens on (only right for a local trial). */
+  listeningUrl: () => string;
+  /**
+   * Whether the tenant has an active webhook endpoint subscribed to this event type (the webhooks module): SMS and
+   * push reach a provider only through one.
+   */
+  hasSubscriber: (q: Queryable, tenantId: string, eventType: string) => Promise<boolean>;
 }
 
 /** How long a claimed message is held before another sender may take it (longer than any SMTP timeout). */
@@ -73,6 +85,8 @@ export interface SendRunResult {
   retried: number;
   failed: number;
   bounced: number;
+  /** Claimed, but taken over by another sender before this one got to it (its lease had run out). */
+  skipped: number;
 }
 
 type Outcome = keyof Omit<SendRunResult, 'tenants'>;
@@ -97,13 +111,30 @@ const eventPayload = (m: store.MessageRow, extra: Record<string, unknown> = {}) 
   message_id: m.id, trigger: m.trigger, channel: m.channel, member_id: m.member_id, dedupe_key: m.dedupe_key, ...extra,
 });
 
+/** The member's address on a channel, now. */
+const memberAddress = (member: MemberRow, channel: store.MessageRow['channel']) => (channel === 'email' ? member.email : channel === 'sms' ? member.phone : null);
+
+/** Thrown inside a transaction to roll it back when the lease was lost (nothing of it may stay). */
+class LeaseLost extends Error {}
+
 export class MessageSender {
-  constructor(private readonly deps: SenderDeps) {}
+  constructor(private readonly deps: SenderDeps) {
+    if (deps.mailer.configured && !deps.publicUrl) {
+      deps.log.warn(
+        { listening_url: deps.listeningUrl() },
+        'SMTP_URL is set but PATRON_PUBLIC_URL is not: the unsubscribe links of marketing emails point at the address Patron listens on, which members cannot reach. Set PATRON_PUBLIC_URL to Patron\'s public https:// address.',
+      );
+    }
+  }
+
+  private baseUrl(): string {
+    return this.deps.publicUrl ?? this.deps.listeningUrl();
+  }
 
   /** Sends what is due for every tenant (or only `tenantId`). A tenant that fails does not stop the others. */
   async sendDue(tenantId?: string): Promise<SendRunResult> {
     const ids = tenantId ? [tenantId] : await store.tenantsWithDueMessages(this.deps.db, this.deps.clock.now());
-    const total: SendRunResult = { tenants: ids.length, sent: 0, suppressed: 0, deferred: 0, retried: 0, failed: 0, bounced: 0 };
+    const total: SendRunResult = { tenants: ids.length, sent: 0, suppressed: 0, deferred: 0, retried: 0, failed: 0, bounced: 0, skipped: 0 };
     const failures: unknown[] = [];
     for (const id of ids) {
       try {
@@ -119,7 +150,7 @@ export class MessageSender {
   }
 
   async sendTenant(tenantId: string): Promise<Omit<SendRunResult, 'tenants'>> {
-    const counts: Omit<SendRunResult, 'tenants'> = { sent: 0, suppressed: 0, deferred: 0, retried: 0, failed: 0, bounced: 0 };
+    const counts: Omit<SendRunResult, 'tenants'> = { sent: 0, suppressed: 0, deferred: 0, retried: 0, failed: 0, bounced: 0, skipped: 0 };
     const tenant = await this.deps.tenants.getTenant(this.deps.db, tenantId);
     if (!tenant) return counts;
     for (;;) {
@@ -139,16 +170,28 @@ export class MessageSender {
     }
   }
 
-  /** Decides, renders, sends and records one claimed message. */
-  private async process(tenant: TenantRow, settings: SenderSettings, m: store.MessageRow, lease: Date): Promise<Outcome> {
+  /**
+   * Takes the message's lease again (`claimed`: the lease of the batch), then decides, renders, sends and records
+   * it. A message whose lease was taken over by another sender (the batch took longer than the lease) is skipped.
+   */
+  private async process(tenant: TenantRow, settings: SenderSettings, claimed: store.MessageRow, claimedUntil: Date): Promise<Outcome> {
     const { db, clock } = this.deps;
     const now = clock.now();
     const tenantId = tenant.id;
+    const lease = await store.renewLease(db, tenantId, claimed.id, claimedUntil, new Date(now.getTime() + LEASE_MS), now);
+    if (!lease) {
+      this.deps.log.info({ tenant_id: tenantId, message_id: claimed.id }, 'a claimed message was taken over by another sender before it was sent; skipped');
+      return 'skipped';
+    }
 
+    // A member's message goes to the member's address as it is now (it may have changed since the message was
+    // queued); `to_address` then records where it went. A message without a member goes to the `to` it was given.
+    let m = claimed;
     let member: MemberRow | null = null;
     if (m.member_id) {
       member = await this.deps.members.find(db, tenantId, { id: m.member_id });
       if (!member || member.status === 'erased') return this.suppress(tenantId, m, lease, 'member_erased');
+      m = { ...m, to_address: memberAddress(member, m.channel) };
       if (member.status === 'blocked') return this.suppress(tenantId, m, lease, 'member_blocked');
     }
     const address = m.to_address;
@@ -163,18 +206,25 @@ export class MessageSender {
     if (m.category === 'marketing' && settings.quiet_hours) {
       const until = quietUntil(now, member?.time_zone ?? tenant.time_zone, settings.quiet_hours);
       if (until) {
-        await this.finish(tenantId, m, lease, { status: 'queued', send_after: until });
-        return 'deferred';
+        return (await this.finish(tenantId, m, lease, { status: 'queued', send_after: until })) ? 'deferred' : 'skipped';
       }
     }
+    const requested = m.channel === 'sms' ? 'message.sms_requested' : 'message.push_requested';
+    if (m.channel !== 'email' && !(await this.deps.hasSubscriber(db, tenantId, requested))) {
+      // Written as an event nobody receives, it would be `sent` and never arrive.
+      return this.fail(tenantId, m, lease, 'no_provider', `no active webhook endpoint is subscribed to ${requested}: nothing would deliver the message`);
+    }
 
-    const links = { ...((m.variables.links as Record<string, unknown> | undefined) ?? {}) };
+    const links: Record<string, unknown> = { ...((m.variables.links as Record<string, unknown> | undefined) ?? {}) };
+    if (settings.portal_url) links.portal = settings.portal_url;
     let unsubscribe: string | null = null;
     if (m.category === 'marketing' && member) {
-      unsubscribe = unsubscribeUrl(this.deps.baseUrl(), signUnsubscribeToken(settings.unsubscribeSecret, { tenantId, memberId: member.id, channel: m.channel }));
+      unsubscribe = unsubscribeUrl(this.baseUrl(), signUnsubscribeToken(settings.unsubscribeSecret, { tenantId, memberId: member.id, channel: m.channel }));
       links.unsubscribe = unsubscribe;
     }
-    const variables = { ...m.variables, links };
+    const variables: Record<string, unknown> = { ...m.variables, links };
+    // The member as they are now (a name or address changed since the message was queued).
+    if (member) variables.member = { first_name: member.first_name, last_name: member.last_name, name: displayName(member), email: member.email };
     let rendered: RenderedMessage;
     try {
       rendered = await this.deps.templates.render(db, tenantId, m.trigger, m.locale, variables, { category: m.category });
@@ -183,7 +233,7 @@ export class MessageSender {
       return this.fail(tenantId, m, lease, 'render_failed', `rendering failed: ${(err as Error).message ?? String(err)}`.slice(0, 1000));
     }
 
-    if (m.channel !== 'email') return this.handOver(tenantId, m, lease, rendered, variables);
+    if (m.channel !== 'email') return this.handOver(tenantId, m, lease, rendered);
 
     const headers: Record<string, string> = {};
     if (unsubscribe) {
@@ -203,21 +253,24 @@ export class MessageSender {
     const attempts = m.attempts + 1;
     if (sent.ok) {
       const row = await this.finish(tenantId, m, lease, { status: 'sent', status_reason: null, error: null, attempts, subject: rendered.subject, provider_id: sent.messageId, sent_at: clock.now() }, 'message.sent');
-      return row ? 'sent' : 'failed';
+      return row ? 'sent' : 'skipped';
     }
     if (sent.notConfigured) return this.fail(tenantId, m, lease, 'smtp_not_configured', 'SMTP_URL is not set: Patron sends no email', attempts);
-    if (sent.permanent) {
+    if (sent.failure === 'hard_bounce') {
+      // The mailbox or domain does not exist: nothing is sent to it again.
       const row = await db.tx(async (tx) => {
         const done = await this.finishIn(tx, tenantId, m, lease, { status: 'bounced', status_reason: 'hard_bounce', error: sent.error, attempts, subject: rendered.subject }, 'message.bounced');
         if (done) await this.deps.suppressions.add(tx, tenantId, { email: address!, reason: 'hard_bounce', detail: sent.error });
         return done;
       });
-      return row ? 'bounced' : 'failed';
+      return row ? 'bounced' : 'skipped';
     }
+    // Refused for good for the sender's or the content's sake (a blocklist, a policy): this message fails, the
+    // address stays usable.
+    if (sent.failure === 'rejected') return this.fail(tenantId, m, lease, 'smtp_rejected', sent.error, attempts);
     if (attempts < MAX_ATTEMPTS) {
       const wait = RETRY_BACKOFF_MS[Math.min(attempts - 1, RETRY_BACKOFF_MS.length - 1)]!;
-      await this.finish(tenantId, m, lease, { status: 'queued', attempts, error: sent.error, send_after: new Date(clock.now().getTime() + wait) });
-      return 'retried';
+      return (await this.finish(tenantId, m, lease, { status: 'queued', attempts, error: sent.error, send_after: new Date(clock.now().getTime() + wait) })) ? 'retried' : 'skipped';
     }
     return this.fail(tenantId, m, lease, 'smtp_error', sent.error, attempts);
   }
@@ -225,46 +278,57 @@ export class MessageSender {
   /**
    * SMS and push: Patron does not send them. It hands the rendered message to the tenant's webhook endpoints
    * (`message.sms_requested` / `message.push_requested`, delivered signed and retried by the webhooks module) and
-   * the message is sent, its provider_id the id of that event.
+   * the message is sent, its provider_id the id of that event. The event carries what the provider needs and no
+   * template variables: the outbox is kept for good, and variables hold names, codes and links.
    */
-  private async handOver(tenantId: string, m: store.MessageRow, lease: Date, r: RenderedMessage, variables: Record<string, unknown>): Promise<Outcome> {
+  private async handOver(tenantId: string, m: store.MessageRow, lease: Date, r: RenderedMessage): Promise<Outcome> {
     const now = this.deps.clock.now();
-    const row = await this.deps.db.tx(async (tx) => {
-      const eventId = await emit(tx, {
-        tenantId, type: m.channel === 'sms' ? 'message.sms_requested' : 'message.push_requested', aggregateType: 'message', aggregateId: m.id, memberId: m.member_id,
-        payload: { message_id: m.id, trigger: m.trigger, member_id: m.member_id, to: m.to_address, locale: m.locale, subject: r.subject, text: r.text, variables },
-        occurredAt: now,
+    try {
+      await this.deps.db.tx(async (tx) => {
+        const eventId = await emit(tx, {
+          tenantId, type: m.channel === 'sms' ? 'message.sms_requested' : 'message.push_requested', aggregateType: 'message', aggregateId: m.id, memberId: m.member_id,
+          payload: { message_id: m.id, trigger: m.trigger, member_id: m.member_id, to: m.to_address, locale: m.locale, subject: r.subject, text: r.text },
+          occurredAt: now,
+        });
+        const row = await this.finishIn(tx, tenantId, m, lease, { status: 'sent', status_reason: null, error: null, attempts: m.attempts + 1, subject: r.subject, provider_id: eventId, sent_at: now }, 'message.sent');
+        // Another sender has the message now: its request event must not be written by this one too.
+        if (!row) throw new LeaseLost();
       });
-      return this.finishIn(tx, tenantId, m, lease, { status: 'sent', status_reason: null, error: null, attempts: m.attempts + 1, subject: r.subject, provider_id: eventId, sent_at: now }, 'message.sent');
-    });
-    return row ? 'sent' : 'failed';
+    } catch (err) {
+      if (err instanceof LeaseLost) return 'skipped';
+      throw err;
+    }
+    return 'sent';
   }
 
   private async suppress(tenantId: string, m: store.MessageRow, lease: Date, reason: string): Promise<Outcome> {
-    await this.finish(tenantId, m, lease, { status: 'suppressed', status_reason: reason }, 'message.suppressed', { reason });
-    return 'suppressed';
+    return (await this.finish(tenantId, m, lease, { status: 'suppressed', status_reason: reason }, 'message.suppressed', { reason })) ? 'suppressed' : 'skipped';
   }
 
   private async fail(tenantId: string, m: store.MessageRow, lease: Date, reason: string, error: string, attempts = m.attempts): Promise<Outcome> {
-    await this.finish(tenantId, m, lease, { status: 'failed', status_reason: reason, error, attempts }, 'message.failed', { error });
-    return 'failed';
+    return (await this.finish(tenantId, m, lease, { status: 'failed', status_reason: reason, error, attempts }, 'message.failed')) ? 'failed' : 'skipped';
   }
 
   private finish(tenantId: string, m: store.MessageRow, lease: Date, outcome: store.MessageOutcome, event?: string, extra?: Record<string, unknown>) {
     return this.deps.db.tx((tx) => this.finishIn(tx, tenantId, m, lease, outcome, event, extra));
   }
 
-  /** Records the outcome (if this sender still holds the message) and its event, in `tx`. */
+  /**
+   * Records the outcome (if this sender still holds the message) and its event, in `tx`. A member's message records
+   * the address it was decided for (`m.to_address`, read from the member at send time).
+   */
   private async finishIn(tx: Queryable, tenantId: string, m: store.MessageRow, lease: Date, outcome: store.MessageOutcome, event?: string, extra: Record<string, unknown> = {}): Promise<store.MessageRow | null> {
     const now = this.deps.clock.now();
-    const row = await store.finishClaimed(tx, tenantId, m.id, lease, now, outcome);
+    const row = await store.finishClaimed(tx, tenantId, m.id, lease, now, m.member_id ? { to_address: m.to_address, ...outcome } : outcome);
     if (!row) {
       this.deps.log.warn({ tenant_id: tenantId, message_id: m.id }, 'a message was taken over by another sender after its lease ran out; outcome not recorded');
       return null;
     }
     if (event) {
-      const error = event === 'message.bounced' ? { email: row.to_address, error: row.error } : event === 'message.failed' ? { error: row.error } : {};
-      await emit(tx, { tenantId, type: event, aggregateType: 'message', aggregateId: m.id, memberId: m.member_id, payload: eventPayload(row, { ...error, ...extra }), occurredAt: now });
+      // The address itself stays out of the outbox (kept for good, not erased with the member): its hash, if anything.
+      const error = withoutAddress(row.error, row.to_address);
+      const detail = event === 'message.bounced' ? { email_sha256: row.to_address ? emailSha256(row.to_address) : null, error } : event === 'message.failed' ? { error } : {};
+      await emit(tx, { tenantId, type: event, aggregateType: 'message', aggregateId: m.id, memberId: m.member_id, payload: eventPayload(row, { ...detail, ...extra }), occurredAt: now });
     }
     return row;
   }

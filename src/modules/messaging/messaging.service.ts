@@ -28,7 +28,8 @@ export class MessagingService {
   /**
    * Queues a message (or records it as held out, `control`). Idempotent: a second request with the same trigger
    * and dedupe key returns the first message and changes nothing. Whether it may be sent (consent, suppressed
-   * address, quiet hours) is decided when it is sent, so a consent withdrawn meanwhile is respected.
+   * address, quiet hours) is decided when it is sent, so a consent withdrawn meanwhile is respected; a member's
+   * message goes to the member's address as it is then (to_address here is the address at enqueue, for the log).
    * `preloaded`: the member row and tenant the caller has already read in this transaction (a scheduled trigger
    * enqueues thousands a run), so they are not read again.
    */
@@ -41,12 +42,12 @@ export class MessagingService {
     let address: string | null = req.to?.address ?? null;
     let member: TemplateVariables['member'] = { first_name: null, last_name: null, name: '', email: address };
     if (req.memberId) {
+      // The sender addresses a member's message to the member's current address: a `to` would be ignored.
+      if (req.to) throw new Error(`messaging.enqueue(${req.trigger}): a member's message goes to the member's address; "to" is for someone who is not a member`);
       const m = preloaded.member?.id === req.memberId ? preloaded.member : await this.deps.members.find(tx, tenantId, { id: req.memberId });
       if (!m) throw errors.notFound('member', req.memberId);
-      if (!req.to) {
-        locale = m.locale;
-        address = channel === 'email' ? m.email : channel === 'sms' ? m.phone : null;
-      }
+      locale = m.locale;
+      address = channel === 'email' ? m.email : channel === 'sms' ? m.phone : null;
       member = { first_name: m.first_name, last_name: m.last_name, name: displayName(m), email: m.email };
     } else if (!req.to) {
       throw new Error(`messaging.enqueue(${req.trigger}): a message without a member needs "to"`);

@@ -1,6 +1,7 @@
 /**
  * A tenant's messaging settings (docs/messaging.md#settings): the sender (from_email, from_name, reply_to), the rate
- * limit, the quiet hours of marketing messages, and the secret that signs unsubscribe links.
+ * limit, the quiet hours of marketing messages, the member portal the messages link to (portal_url), and the secret
+ * that signs unsubscribe links.
  *
  * No row: the defaults (quiet hours 21:00-09:00). The row is created, with those defaults and a random unsubscribe
  * secret, the first time it is needed (a PATCH, or the first message sent); from then on quiet_hours NULL/NULL
@@ -29,6 +30,8 @@ export interface MessagingSettings {
   reply_to: string | null;
   rate_limit_per_minute: number;
   quiet_hours: QuietHours | null;
+  /** The member portal: the templates' links.portal ("open my account"); null: no such links. */
+  portal_url: string | null;
   updated_at: Date | null;
 }
 
@@ -43,6 +46,7 @@ export interface SettingsPatch {
   reply_to?: string | null;
   rate_limit_per_minute?: number;
   quiet_hours?: QuietHours | null;
+  portal_url?: string | null;
 }
 
 const EMAIL_RE = /^[^\s@<>",;]+@[^\s@<>",;]+\.[^\s@<>",;]+$/;
@@ -51,7 +55,7 @@ const hhmm = (t: string) => t.slice(0, 5);
 
 function viewOf(row: store.SettingsRow | null): MessagingSettings {
   if (!row) {
-    return { from_email: null, from_name: null, reply_to: null, rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE, quiet_hours: { ...DEFAULT_QUIET_HOURS }, updated_at: null };
+    return { from_email: null, from_name: null, reply_to: null, rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE, quiet_hours: { ...DEFAULT_QUIET_HOURS }, portal_url: null, updated_at: null };
   }
   return {
     from_email: row.from_email,
@@ -59,11 +63,26 @@ function viewOf(row: store.SettingsRow | null): MessagingSettings {
     reply_to: row.reply_to,
     rate_limit_per_minute: row.rate_limit_per_minute,
     quiet_hours: row.quiet_hours_start && row.quiet_hours_end ? { start: hhmm(row.quiet_hours_start), end: hhmm(row.quiet_hours_end) } : null,
+    portal_url: row.portal_url,
     updated_at: row.updated_at,
   };
 }
 
-/** What JSON Schema cannot check: real addresses, no line breaks in a header value, a quiet period of some length. */
+/** An absolute http(s) URL without credentials: it goes into every member's email as a link. */
+function portalUrlErrors(raw: string): FieldError[] {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return [{ field: 'portal_url', detail: 'must be an absolute http(s) URL such as https://shop.example/account' }];
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return [{ field: 'portal_url', detail: 'must be an http(s) URL' }];
+  if (u.username || u.password) return [{ field: 'portal_url', detail: 'must not carry a user name or password' }];
+  if (u.href.length > 2000) return [{ field: 'portal_url', detail: 'must be at most 2000 characters' }];
+  return [];
+}
+
+/** What JSON Schema cannot check: real addresses and URLs, no line breaks in a header value, a quiet period of some length. */
 export function settingsErrors(p: SettingsPatch): FieldError[] {
   const errs: FieldError[] = [];
   for (const f of ['from_email', 'reply_to'] as const) {
@@ -73,6 +92,7 @@ export function settingsErrors(p: SettingsPatch): FieldError[] {
   if (typeof p.from_name === 'string' && (p.from_name.trim() === '' || /[\u0000-\u001f\u007f]/.test(p.from_name))) {
     errs.push({ field: 'from_name', detail: 'must be a name without line breaks or control characters' });
   }
+  if (typeof p.portal_url === 'string') errs.push(...portalUrlErrors(p.portal_url));
   const q = p.quiet_hours;
   if (q && typeof q === 'object' && typeof q.start === 'string' && typeof q.end === 'string') {
     if (!TIME_RE.test(q.start)) errs.push({ field: 'quiet_hours.start', detail: "must be a time 'HH:MM'" });
@@ -115,6 +135,8 @@ export class MessagingSettingsService {
       changes.quiet_hours_start = patch.quiet_hours?.start ?? null;
       changes.quiet_hours_end = patch.quiet_hours?.end ?? null;
     }
+    // Stored as the URL standard writes it (scheme and host lower-cased), as mail clients will read it.
+    if (patch.portal_url !== undefined) changes.portal_url = patch.portal_url === null ? null : new URL(patch.portal_url).href;
     const before = viewOf(current);
     const row = await store.updateSettings(tx, tenantId, changes, this.clock.now());
     const after = viewOf(row);

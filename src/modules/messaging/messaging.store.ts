@@ -1,6 +1,6 @@
 /**
  * SQL of the messaging module's tables: messages (the send log), messaging_settings, message_triggers,
- * message_templates, email_suppressions (migration 0019).
+ * message_templates, email_suppressions (migrations 0019, 0020).
  */
 import type { Queryable } from '../../platform/db/db.js';
 import type { Locale, MessageCategory, MessageChannel, MessageStatus, TriggerName } from './messaging.types.js';
@@ -100,7 +100,22 @@ export async function claimDue(q: Queryable, tenantId: string, now: Date, locked
   return res.rows.sort((a, b) => a.send_after.getTime() - b.send_after.getTime() || a.id.localeCompare(b.id));
 }
 
-export type MessageOutcome = Partial<Pick<MessageRow, 'status' | 'status_reason' | 'send_after' | 'attempts' | 'subject' | 'provider_id' | 'error' | 'sent_at'>>;
+/**
+ * Takes a claimed message's lease again, for `lockedUntil`, if this sender still holds it (its lease is still
+ * `heldUntil`): right before a message is sent, so that a message whose lease ran out while the sender was busy with
+ * the batch's earlier messages, and was claimed by another sender since, is not sent by both. Null: lost.
+ */
+export async function renewLease(q: Queryable, tenantId: string, id: string, heldUntil: Date, lockedUntil: Date, now: Date): Promise<Date | null> {
+  const res = await q.query<{ locked_until: Date }>(
+    `UPDATE messages SET locked_until = $4, updated_at = $5
+      WHERE tenant_id = $1 AND id = $2 AND status = 'sending' AND locked_until = $3
+      RETURNING locked_until`,
+    [tenantId, id, heldUntil, lockedUntil, now],
+  );
+  return res.rows[0]?.locked_until ?? null;
+}
+
+export type MessageOutcome = Partial<Pick<MessageRow, 'status' | 'status_reason' | 'send_after' | 'attempts' | 'subject' | 'provider_id' | 'error' | 'sent_at' | 'to_address'>>;
 
 /**
  * Records what became of a claimed message, if this sender still holds it (its lease, `lockedUntil`): a sender
@@ -194,11 +209,13 @@ export interface SettingsRow {
   quiet_hours_start: string | null;
   quiet_hours_end: string | null;
   unsubscribe_secret: string;
+  /** The member portal (links.portal of the templates); migration 0020. */
+  portal_url: string | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const SETTINGS_COLS = 'from_email, from_name, reply_to, rate_limit_per_minute, quiet_hours_start::text, quiet_hours_end::text, unsubscribe_secret, created_at, updated_at';
+const SETTINGS_COLS = 'from_email, from_name, reply_to, rate_limit_per_minute, quiet_hours_start::text, quiet_hours_end::text, unsubscribe_secret, portal_url, created_at, updated_at';
 
 export async function getSettings(q: Queryable, tenantId: string, forUpdate = false): Promise<SettingsRow | null> {
   const res = await q.query<SettingsRow>(`SELECT ${SETTINGS_COLS} FROM messaging_settings WHERE tenant_id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [tenantId]);
@@ -215,7 +232,7 @@ export async function insertSettingsIfAbsent(q: Queryable, tenantId: string, d: 
   );
 }
 
-export type SettingsChanges = Partial<Pick<SettingsRow, 'from_email' | 'from_name' | 'reply_to' | 'rate_limit_per_minute' | 'quiet_hours_start' | 'quiet_hours_end'>>;
+export type SettingsChanges = Partial<Pick<SettingsRow, 'from_email' | 'from_name' | 'reply_to' | 'rate_limit_per_minute' | 'quiet_hours_start' | 'quiet_hours_end' | 'portal_url'>>;
 
 export async function updateSettings(q: Queryable, tenantId: string, changes: SettingsChanges, now: Date): Promise<SettingsRow> {
   const sets = ['updated_at = $2'];

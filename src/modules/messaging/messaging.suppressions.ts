@@ -4,8 +4,9 @@
  * nothing, transactional messages included: a mailbox that does not exist cannot receive a voucher code either,
  * and sending to it again harms the sender's reputation.
  *
- * Addresses are kept lower-cased. The events carry the address (the catalog's contract: a provider or CRM keeps its
- * own list in step); their aggregate id is its SHA-256.
+ * Addresses are kept lower-cased. The events carry the SHA-256 of the address, never the address itself: the outbox
+ * is kept for good and is not erased with a member, and a hash is enough for a provider or CRM to keep its own list
+ * in step (it hashes the addresses it has). The aggregate id is the same hash.
  */
 import crypto from 'node:crypto';
 import type { Clock } from '../../platform/clock.js';
@@ -19,7 +20,14 @@ export type SuppressionReason = store.SuppressionRow['reason'];
 export type SuppressionView = store.SuppressionRow;
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
-const emailHash = (email: string) => crypto.createHash('sha256').update(email).digest('hex');
+/** The SHA-256 (hex) of the normalised address: what events carry instead of the address. */
+export const emailSha256 = (email: string) => crypto.createHash('sha256').update(normaliseEmail(email)).digest('hex');
+
+/** An error text for an event (kept for good): SMTP replies and provider details often repeat the address. */
+export function withoutAddress(text: string | null, address: string | null): string | null {
+  if (text === null || !address) return text;
+  return text.replace(new RegExp(address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), '[recipient]');
+}
 
 export interface BounceReport {
   email: string;
@@ -54,8 +62,8 @@ export class SuppressionsService {
     const result = await store.insertSuppression(tx, tenantId, { email, reason: input.reason, detail: input.detail ?? null, created_at: now });
     if (result.created) {
       await emit(tx, {
-        tenantId, type: 'email_suppression.added', aggregateType: 'email_suppression', aggregateId: emailHash(email),
-        payload: { email, reason: input.reason }, occurredAt: now,
+        tenantId, type: 'email_suppression.added', aggregateType: 'email_suppression', aggregateId: emailSha256(email),
+        payload: { email_sha256: emailSha256(email), reason: input.reason }, occurredAt: now,
       });
     }
     return result;
@@ -66,8 +74,8 @@ export class SuppressionsService {
     const removed = await store.deleteSuppression(tx, tenantId, normal);
     if (!removed) throw errors.notFound('suppressed address', email);
     await emit(tx, {
-      tenantId, type: 'email_suppression.removed', aggregateType: 'email_suppression', aggregateId: emailHash(normal),
-      payload: { email: normal, reason: removed.reason }, occurredAt: this.clock.now(),
+      tenantId, type: 'email_suppression.removed', aggregateType: 'email_suppression', aggregateId: emailSha256(normal),
+      payload: { email_sha256: emailSha256(normal), reason: removed.reason }, occurredAt: this.clock.now(),
     });
     return removed;
   }
@@ -96,7 +104,7 @@ export class SuppressionsService {
       message = await store.markBounced(tx, tenantId, message.id, reason, report.detail ?? null, now);
       await emit(tx, {
         tenantId, type: 'message.bounced', aggregateType: 'message', aggregateId: message.id, memberId: message.member_id,
-        payload: { message_id: message.id, trigger: message.trigger, channel: message.channel, member_id: message.member_id, dedupe_key: message.dedupe_key, email, error: report.detail ?? reason },
+        payload: { message_id: message.id, trigger: message.trigger, channel: message.channel, member_id: message.member_id, dedupe_key: message.dedupe_key, email_sha256: emailSha256(email), error: withoutAddress(report.detail ?? reason, email) },
         occurredAt: now,
       });
     }

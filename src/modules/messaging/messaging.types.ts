@@ -81,7 +81,10 @@ export interface MessageRequest {
   dedupeKey: string;
   /** The member it is for; null for someone who is not a member (then `to` is required). */
   memberId: string | null;
-  /** The address and language when there is no member, or a member's reply goes elsewhere (anonymous feedback). */
+  /**
+   * The address and language of a message to someone who is not a member (anonymous feedback, the tenant's
+   * operators); only with `memberId: null`. A member's message goes to the member's address as it is at send time.
+   */
   to?: { address: string; locale: Locale };
   channel?: MessageChannel;
   /** The trigger's own blocks; `member`, `program` and `links` are filled by the messaging service. */

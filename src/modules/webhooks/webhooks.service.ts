@@ -352,6 +352,11 @@ export class WebhooksService {
   private async emit(tx: Tx, tenantId: string, type: string, endpointId: string, payload: Record<string, unknown>): Promise<void> {
     await emit(tx, { tenantId, type, aggregateType: 'webhook_endpoint', aggregateId: endpointId, payload: { endpoint_id: endpointId, ...payload }, occurredAt: this.deps.clock.now() });
   }
+
+  /** Whether an event of this type would reach anyone: an active endpoint subscribed to it (or to '*'). */
+  hasActiveSubscriber(q: Queryable, tenantId: string, eventType: string): Promise<boolean> {
+    return store.hasActiveSubscriber(q, tenantId, eventType);
+  }
 }
 
 // ── Validation ───────────────────────────────────────────────────────────────

@@ -352,3 +352,13 @@ export async function eventsForReplay(
   );
   return res.rows;
 }
+
+/** Whether the tenant has an active endpoint subscribed to `eventType` or to every type ('*'). */
+export async function hasActiveSubscriber(q: Queryable, tenantId: string, eventType: string): Promise<boolean> {
+  const res = await q.query<{ found: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM webhook_endpoints
+                     WHERE tenant_id = $1 AND status = 'active' AND event_types && ARRAY[$2, '*']::text[]) AS found`,
+    [tenantId, eventType],
+  );
+  return res.rows[0]!.found;
+}

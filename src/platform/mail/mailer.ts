@@ -1,9 +1,16 @@
 /**
  * Outgoing email over SMTP (nodemailer, a pooled transport from SMTP_URL). `send` never throws for what the SMTP
- * server answers: it says whether the message was accepted, refused for good (a hard bounce: a 5xx to RCPT TO or
- * to DATA, i.e. about this recipient or this message) or may be tried again (4xx, a refused or dropped connection,
- * a timeout, a 5xx to the session itself such as AUTH or MAIL FROM, which is the operator's to fix). Without
- * SMTP_URL it says so, and nothing is sent.
+ * server answers: it says whether the message was accepted, or how it failed (`classify`):
+ *
+ *  - `hard_bounce`: the mailbox or domain does not exist (a 5xx to RCPT TO with enhanced status 5.1.x or 5.2.1, or
+ *    a plain 550/551/553 without an enhanced code that does not speak of policy). Only this may suppress the address.
+ *  - `rejected`: refused for good, but for a reason about the sender or the content, not the address (5.7.x
+ *    policy: a blocklisted IP, relaying denied, DMARC; any other 5xx to RCPT TO; any 5xx to DATA). The message
+ *    fails; the address stays usable, since suppressing it would cut the member off for the sender's fault.
+ *  - `temporary`: may be tried again (4xx, a refused or dropped connection, a timeout, a 5xx to the session itself
+ *    such as AUTH or MAIL FROM, which is the operator's to fix).
+ *
+ * Without SMTP_URL it says so, and nothing is sent.
  */
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
@@ -19,11 +26,12 @@ export interface OutgoingMail {
   headers?: Record<string, string>;
 }
 
+export type SendFailure = 'hard_bounce' | 'rejected' | 'temporary';
+
 export type SendOutcome =
   | { ok: true; messageId: string }
-  /** `permanent`: the server refused this recipient or message for good (a hard bounce). */
-  | { ok: false; notConfigured?: false; permanent: boolean; code?: number; error: string }
-  | { ok: false; notConfigured: true; permanent: false; error: 'smtp_not_configured' };
+  | { ok: false; notConfigured?: false; failure: SendFailure; code?: number; error: string }
+  | { ok: false; notConfigured: true; failure: 'temporary'; error: 'smtp_not_configured' };
 
 export interface Mailer {
   /** Whether SMTP_URL is set. */
@@ -40,23 +48,34 @@ interface SmtpError extends Error {
   response?: string;
 }
 
-/** The commands whose 5xx concern the recipient or the message, not the session. */
-const RECIPIENT_COMMANDS = new Set(['RCPT TO', 'DATA']);
+/** `550 5.1.1 …` / `550-5.1.1 …`: the enhanced status code (RFC 3463) after the reply code, if any. */
+const ENHANCED = /^\d{3}[ -]([245])\.(\d{1,3})\.(\d{1,3})(?!\d)/;
+/** Words of a policy refusal in a plain reply without an enhanced code ("550 Relaying denied", "550 Blocked by RBL"). */
+const POLICY_WORDS = /relay|block|black ?list|spam|policy|reputation|denied|not authori[sz]ed|rbl/i;
 
-/** How an SMTP failure counts: a hard bounce only for a 5xx about the recipient or the message. */
+/** How an SMTP failure counts (see the top of this file). */
 export function classify(err: unknown): Extract<SendOutcome, { ok: false; notConfigured?: false }> {
   const e = (err ?? {}) as SmtpError;
   const code = typeof e.responseCode === 'number' ? e.responseCode : undefined;
-  const permanent = code !== undefined && code >= 500 && code < 600 && RECIPIENT_COMMANDS.has(e.command ?? '');
-  const detail = (e.response ?? e.message ?? String(err)).toString().slice(0, 1000);
-  return { ok: false, permanent, ...(code !== undefined ? { code } : {}), error: e.command ? `${e.command}: ${detail}` : detail };
+  const reply = (e.response ?? '').toString().trim();
+  const detail = (reply || e.message || String(err)).toString().slice(0, 1000);
+  let failure: SendFailure = 'temporary';
+  if (code !== undefined && code >= 500 && code < 600) {
+    if (e.command === 'DATA') failure = 'rejected';
+    else if (e.command === 'RCPT TO') {
+      const enhanced = ENHANCED.exec(reply);
+      if (enhanced) failure = enhanced[1] === '5' && (enhanced[2] === '1' || (enhanced[2] === '2' && enhanced[3] === '1')) ? 'hard_bounce' : 'rejected';
+      else failure = [550, 551, 553].includes(code) && !POLICY_WORDS.test(reply.slice(3)) ? 'hard_bounce' : 'rejected';
+    }
+  }
+  return { ok: false, failure, ...(code !== undefined ? { code } : {}), error: e.command ? `${e.command}: ${detail}` : detail };
 }
 
 export function createMailer(opts: { smtpUrl: string | undefined; log: Logger }): Mailer {
   if (!opts.smtpUrl) {
     return {
       configured: false,
-      send: async () => ({ ok: false, notConfigured: true, permanent: false, error: 'smtp_not_configured' }),
+      send: async () => ({ ok: false, notConfigured: true, failure: 'temporary', error: 'smtp_not_configured' }),
       close: async () => undefined,
     };
   }
@@ -87,7 +106,7 @@ export function createMailer(opts: { smtpUrl: string | undefined; log: Logger })
         return { ok: true, messageId: info.messageId };
       } catch (err) {
         const outcome = classify(err);
-        opts.log.warn({ err, permanent: outcome.permanent, code: outcome.code }, 'SMTP send failed');
+        opts.log.warn({ err, failure: outcome.failure, code: outcome.code }, 'SMTP send failed');
         return outcome;
       }
     },

@@ -113,8 +113,7 @@ const MESSAGE_REQUEST = {
   to: "the member's phone number, or null (push: the provider knows the device)",
   locale: 'the language the text is in (en, bg, ru, ro, pl)',
   subject: 'the rendered subject / title',
-  text: 'the rendered plain text',
-  variables: 'the template variables used (name, balance, …) for a provider that renders its own',
+  text: 'the rendered plain text (marketing: with its unsubscribe link); no template variables: the outbox is kept for good',
 };
 
 /** Every `message.*` outcome of the sender. */
@@ -371,11 +370,11 @@ export const EVENT_CATALOG: readonly EventTypeInfo[] = [
     { type: 'message.sms_requested', description: "A triggered message is due by SMS: deliver it through the tenant's provider (subscribe a webhook).", member: true, payload: MESSAGE_REQUEST },
     { type: 'message.push_requested', description: "A triggered message is due by push: deliver it through the tenant's provider (subscribe a webhook).", member: true, payload: MESSAGE_REQUEST },
     { type: 'message.sent', description: 'A message was handed to its channel (the SMTP server accepted the email, or the SMS/push request event was written).', member: true, payload: MESSAGE_OUTCOME },
-    { type: 'message.failed', description: 'A message could not be sent (SMTP not configured, a template error, or temporary failures past the last retry).', member: true, payload: { ...MESSAGE_OUTCOME, error: 'what went wrong' } },
-    { type: 'message.bounced', description: 'An email hard-bounced or drew a complaint (the address is suppressed).', member: true, payload: { ...MESSAGE_OUTCOME, email: 'the address that bounced', error: "the SMTP reply or the provider's detail" } },
+    { type: 'message.failed', description: 'A message could not be sent: SMTP not configured, refused for good by the SMTP server for a policy or content reason (smtp_rejected), no webhook endpoint to hand an SMS or push to (no_provider), a template error, or temporary failures past the last retry.', member: true, payload: { ...MESSAGE_OUTCOME, error: 'what went wrong (an SMTP reply with the address replaced by [recipient])' } },
+    { type: 'message.bounced', description: 'An email hard-bounced or drew a complaint (the address is suppressed).', member: true, payload: { ...MESSAGE_OUTCOME, email_sha256: 'SHA-256 (hex) of the lower-cased address that bounced (never the address: the outbox is kept for good)', error: "the SMTP reply or the provider's detail, the address replaced by [recipient]" } },
     { type: 'message.suppressed', description: 'A message was not sent: no consent for the channel, a suppressed address, no address, or the member erased or blocked.', member: true, payload: { ...MESSAGE_OUTCOME, reason: 'no_consent, address_suppressed, no_address, member_erased or member_blocked' } },
-    { type: 'email_suppression.added', description: 'An address was suppressed (hard bounce, complaint or by hand); nothing is sent to it.', member: false, payload: { email: 'the address', reason: 'hard_bounce, complaint or manual' } },
-    { type: 'email_suppression.removed', description: 'An address was taken off the suppression list by hand; it gets email again.', member: false, payload: { email: 'the address', reason: 'the reason it had' } },
+    { type: 'email_suppression.added', description: 'An address was suppressed (hard bounce, complaint or by hand); nothing is sent to it.', member: false, payload: { email_sha256: 'SHA-256 (hex) of the lower-cased address (never the address itself)', reason: 'hard_bounce, complaint or manual' } },
+    { type: 'email_suppression.removed', description: 'An address was taken off the suppression list by hand; it gets email again.', member: false, payload: { email_sha256: 'SHA-256 (hex) of the lower-cased address', reason: 'the reason it had' } },
     { type: 'message_template.updated', description: "A tenant saved its own wording of a trigger's template in one language.", member: false, payload: { trigger: 'the trigger', locale: 'the language', fields: 'the parts saved (subject, html, text)' } },
     { type: 'message_template.reset', description: "A tenant's own wording of a template was removed: the shipped default applies again.", member: false, payload: { trigger: 'the trigger', locale: 'the language' } },
     { type: 'message_trigger.updated', description: "A tenant changed a trigger's settings (on/off, channel, timing, offer).", member: false, payload: { trigger: 'the trigger', enabled: 'on or off after the change', channel: 'email, sms or push', changed: 'the settings whose value changed' } },
