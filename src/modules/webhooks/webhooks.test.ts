@@ -312,7 +312,7 @@ describe('disabling', () => {
     const t = await app.newTenant();
     const rx = await receiver(() => 500);
     const told: Array<Parameters<NotifyDisabled>[2] & { tenantId: string }> = [];
-    const svc = new WebhooksService({ clock: app.clock, log: app.patron.logger, notifyDisabled: async (_tx, tenantId, info) => void told.push({ tenantId, ...info }) });
+    const svc = new WebhooksService({ clock: app.clock, log: app.patron.logger, allowPrivateNetworks: true, notifyDisabled: async (_tx, tenantId, info) => void told.push({ tenantId, ...info }) });
     const send = async () => {
       await app.patron.jobs.runNow('outbox.dispatch', { tenant_id: t.id });
       await svc.deliverDue(app.patron.db, { tenantId: t.id });
@@ -539,7 +539,7 @@ describe('endpoints and the delivery log over HTTP', () => {
     app.clock.set(new Date(T0.getTime() + 120 * DAY));
     const t = await app.newTenant();
     const rx = await receiver((r) => (r.json?.type === 'member.created' ? 'hang' : 200));
-    const svc = new WebhooksService({ clock: app.clock, log: app.patron.logger, notifyDisabled: async () => undefined, timeoutMs: 300 });
+    const svc = new WebhooksService({ clock: app.clock, log: app.patron.logger, allowPrivateNetworks: true, notifyDisabled: async () => undefined, timeoutMs: 300 });
     await endpoint(t, rx.url);
     const m = await member(t);
     await app.patron.jobs.runNow('outbox.dispatch', { tenant_id: t.id });
