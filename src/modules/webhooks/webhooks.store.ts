@@ -448,8 +448,8 @@ export async function eventOf(q: Queryable, tenantId: string, eventId: string): 
 /**
  * The events of a time range (by occurred_at, from inclusive, to exclusive) that an endpoint subscribed to `types`
  * ('*': all) receives, optionally narrowed to `only` types, by `mode`: 'all'; 'failed', those whose delivery to the
- * endpoint failed and never succeeded; 'missed', those that occurred since `since` (the endpoint's creation) with no
- * delivery to it at all (made while it was disabled). At most `limit` rows, oldest first.
+ * endpoint failed and never succeeded; 'missed', those that occurred since `since` (the endpoint's creation), were
+ * handed out by the outbox and have no delivery to it at all (handed out while it was disabled). At most `limit` rows, oldest first.
  */
 export async function eventsForReplay(
   q: Queryable, tenantId: string,
@@ -466,6 +466,8 @@ export async function eventsForReplay(
           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries s WHERE s.tenant_id = $1 AND s.endpoint_id = $8 AND s.event_id = o.id AND s.status = 'succeeded')))
         AND ($7::text <> 'missed' OR (
               o.occurred_at >= $10
+          -- Not yet handed to the fan-out: it will make the delivery itself (a replay now would send it twice).
+          AND o.dispatched_at IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries m WHERE m.tenant_id = $1 AND m.endpoint_id = $8 AND m.event_id = o.id)))
       ORDER BY o.seq
       LIMIT $9`,
