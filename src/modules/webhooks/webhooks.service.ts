@@ -137,7 +137,9 @@ export class WebhooksService {
   async update(tx: Tx, tenantId: string, id: string, patch: EndpointPatch): Promise<EndpointView> {
     const errs = [...(patch.url !== undefined ? urlErrors('url', patch.url, this.deps.allowPrivateNetworks) : []), ...(patch.event_types !== undefined ? eventTypeErrors(patch.event_types) : [])];
     if (errs.length > 0) throw errors.validation(errs);
-    const before = await store.getEndpoint(tx, tenantId, id, { lock: true });
+    // FOR NO KEY UPDATE, not FOR UPDATE: the fan-out's inserts (foreign-key checks on this row) go on meanwhile, so
+    // parking below cannot deadlock with a fan-out holding the member's pending deliveries.
+    const before = await store.lockEndpoint(tx, tenantId, id);
     if (!before) throw errors.notFound('webhook endpoint', id);
     const now = this.deps.clock.now();
     const next: EndpointRow = {
@@ -370,7 +372,7 @@ export class WebhooksService {
     const event = await store.eventOf(tx, tenantId, original.event_id);
     if (!event) throw errors.notFound('event', original.event_id);
     // Locked: a replay to a disabled endpoint is parked, and one being re-enabled at this moment must see it.
-    await store.getEndpoint(tx, tenantId, original.endpoint_id, { lock: true });
+    await store.lockEndpoint(tx, tenantId, original.endpoint_id);
     const [newIdOf] = await store.insertDeliveries(tx, tenantId, [{ endpointId: original.endpoint_id, event, kind: 'replay' }], this.deps.clock.now());
     return (await store.getDelivery(tx, tenantId, newIdOf!))!;
   }
@@ -389,7 +391,7 @@ export class WebhooksService {
     else if (!Number.isNaN(from.getTime()) && to <= from) errs.push({ field: 'to', detail: 'must be after from' });
     if (input.event_types) errs.push(...eventTypeErrors(input.event_types).filter((e) => e.detail !== STAR_ALONE));
     if (errs.length > 0) throw errors.validation(errs);
-    const endpoint = await store.getEndpoint(tx, tenantId, endpointId, { lock: true });
+    const endpoint = await store.lockEndpoint(tx, tenantId, endpointId);
     if (!endpoint) throw errors.notFound('webhook endpoint', endpointId);
     const only = input.event_types && !input.event_types.includes('*') ? input.event_types : null;
     const events = await store.eventsForReplay(tx, tenantId, {
