@@ -209,7 +209,10 @@ export class WebhooksService {
 
   // ── Fan-out (an outbox consumer) ───────────────────────────────────────────
 
-  /** The outbox consumer `webhooks`: one delivery per event and active endpoint subscribed to its type, due now. */
+  /**
+   * The outbox consumer `webhooks`: one delivery per event and active endpoint subscribed to its type, due now, or
+   * parked behind the member's earlier pending delivery to the endpoint (store.insertDeliveries).
+   */
   consumer(): OutboxConsumer {
     return {
       name: 'webhooks',
