@@ -366,7 +366,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     // Webhooks (docs/webhooks.md): the outbox fan-out makes one delivery per event and subscribed endpoint; the
     // webhooks.deliver pump sends them (signed, retried, in order per member). Routes: webhooksRoutes below.
     const webhooks = new WebhooksService({
-      clock, log: logger, timeoutMs: config.webhookTimeoutMs,
+      clock, log: logger, timeoutMs: config.webhookTimeoutMs, allowPrivateNetworks: config.webhookAllowPrivateNetworks,
       // The tenant's notification email is told, in the tenant's language, once per disabling.
       notifyDisabled: async (tx, tenantId, info) => {
         const tenant = await tenants.getTenant(tx, tenantId);

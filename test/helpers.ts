@@ -53,6 +53,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // send the other files' tenants' work with its own configuration (its SMTP_URL) on the real clock. Tests run
     // outbox.dispatch, webhooks.deliver and messages.send on demand (or opt in with DELIVERY_POLL_MS).
     DELIVERY_POLL_MS: '0',
+    // The test receivers listen on loopback, which production refuses (docs/webhooks.md).
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     ...overrides,
   });
 }

@@ -33,7 +33,7 @@ describe('webhooks across SIGKILL', () => {
     dropDb = () => scratch.drop();
     const operator = randomKey();
     // A 1 s timeout: the dead process's lease (2 × timeout + 5 s) runs out in 7 s.
-    const env = { DATABASE_URL: scratch.url, PATRON_OPERATOR_KEY: operator, DELIVERY_POLL_MS: '100', WEBHOOK_TIMEOUT_MS: '1000' };
+    const env = { DATABASE_URL: scratch.url, PATRON_OPERATOR_KEY: operator, DELIVERY_POLL_MS: '100', WEBHOOK_TIMEOUT_MS: '1000', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
     let hung = false;
     const rx = (receiver = await startReceiver((r) => {
       if (r.json?.type === 'member.created' && !hung) {

@@ -13,6 +13,8 @@ import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { startTestApp, type TestApp, type TestTenant } from '../../../test/helpers.js';
 import { startReceiver, type Received, type Receiver } from '../../../test/receiver.js';
+import { LOCALES } from '../../platform/http/schema.js';
+import { defaultTemplate } from '../messaging/templates/templates.defaults.js';
 import { newSecret } from './webhooks.signing.js';
 
 const DOC = path.resolve(import.meta.dirname, '../../../docs/webhooks.md');
@@ -101,5 +103,14 @@ print(json.dumps(event))
   for (const s of [rotated.previous, rotated.next]) {
     const both = run(s, rotated.request);
     assert.equal(both.status, 0, both.stderr + both.stdout);
+  }
+});
+
+test('the email about a disabled endpoint tells, in every language, to replay with status "missed" after re-enabling', () => {
+  for (const locale of LOCALES) {
+    const text = JSON.stringify(defaultTemplate('webhook_endpoint_disabled', locale));
+    assert.match(text, /\\"missed\\"/, locale);
+    // The fan-out makes no delivery for a disabled endpoint: nothing it missed is "in the delivery log".
+    assert.doesNotMatch(text, /stay in the delivery log|остават в журнала|pozostają w dzienniku|rămân în jurnalul|сохранены в журнале/, locale);
   }
 });

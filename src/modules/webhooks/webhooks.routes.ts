@@ -51,7 +51,7 @@ export function webhooksRoutes(deps: { db: Db; webhooks: WebhooksService; http: 
       config: { auth: 'admin' },
       schema: {
         tags, summary: 'Change a webhook endpoint; disable or re-enable it',
-        description: "status 'disabled' stops sending (disabled_reason manual; its pending deliveries wait); status 'active' re-enables it: failing_since is cleared and the waiting deliveries go out. Emits `webhook_endpoint.updated` (and `webhook_endpoint.disabled` when disabling).",
+        description: "status 'disabled' stops sending (disabled_reason manual; its pending deliveries wait); status 'active' re-enables it: failing_since is cleared and the waiting deliveries go out (events of the time it was disabled: replay with status missed). Emits `webhook_endpoint.updated` (and `webhook_endpoint.disabled` when disabling).",
         params: IdParams, body: UpdateEndpointBody, response: { 200: E, ...problems(400, 401, 403, 404, 409) },
       },
     }, (req, reply) => http.write(req, reply, { resource: 'webhook_endpoint' }, (tx) => webhooks.update(tx, tenantOf(req).tenantId, req.params.id, req.body)));
@@ -91,7 +91,7 @@ export function webhooksRoutes(deps: { db: Db; webhooks: WebhooksService; http: 
       config: { auth: 'admin' },
       schema: {
         tags, summary: 'Replay the events of a time range to an endpoint',
-        description: 'Queues a new delivery (kind replay, sent at once, same webhook-id and body) for each event of [from, to) the endpoint receives: by default only those whose delivery failed and never succeeded (status failed), or all of them (status all). More than 10,000 events is a 422: split the range.',
+        description: 'Queues a new delivery (kind replay, sent at once, same webhook-id and body) for each event of [from, to) the endpoint receives: by default only those whose delivery failed and never succeeded (status failed), those it never got a delivery of because they happened while it was disabled (status missed), or all of them (status all). More than 10,000 events is a 422: split the range.',
         params: IdParams, body: ReplayRangeBody, response: { 202: ReplayRangeResult, ...problems(400, 401, 403, 404, 409, 422) },
       },
     }, (req, reply) => http.write(req, reply, { resource: 'webhook_endpoint', status: 202, resourceId: () => req.params.id },

@@ -5,7 +5,7 @@ import { MAX_EVENT_TYPES, REPLAY_LIMIT } from './webhooks.service.js';
 
 const URL_FIELD = Type.String({
   minLength: 1, maxLength: 2000,
-  description: 'Where events are POSTed. https; plain http only for loopback and local development hosts (localhost, 127.0.0.1, a name without a dot, *.local, *.internal, *.test).',
+  description: 'Where events are POSTed. https; plain http only for loopback and local development hosts (localhost, 127.0.0.1, a name without a dot, *.local, *.internal, *.test). Private, loopback and link-local addresses are refused unless the operator set WEBHOOK_ALLOW_PRIVATE_NETWORKS (a literal one is a 400; a name resolving to one fails each attempt).',
 });
 const EVENT_TYPES = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
   minItems: 1, maxItems: MAX_EVENT_TYPES, uniqueItems: true,
@@ -76,7 +76,7 @@ const deliveryProps = {
   kind: StringEnum(['event', 'replay'] as const, { description: 'event: from the outbox; replay: asked for.' }),
   status: DELIVERY_STATUS,
   attempts: Type.Integer({ description: 'Attempts made.' }),
-  next_attempt_at: Timestamp({ description: 'When it is (or was last) due.' }),
+  next_attempt_at: Nullable(Timestamp({ description: "When it is (or was last) due; null: waiting behind an earlier pending delivery of the same member to the endpoint, or for the endpoint to be re-enabled." })),
   last_status_code: Nullable(Type.Integer()),
   last_error: Nullable(Type.String()),
   created_at: Timestamp(),
@@ -114,7 +114,7 @@ export const ReplayRangeBody = Obj({
   from: Timestamp({ description: 'Events that occurred at or after this time.' }),
   to: Timestamp({ description: 'Events that occurred before this time.' }),
   event_types: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { minItems: 1, maxItems: MAX_EVENT_TYPES, uniqueItems: true, description: 'Only these of the types the endpoint receives.' })),
-  status: Type.Optional(StringEnum(['failed', 'all'] as const, { default: 'failed', description: "failed (default): the events whose delivery to this endpoint failed and never succeeded; all: every event of the range the endpoint receives." })),
+  status: Type.Optional(StringEnum(['failed', 'all', 'missed'] as const, { default: 'failed', description: "failed (default): the events whose delivery to this endpoint failed and never succeeded; missed: the events since the endpoint was created that it has no delivery of (they happened while it was disabled); all: every event of the range the endpoint receives." })),
 }, { examples: [{ from: '2026-11-01T00:00:00Z', to: '2026-11-02T00:00:00Z', status: 'failed' }] });
 export type ReplayRangeBodyInput = Static<typeof ReplayRangeBody>;
 

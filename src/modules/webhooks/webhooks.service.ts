@@ -8,6 +8,7 @@
  * delivered to the endpoint it disabled, which is no longer active): so delivering webhook_endpoint.* events to the
  * tenant's endpoints, the endpoint itself included, cannot loop.
  */
+import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock.js';
 import type { Db, Queryable, Tx } from '../../platform/db/db.js';
@@ -16,6 +17,7 @@ import { newId } from '../../platform/ids.js';
 import type { OutboxConsumer } from '../../platform/outbox/dispatch.js';
 import { isEventType } from '../../platform/outbox/catalog.js';
 import { emit } from '../../platform/outbox/outbox.js';
+import { isPrivateAddress } from './webhooks.addresses.js';
 import { postWebhook, type AttemptResult } from './webhooks.delivery.js';
 import { nextAttemptAt } from './webhooks.retry.js';
 import { eventBody, newSecret, webhookHeaders } from './webhooks.signing.js';
@@ -32,8 +34,16 @@ export const REPLAY_LIMIT = 10_000;
 export const MAX_EVENT_TYPES = 100;
 /** Deliveries sent at once per tenant, and claimed per round. */
 const CONCURRENCY = 16;
-/** Rounds per tenant and run, so one busy tenant cannot hold a run forever (the next run goes on). */
-const MAX_ROUNDS = 100;
+/** Attempts in flight at once to one endpoint (one only while it is failing: a probe). */
+export const PER_ENDPOINT = 4;
+/** Tenants served at once in a run: a tenant whose round waits on a slow receiver holds one lane, not the run. */
+const TENANT_LANES = 4;
+/**
+ * The time one tenant may use in one run (between its rounds: a round started is finished); then it waits for the
+ * next run, and the others go on. With round-robin between tenants, a tenant with a large backlog or slow receivers
+ * cannot keep the others waiting.
+ */
+const TENANT_BUDGET_MS = 10_000;
 /**
  * A delivery is leased for twice the send's timeout plus 5 s (time to record the attempt, a slow database): long
  * enough that no other worker takes it while it is being sent, short enough that a crashed worker's deliveries are
@@ -50,6 +60,10 @@ export interface WebhooksDeps {
   notifyDisabled: NotifyDisabled;
   /** Per attempt (default 15 s). */
   timeoutMs?: number;
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: URLs may reach loopback and private addresses (development and tests only). */
+  allowPrivateNetworks: boolean;
+  /** The time one tenant may use in one run (default TENANT_BUDGET_MS). */
+  tenantBudgetMs?: number;
 }
 
 export interface EndpointInput {
@@ -64,7 +78,7 @@ export interface ReplayRangeInput {
   from: string;
   to: string;
   event_types?: string[];
-  status?: 'failed' | 'all';
+  status?: 'failed' | 'all' | 'missed';
 }
 
 export type EndpointView = EndpointRow;
@@ -89,7 +103,7 @@ export class WebhooksService {
   // ── Endpoints ──────────────────────────────────────────────────────────────
 
   async create(tx: Tx, tenantId: string, input: EndpointInput): Promise<CreatedEndpoint> {
-    const errs = [...urlErrors('url', input.url), ...eventTypeErrors(input.event_types)];
+    const errs = [...urlErrors('url', input.url, this.deps.allowPrivateNetworks), ...eventTypeErrors(input.event_types)];
     if (errs.length > 0) throw errors.validation(errs);
     const now = this.deps.clock.now();
     const status = input.status ?? 'active';
@@ -117,12 +131,15 @@ export class WebhooksService {
 
   /**
    * Changes an endpoint. status 'disabled' by hand records disabled_reason 'manual'; status 'active' re-enables it:
-   * the failing clock restarts and its pending deliveries (kept while it was disabled) go out again.
+   * the failing clock restarts and its pending deliveries (kept, parked, while it was disabled) go out again: each
+   * member's first one at once, the next ones in order after it.
    */
   async update(tx: Tx, tenantId: string, id: string, patch: EndpointPatch): Promise<EndpointView> {
-    const errs = [...(patch.url !== undefined ? urlErrors('url', patch.url) : []), ...(patch.event_types !== undefined ? eventTypeErrors(patch.event_types) : [])];
+    const errs = [...(patch.url !== undefined ? urlErrors('url', patch.url, this.deps.allowPrivateNetworks) : []), ...(patch.event_types !== undefined ? eventTypeErrors(patch.event_types) : [])];
     if (errs.length > 0) throw errors.validation(errs);
-    const before = await store.getEndpoint(tx, tenantId, id, { lock: true });
+    // FOR NO KEY UPDATE, not FOR UPDATE: the fan-out's inserts (foreign-key checks on this row) go on meanwhile, so
+    // parking below cannot deadlock with a fan-out holding the member's pending deliveries.
+    const before = await store.lockEndpoint(tx, tenantId, id);
     if (!before) throw errors.notFound('webhook endpoint', id);
     const now = this.deps.clock.now();
     const next: EndpointRow = {
@@ -134,16 +151,21 @@ export class WebhooksService {
     };
     const changed: string[] = (['url', 'description', 'event_types'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(before[k]));
     let disabled = false;
+    let enabled = false;
     if (patch.status !== undefined && patch.status !== before.status) {
       changed.push('status');
-      if (patch.status === 'active') Object.assign(next, { status: 'active', disabled_reason: null, disabled_at: null, failing_since: null });
-      else {
+      if (patch.status === 'active') {
+        Object.assign(next, { status: 'active', disabled_reason: null, disabled_at: null, failing_since: null });
+        enabled = true;
+      } else {
         Object.assign(next, { status: 'disabled', disabled_reason: 'manual', disabled_at: now });
         disabled = true;
       }
     }
     if (changed.length === 0) return before;
     const row = await store.updateEndpoint(tx, tenantId, next);
+    if (enabled) await store.wakeEndpoint(tx, tenantId, id, now);
+    if (disabled) await store.parkEndpoint(tx, tenantId, id);
     await this.emit(tx, tenantId, 'webhook_endpoint.updated', id, { changed_fields: changed, status: row.status });
     if (disabled) await this.emit(tx, tenantId, 'webhook_endpoint.disabled', id, { reason: 'manual', failing_since: null });
     return row;
@@ -187,7 +209,10 @@ export class WebhooksService {
 
   // ── Fan-out (an outbox consumer) ───────────────────────────────────────────
 
-  /** The outbox consumer `webhooks`: one delivery per event and active endpoint subscribed to its type, due now. */
+  /**
+   * The outbox consumer `webhooks`: one delivery per event and active endpoint subscribed to its type, due now, or
+   * parked behind the member's earlier pending delivery to the endpoint (store.insertDeliveries).
+   */
   consumer(): OutboxConsumer {
     return {
       name: 'webhooks',
@@ -212,54 +237,70 @@ export class WebhooksService {
 
   // ── Sending ────────────────────────────────────────────────────────────────
 
-  /** Sends every due delivery of every tenant (or of `tenantId`): the `webhooks.deliver` job. */
+  /**
+   * Sends the due deliveries of every tenant (or of `tenantId`): the `webhooks.deliver` job. Tenants are served
+   * round-robin, one round each in turn, by TENANT_LANES lanes at once; a tenant leaves the run when it has nothing
+   * due or has used its time budget (the next run, DELIVERY_POLL_MS later, takes it up again).
+   */
   async deliverDue(db: Db, opts: { tenantId?: string } = {}): Promise<DeliverResult> {
     const ids = opts.tenantId ? [opts.tenantId] : await store.tenantsWithDueDeliveries(db, this.deps.clock.now());
     const total: DeliverResult = { tenants: ids.length, attempts: 0, succeeded: 0, failed_attempts: 0 };
-    for (const tenantId of ids) {
-      try {
-        const r = await this.deliverTenant(db, tenantId);
-        total.attempts += r.attempts;
-        total.succeeded += r.succeeded;
-        total.failed_attempts += r.failed_attempts;
-      } catch (err) {
-        this.deps.log.error({ err, tenant_id: tenantId }, 'webhook delivery failed for a tenant');
+    const budget = this.deps.tenantBudgetMs ?? TENANT_BUDGET_MS;
+    const queue = [...ids];
+    const spent = new Map<string, number>();
+    const lane = async () => {
+      for (let tenantId = queue.shift(); tenantId !== undefined; tenantId = queue.shift()) {
+        const started = performance.now();
+        let more = false;
+        try {
+          const r = await this.deliverRound(db, tenantId);
+          total.attempts += r.attempts;
+          total.succeeded += r.succeeded;
+          total.failed_attempts += r.failed_attempts;
+          more = r.attempts > 0;
+        } catch (err) {
+          this.deps.log.error({ err, tenant_id: tenantId }, 'webhook delivery failed for a tenant');
+        }
+        const used = (spent.get(tenantId) ?? 0) + performance.now() - started;
+        spent.set(tenantId, used);
+        // To the back of the queue: every other tenant gets its round first.
+        if (more && used < budget) queue.push(tenantId);
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(TENANT_LANES, Math.max(ids.length, 1)) }, lane));
     return total;
   }
 
   /**
-   * Claims due deliveries (leased, committed), sends them in parallel, records each attempt, and goes on while some
-   * are due: a member's next event is claimable as soon as the previous one succeeded, so it goes out in this run.
+   * One round of one tenant: claims due deliveries (leased, committed; at most PER_ENDPOINT in flight per endpoint,
+   * one to a failing endpoint), sends them in parallel and records each attempt. A member's next event is due as soon
+   * as the previous one finished, so the next round of the same run sends it.
    */
-  async deliverTenant(db: Db, tenantId: string): Promise<Omit<DeliverResult, 'tenants'>> {
+  async deliverRound(db: Db, tenantId: string): Promise<Omit<DeliverResult, 'tenants'>> {
     const out = { attempts: 0, succeeded: 0, failed_attempts: 0 };
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const now = this.deps.clock.now();
-      const claimed = await db.tx((tx) => store.claimDue(tx, tenantId, now, new Date(now.getTime() + leaseMs(this.timeoutMs)), CONCURRENCY));
-      if (claimed.length === 0) break;
-      // Every attempt runs to its end before a failure (the database, while recording one) is reported: none is
-      // left running behind the job. An unrecorded attempt is retried when its lease runs out.
-      const results = await Promise.allSettled(claimed.map((d) => this.attempt(db, tenantId, d)));
-      for (const r of results) {
-        if (r.status === 'rejected') throw r.reason;
-        out.attempts++;
-        if (r.value) out.succeeded++;
-        else out.failed_attempts++;
-      }
+    const now = this.deps.clock.now();
+    const lease = new Date(now.getTime() + leaseMs(this.timeoutMs));
+    const claimed = await db.tx((tx) => store.claimDue(tx, tenantId, now, lease, CONCURRENCY, PER_ENDPOINT));
+    // Every attempt runs to its end before a failure (the database, while recording one) is reported: none is left
+    // running behind the job. An unrecorded attempt is retried when its lease runs out.
+    const results = await Promise.allSettled(claimed.map((d) => this.attempt(db, tenantId, d, lease)));
+    for (const r of results) {
+      if (r.status === 'rejected') throw r.reason;
+      out.attempts++;
+      if (r.value) out.succeeded++;
+      else out.failed_attempts++;
     }
     return out;
   }
 
   /** One attempt of one claimed delivery; true when it succeeded. */
-  private async attempt(db: Db, tenantId: string, d: ClaimedDelivery): Promise<boolean> {
+  private async attempt(db: Db, tenantId: string, d: ClaimedDelivery, lease: Date): Promise<boolean> {
     const at = this.deps.clock.now();
     let result: AttemptResult;
     try {
       const secrets = (await store.signingSecrets(db, tenantId, d.endpoint_id, at)).map((s) => s.secret);
       const body = eventBody(d.event);
-      result = await postWebhook(d.url, webhookHeaders(secrets, d.event_id, at, body), body, this.timeoutMs);
+      result = await postWebhook(d.url, webhookHeaders(secrets, d.event_id, at, body), body, this.timeoutMs, { allowPrivateNetworks: this.deps.allowPrivateNetworks });
     } catch (err) {
       result = { statusCode: null, durationMs: 0, error: `not sent: ${(err as Error).message}`.slice(0, 500), responseBody: null };
     }
@@ -269,20 +310,30 @@ export class WebhooksService {
         id: newId(), delivery_id: d.id, endpoint_id: d.endpoint_id, attempted_at: at, duration_ms: result.durationMs,
         status_code: result.statusCode, error: result.error, response_body: result.responseBody,
       });
-      if (ok) {
-        await store.finishAttempt(tx, tenantId, d.id, { status: 'succeeded', statusCode: result.statusCode, error: null, nextAttemptAt: null, at });
-        await store.endpointSucceeded(tx, tenantId, d.endpoint_id, at);
-        return;
-      }
+      // The endpoint first: disabling, re-enabling and the fan-out's parking wait for this outcome or come before it.
+      const endpoint = await store.lockEndpoint(tx, tenantId, d.endpoint_id);
+      if (!endpoint) return;
+      const active = endpoint.status === 'active';
       // 410 Gone: the receiver says this endpoint is no more (Standard Webhooks): no retry, and the endpoint is
       // disabled at once rather than failing for 5 days.
       const gone = result.statusCode === 410;
-      const retryAt = gone ? null : nextAttemptAt(d.attempts + 1, d.first_attempt_at ?? at, at);
-      const error = result.error ?? `HTTP ${result.statusCode}`;
-      await store.finishAttempt(tx, tenantId, d.id, { status: retryAt ? 'pending' : 'failed', statusCode: result.statusCode, error, nextAttemptAt: retryAt, at });
-      const endpoint = await store.endpointFailed(tx, tenantId, d.endpoint_id, at);
-      if (endpoint && endpoint.status === 'active' && (gone || (endpoint.failing_since && at.getTime() - endpoint.failing_since.getTime() >= DISABLE_AFTER_MS))) {
-        await this.disable(tx, tenantId, endpoint, gone ? 'gone' : 'failing', at);
+      const retryAt = ok || gone ? null : nextAttemptAt(d.attempts + 1, d.first_attempt_at ?? at, at);
+      const status: DeliveryStatus = ok ? 'succeeded' : retryAt ? 'pending' : 'failed';
+      const recorded = await store.finishAttempt(tx, tenantId, d.id, lease, {
+        status, statusCode: result.statusCode, error: ok ? null : result.error ?? `HTTP ${result.statusCode}`,
+        // A retry of a delivery to an endpoint disabled meanwhile waits, parked, for it to be re-enabled.
+        nextAttemptAt: retryAt && !active ? 'infinity' : retryAt, at,
+      });
+      // Our lease ran out and another worker has the delivery: the attempt stays in the log, its outcome is theirs.
+      if (!recorded) return;
+      if (status !== 'pending' && active && d.kind === 'event' && d.member_id) await store.promoteNext(tx, tenantId, d.endpoint_id, d.member_id, at);
+      if (ok) {
+        await store.endpointSucceeded(tx, tenantId, d.endpoint_id, at);
+        return;
+      }
+      const failing = await store.endpointFailed(tx, tenantId, d.endpoint_id, at);
+      if (failing && failing.status === 'active' && (gone || (failing.failing_since && at.getTime() - failing.failing_since.getTime() >= DISABLE_AFTER_MS))) {
+        await this.disable(tx, tenantId, failing, gone ? 'gone' : 'failing', at);
       }
     });
     return ok;
@@ -290,6 +341,7 @@ export class WebhooksService {
 
   private async disable(tx: Tx, tenantId: string, endpoint: EndpointRow, reason: 'failing' | 'gone', at: Date): Promise<void> {
     await store.updateEndpoint(tx, tenantId, { ...endpoint, status: 'disabled', disabled_reason: reason, disabled_at: at, updated_at: at });
+    await store.parkEndpoint(tx, tenantId, endpoint.id);
     await this.emit(tx, tenantId, 'webhook_endpoint.disabled', endpoint.id, { reason, failing_since: endpoint.failing_since?.toISOString() ?? null });
     await this.deps.notifyDisabled(tx, tenantId, { endpointId: endpoint.id, url: endpoint.url, failingSince: endpoint.failing_since, reason });
     this.deps.log.warn({ tenant_id: tenantId, endpoint_id: endpoint.id, reason }, 'webhook endpoint disabled');
@@ -322,11 +374,17 @@ export class WebhooksService {
     if (!original) throw errors.notFound('webhook delivery', id);
     const event = await store.eventOf(tx, tenantId, original.event_id);
     if (!event) throw errors.notFound('event', original.event_id);
+    // Locked: a replay to a disabled endpoint is parked, and one being re-enabled at this moment must see it.
+    await store.lockEndpoint(tx, tenantId, original.endpoint_id);
     const [newIdOf] = await store.insertDeliveries(tx, tenantId, [{ endpointId: original.endpoint_id, event, kind: 'replay' }], this.deps.clock.now());
     return (await store.getDelivery(tx, tenantId, newIdOf!))!;
   }
 
-  /** Replays to one endpoint the events of [from, to) it is subscribed to (or only the failed ones); returns how many. */
+  /**
+   * Replays to one endpoint the events of [from, to) it is subscribed to: only the failed ones (status 'failed', the
+   * default), all of them, or those it has no delivery of since it was created ('missed': made while it was disabled,
+   * when the fan-out makes none). Returns how many.
+   */
   async replayRange(tx: Tx, tenantId: string, endpointId: string, input: ReplayRangeInput): Promise<{ endpoint_id: string; replayed: number }> {
     const from = new Date(input.from);
     const to = new Date(input.to);
@@ -336,11 +394,11 @@ export class WebhooksService {
     else if (!Number.isNaN(from.getTime()) && to <= from) errs.push({ field: 'to', detail: 'must be after from' });
     if (input.event_types) errs.push(...eventTypeErrors(input.event_types).filter((e) => e.detail !== STAR_ALONE));
     if (errs.length > 0) throw errors.validation(errs);
-    const endpoint = await store.getEndpoint(tx, tenantId, endpointId, { lock: true });
+    const endpoint = await store.lockEndpoint(tx, tenantId, endpointId);
     if (!endpoint) throw errors.notFound('webhook endpoint', endpointId);
     const only = input.event_types && !input.event_types.includes('*') ? input.event_types : null;
     const events = await store.eventsForReplay(tx, tenantId, {
-      endpointId, from, to, types: endpoint.event_types, only, failedOnly: (input.status ?? 'failed') === 'failed', limit: REPLAY_LIMIT + 1,
+      endpointId, from, to, types: endpoint.event_types, only, mode: input.status ?? 'failed', since: endpoint.created_at, limit: REPLAY_LIMIT + 1,
     });
     if (events.length > REPLAY_LIMIT) {
       throw errors.unprocessable(`The range holds more than ${REPLAY_LIMIT} events to replay: split it into smaller ranges.`, [{ field: 'to', detail: `more than ${REPLAY_LIMIT} events in the range` }]);
@@ -379,9 +437,11 @@ const LOCAL_SUFFIXES = ['.localhost', '.local', '.internal', '.test'];
 /**
  * An absolute http(s) URL without credentials or fragment. Plain http only for loopback and local development hosts
  * (localhost, 127.0.0.0/8, ::1, a name without a dot such as a Docker service, *.localhost, *.local, *.internal,
- * *.test): everything else must be https, since the payloads describe the tenant's members.
+ * *.test): everything else must be https, since the payloads describe the tenant's members. Unless private networks
+ * are allowed (WEBHOOK_ALLOW_PRIVATE_NETWORKS), a literal private, loopback or link-local address (and localhost) is
+ * refused here already; names are checked when sending (webhooks.addresses.ts), where DNS can be trusted no further.
  */
-export function urlErrors(field: string, raw: string): FieldError[] {
+export function urlErrors(field: string, raw: string, allowPrivateNetworks: boolean): FieldError[] {
   let u: URL;
   try {
     u = new URL(raw);
@@ -391,12 +451,15 @@ export function urlErrors(field: string, raw: string): FieldError[] {
   if (u.protocol !== 'https:' && u.protocol !== 'http:') return [{ field, detail: 'must be an http(s) URL' }];
   if (u.username || u.password) return [{ field, detail: 'must not carry a user name or password' }];
   if (u.hash) return [{ field, detail: 'must not have a #fragment' }];
-  if (u.protocol === 'http:' && !isLocalHost(u.hostname)) return [{ field, detail: 'must be https (plain http only for loopback and local development hosts)' }];
+  const host = u.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (!allowPrivateNetworks && ((net.isIP(host) && isPrivateAddress(host)) || host === 'localhost' || host.endsWith('.localhost'))) {
+    return [{ field, detail: 'must not point at a private, loopback or link-local address (WEBHOOK_ALLOW_PRIVATE_NETWORKS is off)' }];
+  }
+  if (u.protocol === 'http:' && !isLocalHost(host)) return [{ field, detail: 'must be https (plain http only for loopback and local development hosts)' }];
   return [];
 }
 
-function isLocalHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+function isLocalHost(h: string): boolean {
   if (h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h)) return true;
   if (/^[\d.]+$/.test(h) || h.includes(':')) return false;
   return !h.includes('.') || LOCAL_SUFFIXES.some((s) => h.endsWith(s));

@@ -31,7 +31,8 @@ export interface DeliveryRow {
   kind: DeliveryKind;
   status: DeliveryStatus;
   attempts: number;
-  next_attempt_at: Date;
+  /** null: parked ('infinity' in the table), behind an earlier delivery of the member or while the endpoint is disabled. */
+  next_attempt_at: Date | null;
   locked_until: Date | null;
   last_status_code: number | null;
   last_error: string | null;
@@ -60,6 +61,8 @@ export interface ClaimedDelivery extends DeliveryRow {
 
 const ENDPOINT_COLS = 'id, url, description, event_types, status, disabled_reason, disabled_at, failing_since, last_success_at, created_at, updated_at';
 const DELIVERY_COLS = 'id, endpoint_id, event_id, event_seq, event_type, member_id, kind, status, attempts, next_attempt_at, locked_until, last_status_code, last_error, created_at, finished_at';
+/** DELIVERY_COLS as read for the API: a parked delivery's 'infinity' as null. */
+const DELIVERY_READ = DELIVERY_COLS.replace('next_attempt_at', "nullif(next_attempt_at, 'infinity') AS next_attempt_at");
 const ATTEMPT_COLS = 'id, delivery_id, endpoint_id, attempted_at, duration_ms, status_code, error, response_body';
 const d = (cols: string) => cols.split(', ').map((c) => `d.${c}`).join(', ');
 
@@ -109,6 +112,15 @@ export async function updateEndpoint(q: Queryable, tenantId: string, e: Endpoint
 /** Deletes the endpoint with its secrets, deliveries and attempts (ON DELETE CASCADE). */
 export async function deleteEndpoint(q: Queryable, tenantId: string, id: string): Promise<void> {
   await q.query(`DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+}
+
+/**
+ * The endpoint, locked against the other writers of its state (an attempt's outcome, disabling, re-enabling) but not
+ * against foreign-key checks of new deliveries (FOR NO KEY UPDATE).
+ */
+export async function lockEndpoint(q: Queryable, tenantId: string, id: string): Promise<EndpointRow | null> {
+  const res = await q.query<EndpointRow>(`SELECT ${ENDPOINT_COLS} FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE`, [tenantId, id]);
+  return res.rows[0] ?? null;
 }
 
 /** The active endpoints of the tenant (the fan-out's targets). */
@@ -176,13 +188,49 @@ export interface NewDelivery {
   dueAt?: Date;
 }
 
-/** Inserts deliveries made at `at`, in the given order (ids are time-ordered, so the log lists them in it). */
+/**
+ * Inserts deliveries made at `at`, in the given order (ids are time-ordered, so the log lists them in it). Only the
+ * head of each (endpoint, member) is due: a delivery of kind 'event' for a member who already has one pending to the
+ * endpoint (in the table or earlier in `rows`) is parked at 'infinity' until the one before it finishes
+ * (promoteNext), so the claim never looks at a backlog waiting behind a failing head. Deliveries to a disabled
+ * endpoint are parked too (wakeEndpoint makes them due on re-enabling).
+ *
+ * The member's pending deliveries are locked (FOR SHARE, in event_seq order) before deciding: an attempt finishing
+ * the head at the same moment either commits first (and this sees the head finished, or the one it promoted) or
+ * waits for this insert to commit (and then promotes what it inserted). Otherwise a parked delivery could be
+ * inserted behind a head that has just finished and wait for ever.
+ */
 export async function insertDeliveries(q: Queryable, tenantId: string, rows: NewDelivery[], at: Date): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < rows.length; i += 5000) {
     const chunk = rows.slice(i, i + 5000);
     const chunkIds = chunk.map(() => newId());
     ids.push(...chunkIds);
+    const ordered = chunk.filter((r) => r.kind === 'event' && r.event.member_id);
+    const waiting = new Set<string>();
+    if (ordered.length > 0) {
+      const held = await q.query<{ endpoint_id: string; member_id: string }>(
+        `SELECT p.endpoint_id, p.member_id FROM webhook_deliveries p
+          WHERE p.tenant_id = $1 AND p.status = 'pending' AND p.kind = 'event'
+            AND (p.endpoint_id, p.member_id) IN (SELECT * FROM unnest($2::uuid[], $3::uuid[]))
+          ORDER BY p.endpoint_id, p.member_id, p.event_seq
+          FOR SHARE OF p`,
+        [tenantId, ordered.map((r) => r.endpointId), ordered.map((r) => r.event.member_id)],
+      );
+      for (const h of held.rows) waiting.add(`${h.endpoint_id}:${h.member_id}`);
+    }
+    const disabled = new Set((await q.query<{ id: string }>(
+      `SELECT id FROM webhook_endpoints WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND status <> 'active'`,
+      [tenantId, [...new Set(chunk.map((r) => r.endpointId))]],
+    )).rows.map((r) => r.id));
+    const dueAt = chunk.map((r) => {
+      if (disabled.has(r.endpointId)) return 'infinity';
+      if (r.kind !== 'event' || !r.event.member_id) return (r.dueAt ?? at).toISOString();
+      const key = `${r.endpointId}:${r.event.member_id}`;
+      if (waiting.has(key)) return 'infinity';
+      waiting.add(key);
+      return (r.dueAt ?? at).toISOString();
+    });
     await q.query(
       `INSERT INTO webhook_deliveries (tenant_id, id, endpoint_id, event_id, event_seq, event_type, member_id, kind, status, attempts, next_attempt_at, created_at)
        SELECT $1, r.id, r.endpoint_id, r.event_id, r.event_seq, r.event_type, r.member_id, r.kind, 'pending', 0, r.due_at, $2
@@ -190,7 +238,7 @@ export async function insertDeliveries(q: Queryable, tenantId: string, rows: New
               AS r(id, endpoint_id, event_id, event_seq, event_type, member_id, kind, due_at)`,
       [
         tenantId, at, chunkIds, chunk.map((r) => r.endpointId), chunk.map((r) => r.event.id), chunk.map((r) => r.event.seq),
-        chunk.map((r) => r.event.type), chunk.map((r) => r.event.member_id), chunk.map((r) => r.kind), chunk.map((r) => r.dueAt ?? at),
+        chunk.map((r) => r.event.type), chunk.map((r) => r.event.member_id), chunk.map((r) => r.kind), dueAt,
       ],
     );
   }
@@ -198,7 +246,7 @@ export async function insertDeliveries(q: Queryable, tenantId: string, rows: New
 }
 
 export async function getDelivery(q: Queryable, tenantId: string, id: string): Promise<DeliveryRow | null> {
-  const res = await q.query<DeliveryRow>(`SELECT ${DELIVERY_COLS} FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  const res = await q.query<DeliveryRow>(`SELECT ${DELIVERY_READ} FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
   return res.rows[0] ?? null;
 }
 
@@ -211,16 +259,21 @@ export interface DeliveryFilter {
   limit: number;
 }
 
-/** Newest first, by id (time-ordered). */
+/**
+ * Newest first, by id (time-ordered). The endpoint condition is written only when filtering by endpoint, so the plan
+ * walks the (tenant_id, endpoint_id, id) index (migration 0020) rather than every delivery of the tenant.
+ */
 export async function listDeliveries(q: Queryable, tenantId: string, f: DeliveryFilter): Promise<DeliveryRow[]> {
+  const params: unknown[] = [tenantId, f.status ?? null, f.eventType ?? null, f.memberId ?? null, f.beforeId ?? null, f.limit];
+  if (f.endpointId) params.push(f.endpointId);
   const res = await q.query<DeliveryRow>(
-    `SELECT ${DELIVERY_COLS} FROM webhook_deliveries
-      WHERE tenant_id = $1
-        AND ($2::uuid IS NULL OR endpoint_id = $2) AND ($3::text IS NULL OR status = $3)
-        AND ($4::text IS NULL OR event_type = $4) AND ($5::uuid IS NULL OR member_id = $5)
-        AND ($6::uuid IS NULL OR id < $6)
-      ORDER BY id DESC LIMIT $7`,
-    [tenantId, f.endpointId ?? null, f.status ?? null, f.eventType ?? null, f.memberId ?? null, f.beforeId ?? null, f.limit],
+    `SELECT ${DELIVERY_READ} FROM webhook_deliveries
+      WHERE tenant_id = $1${f.endpointId ? ' AND endpoint_id = $7' : ''}
+        AND ($2::text IS NULL OR status = $2)
+        AND ($3::text IS NULL OR event_type = $3) AND ($4::uuid IS NULL OR member_id = $4)
+        AND ($5::uuid IS NULL OR id < $5)
+      ORDER BY id DESC LIMIT $6`,
+    params,
   );
   return res.rows;
 }
@@ -239,27 +292,51 @@ export async function tenantsWithDueDeliveries(q: Queryable, at: Date): Promise<
 
 /**
  * Claims up to `limit` due deliveries of active endpoints (SKIP LOCKED: several workers share the work) and leases
- * them until `leaseUntil`, so a worker that dies while sending gives them back when the lease runs out. A delivery
- * of kind 'event' with a member waits while an earlier one (lower event_seq) of the same member to the same endpoint
- * is pending, in flight or waiting for its retry; replays neither wait nor hold anything up.
+ * them until `leaseUntil`, so a worker that dies while sending gives them back when the lease runs out.
+ *
+ * Fairness between endpoints: each endpoint has at most `perEndpoint` attempts in flight (counting other workers'),
+ * and one whose failing_since is set only one, a probe: a dead or slow receiver holds one slot, not the pump. While
+ * leased a delivery's next_attempt_at is its lease's end, so the in-flight ones are found in a short range of the
+ * due index, and a crashed worker's ones become due again by themselves. The endpoint rows are locked (SKIP LOCKED)
+ * while claiming, so two workers cannot both fill the same endpoint's slots.
+ *
+ * Order per member: only heads are due (insertDeliveries parks the rest); the NOT EXISTS below still keeps a
+ * delivery of kind 'event' from going out while an earlier one of the same member to the same endpoint is pending
+ * (deliveries queued before heads were parked; a head made due twice). Replays neither wait nor hold anything up.
  */
-export async function claimDue(q: Queryable, tenantId: string, at: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]> {
+export async function claimDue(
+  q: Queryable, tenantId: string, at: Date, leaseUntil: Date, limit: number, perEndpoint: number,
+): Promise<ClaimedDelivery[]> {
   const res = await q.query(
-    `WITH due AS (
-       SELECT d.id FROM webhook_deliveries d
-         JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.id = d.endpoint_id
-        WHERE d.tenant_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= $2
-          AND (d.locked_until IS NULL OR d.locked_until <= $2)
-          AND e.status = 'active'
-          AND NOT (d.kind = 'event' AND d.member_id IS NOT NULL AND EXISTS (
-                SELECT 1 FROM webhook_deliveries p
-                 WHERE p.tenant_id = d.tenant_id AND p.endpoint_id = d.endpoint_id AND p.member_id = d.member_id
-                   AND p.status = 'pending' AND p.kind = 'event' AND p.event_seq < d.event_seq))
-        ORDER BY d.next_attempt_at, d.event_seq
-        LIMIT $4
-        FOR UPDATE OF d SKIP LOCKED
+    `WITH eps AS (
+       SELECT e.id, CASE WHEN e.failing_since IS NULL THEN $5::int ELSE 1 END AS cap
+         FROM webhook_endpoints e
+        WHERE e.tenant_id = $1 AND e.status = 'active'
+        FOR NO KEY UPDATE SKIP LOCKED
+     ), busy AS (
+       SELECT f.endpoint_id, count(*)::int AS n FROM webhook_deliveries f
+        WHERE f.tenant_id = $1 AND f.status = 'pending' AND f.next_attempt_at > $2 AND f.next_attempt_at <= $3 AND f.locked_until > $2
+        GROUP BY f.endpoint_id
+     ), slots AS (
+       SELECT eps.id, eps.cap - coalesce(busy.n, 0) AS free FROM eps LEFT JOIN busy ON busy.endpoint_id = eps.id
+        WHERE eps.cap - coalesce(busy.n, 0) > 0
+     ), due AS (
+       SELECT c.id FROM slots s CROSS JOIN LATERAL (
+         SELECT d.id, d.next_attempt_at, d.event_seq FROM webhook_deliveries d
+          WHERE d.tenant_id = $1 AND d.endpoint_id = s.id AND d.status = 'pending' AND d.next_attempt_at <= $2
+            AND (d.locked_until IS NULL OR d.locked_until <= $2)
+            AND NOT (d.kind = 'event' AND d.member_id IS NOT NULL AND EXISTS (
+                  SELECT 1 FROM webhook_deliveries p
+                   WHERE p.tenant_id = d.tenant_id AND p.endpoint_id = d.endpoint_id AND p.member_id = d.member_id
+                     AND p.status = 'pending' AND p.kind = 'event' AND p.event_seq < d.event_seq))
+          ORDER BY d.next_attempt_at, d.event_seq
+          LIMIT s.free
+          FOR UPDATE OF d SKIP LOCKED
+       ) c
+       ORDER BY c.next_attempt_at, c.event_seq
+       LIMIT $4
      ), claimed AS (
-       UPDATE webhook_deliveries d SET locked_until = $3
+       UPDATE webhook_deliveries d SET locked_until = $3, next_attempt_at = $3
          FROM due WHERE d.tenant_id = $1 AND d.id = due.id
        RETURNING ${d(DELIVERY_COLS)}
      )
@@ -271,23 +348,63 @@ export async function claimDue(q: Queryable, tenantId: string, at: Date, leaseUn
        JOIN webhook_endpoints e ON e.tenant_id = $1 AND e.id = c.endpoint_id
        JOIN outbox_events o ON o.tenant_id = $1 AND o.id = c.event_id
       ORDER BY c.event_seq`,
-    [tenantId, at, leaseUntil, limit],
+    [tenantId, at, leaseUntil, limit, perEndpoint],
   );
   return res.rows as ClaimedDelivery[];
 }
 
-/** The outcome of an attempt. Only while the delivery is still pending (a replay of the log cannot undo a success). */
+/**
+ * The outcome of an attempt, recorded only by the worker that still holds the delivery's lease (`leaseUntil`, as
+ * claimed): one whose lease ran out while it sent (a slow database, a paused process) and was claimed again by
+ * another worker records nothing here, so attempts are not counted twice nor next_attempt_at overwritten. Only while
+ * the delivery is pending (a replay of the log cannot undo a success). True when recorded.
+ */
 export async function finishAttempt(
-  q: Queryable, tenantId: string, id: string,
-  outcome: { status: DeliveryStatus; statusCode: number | null; error: string | null; nextAttemptAt: Date | null; at: Date },
-): Promise<void> {
-  await q.query(
+  q: Queryable, tenantId: string, id: string, leaseUntil: Date,
+  outcome: { status: DeliveryStatus; statusCode: number | null; error: string | null; nextAttemptAt: Date | 'infinity' | null; at: Date },
+): Promise<boolean> {
+  const res = await q.query(
     `UPDATE webhook_deliveries
         SET attempts = attempts + 1, status = $3, last_status_code = $4, last_error = $5,
-            next_attempt_at = coalesce($6, next_attempt_at), locked_until = NULL,
+            next_attempt_at = coalesce($6::timestamptz, $7::timestamptz), locked_until = NULL,
             finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE $7::timestamptz END
-      WHERE tenant_id = $1 AND id = $2 AND status = 'pending'`,
-    [tenantId, id, outcome.status, outcome.statusCode, outcome.error, outcome.nextAttemptAt, outcome.at],
+      WHERE tenant_id = $1 AND id = $2 AND status = 'pending' AND locked_until = $8`,
+    [tenantId, id, outcome.status, outcome.statusCode, outcome.error, outcome.nextAttemptAt, outcome.at, leaseUntil],
+  );
+  return (res.rowCount ?? 0) > 0;
+}
+
+/** The member's next delivery to the endpoint, parked behind the one that just finished, is due at `at`. */
+export async function promoteNext(q: Queryable, tenantId: string, endpointId: string, memberId: string, at: Date): Promise<void> {
+  await q.query(
+    `UPDATE webhook_deliveries d SET next_attempt_at = $4
+      WHERE d.tenant_id = $1 AND d.next_attempt_at = 'infinity'
+        AND d.id = (SELECT p.id FROM webhook_deliveries p
+                     WHERE p.tenant_id = $1 AND p.endpoint_id = $2 AND p.member_id = $3 AND p.status = 'pending' AND p.kind = 'event'
+                     ORDER BY p.event_seq LIMIT 1)`,
+    [tenantId, endpointId, memberId, at],
+  );
+}
+
+/** A disabled endpoint's pending deliveries are parked: the claim does not look at them until it is re-enabled. */
+export async function parkEndpoint(q: Queryable, tenantId: string, endpointId: string): Promise<void> {
+  await q.query(
+    `UPDATE webhook_deliveries SET next_attempt_at = 'infinity'
+      WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'pending' AND next_attempt_at <> 'infinity'`,
+    [tenantId, endpointId],
+  );
+}
+
+/** Re-enabled: each member's first pending delivery, and every replay and member-less one, is due at `at`. */
+export async function wakeEndpoint(q: Queryable, tenantId: string, endpointId: string, at: Date): Promise<void> {
+  await q.query(
+    `UPDATE webhook_deliveries d SET next_attempt_at = $3
+      WHERE d.tenant_id = $1 AND d.endpoint_id = $2 AND d.status = 'pending'
+        AND (d.kind <> 'event' OR d.member_id IS NULL OR NOT EXISTS (
+              SELECT 1 FROM webhook_deliveries p
+               WHERE p.tenant_id = $1 AND p.endpoint_id = $2 AND p.member_id = d.member_id
+                 AND p.status = 'pending' AND p.kind = 'event' AND p.event_seq < d.event_seq))`,
+    [tenantId, endpointId, at],
   );
 }
 
@@ -330,12 +447,13 @@ export async function eventOf(q: Queryable, tenantId: string, eventId: string): 
 
 /**
  * The events of a time range (by occurred_at, from inclusive, to exclusive) that an endpoint subscribed to `types`
- * ('*': all) receives, optionally narrowed to `only` types; with `failedOnly`, just those whose delivery to the
- * endpoint failed and never succeeded. At most `limit` rows, oldest first.
+ * ('*': all) receives, optionally narrowed to `only` types, by `mode`: 'all'; 'failed', those whose delivery to the
+ * endpoint failed and never succeeded; 'missed', those that occurred since `since` (the endpoint's creation), were
+ * handed out by the outbox and have no delivery to it at all (handed out while it was disabled). At most `limit` rows, oldest first.
  */
 export async function eventsForReplay(
   q: Queryable, tenantId: string,
-  opts: { endpointId: string; from: Date; to: Date; types: string[]; only: string[] | null; failedOnly: boolean; limit: number },
+  opts: { endpointId: string; from: Date; to: Date; types: string[]; only: string[] | null; mode: 'failed' | 'all' | 'missed'; since: Date; limit: number },
 ): Promise<Array<Pick<StoredEvent, 'id' | 'seq' | 'type' | 'member_id'>>> {
   const all = opts.types.includes('*');
   const res = await q.query(
@@ -343,12 +461,17 @@ export async function eventsForReplay(
       WHERE o.tenant_id = $1 AND o.occurred_at >= $2 AND o.occurred_at < $3
         AND ($4::boolean OR o.type = ANY($5::text[]))
         AND ($6::text[] IS NULL OR o.type = ANY($6::text[]))
-        AND (NOT $7::boolean OR (
+        AND ($7::text <> 'failed' OR (
               EXISTS (SELECT 1 FROM webhook_deliveries f WHERE f.tenant_id = $1 AND f.endpoint_id = $8 AND f.event_id = o.id AND f.status = 'failed')
           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries s WHERE s.tenant_id = $1 AND s.endpoint_id = $8 AND s.event_id = o.id AND s.status = 'succeeded')))
+        AND ($7::text <> 'missed' OR (
+              o.occurred_at >= $10
+          -- Not yet handed to the fan-out: it will make the delivery itself (a replay now would send it twice).
+          AND o.dispatched_at IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries m WHERE m.tenant_id = $1 AND m.endpoint_id = $8 AND m.event_id = o.id)))
       ORDER BY o.seq
       LIMIT $9`,
-    [tenantId, opts.from, opts.to, all, opts.types, opts.only, opts.failedOnly, opts.endpointId, opts.limit],
+    [tenantId, opts.from, opts.to, all, opts.types, opts.only, opts.mode, opts.endpointId, opts.limit, opts.since],
   );
   return res.rows;
 }

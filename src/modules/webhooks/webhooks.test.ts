@@ -12,7 +12,7 @@ import { emitMany } from '../../platform/outbox/outbox.js';
 import { newId } from '../../platform/ids.js';
 import { RETRY_DELAYS_MS, JITTER } from './webhooks.retry.js';
 import { newSecret } from './webhooks.signing.js';
-import { WebhooksService, type NotifyDisabled } from './webhooks.service.js';
+import { PER_ENDPOINT, WebhooksService, type NotifyDisabled } from './webhooks.service.js';
 import * as store from './webhooks.store.js';
 
 let app: TestApp;
@@ -312,7 +312,7 @@ describe('disabling', () => {
     const t = await app.newTenant();
     const rx = await receiver(() => 500);
     const told: Array<Parameters<NotifyDisabled>[2] & { tenantId: string }> = [];
-    const svc = new WebhooksService({ clock: app.clock, log: app.patron.logger, notifyDisabled: async (_tx, tenantId, info) => void told.push({ tenantId, ...info }) });
+    const svc = new WebhooksService({ clock: app.clock, log: app.patron.logger, allowPrivateNetworks: true, notifyDisabled: async (_tx, tenantId, info) => void told.push({ tenantId, ...info }) });
     const send = async () => {
       await app.patron.jobs.runNow('outbox.dispatch', { tenant_id: t.id });
       await svc.deliverDue(app.patron.db, { tenantId: t.id });
@@ -539,7 +539,7 @@ describe('endpoints and the delivery log over HTTP', () => {
     app.clock.set(new Date(T0.getTime() + 120 * DAY));
     const t = await app.newTenant();
     const rx = await receiver((r) => (r.json?.type === 'member.created' ? 'hang' : 200));
-    const svc = new WebhooksService({ clock: app.clock, log: app.patron.logger, notifyDisabled: async () => undefined, timeoutMs: 300 });
+    const svc = new WebhooksService({ clock: app.clock, log: app.patron.logger, allowPrivateNetworks: true, notifyDisabled: async () => undefined, timeoutMs: 300 });
     await endpoint(t, rx.url);
     const m = await member(t);
     await app.patron.jobs.runNow('outbox.dispatch', { tenant_id: t.id });
@@ -549,5 +549,177 @@ describe('endpoints and the delivery log over HTTP', () => {
     assert.equal(full.status, 'pending');
     assert.equal(full.attempt_log[0].status_code, null);
     assert.match(full.attempt_log[0].error, /timed out after 300 ms/);
+  });
+});
+
+describe('private networks (WEBHOOK_ALLOW_PRIVATE_NETWORKS off)', () => {
+  test('a literal private URL is a 400 naming url; a name resolving to loopback fails each attempt, nothing sent', async () => {
+    const strict = await startTestApp({ env: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false' } });
+    try {
+      strict.clock.set(new Date(T0.getTime() + 130 * DAY));
+      const t = await strict.newTenant();
+      for (const url of ['https://10.0.0.5/x', 'https://169.254.169.254/latest/meta-data', 'http://127.0.0.1:8080/x', 'https://[fd00::1]/x', 'https://100.64.1.1/x', 'http://localhost:3000/x']) {
+        const res = await t.api('POST', '/v1/webhooks/endpoints', { body: { url, event_types: ['*'] } });
+        assert.equal(res.status, 400, `${url}: ${res.text}`);
+        assert.deepEqual(res.body.errors.map((e: any) => e.field), ['url'], url);
+      }
+      const ok = await t.api('POST', '/v1/webhooks/endpoints', { body: { url: 'https://hooks.example.com/x', event_types: ['*'], status: 'disabled' } });
+      assert.equal(ok.status, 201, ok.text);
+      const patched = await t.api('PATCH', `/v1/webhooks/endpoints/${ok.body.id}`, { body: { url: 'https://192.168.0.10/x' } });
+      assert.equal(patched.status, 400, patched.text);
+      assert.equal(patched.body.errors[0].field, 'url');
+    } finally {
+      await strict.close();
+    }
+
+    // A name is checked when connecting: "localhost" (made through the store, as a name that resolved to a public
+    // address when the endpoint was saved would be) is refused at send time.
+    app.clock.set(new Date(T0.getTime() + 130 * DAY));
+    const t = await app.newTenant();
+    const rx = await receiver();
+    const id = newId();
+    await store.insertEndpoint(app.patron.db, t.id, {
+      id, url: `http://localhost:${new URL(rx.url).port}/hook`, description: '', event_types: ['*'], status: 'active', disabled_reason: null,
+      disabled_at: null, failing_since: null, last_success_at: null, created_at: app.clock.now(), updated_at: app.clock.now(),
+    });
+    await store.insertSecret(app.patron.db, t.id, id, newSecret(), app.clock.now());
+    const m = await member(t);
+    const svc = new WebhooksService({ clock: app.clock, log: app.patron.logger, allowPrivateNetworks: false, notifyDisabled: async () => undefined });
+    await app.patron.jobs.runNow('outbox.dispatch', { tenant_id: t.id });
+    await svc.deliverDue(app.patron.db, { tenantId: t.id });
+    assert.equal(rx.requests.length, 0, 'nothing reached the loopback receiver');
+    const [d] = await deliveries(t, `member_id=${m}`);
+    const full = await delivery(t, d.id);
+    assert.deepEqual([full.status, full.attempts, full.attempt_log[0].status_code], ['pending', 1, null]);
+    assert.match(full.attempt_log[0].error, /refused: localhost is 127\.0\.0\.1|refused: localhost is ::1/);
+    assert.match(full.last_error, /WEBHOOK_ALLOW_PRIVATE_NETWORKS/);
+  });
+});
+
+describe('parking (only heads are due)', () => {
+  const parked = async (t: TestTenant, endpointId: string) => (await app.patron.db.query(
+    `SELECT member_id, event_type, next_attempt_at = 'infinity' AS parked FROM webhook_deliveries
+      WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'pending' ORDER BY event_seq`, [t.id, endpointId])).rows;
+
+  test("a member's later deliveries wait at 'infinity' behind the head; disabling parks all, re-enabling wakes the heads", async () => {
+    app.clock.set(new Date(T0.getTime() + 140 * DAY));
+    const t = await app.newTenant();
+    const rx = await receiver((r) => (r.json?.type === 'member.updated' ? 503 : 200));
+    const ep = await endpoint(t, rx.url);
+    const a = await member(t, 'A');
+    await pump(t);
+    await rename(t, a, 'A1');
+    await rename(t, a, 'A2');
+    await rename(t, a, 'A3');
+    await pump(t);
+    assert.deepEqual((await parked(t, ep.id)).map((r) => r.parked), [false, true, true], 'the head (retrying) is due, the two after it parked');
+    const [, , head] = await deliveries(t, `member_id=${a}&event_type=member.updated`);
+    const [newest] = await deliveries(t, `member_id=${a}&event_type=member.updated`);
+    assert.equal(newest.next_attempt_at, null, 'the API shows a parked delivery as null');
+    assert.ok(head.next_attempt_at, 'the head has its retry time');
+
+    // Disabled: every pending delivery parked, the head too; another member's new delivery too (a replay to it).
+    assert.equal((await t.api('PATCH', `/v1/webhooks/endpoints/${ep.id}`, { body: { status: 'disabled' } })).status, 200);
+    assert.deepEqual((await parked(t, ep.id)).map((r) => r.parked), [true, true, true]);
+    const [created] = await deliveries(t, `member_id=${a}&event_type=member.created`);
+    const replay = await t.api('POST', `/v1/webhooks/deliveries/${created.id}/replay`);
+    assert.equal(replay.body.next_attempt_at, null, 'a replay to a disabled endpoint is parked');
+
+    // Re-enabled: the head and the replay are due at once, the rest stay parked and follow in order.
+    rx.answer = () => 200;
+    assert.equal((await t.api('PATCH', `/v1/webhooks/endpoints/${ep.id}`, { body: { status: 'active' } })).status, 200);
+    assert.deepEqual((await parked(t, ep.id)).map((r) => r.parked).sort(), [false, false, true, true]);
+    await app.patron.jobs.runNow('webhooks.deliver', { tenant_id: t.id });
+    assert.deepEqual(await parked(t, ep.id), []);
+    const seqs = (await deliveries(t, `member_id=${a}&event_type=member.updated`)).reverse();
+    assert.deepEqual(forMember(rx, 'member.updated', a).filter((r) => r.answered === 200).map((r) => r.headers['webhook-id']), seqs.map((d) => d.event_id), 'in order');
+  });
+});
+
+describe('fairness', () => {
+  test('at most PER_ENDPOINT attempts in flight to an endpoint, one to a failing endpoint, counting other workers', async () => {
+    const at = new Date(T0.getTime() + 150 * DAY);
+    app.clock.set(at);
+    const t = await app.newTenant();
+    const rx = await receiver();
+    const ep = await endpoint(t, rx.url);
+    for (let i = 0; i < 8; i++) await member(t, `M${i}`);
+    await app.patron.jobs.runNow('outbox.dispatch', { tenant_id: t.id });
+    const lease = new Date(at.getTime() + 35_000);
+    const claim = () => app.patron.db.tx((tx) => store.claimDue(tx, t.id, at, lease, 16, PER_ENDPOINT));
+    const first = await claim();
+    assert.equal(first.length, PER_ENDPOINT, 'no more than the cap, though 9 are due');
+    assert.equal((await claim()).length, 0, 'another worker finds the slots taken');
+
+    // One round of the service: the cap holds, the rest go in later rounds of the same run.
+    const t2 = await app.newTenant();
+    const ep2 = await endpoint(t2, rx.url);
+    for (let i = 0; i < 8; i++) await member(t2, `N${i}`);
+    await app.patron.jobs.runNow('outbox.dispatch', { tenant_id: t2.id });
+    const svc = new WebhooksService({ clock: app.clock, log: app.patron.logger, allowPrivateNetworks: true, notifyDisabled: async () => undefined, tenantBudgetMs: 0 });
+    assert.equal((await svc.deliverDue(app.patron.db, { tenantId: t2.id })).attempts, PER_ENDPOINT, 'a zero time budget: one round in this run');
+    await app.patron.jobs.runNow('webhooks.deliver', { tenant_id: t2.id });
+    assert.deepEqual(await deliveries(t2, `endpoint_id=${ep2.id}&status=pending`), [], 'the default budget sends the rest');
+
+    // Failing: one probe at a time.
+    await app.patron.db.query(`UPDATE webhook_endpoints SET failing_since = $3 WHERE tenant_id = $1 AND id = $2`, [t.id, ep.id, at]);
+    await app.patron.db.query(`UPDATE webhook_deliveries SET locked_until = NULL, next_attempt_at = $3 WHERE tenant_id = $1 AND endpoint_id = $2`, [t.id, ep.id, at]);
+    const probe = await claim();
+    assert.equal(probe.length, 1, 'one attempt to a failing endpoint');
+    assert.equal((await claim()).length, 0, 'and no second while it is in flight');
+  });
+
+  test('an attempt recorded after its lease was taken over changes nothing but the log', async () => {
+    const at = new Date(T0.getTime() + 160 * DAY);
+    app.clock.set(at);
+    const t = await app.newTenant();
+    const ep = await endpoint(t, 'https://hooks.example.com/x');
+    await member(t);
+    await app.patron.jobs.runNow('outbox.dispatch', { tenant_id: t.id });
+    const firstLease = new Date(at.getTime() + 35_000);
+    const [mine] = await app.patron.db.tx((tx) => store.claimDue(tx, t.id, at, firstLease, 1, PER_ENDPOINT));
+    assert.ok(mine);
+    // The lease runs out; another worker claims the delivery again.
+    const later = new Date(firstLease.getTime() + 1);
+    const secondLease = new Date(later.getTime() + 35_000);
+    const theirs = await app.patron.db.tx((tx) => store.claimDue(tx, t.id, later, secondLease, 16, PER_ENDPOINT));
+    assert.ok(theirs.some((d) => d.id === mine.id), 'claimed again once the lease ran out');
+    const outcome = { status: 'pending' as const, statusCode: 500, error: 'HTTP 500', nextAttemptAt: new Date(at.getTime() + 5000), at };
+    assert.equal(await app.patron.db.tx((tx) => store.finishAttempt(tx, t.id, mine.id, firstLease, outcome)), false, 'the late recorder');
+    let row = await store.getDelivery(app.patron.db, t.id, mine.id);
+    assert.deepEqual([row!.attempts, row!.locked_until?.getTime()], [0, secondLease.getTime()], 'not counted, the new lease untouched');
+    assert.equal(await app.patron.db.tx((tx) => store.finishAttempt(tx, t.id, mine.id, secondLease, outcome)), true);
+    row = await store.getDelivery(app.patron.db, t.id, mine.id);
+    assert.deepEqual([row!.attempts, row!.locked_until], [1, null]);
+    assert.equal(ep.id, row!.endpoint_id);
+  });
+});
+
+describe('replay of missed events', () => {
+  test('status missed: the events handed out while the endpoint was disabled, once', async () => {
+    const at = new Date(T0.getTime() + 170 * DAY);
+    app.clock.set(at);
+    const t = await app.newTenant();
+    const rx = await receiver();
+    const ep = await endpoint(t, rx.url, { event_types: ['member.created', 'member.updated'] });
+    const m = await member(t);
+    await pump(t);
+    assert.equal((await t.api('PATCH', `/v1/webhooks/endpoints/${ep.id}`, { body: { status: 'disabled' } })).status, 200);
+    await rename(t, m, 'While disabled');
+    const other = await member(t, 'Also while disabled');
+    await app.patron.jobs.runNow('outbox.dispatch', { tenant_id: t.id });
+    assert.equal((await deliveries(t, `endpoint_id=${ep.id}`)).length, 1, 'no deliveries were made while disabled');
+    assert.equal((await t.api('PATCH', `/v1/webhooks/endpoints/${ep.id}`, { body: { status: 'active' } })).status, 200);
+    // Made after re-enabling but not yet handed out: the fan-out delivers it, the replay must not.
+    await rename(t, m, 'After');
+
+    const range = { from: new Date(at.getTime() - HOUR).toISOString(), to: new Date(at.getTime() + HOUR).toISOString(), status: 'missed' };
+    const res = await t.api('POST', `/v1/webhooks/endpoints/${ep.id}/replay`, { body: range });
+    assert.equal(res.status, 202, res.text);
+    assert.deepEqual(res.body, { endpoint_id: ep.id, replayed: 2 }, "the rename and the other member's creation (not the webhook_endpoint.* events: not subscribed)");
+    await pump(t);
+    assert.equal(forMember(rx, 'member.created', other).length, 1);
+    assert.equal(forMember(rx, 'member.updated', m).length, 2, 'the missed rename and the one after');
+    assert.equal((await t.api('POST', `/v1/webhooks/endpoints/${ep.id}/replay`, { body: range })).body.replayed, 0, 'nothing missed is left');
   });
 });

@@ -116,7 +116,7 @@ export const EN: LanguageDefaults = {
       signoff: 'Patron',
       blocks: [
         'Patron has disabled the webhook endpoint **{{ endpoint.url }}** of {{ program.name }}: every delivery to it has failed since **{{ endpoint.failing_since | date }}**.',
-        'No further events are sent to it. The events it missed stay in the delivery log.',
+        'No further events are sent to it. Events that happen while it is disabled are not queued for it: after re-enabling it, replay them with status "missed".',
         'Once the receiver works again, re-enable the endpoint and replay the deliveries it missed (see the webhooks documentation).',
       ],
     },

@@ -116,7 +116,7 @@ export const PL: LanguageDefaults = {
       signoff: 'Patron',
       blocks: [
         'Patron wyłączył webhook **{{ endpoint.url }}** programu {{ program.name }}: wszystkie próby doręczenia kończą się błędem od **{{ endpoint.failing_since | date }}**.',
-        'Nie są do niego wysyłane kolejne zdarzenia. Pominięte zdarzenia pozostają w dzienniku doręczeń.',
+        'Nie są do niego wysyłane kolejne zdarzenia. Zdarzenia, które wystąpią, gdy jest wyłączony, nie są dla niego kolejkowane: po ponownym włączeniu ponów je ze statusem "missed".',
         'Gdy odbiorca znów zacznie działać, włącz webhook ponownie i ponów pominięte doręczenia (zobacz dokumentację webhooków).',
       ],
     },

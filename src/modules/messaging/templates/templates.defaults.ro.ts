@@ -116,7 +116,7 @@ export const RO: LanguageDefaults = {
       signoff: 'Patron',
       blocks: [
         'Patron a dezactivat endpointul de webhook **{{ endpoint.url }}** al programului {{ program.name }}: toate livrările către el eșuează din **{{ endpoint.failing_since | date }}**.',
-        'Nu i se mai trimit evenimente. Evenimentele ratate rămân în jurnalul de livrări.',
+        'Nu i se mai trimit evenimente. Evenimentele petrecute cât timp este dezactivat nu sunt puse în coadă pentru el: după reactivare, retrimiteți-le cu status "missed".',
         'După ce receptorul funcționează din nou, reactivați endpointul și retrimiteți livrările ratate (consultați documentația despre webhookuri).',
       ],
     },
