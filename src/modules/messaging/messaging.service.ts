@@ -100,28 +100,8 @@ export class MessagingService {
   }
 }
 
-/** A message as the API shows it (the send log). */
-export interface MessageView {
-  id: string;
-  member_id: string | null;
-  trigger: string;
-  dedupe_key: string;
-  category: string;
-  channel: string;
-  locale: string;
-  to_address: string | null;
-  status: string;
-  status_reason: string | null;
-  subject: string | null;
-  attempts: number;
-  send_after: Date;
-  provider_id: string | null;
-  error: string | null;
-  offer: Record<string, unknown> | null;
-  created_at: Date;
-  updated_at: Date;
-  sent_at: Date | null;
-}
+/** A message as the API shows it (the send log): the row without its rendering variables and the sender's lease. */
+export type MessageView = Omit<store.MessageRow, 'variables' | 'locked_until'>;
 
 export function messageView(r: store.MessageRow): MessageView {
   return {
