@@ -537,7 +537,8 @@ describe('demo program: the mechanics, introduced now', () => {
               (SELECT count(*)::int FROM referrals WHERE tenant_id = $1) AS referrals,
               (SELECT count(*)::int FROM campaigns WHERE tenant_id = $1) AS campaigns,
               (SELECT count(*)::int FROM campaign_members WHERE tenant_id = $1) AS campaign_members,
-              (SELECT count(*)::int FROM outbox_events WHERE tenant_id = $1) AS events`,
+              -- Every load makes a fresh admin key (keys are stored hashed): its api_key.created is the one event it adds.
+              (SELECT count(*)::int FROM outbox_events WHERE tenant_id = $1 AND type <> 'api_key.created') AS events`,
     );
     const [before] = await counts();
     assert.deepEqual(
@@ -759,8 +760,12 @@ describe('demo program: messaging', () => {
     assert.deepEqual(triggers.find((t: any) => t.trigger === 'birthday').offer, { points: 200 });
     // Handing out the year of events queues nothing: every one of them is older than 48 hours.
     await app.patron.dispatcher.dispatchAll(DEMO_TENANT_ID);
-    const [{ n }] = await q<{ n: number }>(`SELECT count(*)::int AS n FROM messages WHERE tenant_id = $1`);
-    assert.equal(n, 0, 'no message about the replayed history');
+    // (What happened in its last two days — invitations, the referrals introduced now — does make messages.)
+    const [{ old }] = await q<{ old: number }>(
+      `SELECT count(*)::int AS old
+         FROM messages m JOIN outbox_events e ON e.tenant_id = m.tenant_id AND m.dedupe_key = 'event:' || e.id::text
+        WHERE m.tenant_id = $1 AND e.occurred_at < now() - interval '48 hours'`);
+    assert.equal(old, 0, 'no message about the replayed history');
     const [{ events }] = await q<{ events: number }>(`SELECT count(*)::int AS events FROM outbox_events WHERE tenant_id = $1 AND type IN ('tier.upgraded', 'reward.redeemed', 'case.replied')`);
     assert.ok(events > 50, `${events} old events that could have triggered messages`);
     // The scheduled triggers: the win-back draws from the published at-risk list, a tenth held out as control.
