@@ -22,7 +22,9 @@ import { newId } from '../../platform/ids.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import { minorPerMajor } from '../../platform/money.js';
 import { emit } from '../../platform/outbox/outbox.js';
-import { toLocal } from '../programs/programs.policy.js';
+import { localDate, toLocal } from '../programs/programs.policy.js';
+
+export { localDate };
 import type { ProgramsService } from '../programs/programs.service.js';
 import type { BgNbdModel } from './clv/bgnbd.js';
 import type { GammaGammaModel } from './clv/gamma-gamma.js';
@@ -94,11 +96,6 @@ const CORE: Record<'summary' | 'rfm' | 'bgnbd' | 'gamma_gamma' | 'scoring', Stag
   },
 };
 
-/** YYYY-MM-DD of an instant in a time zone. */
-export function localDate(at: Date, timeZone: string): string {
-  const l = toLocal(at, timeZone);
-  return `${String(l.year).padStart(4, '0')}-${String(l.month).padStart(2, '0')}-${String(l.day).padStart(2, '0')}`;
-}
 
 /** A calendar date moved by whole days. */
 export function addDays(date: string, n: number): string {

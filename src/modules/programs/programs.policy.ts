@@ -33,6 +33,12 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 }
 
 /** The wall-clock time of an instant in `timeZone`. */
+/** YYYY-MM-DD of an instant in a time zone. */
+export function localDate(at: Date, timeZone: string): string {
+  const l = toLocal(at, timeZone);
+  return `${String(l.year).padStart(4, '0')}-${String(l.month).padStart(2, '0')}-${String(l.day).padStart(2, '0')}`;
+}
+
 export function toLocal(at: Date, timeZone: string): LocalDateTime {
   const ms = at.getTime();
   const out: LocalDateTime = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0, millisecond: ((ms % 1000) + 1000) % 1000 };

@@ -20,7 +20,7 @@ import type { Db } from '../../../platform/db/db.js';
 import { newId } from '../../../platform/ids.js';
 import { mulberry32 } from '../../../platform/seeded-random.js';
 import type { MemberBook } from '../../ledger/ledger.service.js';
-import type { BalanceRow, EntryType, LotState, SourceType } from '../../ledger/ledger.store.js';
+import type { BalanceRow, EntryRow, LotRow } from '../../ledger/ledger.store.js';
 import { lotExpiresAt } from '../../programs/programs.policy.js';
 
 const WEEK = 7 * 86_400_000;
@@ -160,32 +160,9 @@ function bookOf(book: MemberBook): SimBook {
 
 // ── In memory, then in bulk ─────────────────────────────────────────────────
 
-interface Entry {
-  id: string;
-  member_id: string;
-  type: EntryType;
-  points: number;
-  pending_points: number;
-  reason: string | null;
-  source_type: SourceType;
-  source_id: string | null;
-  transaction_id: string | null;
-  details: Record<string, unknown> | null;
-  occurred_at: Date;
-  created_at: Date;
-}
-
-interface Lot {
-  id: string;
-  member_id: string;
-  entry_id: string;
-  transaction_id: string | null;
-  amount: number;
-  remaining: number;
-  state: LotState;
-  earned_at: Date;
-  expires_at: Date | null;
-}
+// The ledger's own row shapes, less what the model does not write (no actor; lots are active on earning).
+type Entry = Omit<EntryRow, 'actor'>;
+type Lot = Omit<LotRow, 'activates_at'>;
 
 interface Allocation {
   lot_id: string;

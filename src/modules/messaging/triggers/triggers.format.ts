@@ -3,7 +3,7 @@
  * language's plural form, dates as YYYY-MM-DD in a time zone (templates format them further if they wish).
  */
 import type { Locale } from '../messaging.types.js';
-import { toLocal } from '../../programs/programs.policy.js';
+import { minorPerMajor } from '../../../platform/money.js';
 
 type Forms = Partial<Record<Intl.LDMLPluralRule, string>> & { other: string };
 
@@ -33,12 +33,7 @@ export function formatFigure(metric: 'points' | 'spend' | 'purchases', value: nu
 }
 
 export function formatMoney(minor: number, currency: string, locale: Locale): string {
-  const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(minor / 10 ** digits);
+  return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(minor / minorPerMajor(currency));
 }
 
-/** The calendar date of an instant in a time zone, YYYY-MM-DD. */
-export function localDate(at: Date, timeZone: string): string {
-  const l = toLocal(at, timeZone);
-  return `${String(l.year).padStart(4, '0')}-${String(l.month).padStart(2, '0')}-${String(l.day).padStart(2, '0')}`;
-}
+export { localDate } from '../../programs/programs.policy.js';
