@@ -507,6 +507,12 @@ describe('SMS and push', () => {
     assert.deepEqual(Object.keys(ev.payload).sort(), ['locale', 'member_id', 'message_id', 'subject', 'text', 'to', 'trigger'], 'what the provider needs, no template variables');
     assert.equal((await events(t, 'message.sent'))[0]?.payload.channel, 'sms');
     assert.equal((await message(t, promo.id)).status_reason, 'no_consent', 'email consent is not SMS consent');
+
+    // Erasure blanks the phone number and the text handed to the provider (a webhook replay reads the payload from
+    // the event); the rest of the event stays.
+    assert.equal((await t.api('POST', `/v1/members/${m.id}/erase`)).status, 200);
+    const [erased] = await events(t, 'message.sms_requested');
+    assert.deepEqual(erased?.payload, { ...ev.payload, to: null, subject: null, text: null });
   });
 
   test('a marketing push carries the member, the rendered text and the unsubscribe link', async () => {

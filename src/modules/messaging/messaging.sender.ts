@@ -37,7 +37,7 @@ import { displayName } from './messaging.service.js';
 import type { MessagingSettingsService, QuietHours, SenderSettings } from './messaging.settings.js';
 import * as store from './messaging.store.js';
 import { emailSha256, withoutAddress, type SuppressionsService } from './messaging.suppressions.js';
-import type { Locale, MessageCategory, RenderedMessage, TriggerName } from './messaging.types.js';
+import { HANDOVER_EVENT, type Locale, type MessageCategory, type RenderedMessage, type TriggerName } from './messaging.types.js';
 import { signUnsubscribeToken, unsubscribeUrl } from './unsubscribe/unsubscribe.token.js';
 
 /** The templates (messaging/templates/): a trigger's subject, HTML and text in one language. */
@@ -209,8 +209,8 @@ export class MessageSender {
         return (await this.finish(tenantId, m, lease, { status: 'queued', send_after: until })) ? 'deferred' : 'skipped';
       }
     }
-    const requested = m.channel === 'sms' ? 'message.sms_requested' : 'message.push_requested';
-    if (m.channel !== 'email' && !(await this.deps.hasSubscriber(db, tenantId, requested))) {
+    const requested = m.channel === 'email' ? null : HANDOVER_EVENT[m.channel];
+    if (requested && !(await this.deps.hasSubscriber(db, tenantId, requested))) {
       // Written as an event nobody receives, it would be `sent` and never arrive.
       return this.fail(tenantId, m, lease, 'no_provider', `no active webhook endpoint is subscribed to ${requested}: nothing would deliver the message`);
     }
@@ -233,7 +233,7 @@ export class MessageSender {
       return this.fail(tenantId, m, lease, 'render_failed', `rendering failed: ${(err as Error).message ?? String(err)}`.slice(0, 1000));
     }
 
-    if (m.channel !== 'email') return this.handOver(tenantId, m, lease, rendered);
+    if (requested) return this.handOver(tenantId, m, requested, lease, rendered);
 
     const headers: Record<string, string> = {};
     if (unsubscribe) {
@@ -281,12 +281,12 @@ export class MessageSender {
    * the message is sent, its provider_id the id of that event. The event carries what the provider needs and no
    * template variables: the outbox is kept for good, and variables hold names, codes and links.
    */
-  private async handOver(tenantId: string, m: store.MessageRow, lease: Date, r: RenderedMessage): Promise<Outcome> {
+  private async handOver(tenantId: string, m: store.MessageRow, type: string, lease: Date, r: RenderedMessage): Promise<Outcome> {
     const now = this.deps.clock.now();
     try {
       await this.deps.db.tx(async (tx) => {
         const eventId = await emit(tx, {
-          tenantId, type: m.channel === 'sms' ? 'message.sms_requested' : 'message.push_requested', aggregateType: 'message', aggregateId: m.id, memberId: m.member_id,
+          tenantId, type, aggregateType: 'message', aggregateId: m.id, memberId: m.member_id,
           payload: { message_id: m.id, trigger: m.trigger, member_id: m.member_id, to: m.to_address, locale: m.locale, subject: r.subject, text: r.text },
           occurredAt: now,
         });

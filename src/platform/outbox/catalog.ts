@@ -110,10 +110,10 @@ const MESSAGE_REQUEST = {
   message_id: 'the message in the send log',
   trigger: 'the trigger (birthday, points_expiring, tier_upgraded, case_reply, …)',
   member_id: 'the member',
-  to: "the member's phone number, or null (push: the provider knows the device)",
+  to: "the member's phone number, or null (push: the provider knows the device); null once the member is erased",
   locale: 'the language the text is in (en, bg, ru, ro, pl)',
-  subject: 'the rendered subject / title',
-  text: 'the rendered plain text (marketing: with its unsubscribe link); no template variables: the outbox is kept for good',
+  subject: 'the rendered subject / title; null once the member is erased',
+  text: 'the rendered plain text (marketing: with its unsubscribe link); null once the member is erased. No template variables',
 };
 
 /** Every `message.*` outcome of the sender. */

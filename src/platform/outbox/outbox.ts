@@ -54,6 +54,22 @@ export async function emitMany(tx: Queryable, events: DomainEvent[]): Promise<vo
   }
 }
 
+/**
+ * Erasure (GDPR): blanks the named payload fields (sets them to null) of one member's events of the given types. The
+ * outbox is otherwise never changed after commit; this is the one exception, for the few events that must carry
+ * personal data to do their job (the phone number and text of an SMS request). Webhook deliveries read the payload
+ * from here, so a later replay sends the blanked one. Returns how many events were changed.
+ */
+export async function redactMemberEvents(q: Queryable, tenantId: string, memberId: string, types: readonly string[], fields: readonly string[]): Promise<number> {
+  const res = await q.query(
+    `UPDATE outbox_events
+        SET payload = payload || (SELECT jsonb_object_agg(f, NULL) FROM unnest($4::text[]) AS f)
+      WHERE tenant_id = $1 AND member_id = $2 AND type = ANY($3::text[])`,
+    [tenantId, memberId, types, fields],
+  );
+  return res.rowCount ?? 0;
+}
+
 export interface StoredEvent {
   id: string;
   seq: number;
