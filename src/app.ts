@@ -339,6 +339,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const unsubscribeLinks = new UnsubscribeLinks({ db, members, tenants, settings: messagingSettings });
     members.registerExportSection('messages', (q, t, m) => messaging.exportMember(q, t, m, EXPORT_LIMIT));
     members.registerEraser('messages', (tx, t, m) => messaging.eraseMember(tx, t, m));
+    members.registerEraser('message_requests', (tx, t, m) => sender.eraseMember(tx, t, m));
     // Analytics (docs/analytics.md): runs read the other modules' tables and write only their own. The submodules plug
     // into every run here, after the core: `analytics.registerStage({stage, kind, run})` for a stage, and a ResultView in
     // `analyticsViews` for the GET route of the result document it stores.

@@ -29,7 +29,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock.js';
 import type { Db, Queryable } from '../../platform/db/db.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
-import { emit } from '../../platform/outbox/outbox.js';
+import { emit, redactMemberEvents } from '../../platform/outbox/outbox.js';
 import type { MemberRow, MembersService } from '../members/members.service.js';
 import type { TenantRow } from '../tenants/tenants.store.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
@@ -37,8 +37,13 @@ import { displayName } from './messaging.service.js';
 import type { MessagingSettingsService, QuietHours, SenderSettings } from './messaging.settings.js';
 import * as store from './messaging.store.js';
 import { emailSha256, withoutAddress, type SuppressionsService } from './messaging.suppressions.js';
-import { HANDOVER_EVENT, type Locale, type MessageCategory, type RenderedMessage, type TriggerName } from './messaging.types.js';
+import type { Locale, MessageCategory, RenderedMessage, TriggerName } from './messaging.types.js';
 import { signUnsubscribeToken, unsubscribeUrl } from './unsubscribe/unsubscribe.token.js';
+
+/** SMS and push are not sent by Patron: they are handed to the tenant's provider as these events (`handOver`). */
+const HANDOVER_EVENT = { sms: 'message.sms_requested', push: 'message.push_requested' } as const;
+/** The personal fields of a handover event's payload, blanked when the member is erased. */
+const HANDOVER_PERSONAL_FIELDS = ['to', 'subject', 'text'];
 
 /** The templates (messaging/templates/): a trigger's subject, HTML and text in one language. */
 export interface MessageRenderer {
@@ -273,6 +278,15 @@ export class MessageSender {
       return (await this.finish(tenantId, m, lease, { status: 'queued', attempts, error: sent.error, send_after: new Date(clock.now().getTime() + wait) })) ? 'retried' : 'skipped';
     }
     return this.fail(tenantId, m, lease, 'smtp_error', sent.error, attempts);
+  }
+
+  /**
+   * Erasure: the SMS and push requests handed to the tenant's provider lose the phone number, subject and text (set
+   * to null), so a replay of their webhook deliveries sends no personal data. The send log is scrubbed by the
+   * messaging service's own eraser.
+   */
+  async eraseMember(tx: Queryable, tenantId: string, memberId: string): Promise<void> {
+    await redactMemberEvents(tx, tenantId, memberId, Object.values(HANDOVER_EVENT), HANDOVER_PERSONAL_FIELDS);
   }
 
   /**

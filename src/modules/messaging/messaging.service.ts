@@ -6,11 +6,10 @@ import type { Clock } from '../../platform/clock.js';
 import type { Queryable } from '../../platform/db/db.js';
 import { errors } from '../../platform/errors.js';
 import { isUuid, newId } from '../../platform/ids.js';
-import { redactMemberEvents } from '../../platform/outbox/outbox.js';
 import type { MemberRow, MembersService } from '../members/members.service.js';
 import type { TenantRow, TenantsService } from '../tenants/tenants.service.js';
 import * as store from './messaging.store.js';
-import { HANDOVER_EVENT_TYPES, HANDOVER_PERSONAL_FIELDS, TRIGGER_CATEGORY, type EnqueueResult, type MessageChannel, type MessageRequest, type TemplateVariables } from './messaging.types.js';
+import { TRIGGER_CATEGORY, type EnqueueResult, type MessageChannel, type MessageRequest, type TemplateVariables } from './messaging.types.js';
 
 export interface MessagingDeps {
   clock: Clock;
@@ -96,14 +95,9 @@ export class MessagingService {
    * lose the address, the variables, the subject and any error text. A message still queued is then suppressed by
    * the sender (member_erased).
    */
-  /**
-   * Erasure: the send log keeps each message's trigger, channel and status but loses its address, subject and
-   * variables; the SMS and push requests handed to the tenant's provider lose their phone number and text (a replay
-   * of their webhook deliveries sends the blanked payload).
-   */
+  /** Erasure: the send log keeps each message's trigger, channel and status but loses its address, subject and variables. */
   async eraseMember(tx: Queryable, tenantId: string, memberId: string): Promise<void> {
     await store.scrubMemberMessages(tx, tenantId, memberId, this.deps.clock.now());
-    await redactMemberEvents(tx, tenantId, memberId, HANDOVER_EVENT_TYPES, HANDOVER_PERSONAL_FIELDS);
   }
 }
 

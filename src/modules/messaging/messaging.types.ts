@@ -21,11 +21,6 @@ export type TriggerName = (typeof TRIGGERS)[number];
 
 export type MessageCategory = 'marketing' | 'transactional';
 export type MessageChannel = 'email' | 'sms' | 'push';
-/** SMS and push are not sent by Patron: they are handed to the tenant's provider as these events (messaging.sender.ts). */
-export const HANDOVER_EVENT = { sms: 'message.sms_requested', push: 'message.push_requested' } as const;
-export const HANDOVER_EVENT_TYPES: readonly string[] = Object.values(HANDOVER_EVENT);
-/** The personal fields of a handover event's payload, blanked when the member is erased. */
-export const HANDOVER_PERSONAL_FIELDS = ['to', 'subject', 'text'] as const;
 export type MessageStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'bounced' | 'suppressed' | 'control';
 
 /**
