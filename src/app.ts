@@ -367,7 +367,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     // Webhooks (docs/webhooks.md): the outbox fan-out makes one delivery per event and subscribed endpoint; the
     // webhooks.deliver pump sends them (signed, retried, in order per member). Routes: webhooksRoutes below.
     const webhooks = new WebhooksService({
-      clock, log: logger, timeoutMs: config.webhookTimeoutMs, allowPrivateNetworks: config.webhookAllowPrivateNetworks,
+      clock, log: logger, timeoutMs: config.webhookTimeoutMs, allowPrivateNetworks: config.webhookAllowPrivateNetworks, logRetentionDays: config.webhookLogRetentionDays,
       // The tenant's notification email is told, in the tenant's language, once per disabling.
       notifyDisabled: async (tx, tenantId, info) => {
         const tenant = await tenants.getTenant(tx, tenantId);
@@ -386,7 +386,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       },
     });
     dispatcher.register(webhooks.consumer());
-    defineWebhookJobs(jobs, { db, webhooks, pollMs: config.deliveryPollMs });
+    defineWebhookJobs(jobs, { db, webhooks, pollMs: config.deliveryPollMs, tenants });
     // ── Messaging triggers (docs/messaging/triggers.md) ─────────────────────────────────────────────────────────
     // The member triggers only enqueue into the send log (MessagingService.enqueue); the sender sends. Scheduled ones
     // run in the `messages.triggers` job, event ones in the `messaging.triggers` outbox consumer. Offers go through

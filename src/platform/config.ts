@@ -50,6 +50,8 @@ export interface Config {
   deliveryPollMs: number;
   /** How long a webhook attempt waits for the receiver's answer, in milliseconds. */
   webhookTimeoutMs: number;
+  /** WEBHOOK_LOG_RETENTION_DAYS: finished deliveries older than this are purged (the `webhooks.purge` job). */
+  webhookLogRetentionDays: number;
   /**
    * Whether webhook URLs may reach loopback, private, link-local, CGNAT and unique-local addresses (development and
    * tests only: otherwise a tenant could make Patron POST to, and read answers from, the internal network).
@@ -116,6 +118,7 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; descriptio
   { name: 'SMTP_FROM', default: 'patron@localhost', description: 'Sender address for tenants that have not set their own.' },
   { name: 'DELIVERY_POLL_MS', default: '1000', description: 'How often a process with jobs looks for outbox events to dispatch, webhook deliveries and emails that are due; 0 turns the polling off (run the jobs on demand: the tests do).' },
   { name: 'WEBHOOK_TIMEOUT_MS', default: '15000', description: "How long a webhook attempt waits for the receiver's answer (1000 to 60000 ms)." },
+  { name: 'WEBHOOK_LOG_RETENTION_DAYS', default: '30', description: 'How long finished webhook deliveries and their attempts stay in the delivery log (7 to 3650 days); the events themselves are kept.' },
   { name: 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', default: 'false', description: 'Let webhook URLs reach loopback, private, link-local, CGNAT and unique-local addresses (development and tests only).' },
   { name: 'TRUST_PROXY', default: '(none)', description: 'Proxies whose X-Forwarded-For is believed: a number of hops, or proxy addresses / CIDR ranges separated by commas.' },
 ];
@@ -210,6 +213,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     smtpFrom,
     deliveryPollMs: int('DELIVERY_POLL_MS', 1000, 0, 600_000),
     webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', 15_000, 1000, 60_000),
+    webhookLogRetentionDays: int('WEBHOOK_LOG_RETENTION_DAYS', 30, 7, 3650),
     webhookAllowPrivateNetworks: bool('WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
   };
   if (problems.length > 0) throw new ConfigError(problems);

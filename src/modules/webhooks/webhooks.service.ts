@@ -31,6 +31,9 @@ const DAY = 24 * 3600_000;
 export const DISABLE_AFTER_MS = 5 * DAY;
 /** The most events one range replay may queue (a larger range is a 422: split it). */
 export const REPLAY_LIMIT = 10_000;
+/** WEBHOOK_LOG_RETENTION_DAYS's default, and the rows one purge statement deletes. */
+const DEFAULT_LOG_RETENTION_DAYS = 30;
+const PURGE_BATCH = 5000;
 export const MAX_EVENT_TYPES = 100;
 /** Deliveries sent at once per tenant, and claimed per round. */
 const CONCURRENCY = 16;
@@ -64,6 +67,8 @@ export interface WebhooksDeps {
   allowPrivateNetworks: boolean;
   /** The time one tenant may use in one run (default TENANT_BUDGET_MS). */
   tenantBudgetMs?: number;
+  /** WEBHOOK_LOG_RETENTION_DAYS: how long finished deliveries stay in the log (default 30). */
+  logRetentionDays?: number;
 }
 
 export interface EndpointInput {
@@ -397,14 +402,35 @@ export class WebhooksService {
     const endpoint = await store.lockEndpoint(tx, tenantId, endpointId);
     if (!endpoint) throw errors.notFound('webhook endpoint', endpointId);
     const only = input.event_types && !input.event_types.includes('*') ? input.event_types : null;
+    // Whether an event failed or was missed is known only while its deliveries are in the log.
+    const since = new Date(Math.max(endpoint.created_at.getTime(), this.logHorizon().getTime()));
     const events = await store.eventsForReplay(tx, tenantId, {
-      endpointId, from, to, types: endpoint.event_types, only, mode: input.status ?? 'failed', since: endpoint.created_at, limit: REPLAY_LIMIT + 1,
+      endpointId, from, to, types: endpoint.event_types, only, mode: input.status ?? 'failed', since, limit: REPLAY_LIMIT + 1,
     });
     if (events.length > REPLAY_LIMIT) {
       throw errors.unprocessable(`The range holds more than ${REPLAY_LIMIT} events to replay: split it into smaller ranges.`, [{ field: 'to', detail: `more than ${REPLAY_LIMIT} events in the range` }]);
     }
     await store.insertDeliveries(tx, tenantId, events.map((event) => ({ endpointId, event, kind: 'replay' as const })), this.deps.clock.now());
     return { endpoint_id: endpointId, replayed: events.length };
+  }
+
+  /** Finished deliveries that finished before this are purged from the log. */
+  private logHorizon(): Date {
+    return new Date(this.deps.clock.now().getTime() - (this.deps.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS) * DAY);
+  }
+
+  /**
+   * Retention (the `webhooks.purge` job): deletes the tenant's deliveries that finished before the horizon, with
+   * their attempts, in batches of PURGE_BATCH (short transactions). Pending deliveries stay, however old.
+   */
+  async purgeLog(db: Db, tenantId: string): Promise<number> {
+    const before = this.logHorizon();
+    let deleted = 0;
+    for (;;) {
+      const n = await store.purgeFinishedDeliveries(db, tenantId, before, PURGE_BATCH);
+      deleted += n;
+      if (n < PURGE_BATCH) return deleted;
+    }
   }
 
   private async emit(tx: Tx, tenantId: string, type: string, endpointId: string, payload: Record<string, unknown>): Promise<void> {

@@ -448,8 +448,10 @@ export async function eventOf(q: Queryable, tenantId: string, eventId: string): 
 /**
  * The events of a time range (by occurred_at, from inclusive, to exclusive) that an endpoint subscribed to `types`
  * ('*': all) receives, optionally narrowed to `only` types, by `mode`: 'all'; 'failed', those whose delivery to the
- * endpoint failed and never succeeded; 'missed', those that occurred since `since` (the endpoint's creation), were
- * handed out by the outbox and have no delivery to it at all (handed out while it was disabled). At most `limit` rows, oldest first.
+ * endpoint failed and never succeeded; 'missed', those that were handed out by the outbox and have no delivery to it
+ * at all (handed out while it was disabled). 'failed' and 'missed' look only at events that occurred since `since`
+ * (the endpoint's creation, or the start of the delivery log's retention): before it, no delivery row says what
+ * happened. At most `limit` rows, oldest first.
  */
 export async function eventsForReplay(
   q: Queryable, tenantId: string,
@@ -464,16 +466,34 @@ export async function eventsForReplay(
         AND ($7::text <> 'failed' OR (
               EXISTS (SELECT 1 FROM webhook_deliveries f WHERE f.tenant_id = $1 AND f.endpoint_id = $8 AND f.event_id = o.id AND f.status = 'failed')
           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries s WHERE s.tenant_id = $1 AND s.endpoint_id = $8 AND s.event_id = o.id AND s.status = 'succeeded')))
+        AND ($7::text = 'all' OR o.occurred_at >= $10)
         AND ($7::text <> 'missed' OR (
-              o.occurred_at >= $10
-          -- Not yet handed to the fan-out: it will make the delivery itself (a replay now would send it twice).
-          AND o.dispatched_at IS NOT NULL
+              -- Not yet handed to the fan-out: it will make the delivery itself (a replay now would send it twice).
+              o.dispatched_at IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries m WHERE m.tenant_id = $1 AND m.endpoint_id = $8 AND m.event_id = o.id)))
       ORDER BY o.seq
       LIMIT $9`,
     [tenantId, opts.from, opts.to, all, opts.types, opts.only, opts.mode, opts.endpointId, opts.limit, opts.since],
   );
   return res.rows;
+}
+
+/**
+ * Retention: deletes up to `batch` of the tenant's finished deliveries (succeeded or failed) that finished before
+ * `before`, oldest first; their attempts go with them (ON DELETE CASCADE). Pending deliveries are never touched.
+ * Returns how many were deleted (fewer than `batch`: none are left).
+ */
+export async function purgeFinishedDeliveries(q: Queryable, tenantId: string, before: Date, batch: number): Promise<number> {
+  const res = await q.query(
+    `DELETE FROM webhook_deliveries
+      WHERE tenant_id = $1
+        AND id IN (SELECT id FROM webhook_deliveries
+                    WHERE tenant_id = $1 AND status <> 'pending' AND finished_at < $2
+                    ORDER BY finished_at
+                    LIMIT $3)`,
+    [tenantId, before, batch],
+  );
+  return res.rowCount ?? 0;
 }
 
 /** Whether the tenant has an active endpoint subscribed to `eventType` or to every type ('*'). */

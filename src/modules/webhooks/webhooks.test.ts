@@ -723,3 +723,49 @@ describe('replay of missed events', () => {
     assert.equal((await t.api('POST', `/v1/webhooks/endpoints/${ep.id}/replay`, { body: range })).body.replayed, 0, 'nothing missed is left');
   });
 });
+
+describe('retention of the delivery log', () => {
+  test('webhooks.purge deletes finished deliveries older than WEBHOOK_LOG_RETENTION_DAYS with their attempts; pending ones stay', async () => {
+    const at = new Date(T0.getTime() + 200 * DAY);
+    app.clock.set(at);
+    const t = await app.newTenant();
+    const ok = await receiver();
+    const down = await receiver(() => 503);
+    const epOk = await endpoint(t, ok.url, { event_types: ['member.created'] });
+    const epDown = await endpoint(t, down.url, { event_types: ['member.created'] });
+    const old = await member(t, 'Old');
+    await pump(t);
+    const [oldDelivery] = await deliveries(t, `endpoint_id=${epOk.id}`);
+    assert.equal(oldDelivery?.status, 'succeeded');
+    const [waiting] = await deliveries(t, `endpoint_id=${epDown.id}`);
+    assert.equal(waiting?.status, 'pending', 'the refused delivery waits for its retry');
+
+    app.clock.set(new Date(at.getTime() + 25 * DAY));
+    const recent = await member(t, 'Recent');
+    await pump(t);
+
+    // 31 days after the first delivery: it is past the 30 days (the default), the second is not.
+    app.clock.set(new Date(at.getTime() + 31 * DAY));
+    const result = await app.patron.jobs.runNow('webhooks.purge', { tenant_id: t.id });
+    assert.deepEqual(result, { deleted: 1 });
+    const left = await deliveries(t, `endpoint_id=${epOk.id}`);
+    assert.deepEqual(left.map((d) => [d.member_id, d.status]), [[recent, 'succeeded']]);
+    assert.equal((await t.api('GET', `/v1/webhooks/deliveries/${oldDelivery.id}`)).status, 404, 'gone with its attempts');
+    const stillDown = await deliveries(t, `endpoint_id=${epDown.id}`);
+    assert.ok(stillDown.some((d) => d.id === waiting.id), 'a pending delivery is never purged, however old');
+    assert.deepEqual(await app.patron.jobs.runNow('webhooks.purge', { tenant_id: t.id }), { deleted: 0 }, 'nothing left to purge');
+
+    // The old event's delivery is gone from the log, so a replay of "missed" or "failed" events no longer looks
+    // before the retention horizon (it would take the old event for missed); "all" still replays it.
+    const range = { from: new Date(at.getTime() - HOUR).toISOString(), to: new Date(at.getTime() + HOUR).toISOString() };
+    for (const status of ['missed', 'failed']) {
+      const res = await t.api('POST', `/v1/webhooks/endpoints/${epOk.id}/replay`, { body: { ...range, status } });
+      assert.equal(res.status, 202, res.text);
+      assert.equal(res.body.replayed, 0, status);
+    }
+    const all = await t.api('POST', `/v1/webhooks/endpoints/${epOk.id}/replay`, { body: { ...range, status: 'all' } });
+    assert.equal(all.body.replayed, 1);
+    await pump(t);
+    assert.equal(forMember(ok, 'member.created', old).length, 2, 'the old event replayed');
+  });
+});
