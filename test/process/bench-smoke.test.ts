@@ -11,6 +11,7 @@ import { runApiReadBench } from '../../bench/api-read.js';
 import { runEarnBench } from '../../bench/earn.js';
 import { runExpiryBench } from '../../bench/expiry.js';
 import { findPgbench } from '../../bench/lib/pgbench.js';
+import { runWebhooksBench } from '../../bench/webhooks.js';
 
 test('bench:api-read runs end to end at a tiny scale', async () => {
   const result = await runApiReadBench({ members: 50, requests: 200, concurrency: [1, 4], warmupRequests: 20, durationSeconds: 120 }, () => undefined);
@@ -77,4 +78,16 @@ test('bench:analytics runs end to end at a tiny scale: every stage of the run ti
   }
   assert.ok((run.model.bgnbd as { params: { r: number } }).params.r > 0, 'BG/NBD fitted');
   assert.ok(run.peak_rss_mb > 10 && behaviour.seconds > 0 && behaviour.customers_at_end !== null);
+});
+
+test('bench:webhooks runs end to end at a tiny scale: every event delivered once, in member order, signed', async () => {
+  const result = await runWebhooksBench({ burst: 300, rate: 40, durationSeconds: 2, members: 30, endpoints: 2, pollMs: 200 }, () => undefined);
+  assert.equal(result.benchmark, 'webhooks');
+  const { backlog, steady, checks } = result.results;
+  assert.deepEqual(checks, { duplicates: 0, order_violations: 0, bad_signatures: 0, malformed: 0, missing: 0 });
+  assert.equal(backlog.deliveries, 600, 'each event to each of the two endpoints');
+  assert.ok(backlog.deliveries_per_second > 0 && backlog.seconds_to_first <= backlog.seconds_to_last);
+  assert.ok(steady && steady.events > 0 && steady.deliveries === 2 * steady.events, JSON.stringify(steady));
+  assert.ok(steady.latency_ms.p50 > 0 && steady.latency_ms.p50 <= steady.latency_ms.p99);
+  assert.ok(result.results.peak_rss_mb > 10);
 });
