@@ -34,11 +34,13 @@ export const REPLAY_LIMIT = 10_000;
 /** WEBHOOK_LOG_RETENTION_DAYS's default, and the rows one purge statement deletes. */
 const DEFAULT_LOG_RETENTION_DAYS = 30;
 const PURGE_BATCH = 5000;
+/** A fan-out of this many deliveries is a bulk load (see the fan-out). */
+const ANALYZE_AFTER_ROWS = 1000;
 export const MAX_EVENT_TYPES = 100;
 /** Deliveries sent at once per tenant, and claimed per round. */
-const CONCURRENCY = 16;
+const CONCURRENCY = 32;
 /** Attempts in flight at once to one endpoint (one only while it is failing: a probe). */
-export const PER_ENDPOINT = 4;
+export const PER_ENDPOINT = 8;
 /** Tenants served at once in a run: a tenant whose round waits on a slow receiver holds one lane, not the run. */
 const TENANT_LANES = 4;
 /**
@@ -53,6 +55,14 @@ const TENANT_BUDGET_MS = 10_000;
  * retried soon (35 s with the default 15 s timeout).
  */
 const leaseMs = (timeoutMs: number) => 2 * timeoutMs + 5000;
+const isSuccess = (r: AttemptResult) => r.statusCode !== null && r.statusCode >= 200 && r.statusCode < 300;
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** A claimed delivery as sent: when, and what the receiver answered (or why it could not be sent). */
+interface Sent {
+  d: ClaimedDelivery;
+  at: Date;
+  result: AttemptResult;
+}
 
 /** Tells the tenant (its notification email) that an endpoint was disabled; wired to the messaging module. */
 export type NotifyDisabled = (tx: Tx, tenantId: string, info: { endpointId: string; url: string; failingSince: Date | null; reason: string }) => Promise<void>;
@@ -236,6 +246,11 @@ export class WebhooksService {
           }
         }
         if (rows.length > 0) await store.insertDeliveries(tx, tenantId, rows, now);
+        // A first backlog into a table that has never been analyzed (a fresh database; autovacuum off or not yet
+        // round): without statistics the planner takes any index that matches the tenant for the pump's look-ups
+        // and reads the whole queue for each delivery (bench:webhooks: 2.5 times slower). PostgreSQL's advice after
+        // a bulk load: ANALYZE. Once analyzed, estimates follow the table's growth by its size.
+        if (rows.length >= ANALYZE_AFTER_ROWS) await store.analyzeIfNeverAnalyzed(tx);
       },
     };
   }
@@ -278,47 +293,69 @@ export class WebhooksService {
 
   /**
    * One round of one tenant: claims due deliveries (leased, committed; at most PER_ENDPOINT in flight per endpoint,
-   * one to a failing endpoint), sends them in parallel and records each attempt. A member's next event is due as soon
-   * as the previous one finished, so the next round of the same run sends it.
+   * one to a failing endpoint), sends them in parallel, then records every attempt in one transaction. A member's
+   * next event is due as soon as the previous one finished, so the next round of the same run sends it.
    */
   async deliverRound(db: Db, tenantId: string): Promise<Omit<DeliverResult, 'tenants'>> {
     const out = { attempts: 0, succeeded: 0, failed_attempts: 0 };
     const now = this.deps.clock.now();
     const lease = new Date(now.getTime() + leaseMs(this.timeoutMs));
     const claimed = await db.tx((tx) => store.claimDue(tx, tenantId, now, lease, CONCURRENCY, PER_ENDPOINT));
-    // Every attempt runs to its end before a failure (the database, while recording one) is reported: none is left
-    // running behind the job. An unrecorded attempt is retried when its lease runs out.
-    const results = await Promise.allSettled(claimed.map((d) => this.attempt(db, tenantId, d, lease)));
-    for (const r of results) {
-      if (r.status === 'rejected') throw r.reason;
+    if (claimed.length === 0) return out;
+    // The signing secrets of each endpoint, read once per round.
+    const secrets = new Map<string, Promise<string[]>>();
+    const secretsOf = (endpointId: string, at: Date) => {
+      let p = secrets.get(endpointId);
+      if (!p) secrets.set(endpointId, (p = store.signingSecrets(db, tenantId, endpointId, at).then((rows) => rows.map((r) => r.secret))));
+      return p;
+    };
+    // Every attempt runs to its end (send never throws) before any is recorded: none is left running behind the job.
+    const sent = await Promise.all(claimed.map((d) => this.send(d, secretsOf)));
+    await db.tx((tx) => this.record(tx, tenantId, sent, lease));
+    for (const x of sent) {
       out.attempts++;
-      if (r.value) out.succeeded++;
+      if (isSuccess(x.result)) out.succeeded++;
       else out.failed_attempts++;
     }
     return out;
   }
 
-  /** One attempt of one claimed delivery; true when it succeeded. */
-  private async attempt(db: Db, tenantId: string, d: ClaimedDelivery, lease: Date): Promise<boolean> {
+  /** Sends one claimed delivery; a failure to send (no secret, a refused address) is a failed attempt, never thrown. */
+  private async send(d: ClaimedDelivery, secretsOf: (endpointId: string, at: Date) => Promise<string[]>): Promise<Sent> {
     const at = this.deps.clock.now();
-    let result: AttemptResult;
     try {
-      const secrets = (await store.signingSecrets(db, tenantId, d.endpoint_id, at)).map((s) => s.secret);
+      const secrets = await secretsOf(d.endpoint_id, at);
       const body = eventBody(d.event);
-      result = await postWebhook(d.url, webhookHeaders(secrets, d.event_id, at, body), body, this.timeoutMs, { allowPrivateNetworks: this.deps.allowPrivateNetworks });
+      return { d, at, result: await postWebhook(d.url, webhookHeaders(secrets, d.event_id, at, body), body, this.timeoutMs, { allowPrivateNetworks: this.deps.allowPrivateNetworks }) };
     } catch (err) {
-      result = { statusCode: null, durationMs: 0, error: `not sent: ${(err as Error).message}`.slice(0, 500), responseBody: null };
+      return { d, at, result: { statusCode: null, durationMs: 0, error: `not sent: ${(err as Error).message}`.slice(0, 500), responseBody: null } };
     }
-    const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
-    await db.tx(async (tx) => {
-      await store.insertAttempt(tx, tenantId, {
-        id: newId(), delivery_id: d.id, endpoint_id: d.endpoint_id, attempted_at: at, duration_ms: result.durationMs,
-        status_code: result.statusCode, error: result.error, response_body: result.responseBody,
-      });
-      // The endpoint first: disabling, re-enabling and the fan-out's parking wait for this outcome or come before it.
-      const endpoint = await store.lockEndpoint(tx, tenantId, d.endpoint_id);
-      if (!endpoint) return;
+  }
+
+  /**
+   * Records a round's attempts and what follows from them, in one transaction rather than one each: a round costs one
+   * commit, and each endpoint row is locked once. Should it fail, nothing of the round is recorded: the leases run
+   * out and the deliveries are attempted again (at least once).
+   *
+   * Locks are taken in one order: the endpoints first, by id (as disabling, re-enabling and the fan-out's parking
+   * do: they wait for these outcomes or come before them), then the deliveries by (endpoint, member, event), the
+   * order in which the fan-out locks a member's pending deliveries (insertDeliveries). No two of them wait on each
+   * other in a cycle.
+   */
+  private async record(tx: Tx, tenantId: string, sent: Sent[], lease: Date): Promise<void> {
+    await store.insertAttempts(tx, tenantId, sent.map(({ d, at, result }) => ({
+      id: newId(), delivery_id: d.id, endpoint_id: d.endpoint_id, attempted_at: at, duration_ms: result.durationMs,
+      status_code: result.statusCode, error: result.error, response_body: result.responseBody,
+    })));
+    const endpoints = await store.lockEndpoints(tx, tenantId, [...new Set(sent.map((x) => x.d.endpoint_id))]);
+    /** Per endpoint, its recorded outcomes of this round: the latest success, the first failure, a 410. */
+    const health = new Map<string, { succeededAt: Date | null; failedAt: Date | null; gone: boolean }>();
+    const ordered = [...sent].sort((a, b) => cmp(a.d.endpoint_id, b.d.endpoint_id) || cmp(a.d.member_id ?? '', b.d.member_id ?? '') || Number(a.d.event_seq) - Number(b.d.event_seq));
+    for (const { d, at, result } of ordered) {
+      const endpoint = endpoints.get(d.endpoint_id);
+      if (!endpoint) continue; // deleted meanwhile: its deliveries went with it
       const active = endpoint.status === 'active';
+      const ok = isSuccess(result);
       // 410 Gone: the receiver says this endpoint is no more (Standard Webhooks): no retry, and the endpoint is
       // disabled at once rather than failing for 5 days.
       const gone = result.statusCode === 410;
@@ -330,18 +367,24 @@ export class WebhooksService {
         nextAttemptAt: retryAt && !active ? 'infinity' : retryAt, at,
       });
       // Our lease ran out and another worker has the delivery: the attempt stays in the log, its outcome is theirs.
-      if (!recorded) return;
+      if (!recorded) continue;
       if (status !== 'pending' && active && d.kind === 'event' && d.member_id) await store.promoteNext(tx, tenantId, d.endpoint_id, d.member_id, at);
-      if (ok) {
-        await store.endpointSucceeded(tx, tenantId, d.endpoint_id, at);
-        return;
+      const h = health.get(d.endpoint_id) ?? { succeededAt: null, failedAt: null, gone: false };
+      if (ok) h.succeededAt = h.succeededAt && h.succeededAt > at ? h.succeededAt : at;
+      else h.failedAt = h.failedAt && h.failedAt < at ? h.failedAt : at;
+      h.gone ||= gone;
+      health.set(d.endpoint_id, h);
+    }
+    // The endpoint's health: one success in the round and it is healthy (its 5-day failing clock stops); only
+    // failures and the clock starts, or runs on, and disables it after 5 days; a 410 disables it at once.
+    for (const [endpointId, h] of health) {
+      if (h.succeededAt) await store.endpointSucceeded(tx, tenantId, endpointId, h.succeededAt);
+      if (!h.failedAt || (h.succeededAt && !h.gone)) continue;
+      const failing = await store.endpointFailed(tx, tenantId, endpointId, h.failedAt);
+      if (failing && failing.status === 'active' && (h.gone || (failing.failing_since && h.failedAt.getTime() - failing.failing_since.getTime() >= DISABLE_AFTER_MS))) {
+        await this.disable(tx, tenantId, failing, h.gone ? 'gone' : 'failing', h.failedAt);
       }
-      const failing = await store.endpointFailed(tx, tenantId, d.endpoint_id, at);
-      if (failing && failing.status === 'active' && (gone || (failing.failing_since && at.getTime() - failing.failing_since.getTime() >= DISABLE_AFTER_MS))) {
-        await this.disable(tx, tenantId, failing, gone ? 'gone' : 'failing', at);
-      }
-    });
-    return ok;
+    }
   }
 
   private async disable(tx: Tx, tenantId: string, endpoint: EndpointRow, reason: 'failing' | 'gone', at: Date): Promise<void> {

@@ -123,6 +123,15 @@ export async function lockEndpoint(q: Queryable, tenantId: string, id: string): 
   return res.rows[0] ?? null;
 }
 
+/** Locks several endpoints, in id order (two transactions locking overlapping sets never wait on each other in a cycle). */
+export async function lockEndpoints(q: Queryable, tenantId: string, ids: string[]): Promise<Map<string, EndpointRow>> {
+  const res = await q.query<EndpointRow>(
+    `SELECT ${ENDPOINT_COLS} FROM webhook_endpoints WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR NO KEY UPDATE`,
+    [tenantId, ids],
+  );
+  return new Map(res.rows.map((r) => [r.id, r]));
+}
+
 /** The active endpoints of the tenant (the fan-out's targets). */
 export async function activeEndpoints(q: Queryable, tenantId: string): Promise<Array<Pick<EndpointRow, 'id' | 'event_types'>>> {
   const res = await q.query(`SELECT id, event_types FROM webhook_endpoints WHERE tenant_id = $1 AND status = 'active' ORDER BY id`, [tenantId]);
@@ -245,6 +254,14 @@ export async function insertDeliveries(q: Queryable, tenantId: string, rows: New
   return ids;
 }
 
+/** Gathers the deliveries table's statistics if it has none yet (pg_class.reltuples is -1 until the first ANALYZE). */
+export async function analyzeIfNeverAnalyzed(q: Queryable): Promise<boolean> {
+  const res = await q.query<{ never: boolean }>(`SELECT reltuples < 0 AS never FROM pg_class WHERE oid = 'webhook_deliveries'::regclass`);
+  if (!res.rows[0]?.never) return false;
+  await q.query('ANALYZE webhook_deliveries');
+  return true;
+}
+
 export async function getDelivery(q: Queryable, tenantId: string, id: string): Promise<DeliveryRow | null> {
   const res = await q.query<DeliveryRow>(`SELECT ${DELIVERY_READ} FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
   return res.rows[0] ?? null;
@@ -283,7 +300,7 @@ export async function tenantsWithDueDeliveries(q: Queryable, at: Date): Promise<
   const res = await q.query<{ id: string }>(
     `SELECT t.id FROM tenants t
       WHERE EXISTS (SELECT 1 FROM webhook_deliveries d
-                     WHERE d.tenant_id = t.id AND d.status = 'pending' AND d.next_attempt_at <= $1
+                     WHERE d.tenant_id = t.id AND d.status = 'pending' AND d.next_attempt_at < 'infinity' AND d.next_attempt_at <= $1
                        AND (d.locked_until IS NULL OR d.locked_until <= $1))`,
     [at],
   );
@@ -300,6 +317,11 @@ export async function tenantsWithDueDeliveries(q: Queryable, at: Date): Promise<
  * due index, and a crashed worker's ones become due again by themselves. The endpoint rows are locked (SKIP LOCKED)
  * while claiming, so two workers cannot both fill the same endpoint's slots.
  *
+ * The due indexes hold only deliveries that can become due (status 'pending', not parked at 'infinity'; migration
+ * 0021), and only statements that say `next_attempt_at < 'infinity'` can use them: the ones here. Look-ups of one
+ * delivery or of one member's deliveries cannot, so they use the primary key and the member-order index even before
+ * the table has statistics.
+ *
  * Order per member: only heads are due (insertDeliveries parks the rest); the NOT EXISTS below still keeps a
  * delivery of kind 'event' from going out while an earlier one of the same member to the same endpoint is pending
  * (deliveries queued before heads were parked; a head made due twice). Replays neither wait nor hold anything up.
@@ -315,7 +337,8 @@ export async function claimDue(
         FOR NO KEY UPDATE SKIP LOCKED
      ), busy AS (
        SELECT f.endpoint_id, count(*)::int AS n FROM webhook_deliveries f
-        WHERE f.tenant_id = $1 AND f.status = 'pending' AND f.next_attempt_at > $2 AND f.next_attempt_at <= $3 AND f.locked_until > $2
+        WHERE f.tenant_id = $1 AND f.status = 'pending' AND f.next_attempt_at < 'infinity' AND f.next_attempt_at > $2 AND f.next_attempt_at <= $3
+          AND f.locked_until > $2
         GROUP BY f.endpoint_id
      ), slots AS (
        SELECT eps.id, eps.cap - coalesce(busy.n, 0) AS free FROM eps LEFT JOIN busy ON busy.endpoint_id = eps.id
@@ -323,7 +346,7 @@ export async function claimDue(
      ), due AS (
        SELECT c.id FROM slots s CROSS JOIN LATERAL (
          SELECT d.id, d.next_attempt_at, d.event_seq FROM webhook_deliveries d
-          WHERE d.tenant_id = $1 AND d.endpoint_id = s.id AND d.status = 'pending' AND d.next_attempt_at <= $2
+          WHERE d.tenant_id = $1 AND d.endpoint_id = s.id AND d.status = 'pending' AND d.next_attempt_at < 'infinity' AND d.next_attempt_at <= $2
             AND (d.locked_until IS NULL OR d.locked_until <= $2)
             AND NOT (d.kind = 'event' AND d.member_id IS NOT NULL AND EXISTS (
                   SELECT 1 FROM webhook_deliveries p
@@ -356,8 +379,10 @@ export async function claimDue(
 /**
  * The outcome of an attempt, recorded only by the worker that still holds the delivery's lease (`leaseUntil`, as
  * claimed): one whose lease ran out while it sent (a slow database, a paused process) and was claimed again by
- * another worker records nothing here, so attempts are not counted twice nor next_attempt_at overwritten. Only while
- * the delivery is pending (a replay of the log cannot undo a success). True when recorded.
+ * another worker records nothing here, so attempts are not counted twice nor next_attempt_at overwritten. A lease is
+ * held only while the delivery is pending (this statement clears it as it records the outcome), so `status` need not
+ * be named: naming it lets the planner take the due index (status = 'pending') for a unique row while a fresh
+ * table has no statistics, scanning the tenant's whole queue for each attempt. True when recorded.
  */
 export async function finishAttempt(
   q: Queryable, tenantId: string, id: string, leaseUntil: Date,
@@ -368,7 +393,7 @@ export async function finishAttempt(
         SET attempts = attempts + 1, status = $3, last_status_code = $4, last_error = $5,
             next_attempt_at = coalesce($6::timestamptz, $7::timestamptz), locked_until = NULL,
             finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE $7::timestamptz END
-      WHERE tenant_id = $1 AND id = $2 AND status = 'pending' AND locked_until = $8`,
+      WHERE tenant_id = $1 AND id = $2 AND locked_until = $8`,
     [tenantId, id, outcome.status, outcome.statusCode, outcome.error, outcome.nextAttemptAt, outcome.at, leaseUntil],
   );
   return (res.rowCount ?? 0) > 0;
@@ -390,7 +415,7 @@ export async function promoteNext(q: Queryable, tenantId: string, endpointId: st
 export async function parkEndpoint(q: Queryable, tenantId: string, endpointId: string): Promise<void> {
   await q.query(
     `UPDATE webhook_deliveries SET next_attempt_at = 'infinity'
-      WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'pending' AND next_attempt_at <> 'infinity'`,
+      WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'pending' AND next_attempt_at < 'infinity'`,
     [tenantId, endpointId],
   );
 }
@@ -410,10 +435,16 @@ export async function wakeEndpoint(q: Queryable, tenantId: string, endpointId: s
 
 // ── Attempts ─────────────────────────────────────────────────────────────────
 
-export async function insertAttempt(q: Queryable, tenantId: string, a: AttemptRow): Promise<void> {
+/** The attempts of a round, in one statement. */
+export async function insertAttempts(q: Queryable, tenantId: string, rows: AttemptRow[]): Promise<void> {
   await q.query(
-    `INSERT INTO webhook_attempts (tenant_id, ${ATTEMPT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [tenantId, a.id, a.delivery_id, a.endpoint_id, a.attempted_at, a.duration_ms, a.status_code, a.error, a.response_body],
+    `INSERT INTO webhook_attempts (tenant_id, ${ATTEMPT_COLS})
+     SELECT $1, a.* FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::timestamptz[], $6::int[], $7::int[], $8::text[], $9::text[])
+              AS a(id, delivery_id, endpoint_id, attempted_at, duration_ms, status_code, error, response_body)`,
+    [
+      tenantId, rows.map((a) => a.id), rows.map((a) => a.delivery_id), rows.map((a) => a.endpoint_id), rows.map((a) => a.attempted_at),
+      rows.map((a) => a.duration_ms), rows.map((a) => a.status_code), rows.map((a) => a.error), rows.map((a) => a.response_body),
+    ],
   );
 }
 
