@@ -215,7 +215,12 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       name: 'outbox.dispatch',
       description: 'Hand new domain events to their consumers (webhook deliveries, message triggers); runs every DELIVERY_POLL_MS.',
       pollMs: config.deliveryPollMs,
-      handler: (data: { tenant_id?: string }) => dispatcher.dispatchAll(data.tenant_id),
+      handler: async (data: { tenant_id?: string }) => {
+        const r = await dispatcher.dispatchAll(data.tenant_id);
+        // What was handed out may have made webhook deliveries and messages: send them now, not a poll later.
+        if (r.events > 0) for (const pump of ['webhooks.deliver', 'messages.send']) jobs.nudge(pump);
+        return r;
+      },
     });
 
     // 3. Modules.

@@ -41,6 +41,14 @@ export interface JobDefinition<T extends object = Record<string, unknown>> {
   handler: (data: T, ctx: JobContext) => Promise<unknown>;
 }
 
+/** An in-process pump: its next tick, the run in progress, and whether to run again at once after it. */
+interface Pump {
+  timer: NodeJS.Timeout | null;
+  running: Promise<unknown> | null;
+  again: boolean;
+  tick: () => void;
+}
+
 export interface JobMetrics {
   onRun(name: string, outcome: 'succeeded' | 'failed', seconds: number): void;
 }
@@ -49,7 +57,7 @@ export class Jobs {
   private readonly defs = new Map<string, JobDefinition<any>>();
   private boss: PgBoss | null = null;
   private readonly workerIds = new Map<string, string>();
-  private readonly pumps: Array<{ timer: NodeJS.Timeout | null; running: Promise<unknown> | null }> = [];
+  private readonly pumps = new Map<string, Pump>();
   private pumping = false;
 
   constructor(
@@ -130,18 +138,19 @@ export class Jobs {
   }
 
   private startPump(def: JobDefinition<any>, pollMs: number): void {
-    const pump: { timer: NodeJS.Timeout | null; running: Promise<unknown> | null } = { timer: null, running: null };
-    const tick = () => {
+    const pump: Pump = { timer: null, running: null, again: false, tick: () => undefined };
+    pump.tick = () => {
       pump.timer = null;
       if (!this.pumping) return;
       // execute() logs a failure; the next tick tries again.
       pump.running = this.execute(def, {}).catch(() => undefined).finally(() => {
         pump.running = null;
-        if (this.pumping) pump.timer = setTimeout(tick, pollMs);
+        if (this.pumping) pump.timer = setTimeout(pump.tick, pump.again ? 0 : pollMs);
+        pump.again = false;
       });
     };
-    pump.timer = setTimeout(tick, pollMs);
-    this.pumps.push(pump);
+    pump.timer = setTimeout(pump.tick, pollMs);
+    this.pumps.set(def.name, pump);
   }
 
 
@@ -167,10 +176,22 @@ export class Jobs {
     return id;
   }
 
-  /** Wakes the local worker of a queue (after the transaction that enqueued commits). */
+  /**
+   * Wakes this process's worker of a queue (after the transaction that enqueued commits), and runs its pump now
+   * rather than at its next tick, or again right after the run in progress: one pump's work made work for another
+   * (the outbox hands events to the webhooks and the triggers), which need not wait for their own poll. Does nothing
+   * for what does not run here (PATRON_JOBS=false; DELIVERY_POLL_MS=0 stops the pumps).
+   */
   nudge(name: string): void {
     const worker = this.workerIds.get(name);
     if (worker && this.boss) this.boss.notifyWorker(worker);
+    const pump = this.pumps.get(name);
+    if (!pump || !this.pumping) return;
+    if (pump.running) pump.again = true;
+    else if (pump.timer) {
+      clearTimeout(pump.timer);
+      pump.tick();
+    }
   }
 
   /** Runs a job's handler now, in this process, bypassing the queue. */
@@ -196,9 +217,9 @@ export class Jobs {
 
   async stop(): Promise<void> {
     this.pumping = false;
-    for (const pump of this.pumps) if (pump.timer) clearTimeout(pump.timer);
-    await Promise.all(this.pumps.map((p) => p.running));
-    this.pumps.length = 0;
+    for (const pump of this.pumps.values()) if (pump.timer) clearTimeout(pump.timer);
+    await Promise.all([...this.pumps.values()].map((p) => p.running));
+    this.pumps.clear();
     if (!this.boss) return;
     const boss = this.boss;
     this.boss = null;

@@ -1,0 +1,45 @@
+/**
+ * The in-process pumps of the job queue, on a real PostgreSQL (pg-boss started in this process): a nudge runs a pump
+ * now instead of at its next tick, and a nudge during a run makes it run once more right after.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SettableClock } from '../clock.js';
+import { Db } from '../db/db.js';
+import { createLogger } from '../logger.js';
+import { Jobs } from './jobs.js';
+
+const until = async (what: string, fn: () => boolean) => {
+  for (let i = 0; i < 400 && !fn(); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(fn(), `timed out waiting for ${what}`);
+};
+
+test('nudge runs a pump now, and once more right after a run in progress; then it waits for its poll again', async () => {
+  const url = process.env.DATABASE_URL;
+  assert.ok(url, 'run with npm test, which prepares a database');
+  const db = new Db({ connectionString: url, max: 2 });
+  const jobs = new Jobs({ db, clock: new SettableClock(), log: createLogger('silent') }, url);
+  let runs = 0;
+  let gate: Promise<void> = Promise.resolve();
+  let release = () => undefined as void;
+  // A poll of an hour: any run within the test is a nudged one.
+  jobs.define({ name: 'test.nudged-pump', description: 'a pump for the test', pollMs: 3_600_000, handler: async () => { runs++; await gate; } });
+  await jobs.start({ work: true, schedule: false });
+  try {
+    assert.equal(runs, 0);
+    gate = new Promise<void>((r) => { release = r; });
+    jobs.nudge('test.nudged-pump');
+    await until('the nudged run', () => runs === 1);
+    jobs.nudge('test.nudged-pump'); // while it runs
+    jobs.nudge('test.nudged-pump'); // twice: still one more run, not two
+    gate = Promise.resolve();
+    release();
+    await until('the run after the one in progress', () => runs === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(runs, 2, 'back to its poll: no further run');
+    jobs.nudge('test.unknown-job'); // nothing to wake: no error
+  } finally {
+    await jobs.stop();
+    await db.close();
+  }
+});
