@@ -26,9 +26,9 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { CpuTracker, postmasterOf, type CpuUse } from './lib/cpu.js';
-import { pool, request, type LatencyMs } from './lib/http-load.js';
+import { latencyOf, pool, request, type LatencyMs } from './lib/http-load.js';
 import { startBenchPatron } from './lib/patron-process.js';
-import { machineInfo, percentile, round, writeResult } from './lib/report.js';
+import { machineInfo, round, wholeNumberArg, writeResult } from './lib/report.js';
 
 export interface VouchersSettings {
   generate: number;
@@ -76,14 +76,6 @@ export interface VouchersResult {
   targets: typeof TARGETS & { met: { validation_p99: boolean; redemption_p99: boolean } };
 }
 
-function latency(values: number[]): LatencyMs {
-  const sorted = Float64Array.from(values).sort();
-  const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
-  return {
-    p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), p999: round(percentile(sorted, 99.9)),
-    max: round(sorted[sorted.length - 1] ?? NaN), mean: round(mean),
-  };
-}
 
 export async function runVouchersBench(partial: Partial<VouchersSettings> = {}, log: (msg: string) => void = console.log): Promise<VouchersResult> {
   const s: VouchersSettings = { ...DEFAULTS, ...partial };
@@ -181,9 +173,9 @@ export async function runVouchersBench(partial: Partial<VouchersSettings> = {}, 
     const load = {
       flows, requests, errors, error_samples: samples, duration_s: round(seconds, 3),
       requests_per_second: round(requests / seconds, 1), flows_per_second: round(flows / seconds, 1),
-      validation: { requests: lat.validation.length, latency_ms: latency(lat.validation) },
-      redemption: { requests: lat.redemption.length, latency_ms: latency(lat.redemption) },
-      all: { requests, latency_ms: latency([...lat.validation, ...lat.redemption]) },
+      validation: { requests: lat.validation.length, latency_ms: latencyOf(lat.validation) },
+      redemption: { requests: lat.redemption.length, latency_ms: latencyOf(lat.redemption) },
+      all: { requests, latency_ms: latencyOf([...lat.validation, ...lat.redemption]) },
       cpu: { ...cpu, patron_ms_per_request: per(cpu.patron_s), postgres_ms_per_request: per(cpu.postgres_s) },
     };
     const { peakRss } = patron.memory();
@@ -214,19 +206,13 @@ async function main(): Promise<void> {
       flows: { type: 'string' }, warmup: { type: 'string' }, 'database-url': { type: 'string' }, 'log-level': { type: 'string' },
     },
   });
-  const num = (name: string, raw: string | undefined, def: number, min = 0) => {
-    if (raw === undefined) return def;
-    const n = Number(raw.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number of at least ${min}`);
-    return n;
-  };
   const result = await runVouchersBench({
-    generate: num('generate', values.generate, DEFAULTS.generate, 1),
+    generate: wholeNumberArg('generate', values.generate, DEFAULTS.generate, 1),
     pattern: values.pattern ?? DEFAULTS.pattern,
-    concurrency: num('concurrency', values.concurrency, DEFAULTS.concurrency, 1),
-    durationSeconds: num('duration', values.duration, DEFAULTS.durationSeconds, 1),
-    flows: values.flows === undefined ? Infinity : num('flows', values.flows, 0, 1),
-    warmupFlows: num('warmup', values.warmup, DEFAULTS.warmupFlows, 0),
+    concurrency: wholeNumberArg('concurrency', values.concurrency, DEFAULTS.concurrency, 1),
+    durationSeconds: wholeNumberArg('duration', values.duration, DEFAULTS.durationSeconds, 1),
+    flows: values.flows === undefined ? Infinity : wholeNumberArg('flows', values.flows, 0, 1),
+    warmupFlows: wholeNumberArg('warmup', values.warmup, DEFAULTS.warmupFlows, 0),
     ...(values['database-url'] ? { databaseUrl: values['database-url'] } : {}),
     ...(values['log-level'] ? { patronEnv: { LOG_LEVEL: values['log-level'] } } : {}),
   }, (m) => console.error(`# ${m}`));

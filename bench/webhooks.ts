@@ -31,9 +31,9 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { CpuTracker, postmasterOf, type CpuUse } from './lib/cpu.js';
-import { request, type LatencyMs } from './lib/http-load.js';
+import { latencyOf, request, type LatencyMs } from './lib/http-load.js';
 import { startBenchPatron } from './lib/patron-process.js';
-import { machineInfo, percentile, round, writeResult } from './lib/report.js';
+import { machineInfo, round, wholeNumberArg, writeResult } from './lib/report.js';
 
 export interface WebhooksSettings {
   burst: number;
@@ -77,14 +77,6 @@ export interface WebhooksResult {
   };
 }
 
-function latency(values: number[]): LatencyMs {
-  const sorted = Float64Array.from(values).sort();
-  const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
-  return {
-    p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), p999: round(percentile(sorted, 99.9)),
-    max: round(sorted[sorted.length - 1] ?? NaN), mean: round(mean),
-  };
-}
 
 /** One endpoint's receiver: what arrived (webhook-id, event number, member, when) and what was wrong with it. */
 interface Arrival {
@@ -265,7 +257,7 @@ export async function runWebhooksBench(partial: Partial<WebhooksSettings> = {}, 
           return commitAt.get(batchStarts[lo]!)!;
         };
         const lat = receivers.flatMap((rx) => rx.arrivals.filter((a) => a.n >= s.burst).map((a) => a.at - commitOf(a.n)));
-        steady = { events, deliveries: lat.length, events_per_second: round(events / s.durationSeconds, 1), latency_ms: latency(lat) };
+        steady = { events, deliveries: lat.length, events_per_second: round(events / s.durationSeconds, 1), latency_ms: latencyOf(lat) };
         log(`webhooks: steady p50 ${steady.latency_ms.p50} ms, p99 ${steady.latency_ms.p99} ms`);
       }
 
@@ -311,19 +303,13 @@ async function main(): Promise<void> {
       'poll-ms': { type: 'string' }, 'database-url': { type: 'string' }, 'log-level': { type: 'string' },
     },
   });
-  const num = (name: string, raw: string | undefined, def: number, min = 0) => {
-    if (raw === undefined) return def;
-    const n = Number(raw.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number of at least ${min}`);
-    return n;
-  };
   const result = await runWebhooksBench({
-    burst: num('burst', values.burst, DEFAULTS.burst, 1),
-    rate: num('rate', values.rate, DEFAULTS.rate, 0),
-    durationSeconds: num('duration', values.duration, DEFAULTS.durationSeconds, 1),
-    members: num('members', values.members, DEFAULTS.members, 1),
-    endpoints: num('endpoints', values.endpoints, DEFAULTS.endpoints, 1),
-    pollMs: num('poll-ms', values['poll-ms'], DEFAULTS.pollMs, 50),
+    burst: wholeNumberArg('burst', values.burst, DEFAULTS.burst, 1),
+    rate: wholeNumberArg('rate', values.rate, DEFAULTS.rate, 0),
+    durationSeconds: wholeNumberArg('duration', values.duration, DEFAULTS.durationSeconds, 1),
+    members: wholeNumberArg('members', values.members, DEFAULTS.members, 1),
+    endpoints: wholeNumberArg('endpoints', values.endpoints, DEFAULTS.endpoints, 1),
+    pollMs: wholeNumberArg('poll-ms', values['poll-ms'], DEFAULTS.pollMs, 50),
     ...(values['database-url'] ? { databaseUrl: values['database-url'] } : {}),
     ...(values['log-level'] ? { patronEnv: { LOG_LEVEL: values['log-level'] } } : {}),
   }, (m) => console.error(`# ${m}`));

@@ -50,6 +50,16 @@ export interface LatencyMs {
   mean: number;
 }
 
+/** Latency figures of a list of durations (ms), in any order. */
+export function latencyOf(values: number[]): LatencyMs {
+  const sorted = Float64Array.from(values).sort();
+  const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
+  return {
+    p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), p999: round(percentile(sorted, 99.9)),
+    max: round(sorted[sorted.length - 1] ?? NaN), mean: round(mean),
+  };
+}
+
 export interface LoadResult {
   concurrency: number;
   requests: number;

@@ -35,6 +35,14 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[rank]!;
 }
 
+/** A command-line flag that must be a whole number of at least `min` (`_` allowed as a thousands separator); `def` when absent. */
+export function wholeNumberArg(name: string, raw: string | undefined, def: number, min = 0): number {
+  if (raw === undefined) return def;
+  const n = Number(raw.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number of at least ${min}`);
+  return n;
+}
+
 export const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 export function writeResult(name: string, result: unknown): string {
