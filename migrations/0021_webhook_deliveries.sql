@@ -12,6 +12,9 @@
 --    reads webhook_deliveries_endpoint_id, 0020) and only gave the planner one more wrong choice;
 --  * the delivery log is kept WEBHOOK_LOG_RETENTION_DAYS (default 30): the daily `webhooks.purge` job deletes finished
 --    deliveries (their attempts go with them, ON DELETE CASCADE) by when they finished, oldest first, in batches.
+-- Upgrading: the migration runs in one transaction, and DROP INDEX locks webhook_deliveries (reads too) until it
+-- ends, while the new indexes are built over the whole delivery log; on a large log, expect webhook sending and the
+-- delivery log's API to wait for it.
 DROP INDEX webhook_deliveries_due;
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (tenant_id, next_attempt_at)
   WHERE status = 'pending' AND next_attempt_at < 'infinity';

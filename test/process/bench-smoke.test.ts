@@ -84,7 +84,7 @@ test('bench:webhooks runs end to end at a tiny scale: every event delivered once
   const result = await runWebhooksBench({ burst: 300, rate: 40, durationSeconds: 2, members: 30, endpoints: 2, pollMs: 200 }, () => undefined);
   assert.equal(result.benchmark, 'webhooks');
   const { backlog, steady, checks } = result.results;
-  assert.deepEqual(checks, { duplicates: 0, order_violations: 0, bad_signatures: 0, malformed: 0, missing: 0 });
+  assert.deepEqual(checks, { duplicates: 0, order_violations: 0, bad_signatures: 0, malformed: 0, not_succeeded: 0, retried: 0 });
   assert.equal(backlog.deliveries, 600, 'each event to each of the two endpoints');
   assert.ok(backlog.deliveries_per_second > 0 && backlog.seconds_to_first <= backlog.seconds_to_last);
   assert.ok(steady && steady.events > 0 && steady.deliveries === 2 * steady.events, JSON.stringify(steady));

@@ -201,6 +201,14 @@ export class MembersService {
     return 'id' in by ? store.getMember(db, tenantId, by.id) : store.getMemberByExternalId(db, tenantId, by.externalId);
   }
 
+  /**
+   * The member row locked FOR SHARE until the transaction ends: an erasure (which locks it for update) either has
+   * committed and shows, or waits for this transaction (and then erases what it wrote).
+   */
+  lockShared(tx: Queryable, tenantId: string, id: string): Promise<MemberRow | null> {
+    return store.getMember(tx, tenantId, id, 'share');
+  }
+
   /** The member row without consents (the row-returning twin of `get`): 404 for an unknown id, or one that is no UUID. */
   async findOr404(db: Queryable, tenantId: string, id: string): Promise<MemberRow> {
     const member = isUuid(id) ? await store.getMember(db, tenantId, id) : null;
@@ -337,7 +345,7 @@ export class MembersService {
    * Irreversible; repeating it is a no-op.
    */
   async erase(tx: Queryable, tenantId: string, id: string): Promise<MemberView> {
-    const current = await store.getMember(tx, tenantId, id, true);
+    const current = await store.getMember(tx, tenantId, id, 'update');
     if (!current) throw errors.notFound('member', id);
     if (current.status === 'erased') return this.view(tx, tenantId, current);
     const now = this.clock.now();
@@ -430,7 +438,7 @@ export class MembersService {
 
   /** Locks a member that can still be changed (not erased). */
   private async lockLive(tx: Queryable, tenantId: string, id: string): Promise<MemberRow> {
-    const row = await store.getMember(tx, tenantId, id, true);
+    const row = await store.getMember(tx, tenantId, id, 'update');
     if (!row) throw errors.notFound('member', id);
     if (row.status === 'erased') throw errors.unprocessable(`Member ${id} was erased and can no longer be changed.`);
     return row;

@@ -58,9 +58,10 @@ export async function insertMember(db: Queryable, tenantId: string, m: MemberFie
 
 const GET_MEMBER = prepared('members.get', `SELECT ${COLS} FROM members WHERE tenant_id = $1 AND id = $2`);
 
-export async function getMember(db: Queryable, tenantId: string, id: string, forUpdate = false): Promise<MemberRow | null> {
-  const res = forUpdate
-    ? await db.query<MemberRow>(`SELECT ${COLS} FROM members WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])
+/** `lock`: FOR UPDATE (to change the row) or FOR SHARE (to keep it from changing until the transaction ends). */
+export async function getMember(db: Queryable, tenantId: string, id: string, lock: false | 'update' | 'share' = false): Promise<MemberRow | null> {
+  const res = lock
+    ? await db.query<MemberRow>(`SELECT ${COLS} FROM members WHERE tenant_id = $1 AND id = $2 FOR ${lock === 'update' ? 'UPDATE' : 'SHARE'}`, [tenantId, id])
     : await db.query<MemberRow>(GET_MEMBER, [tenantId, id]);
   return res.rows[0] ?? null;
 }

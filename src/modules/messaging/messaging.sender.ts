@@ -54,7 +54,7 @@ export interface SenderDeps {
   db: Db;
   clock: Clock;
   log: Logger;
-  members: Pick<MembersService, 'find' | 'get'>;
+  members: Pick<MembersService, 'find' | 'get' | 'lockShared'>;
   tenants: Pick<TenantsService, 'getTenant'>;
   settings: MessagingSettingsService;
   suppressions: SuppressionsService;
@@ -121,6 +121,7 @@ const memberAddress = (member: MemberRow, channel: store.MessageRow['channel']) 
 
 /** Thrown inside a transaction to roll it back when the lease was lost (nothing of it may stay). */
 class LeaseLost extends Error {}
+class MemberErased extends Error {}
 
 export class MessageSender {
   constructor(private readonly deps: SenderDeps) {
@@ -299,6 +300,9 @@ export class MessageSender {
     const now = this.deps.clock.now();
     try {
       await this.deps.db.tx(async (tx) => {
+        // The event carries the phone number and text: it must not be written after the member's erasure (which
+        // blanks the member's request events) has looked for it.
+        if (m.member_id && (await this.deps.members.lockShared(tx, tenantId, m.member_id))?.status === 'erased') throw new MemberErased();
         const eventId = await emit(tx, {
           tenantId, type, aggregateType: 'message', aggregateId: m.id, memberId: m.member_id,
           payload: { message_id: m.id, trigger: m.trigger, member_id: m.member_id, to: m.to_address, locale: m.locale, subject: r.subject, text: r.text },
@@ -310,6 +314,7 @@ export class MessageSender {
       });
     } catch (err) {
       if (err instanceof LeaseLost) return 'skipped';
+      if (err instanceof MemberErased) return this.suppress(tenantId, m, lease, 'member_erased');
       throw err;
     }
     return 'sent';

@@ -95,7 +95,6 @@ export class MessagingService {
    * lose the address, the variables, the subject and any error text. A message still queued is then suppressed by
    * the sender (member_erased).
    */
-  /** Erasure: the send log keeps each message's trigger, channel and status but loses its address, subject and variables. */
   async eraseMember(tx: Queryable, tenantId: string, memberId: string): Promise<void> {
     await store.scrubMemberMessages(tx, tenantId, memberId, this.deps.clock.now());
   }

@@ -11,7 +11,7 @@
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock.js';
-import type { Db, Queryable, Tx } from '../../platform/db/db.js';
+import { withSavepoint, type Db, type Queryable, type Tx } from '../../platform/db/db.js';
 import { errors, type FieldError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { OutboxConsumer } from '../../platform/outbox/dispatch.js';
@@ -333,57 +333,79 @@ export class WebhooksService {
   }
 
   /**
-   * Records a round's attempts and what follows from them, in one transaction rather than one each: a round costs one
-   * commit, and each endpoint row is locked once. Should it fail, nothing of the round is recorded: the leases run
-   * out and the deliveries are attempted again (at least once).
+   * Records a round's attempts and what follows from them in one transaction rather than one each: a round costs one
+   * commit, and each endpoint row is locked once.
    *
-   * Locks are taken in one order: the endpoints first, by id (as disabling, re-enabling and the fan-out's parking
-   * do: they wait for these outcomes or come before them), then the deliveries by (endpoint, member, event), the
-   * order in which the fan-out locks a member's pending deliveries (insertDeliveries). No two of them wait on each
-   * other in a cycle.
+   * Locks are taken in one order: the round's endpoints first, by id (deleting, disabling and re-enabling an
+   * endpoint lock it first too, and so wait for these outcomes or come before them), then per endpoint its
+   * deliveries by (member, event), the order in which the fan-out locks a member's pending deliveries
+   * (insertDeliveries), and the endpoint's own health last (a disable parks its deliveries before the next endpoint's
+   * are touched). Each endpoint's part is a savepoint: should it fail (a deadlock all the same, a notification that
+   * cannot be queued), only that endpoint's attempts go unrecorded, and they are attempted again when their leases
+   * run out (at least once); the other endpoints' outcomes stand.
    */
   private async record(tx: Tx, tenantId: string, sent: Sent[], lease: Date): Promise<void> {
-    await store.insertAttempts(tx, tenantId, sent.map(({ d, at, result }) => ({
+    const endpoints = await store.lockEndpoints(tx, tenantId, [...new Set(sent.map((x) => x.d.endpoint_id))]);
+    const byEndpoint = new Map<string, Sent[]>();
+    // An endpoint deleted meanwhile took its deliveries with it: nothing to record.
+    for (const x of sent) if (endpoints.has(x.d.endpoint_id)) byEndpoint.set(x.d.endpoint_id, [...(byEndpoint.get(x.d.endpoint_id) ?? []), x]);
+    for (const [endpointId, group] of [...byEndpoint].sort(([a], [b]) => cmp(a, b))) {
+      try {
+        await withSavepoint(tx, () => this.recordEndpoint(tx, tenantId, endpoints.get(endpointId)!, group, lease));
+      } catch (err) {
+        this.deps.log.error({ err, tenant_id: tenantId, endpoint_id: endpointId }, 'recording webhook attempts failed; they are retried when their leases run out');
+      }
+    }
+  }
+
+  /** One endpoint's part of a round: its attempts, their deliveries' outcomes, and the endpoint's health. */
+  private async recordEndpoint(tx: Tx, tenantId: string, endpoint: EndpointRow, group: Sent[], lease: Date): Promise<void> {
+    await store.insertAttempts(tx, tenantId, group.map(({ d, at, result }) => ({
       id: newId(), delivery_id: d.id, endpoint_id: d.endpoint_id, attempted_at: at, duration_ms: result.durationMs,
       status_code: result.statusCode, error: result.error, response_body: result.responseBody,
     })));
-    const endpoints = await store.lockEndpoints(tx, tenantId, [...new Set(sent.map((x) => x.d.endpoint_id))]);
-    /** Per endpoint, its recorded outcomes of this round: the latest success, the first failure, a 410. */
-    const health = new Map<string, { succeededAt: Date | null; failedAt: Date | null; gone: boolean }>();
-    const ordered = [...sent].sort((a, b) => cmp(a.d.endpoint_id, b.d.endpoint_id) || cmp(a.d.member_id ?? '', b.d.member_id ?? '') || Number(a.d.event_seq) - Number(b.d.event_seq));
-    for (const { d, at, result } of ordered) {
-      const endpoint = endpoints.get(d.endpoint_id);
-      if (!endpoint) continue; // deleted meanwhile: its deliveries went with it
-      const active = endpoint.status === 'active';
+    const active = endpoint.status === 'active';
+    const recorded: Sent[] = [];
+    for (const x of [...group].sort((a, b) => cmp(a.d.member_id ?? '', b.d.member_id ?? '') || Number(a.d.event_seq) - Number(b.d.event_seq))) {
+      const { d, at, result } = x;
       const ok = isSuccess(result);
       // 410 Gone: the receiver says this endpoint is no more (Standard Webhooks): no retry, and the endpoint is
       // disabled at once rather than failing for 5 days.
-      const gone = result.statusCode === 410;
-      const retryAt = ok || gone ? null : nextAttemptAt(d.attempts + 1, d.first_attempt_at ?? at, at);
+      const retryAt = ok || result.statusCode === 410 ? null : nextAttemptAt(d.attempts + 1, d.first_attempt_at ?? at, at);
       const status: DeliveryStatus = ok ? 'succeeded' : retryAt ? 'pending' : 'failed';
-      const recorded = await store.finishAttempt(tx, tenantId, d.id, lease, {
+      const done = await store.finishAttempt(tx, tenantId, d.id, lease, {
         status, statusCode: result.statusCode, error: ok ? null : result.error ?? `HTTP ${result.statusCode}`,
         // A retry of a delivery to an endpoint disabled meanwhile waits, parked, for it to be re-enabled.
         nextAttemptAt: retryAt && !active ? 'infinity' : retryAt, at,
       });
       // Our lease ran out and another worker has the delivery: the attempt stays in the log, its outcome is theirs.
-      if (!recorded) continue;
+      if (!done) continue;
+      recorded.push(x);
       if (status !== 'pending' && active && d.kind === 'event' && d.member_id) await store.promoteNext(tx, tenantId, d.endpoint_id, d.member_id, at);
-      const h = health.get(d.endpoint_id) ?? { succeededAt: null, failedAt: null, gone: false };
-      if (ok) h.succeededAt = h.succeededAt && h.succeededAt > at ? h.succeededAt : at;
-      else h.failedAt = h.failedAt && h.failedAt < at ? h.failedAt : at;
-      h.gone ||= gone;
-      health.set(d.endpoint_id, h);
     }
-    // The endpoint's health: one success in the round and it is healthy (its 5-day failing clock stops); only
-    // failures and the clock starts, or runs on, and disables it after 5 days; a 410 disables it at once.
-    for (const [endpointId, h] of health) {
-      if (h.succeededAt) await store.endpointSucceeded(tx, tenantId, endpointId, h.succeededAt);
-      if (!h.failedAt || (h.succeededAt && !h.gone)) continue;
-      const failing = await store.endpointFailed(tx, tenantId, endpointId, h.failedAt);
-      if (failing && failing.status === 'active' && (h.gone || (failing.failing_since && h.failedAt.getTime() - failing.failing_since.getTime() >= DISABLE_AFTER_MS))) {
-        await this.disable(tx, tenantId, failing, h.gone ? 'gone' : 'failing', h.failedAt);
+    // The endpoint's health, as if its outcomes had come one by one in the order they ended: a success stops the
+    // failing clock; a failure after the last success starts it (or it runs on) and, after 5 days of nothing but
+    // failures, disables the endpoint; a 410 disables it at once.
+    const ended = (x: Sent) => x.at.getTime() + x.result.durationMs;
+    let lastSuccess: Date | null = null;
+    let failingFrom: Date | null = null;
+    let lastFailure: Date | null = null;
+    for (const x of recorded.sort((a, b) => ended(a) - ended(b))) {
+      if (isSuccess(x.result)) {
+        lastSuccess = x.at;
+        failingFrom = null;
+      } else {
+        failingFrom ??= x.at;
+        lastFailure = x.at;
       }
+    }
+    if (lastSuccess) await store.endpointSucceeded(tx, tenantId, endpoint.id, lastSuccess);
+    const gone = recorded.find((x) => x.result.statusCode === 410);
+    if (!failingFrom && !gone) return;
+    const failing = await store.endpointFailed(tx, tenantId, endpoint.id, failingFrom ?? gone!.at);
+    const last = lastFailure ?? gone!.at;
+    if (failing && failing.status === 'active' && (gone || (failing.failing_since && last.getTime() - failing.failing_since.getTime() >= DISABLE_AFTER_MS))) {
+      await this.disable(tx, tenantId, failing, gone ? 'gone' : 'failing', last);
     }
   }
 

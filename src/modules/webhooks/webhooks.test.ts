@@ -752,20 +752,45 @@ describe('retention of the delivery log', () => {
     assert.deepEqual(left.map((d) => [d.member_id, d.status]), [[recent, 'succeeded']]);
     assert.equal((await t.api('GET', `/v1/webhooks/deliveries/${oldDelivery.id}`)).status, 404, 'gone with its attempts');
     const stillDown = await deliveries(t, `endpoint_id=${epDown.id}`);
-    assert.ok(stillDown.some((d) => d.id === waiting.id), 'a pending delivery is never purged, however old');
+    assert.equal(stillDown.find((d) => d.id === waiting.id)?.status, 'pending', 'a pending delivery is never purged, however old');
     assert.deepEqual(await app.patron.jobs.runNow('webhooks.purge', { tenant_id: t.id }), { deleted: 0 }, 'nothing left to purge');
 
-    // The old event's delivery is gone from the log, so a replay of "missed" or "failed" events no longer looks
-    // before the retention horizon (it would take the old event for missed); "all" still replays it.
+    // The old event's delivery is gone from the log, so a replay of "missed" events no longer looks before the
+    // retention horizon (it would take the delivered old event for missed); "all" still replays it.
     const range = { from: new Date(at.getTime() - HOUR).toISOString(), to: new Date(at.getTime() + HOUR).toISOString() };
-    for (const status of ['missed', 'failed']) {
-      const res = await t.api('POST', `/v1/webhooks/endpoints/${epOk.id}/replay`, { body: { ...range, status } });
-      assert.equal(res.status, 202, res.text);
-      assert.equal(res.body.replayed, 0, status);
-    }
+    const missed = await t.api('POST', `/v1/webhooks/endpoints/${epOk.id}/replay`, { body: { ...range, status: 'missed' } });
+    assert.equal(missed.status, 202, missed.text);
+    assert.equal(missed.body.replayed, 0);
     const all = await t.api('POST', `/v1/webhooks/endpoints/${epOk.id}/replay`, { body: { ...range, status: 'all' } });
     assert.equal(all.body.replayed, 1);
     await pump(t);
     assert.equal(forMember(ok, 'member.created', old).length, 2, 'the old event replayed');
+  });
+});
+
+describe('a round of several endpoints', () => {
+  test('each endpoint gets its own outcome: one answering 410 is disabled, one answering 500 retries, one answering 200 succeeds', async () => {
+    app.clock.set(new Date(T0.getTime() + 240 * DAY));
+    const t = await app.newTenant();
+    const gone = await endpoint(t, (await receiver(() => 410)).url, { event_types: ['member.created'] });
+    const down = await endpoint(t, (await receiver(() => 500)).url, { event_types: ['member.created'] });
+    const okRx = await receiver();
+    const ok = await endpoint(t, okRx.url, { event_types: ['member.created'] });
+    const members = [await member(t, 'A'), await member(t, 'B'), await member(t, 'C')];
+    await app.patron.jobs.runNow('outbox.dispatch', { tenant_id: t.id });
+    const round = await app.patron.services.webhooks.deliverRound(app.patron.db, t.id);
+    assert.deepEqual(round, { attempts: 9, succeeded: 3, failed_attempts: 6 }, 'one round: the three members to the three endpoints');
+
+    const statuses = async (id: string) => (await deliveries(t, `endpoint_id=${id}`)).map((d) => [d.status, d.attempts]);
+    assert.deepEqual(await statuses(gone.id), [['failed', 1], ['failed', 1], ['failed', 1]]);
+    assert.deepEqual(await statuses(down.id), [['pending', 1], ['pending', 1], ['pending', 1]]);
+    assert.deepEqual(await statuses(ok.id), [['succeeded', 1], ['succeeded', 1], ['succeeded', 1]]);
+    assert.deepEqual(members.map((m) => forMember(okRx, 'member.created', m).length), [1, 1, 1]);
+    const ep = async (id: string) => (await t.api('GET', `/v1/webhooks/endpoints/${id}`)).body;
+    assert.deepEqual([(await ep(gone.id)).status, (await ep(gone.id)).disabled_reason], ['disabled', 'gone']);
+    assert.equal((await ep(down.id)).status, 'active');
+    assert.notEqual((await ep(down.id)).failing_since, null, "the failing endpoint's clock started");
+    assert.equal((await ep(ok.id)).failing_since, null);
+    assert.notEqual((await ep(ok.id)).last_success_at, null);
   });
 });

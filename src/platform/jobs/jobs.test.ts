@@ -1,11 +1,14 @@
 /**
  * The in-process pumps of the job queue, on a real PostgreSQL (pg-boss started in this process): a nudge runs a pump
- * now instead of at its next tick, and a nudge during a run makes it run once more right after.
+ * now instead of at its next tick, and a nudge during a run makes it run once more right after. On a database of its
+ * own: starting a queue with only this test's job would unschedule the suite's.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SettableClock } from '../clock.js';
+import { freshDatabase } from '../../../test/process/lib.js';
 import { Db } from '../db/db.js';
+import { migrate } from '../db/migrate.js';
 import { createLogger } from '../logger.js';
 import { Jobs } from './jobs.js';
 
@@ -15,9 +18,10 @@ const until = async (what: string, fn: () => boolean) => {
 };
 
 test('nudge runs a pump now, and once more right after a run in progress; then it waits for its poll again', async () => {
-  const url = process.env.DATABASE_URL;
-  assert.ok(url, 'run with npm test, which prepares a database');
+  const database = await freshDatabase('jobs');
+  const url = database.url;
   const db = new Db({ connectionString: url, max: 2 });
+  await migrate(db);
   const jobs = new Jobs({ db, clock: new SettableClock(), log: createLogger('silent') }, url);
   let runs = 0;
   let gate: Promise<void> = Promise.resolve();
@@ -41,5 +45,6 @@ test('nudge runs a pump now, and once more right after a run in progress; then i
   } finally {
     await jobs.stop();
     await db.close();
+    await database.drop();
   }
 });

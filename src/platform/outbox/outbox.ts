@@ -61,6 +61,7 @@ export async function emitMany(tx: Queryable, events: DomainEvent[]): Promise<vo
  * from here, so a later replay sends the blanked one. Returns how many events were changed.
  */
 export async function redactMemberEvents(q: Queryable, tenantId: string, memberId: string, types: readonly string[], fields: readonly string[]): Promise<number> {
+  if (types.length === 0 || fields.length === 0) return 0; // nothing named: an empty jsonb_object_agg is NULL, not {}
   const res = await q.query(
     `UPDATE outbox_events
         SET payload = payload || (SELECT jsonb_object_agg(f, NULL) FROM unnest($4::text[]) AS f)
