@@ -794,3 +794,29 @@ describe('a round of several endpoints', () => {
     assert.notEqual((await ep(ok.id)).last_success_at, null);
   });
 });
+
+describe('an endpoint deleted while its attempts are in flight', () => {
+  test("the round still records the other endpoints' outcomes; the deleted one's go with it", async () => {
+    app.clock.set(new Date(T0.getTime() + 250 * DAY));
+    const t = await app.newTenant();
+    const deleting: { request: Promise<{ status: number }> | null } = { request: null };
+    let doomedId = '';
+    // The doomed endpoint's receiver deletes it while answering: the deletion commits before the round records, or
+    // waits for the round's lock on the endpoint; either way the round must not fail.
+    const doomed = await endpoint(t, (await receiver(() => {
+      deleting.request ??= t.api('DELETE', `/v1/webhooks/endpoints/${doomedId}`);
+      return 200;
+    })).url, { event_types: ['member.created'] });
+    doomedId = doomed.id;
+    const okRx = await receiver();
+    const ok = await endpoint(t, okRx.url, { event_types: ['member.created'] });
+    const a = await member(t, 'A');
+    await app.patron.jobs.runNow('outbox.dispatch', { tenant_id: t.id });
+    const round = await app.patron.services.webhooks.deliverRound(app.patron.db, t.id);
+    assert.equal(round.attempts, 2);
+    assert.equal((await deleting.request)?.status, 200);
+    assert.deepEqual((await deliveries(t, `endpoint_id=${ok.id}`)).map((d) => [d.member_id, d.status, d.attempts]), [[a, 'succeeded', 1]]);
+    assert.equal((await t.api('GET', `/v1/webhooks/endpoints/${doomed.id}`)).status, 404);
+    assert.deepEqual(await deliveries(t, `endpoint_id=${doomed.id}`), []);
+  });
+});
