@@ -11,7 +11,9 @@
 --  * webhook_deliveries_endpoint (tenant_id, endpoint_id, created_at) served no statement (the log of an endpoint
 --    reads webhook_deliveries_endpoint_id, 0020) and only gave the planner one more wrong choice;
 --  * the delivery log is kept WEBHOOK_LOG_RETENTION_DAYS (default 30): the daily `webhooks.purge` job deletes finished
---    deliveries (their attempts go with them, ON DELETE CASCADE) by when they finished, oldest first, in batches.
+--    deliveries (their attempts go with them, ON DELETE CASCADE) by when they finished, oldest first, in batches, and
+--    records how far it went per tenant: a replay of `failed` or `missed` events must not look before that, even
+--    after the retention is raised (the log there is gone, so a delivered event would look missed).
 -- Upgrading: the migration runs in one transaction, and DROP INDEX locks webhook_deliveries (reads too) until it
 -- ends, while the new indexes are built over the whole delivery log; on a large log, expect webhook sending and the
 -- delivery log's API to wait for it.
@@ -22,3 +24,10 @@ CREATE INDEX webhook_deliveries_due_endpoint ON webhook_deliveries (tenant_id, e
   WHERE status = 'pending' AND next_attempt_at < 'infinity';
 DROP INDEX webhook_deliveries_endpoint;
 CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (tenant_id, finished_at) WHERE status <> 'pending';
+
+CREATE TABLE webhook_log_purges (
+  tenant_id     uuid        NOT NULL REFERENCES tenants (id),
+  -- finished deliveries that finished before this are gone from the log
+  purged_before timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id)
+);

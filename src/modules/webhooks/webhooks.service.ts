@@ -467,8 +467,10 @@ export class WebhooksService {
     const endpoint = await store.lockEndpoint(tx, tenantId, endpointId);
     if (!endpoint) throw errors.notFound('webhook endpoint', endpointId);
     const only = input.event_types && !input.event_types.includes('*') ? input.event_types : null;
-    // Whether an event failed or was missed is known only while its deliveries are in the log.
-    const since = new Date(Math.max(endpoint.created_at.getTime(), this.logHorizon().getTime()));
+    // Whether an event failed or was missed is known only while its deliveries are in the log: not before the
+    // retention's horizon, nor before what was purged (the retention may have been raised since).
+    const purged = await store.purgedBefore(tx, tenantId);
+    const since = new Date(Math.max(endpoint.created_at.getTime(), this.logHorizon().getTime(), purged?.getTime() ?? -Infinity));
     const events = await store.eventsForReplay(tx, tenantId, {
       endpointId, from, to, types: endpoint.event_types, only, mode: input.status ?? 'failed', since, limit: REPLAY_LIMIT + 1,
     });
@@ -494,8 +496,10 @@ export class WebhooksService {
     for (;;) {
       const n = await store.purgeFinishedDeliveries(db, tenantId, before, PURGE_BATCH);
       deleted += n;
-      if (n < PURGE_BATCH) return deleted;
+      if (n < PURGE_BATCH) break;
     }
+    if (deleted > 0) await store.notePurgedBefore(db, tenantId, before);
+    return deleted;
   }
 
   private async emit(tx: Tx, tenantId: string, type: string, endpointId: string, payload: Record<string, unknown>): Promise<void> {

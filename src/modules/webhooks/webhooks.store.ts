@@ -256,6 +256,21 @@ export async function insertDeliveries(q: Queryable, tenantId: string, rows: New
   return ids;
 }
 
+/** Records that the tenant's log holds no finished delivery that finished before `before` (it only moves forward). */
+export async function notePurgedBefore(q: Queryable, tenantId: string, before: Date): Promise<void> {
+  await q.query(
+    `INSERT INTO webhook_log_purges (tenant_id, purged_before) VALUES ($1, $2)
+     ON CONFLICT (tenant_id) DO UPDATE SET purged_before = greatest(webhook_log_purges.purged_before, EXCLUDED.purged_before)`,
+    [tenantId, before],
+  );
+}
+
+/** How far the tenant's log has been purged, or null if never. */
+export async function purgedBefore(q: Queryable, tenantId: string): Promise<Date | null> {
+  const res = await q.query<{ purged_before: Date }>(`SELECT purged_before FROM webhook_log_purges WHERE tenant_id = $1`, [tenantId]);
+  return res.rows[0]?.purged_before ?? null;
+}
+
 /** Gathers the deliveries table's statistics if it has none yet (pg_class.reltuples is -1 until the first ANALYZE). */
 export async function analyzeIfNeverAnalyzed(q: Queryable): Promise<boolean> {
   const res = await q.query<{ never: boolean }>(`SELECT reltuples < 0 AS never FROM pg_class WHERE oid = 'webhook_deliveries'::regclass`);

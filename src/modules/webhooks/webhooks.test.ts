@@ -761,6 +761,11 @@ describe('retention of the delivery log', () => {
     const missed = await t.api('POST', `/v1/webhooks/endpoints/${epOk.id}/replay`, { body: { ...range, status: 'missed' } });
     assert.equal(missed.status, 202, missed.text);
     assert.equal(missed.body.replayed, 0);
+    // Nor after the retention is raised (a process started with WEBHOOK_LOG_RETENTION_DAYS=365): the stretch already
+    // purged stays out of it.
+    const longer = new WebhooksService({ clock: app.clock, log: app.patron.logger, allowPrivateNetworks: true, notifyDisabled: async () => undefined, logRetentionDays: 365 });
+    const again = await app.patron.db.tx((tx) => longer.replayRange(tx, t.id, epOk.id, { ...range, status: 'missed' }));
+    assert.equal(again.replayed, 0, 'the purged log cannot tell a delivered event from a missed one');
     const all = await t.api('POST', `/v1/webhooks/endpoints/${epOk.id}/replay`, { body: { ...range, status: 'all' } });
     assert.equal(all.body.replayed, 1);
     await pump(t);
