@@ -17,7 +17,8 @@
  * takes over from there. Only when the tenant has no run yet: a second demo start leaves them as they are.
  */
 import type { Patron } from '../app.js';
-import { addDays, localDate } from '../modules/analytics/analytics.runs.js';
+import { addDays } from '../modules/analytics/analytics.runs.js';
+import { localDate } from '../modules/programs/programs.policy.js';
 
 /** How far before "now" the backtest run stands: the model then forecasts the next four months, which happened. */
 export const BACKTEST_DAYS = 120;

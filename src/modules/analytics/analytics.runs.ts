@@ -23,8 +23,6 @@ import type { Jobs } from '../../platform/jobs/jobs.js';
 import { minorPerMajor } from '../../platform/money.js';
 import { emit } from '../../platform/outbox/outbox.js';
 import { localDate, toLocal } from '../programs/programs.policy.js';
-
-export { localDate };
 import type { ProgramsService } from '../programs/programs.service.js';
 import type { BgNbdModel } from './clv/bgnbd.js';
 import type { GammaGammaModel } from './clv/gamma-gamma.js';

@@ -4,7 +4,7 @@
  * escalated once, so a run repeated or interrupted does no harm.
  */
 import type { Db } from '../../platform/db/db.js';
-import { isUuid } from '../../platform/ids.js';
+import { tenantIdOf } from '../../platform/jobs/each-tenant.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import type { CasesService } from './cases.service.js';
@@ -18,8 +18,8 @@ export function defineCaseJobs(jobs: Jobs, deps: { db: Db; cases: CasesService; 
     description: 'Flag cases past their first-response or resolution due time (case.sla_breached) and escalate each once (case.escalated).',
     schedule: '*/5 * * * *',
     handler: async (data, ctx) => {
-      if (data.tenant_id !== undefined && (typeof data.tenant_id !== 'string' || !isUuid(data.tenant_id))) throw new Error('cases.sla: tenant_id must be a tenant id (a UUID)');
-      const ids = data.tenant_id !== undefined ? [data.tenant_id] : await tenants.allTenantIds();
+      const one = tenantIdOf('cases.sla', data);
+      const ids = one !== undefined ? [one] : await tenants.allTenantIds();
       const total = { breached: 0, escalated: 0 };
       const failed: string[] = [];
       for (const tenantId of ids) {

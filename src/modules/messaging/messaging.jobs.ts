@@ -3,12 +3,12 @@
  * jobs it runs every DELIVERY_POLL_MS; `patron jobs run messages.send` (or `{"tenant_id": …}`) runs it now. Safe in
  * several processes at once (claims with SKIP LOCKED and a lease).
  */
-import { isUuid } from '../../platform/ids.js';
+import { tenantIdOf, type TenantJobData } from '../../platform/jobs/each-tenant.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { MessageSender } from './messaging.sender.js';
 
 export function defineMessagingJobs(jobs: Jobs, deps: { sender: MessageSender; pollMs: number }): void {
-  jobs.define<{ tenant_id?: string }>({
+  jobs.define<TenantJobData>({
     name: 'messages.send',
     description: 'Send the messages that are due (consent, suppressions, quiet hours and the rate limit decided at send time); runs every DELIVERY_POLL_MS.',
     pollMs: deps.pollMs,
@@ -16,8 +16,7 @@ export function defineMessagingJobs(jobs: Jobs, deps: { sender: MessageSender; p
     retryLimit: 0,
     expireInSeconds: 900,
     handler: async (data) => {
-      if (data.tenant_id !== undefined && (typeof data.tenant_id !== 'string' || !isUuid(data.tenant_id))) throw new Error('messages.send: tenant_id must be a tenant id (a UUID)');
-      return deps.sender.sendDue(data.tenant_id);
+      return deps.sender.sendDue(tenantIdOf('messages.send', data));
     },
   });
 }

@@ -33,7 +33,7 @@ import { emit, redactMemberEvents } from '../../platform/outbox/outbox.js';
 import type { MemberRow, MembersService } from '../members/members.service.js';
 import type { TenantRow } from '../tenants/tenants.store.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
-import { displayName } from './messaging.service.js';
+import { displayName, memberAddress, messageEventPayload } from './messaging.service.js';
 import type { MessagingSettingsService, QuietHours, SenderSettings } from './messaging.settings.js';
 import * as store from './messaging.store.js';
 import { emailSha256, withoutAddress, type SuppressionsService } from './messaging.suppressions.js';
@@ -111,13 +111,6 @@ export function quietUntil(now: Date, timeZone: string, quiet: QuietHours): Date
   if (end <= local) end = end.plus({ days: 1 });
   return end.toJSDate();
 }
-
-const eventPayload = (m: store.MessageRow, extra: Record<string, unknown> = {}) => ({
-  message_id: m.id, trigger: m.trigger, channel: m.channel, member_id: m.member_id, dedupe_key: m.dedupe_key, ...extra,
-});
-
-/** The member's address on a channel, now. */
-const memberAddress = (member: MemberRow, channel: store.MessageRow['channel']) => (channel === 'email' ? member.email : channel === 'sms' ? member.phone : null);
 
 /** Thrown inside a transaction to roll it back when the lease was lost (nothing of it may stay). */
 class LeaseLost extends Error {}
@@ -347,7 +340,7 @@ export class MessageSender {
       // The address itself stays out of the outbox (kept for good, not erased with the member): its hash, if anything.
       const error = withoutAddress(row.error, row.to_address);
       const detail = event === 'message.bounced' ? { email_sha256: row.to_address ? emailSha256(row.to_address) : null, error } : event === 'message.failed' ? { error } : {};
-      await emit(tx, { tenantId, type: event, aggregateType: 'message', aggregateId: m.id, memberId: m.member_id, payload: eventPayload(row, { ...detail, ...extra }), occurredAt: now });
+      await emit(tx, { tenantId, type: event, aggregateType: 'message', aggregateId: m.id, memberId: m.member_id, payload: messageEventPayload(row, { ...detail, ...extra }), occurredAt: now });
     }
     return row;
   }

@@ -17,6 +17,19 @@ export interface MessagingDeps {
   tenants: TenantsService;
 }
 
+/** A member's address on a channel: email or phone; push has none (the provider knows the member's devices). */
+export function memberAddress(m: Pick<MemberRow, 'email' | 'phone'>, channel: MessageChannel): string | null {
+  return channel === 'email' ? m.email : channel === 'sms' ? m.phone : null;
+}
+
+/** Whether a message on the channel can reach the member: an address on it, or push (which needs none). */
+export const reachableOn = (m: Pick<MemberRow, 'email' | 'phone'>, channel: MessageChannel): boolean => channel === 'push' || Boolean(memberAddress(m, channel));
+
+/** The payload every `message.*` outcome event starts with (the catalog's MESSAGE_OUTCOME), plus `extra`. */
+export function messageEventPayload(m: store.MessageRow, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { message_id: m.id, trigger: m.trigger, channel: m.channel, member_id: m.member_id, dedupe_key: m.dedupe_key, ...extra };
+}
+
 /** The name a message greets the member by: first name, else full name, else nothing personal. */
 export function displayName(m: { first_name: string | null; last_name: string | null }): string {
   return m.first_name?.trim() || [m.first_name, m.last_name].filter(Boolean).join(' ').trim() || '';
@@ -47,7 +60,7 @@ export class MessagingService {
       const m = preloaded.member?.id === req.memberId ? preloaded.member : await this.deps.members.find(tx, tenantId, { id: req.memberId });
       if (!m) throw errors.notFound('member', req.memberId);
       locale = m.locale;
-      address = channel === 'email' ? m.email : channel === 'sms' ? m.phone : null;
+      address = memberAddress(m, channel);
       member = { first_name: m.first_name, last_name: m.last_name, name: displayName(m), email: m.email };
     } else if (!req.to) {
       throw new Error(`messaging.enqueue(${req.trigger}): a message without a member needs "to"`);

@@ -14,6 +14,7 @@ import type { Queryable } from '../../platform/db/db.js';
 import { errors } from '../../platform/errors.js';
 import { isUuid } from '../../platform/ids.js';
 import { emit } from '../../platform/outbox/outbox.js';
+import { messageEventPayload } from './messaging.service.js';
 import * as store from './messaging.store.js';
 
 export type SuppressionReason = store.SuppressionRow['reason'];
@@ -104,7 +105,7 @@ export class SuppressionsService {
       message = await store.markBounced(tx, tenantId, message.id, reason, report.detail ?? null, now);
       await emit(tx, {
         tenantId, type: 'message.bounced', aggregateType: 'message', aggregateId: message.id, memberId: message.member_id,
-        payload: { message_id: message.id, trigger: message.trigger, channel: message.channel, member_id: message.member_id, dedupe_key: message.dedupe_key, email_sha256: emailSha256(email), error: withoutAddress(report.detail ?? reason, email) },
+        payload: messageEventPayload(message, { email_sha256: emailSha256(email), error: withoutAddress(report.detail ?? reason, email) }),
         occurredAt: now,
       });
     }

@@ -4,7 +4,7 @@
  * `{"tenant_id": …}`); may be interrupted or repeated: every step is a state change done once per invitation.
  */
 import type { Db } from '../../platform/db/db.js';
-import { isUuid } from '../../platform/ids.js';
+import { tenantIdOf } from '../../platform/jobs/each-tenant.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import type { SurveysService } from './surveys.service.js';
@@ -21,8 +21,8 @@ export function defineSurveyJobs(jobs: Jobs, deps: { db: Db; surveys: SurveysSer
     schedule: '*/5 * * * *',
     expireInSeconds: 3600,
     handler: async (data, ctx) => {
-      if (data.tenant_id !== undefined && (typeof data.tenant_id !== 'string' || !isUuid(data.tenant_id))) throw new Error('surveys.invite: tenant_id must be a tenant id (a UUID)');
-      const ids = data.tenant_id !== undefined ? [data.tenant_id] : await tenants.allTenantIds();
+      const one = tenantIdOf('surveys.invite', data);
+      const ids = one !== undefined ? [one] : await tenants.allTenantIds();
       const total = { sent: 0, skipped: 0, invited: 0, expired: 0 };
       const failed: string[] = [];
       for (const tenantId of ids) {

@@ -6,22 +6,20 @@
  * `webhooks.purge`: daily, deletes finished deliveries older than WEBHOOK_LOG_RETENTION_DAYS from the log.
  */
 import type { Db } from '../../platform/db/db.js';
-import { isUuid } from '../../platform/ids.js';
-import { eachTenant, type TenantIds, type TenantJobData } from '../../platform/jobs/each-tenant.js';
+import { eachTenant, tenantIdOf, type TenantIds, type TenantJobData } from '../../platform/jobs/each-tenant.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { WebhooksService } from './webhooks.service.js';
 
 export function defineWebhookJobs(jobs: Jobs, deps: { db: Db; webhooks: WebhooksService; pollMs: number; tenants: TenantIds }): void {
   const { db, webhooks, pollMs, tenants } = deps;
-  jobs.define<{ tenant_id?: string }>({
+  jobs.define<TenantJobData>({
     name: 'webhooks.deliver',
     description: 'Send the due webhook deliveries (first attempts, retries, replays); runs every DELIVERY_POLL_MS.',
     pollMs,
     // A queued run (jobs run) is not retried by the queue: the next pump tick does the work anyway.
     retryLimit: 0,
     handler: async (data) => {
-      if (data.tenant_id !== undefined && (typeof data.tenant_id !== 'string' || !isUuid(data.tenant_id))) throw new Error('webhooks.deliver: tenant_id must be a tenant id (a UUID)');
-      return webhooks.deliverDue(db, { tenantId: data.tenant_id });
+      return webhooks.deliverDue(db, { tenantId: tenantIdOf('webhooks.deliver', data) });
     },
   });
   jobs.define<TenantJobData>({

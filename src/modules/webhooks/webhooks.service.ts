@@ -346,12 +346,11 @@ export class WebhooksService {
    */
   private async record(tx: Tx, tenantId: string, sent: Sent[], lease: Date): Promise<void> {
     const endpoints = await store.lockEndpoints(tx, tenantId, [...new Set(sent.map((x) => x.d.endpoint_id))]);
-    const byEndpoint = new Map<string, Sent[]>();
-    // An endpoint deleted meanwhile took its deliveries with it: nothing to record.
-    for (const x of sent) if (endpoints.has(x.d.endpoint_id)) byEndpoint.set(x.d.endpoint_id, [...(byEndpoint.get(x.d.endpoint_id) ?? []), x]);
-    for (const [endpointId, group] of [...byEndpoint].sort(([a], [b]) => cmp(a, b))) {
+    // In id order (lockEndpoints's); an endpoint deleted meanwhile took its deliveries with it: nothing to record.
+    for (const [endpointId, endpoint] of endpoints) {
+      const group = sent.filter((x) => x.d.endpoint_id === endpointId);
       try {
-        await withSavepoint(tx, () => this.recordEndpoint(tx, tenantId, endpoints.get(endpointId)!, group, lease));
+        await withSavepoint(tx, () => this.recordEndpoint(tx, tenantId, endpoint, group, lease));
       } catch (err) {
         this.deps.log.error({ err, tenant_id: tenantId, endpoint_id: endpointId }, 'recording webhook attempts failed; they are retried when their leases run out');
       }

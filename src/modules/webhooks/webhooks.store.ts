@@ -119,11 +119,10 @@ export async function deleteEndpoint(q: Queryable, tenantId: string, id: string)
  * against foreign-key checks of new deliveries (FOR NO KEY UPDATE).
  */
 export async function lockEndpoint(q: Queryable, tenantId: string, id: string): Promise<EndpointRow | null> {
-  const res = await q.query<EndpointRow>(`SELECT ${ENDPOINT_COLS} FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE`, [tenantId, id]);
-  return res.rows[0] ?? null;
+  return (await lockEndpoints(q, tenantId, [id])).get(id) ?? null;
 }
 
-/** Locks several endpoints, in id order (two transactions locking overlapping sets never wait on each other in a cycle). */
+/** Locks several endpoints (as lockEndpoint), in id order: two transactions locking overlapping sets never wait on each other in a cycle. */
 export async function lockEndpoints(q: Queryable, tenantId: string, ids: string[]): Promise<Map<string, EndpointRow>> {
   const res = await q.query<EndpointRow>(
     `SELECT ${ENDPOINT_COLS} FROM webhook_endpoints WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR NO KEY UPDATE`,

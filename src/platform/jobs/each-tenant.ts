@@ -17,6 +17,12 @@ export interface TenantIds {
   allTenantIds(): Promise<string[]>;
 }
 
+/** The one tenant a job's data names (`{"tenant_id": …}`), or undefined for every tenant; anything else is an error. */
+export function tenantIdOf(name: string, data: TenantJobData): string | undefined {
+  if (data.tenant_id !== undefined && (typeof data.tenant_id !== 'string' || !isUuid(data.tenant_id))) throw new Error(`${name}: tenant_id must be a tenant id (a UUID)`);
+  return data.tenant_id;
+}
+
 /**
  * Runs `work` for each tenant; returns how many tenants the run covered. `failedLog` is the log message of a
  * tenant that failed.
@@ -29,8 +35,8 @@ export async function eachTenant(
   work: (tenantId: string) => Promise<void>,
   failedLog = `${name} failed for a tenant`,
 ): Promise<number> {
-  if (data.tenant_id !== undefined && (typeof data.tenant_id !== 'string' || !isUuid(data.tenant_id))) throw new Error(`${name}: tenant_id must be a tenant id (a UUID)`);
-  const ids = data.tenant_id !== undefined ? [data.tenant_id] : await tenants.allTenantIds();
+  const one = tenantIdOf(name, data);
+  const ids = one !== undefined ? [one] : await tenants.allTenantIds();
   const failed: string[] = [];
   for (const tenantId of ids) {
     try {

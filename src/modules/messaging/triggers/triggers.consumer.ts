@@ -21,8 +21,10 @@ import type { TiersService } from '../../tiers/tiers.service.js';
 import type { VouchersService } from '../../vouchers/vouchers.service.js';
 import type { ProgramsService } from '../../programs/programs.service.js';
 import type { ReferralsService } from '../../referrals/referrals.service.js';
+import { reachableOn } from '../messaging.service.js';
 import type { Locale, MemberTrigger } from '../messaging.types.js';
-import { formatFigure, localDate } from './triggers.format.js';
+import { localDate } from '../../programs/programs.policy.js';
+import { formatFigure } from './triggers.format.js';
 import type { TriggersService } from './triggers.service.js';
 import * as store from './triggers.store.js';
 
@@ -177,8 +179,7 @@ export function triggersConsumer(deps: TriggerConsumerDeps): OutboxConsumer {
     const variables = { case: { reply: found.entry.body, reference: found.case.id } };
     if (found.case.member_id) {
       const member = await memberOf(tx, tenantId, found.case.member_id);
-      const address = member && (cfg.channel === 'email' ? member.email : cfg.channel === 'sms' ? member.phone : member.id);
-      if (!member || !address) return failed();
+      if (!member || !reachableOn(member, cfg.channel)) return failed();
       const res = await deps.triggers.send(tx, tenantId, cfg, { memberId: member.id, dedupeKey: `reply:${entryId}`, variables }, member);
       if (!res) return failed();
     } else if (found.case.contact_email) {

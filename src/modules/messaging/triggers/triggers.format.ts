@@ -1,6 +1,6 @@
 /**
  * Figures as a message shows them, in the member's language: money with its currency, points and purchases with the
- * language's plural form, dates as YYYY-MM-DD in a time zone (templates format them further if they wish).
+ * language's plural form. (Dates go into templates as YYYY-MM-DD, programs.policy's localDate; templates format them.)
  */
 import type { Locale } from '../messaging.types.js';
 import { minorPerMajor } from '../../../platform/money.js';
@@ -36,4 +36,3 @@ export function formatMoney(minor: number, currency: string, locale: Locale): st
   return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(minor / minorPerMajor(currency));
 }
 
-export { localDate } from '../../programs/programs.policy.js';

@@ -14,16 +14,16 @@ import { emit } from '../../../platform/outbox/outbox.js';
 import { welchTest, summarizeSample, type WelchResult } from '../../analytics/economics/stats.js';
 import type { Ledger } from '../../ledger/ledger.service.js';
 import type { MembersService, MemberRow } from '../../members/members.service.js';
-import { fromLocal, toLocal } from '../../programs/programs.policy.js';
+import { fromLocal, localDate, toLocal } from '../../programs/programs.policy.js';
 import type { ProgramsService } from '../../programs/programs.service.js';
 import { giveOrReport, type GiveGift } from '../../rewards/rewards.gift.js';
 import type { RewardsService } from '../../rewards/rewards.service.js';
 import type { TenantRow, TenantsService } from '../../tenants/tenants.service.js';
 import type { TiersService } from '../../tiers/tiers.service.js';
 import type { TransactionsService } from '../../transactions/transactions.service.js';
-import type { MessagingService } from '../messaging.service.js';
+import { reachableOn, type MessagingService } from '../messaging.service.js';
 import { MEMBER_TRIGGERS, type EnqueueResult, type MemberTrigger, type MessageRequest, type TemplateVariables } from '../messaging.types.js';
-import { formatFigure, localDate } from './triggers.format.js';
+import { formatFigure } from './triggers.format.js';
 import {
   bodyErrors, effective, hasOffer, type Offer, type StoredTrigger, type TimingSettings, type TriggerBody, type TriggerConfig, type TriggerView, viewOf,
 } from './triggers.settings.js';
@@ -172,8 +172,7 @@ export class TriggersService {
    * so without them the message is recorded all the same (the sender suppresses it) and no offer is given.
    */
   private async reachable(tx: Tx, tenantId: string, cfg: TriggerConfig, member: MemberRow): Promise<boolean> {
-    const address = cfg.channel === 'email' ? member.email : cfg.channel === 'sms' ? member.phone : member.id;
-    if (!address) return false;
+    if (!reachableOn(member, cfg.channel)) return false;
     if (cfg.category !== 'marketing') return true;
     return (await this.deps.members.get(tx, tenantId, member.id)).consent[cfg.channel]?.granted === true;
   }
