@@ -458,6 +458,33 @@ describe('email', () => {
     assert.deepEqual([(await message(t, a.id)).status_reason, (await message(t, b.id)).status_reason, (await message(t, c.id)).status_reason], ['member_erased', 'member_blocked', 'no_address']);
     assert.equal(smtp.to(erased.email).length + smtp.to(blocked.email).length, 0);
   });
+
+  test('a member erased while the SMTP server answers: the send log gets no address or subject back', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const m = await member(t);
+    const { id } = await enqueue(t, { memberId: m.id });
+    const real = createMailer({ smtpUrl: smtp.url, log: app.patron.logger });
+    // The real SMTP exchange, with the erasure committed between the server's answer and the sender's record.
+    const erasing: Mailer = {
+      configured: true,
+      close: () => real.close(),
+      async send(mail) {
+        const res = await real.send(mail);
+        assert.equal((await t.api('POST', `/v1/members/${m.id}/erase`)).status, 200);
+        return res;
+      },
+    };
+    try {
+      assert.equal((await senderWith({ mailer: erasing }).sendDue(t.id)).sent, 1);
+    } finally {
+      await erasing.close();
+    }
+    assert.equal(smtp.to(m.email).length, 1, 'it had gone before the erasure');
+    const row = await message(t, id);
+    assert.deepEqual([row.status, row.to_address, row.subject, row.error], ['sent', null, null, null]);
+    assert.equal((await events(t, 'message.sent'))[0]?.payload.message_id, id);
+  });
 });
 
 describe('without SMTP_URL', () => {

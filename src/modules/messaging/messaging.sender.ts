@@ -327,11 +327,18 @@ export class MessageSender {
 
   /**
    * Records the outcome (if this sender still holds the message) and its event, in `tx`. A member's message records
-   * the address it was decided for (`m.to_address`, read from the member at send time).
+   * the address it was decided for (`m.to_address`, read from the member at send time), unless the member was erased
+   * meanwhile (while the SMTP server answered): the erasure has scrubbed the send log, and nothing personal is written
+   * back. The member is locked FOR SHARE so that an erasure either comes after this record (and scrubs it) or before.
    */
   private async finishIn(tx: Queryable, tenantId: string, m: store.MessageRow, lease: Date, outcome: store.MessageOutcome, event?: string, extra: Record<string, unknown> = {}): Promise<store.MessageRow | null> {
     const now = this.deps.clock.now();
-    const row = await store.finishClaimed(tx, tenantId, m.id, lease, now, m.member_id ? { to_address: m.to_address, ...outcome } : outcome);
+    let recorded: store.MessageOutcome = outcome;
+    if (m.member_id) {
+      const erased = (await this.deps.members.lockShared(tx, tenantId, m.member_id))?.status === 'erased';
+      recorded = erased ? { ...outcome, to_address: null, subject: null, error: null } : { to_address: m.to_address, ...outcome };
+    }
+    const row = await store.finishClaimed(tx, tenantId, m.id, lease, now, recorded);
     if (!row) {
       this.deps.log.warn({ tenant_id: tenantId, message_id: m.id }, 'a message was taken over by another sender after its lease ran out; outcome not recorded');
       return null;
