@@ -391,6 +391,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       },
     });
     dispatcher.register(webhooks.consumer());
+    members.registerEraser('webhook_responses', (tx, t, m) => webhooks.eraseMember(tx, t, m));
     defineWebhookJobs(jobs, { db, webhooks, pollMs: config.deliveryPollMs, tenants });
     // ── Messaging triggers (docs/messaging/triggers.md) ─────────────────────────────────────────────────────────
     // The member triggers only enqueue into the send log (MessagingService.enqueue); the sender sends. Scheduled ones

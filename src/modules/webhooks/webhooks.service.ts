@@ -501,6 +501,15 @@ export class WebhooksService {
     return deleted;
   }
 
+  /**
+   * Erasure: what receivers answered to the deliveries of the member's events is blanked (the first 2 KB of an answer
+   * may echo what was sent). The payloads themselves are the outbox's: events carry ids, and the few that must carry
+   * personal data are redacted by their owners (the SMS/push requests, messaging.sender).
+   */
+  async eraseMember(tx: Queryable, tenantId: string, memberId: string): Promise<void> {
+    await store.blankMemberResponses(tx, tenantId, memberId);
+  }
+
   private async emit(tx: Tx, tenantId: string, type: string, endpointId: string, payload: Record<string, unknown>): Promise<void> {
     await emit(tx, { tenantId, type, aggregateType: 'webhook_endpoint', aggregateId: endpointId, payload: { endpoint_id: endpointId, ...payload }, occurredAt: this.deps.clock.now() });
   }

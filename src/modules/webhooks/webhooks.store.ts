@@ -543,6 +543,23 @@ export async function purgeFinishedDeliveries(q: Queryable, tenantId: string, be
   return res.rowCount ?? 0;
 }
 
+/**
+ * Erasure (GDPR): blanks the answers receivers gave to the deliveries of one member's events (a provider may echo a
+ * phone number or a name back). The member's events are found by the outbox's member index, their deliveries by
+ * webhook_deliveries_event: no scan of the log. Status codes, timings and errors stay. Returns how many were blanked.
+ */
+export async function blankMemberResponses(q: Queryable, tenantId: string, memberId: string): Promise<number> {
+  const res = await q.query(
+    `UPDATE webhook_attempts a SET response_body = NULL
+       FROM webhook_deliveries d
+      WHERE d.tenant_id = $1
+        AND d.event_id IN (SELECT e.id FROM outbox_events e WHERE e.tenant_id = $1 AND e.member_id = $2)
+        AND a.tenant_id = $1 AND a.delivery_id = d.id AND a.response_body IS NOT NULL`,
+    [tenantId, memberId],
+  );
+  return res.rowCount ?? 0;
+}
+
 /** Whether the tenant has an active endpoint subscribed to `eventType` or to every type ('*'). */
 export async function hasActiveSubscriber(q: Queryable, tenantId: string, eventType: string): Promise<boolean> {
   const res = await q.query<{ found: boolean }>(

@@ -825,3 +825,25 @@ describe('an endpoint deleted while its attempts are in flight', () => {
     assert.deepEqual(await deliveries(t, `endpoint_id=${doomed.id}`), []);
   });
 });
+
+describe('erasure', () => {
+  test("erasing a member blanks what receivers answered to the member's events; other members' answers and the codes stay", async () => {
+    app.clock.set(new Date(T0.getTime() + 260 * DAY));
+    const t = await app.newTenant();
+    // A provider that echoes the name it was sent (the personal data an answer may hold).
+    const rx = await receiver((r) => ({ status: 200, body: `welcome ${r.json?.data?.member_id ?? ''}` }));
+    await endpoint(t, rx.url, { event_types: ['member.created', 'member.updated'] });
+    const gone = await member(t, 'Gone');
+    const kept = await member(t, 'Kept');
+    await rename(t, gone, 'Gone again');
+    await pump(t);
+    const logOf = async (m: string) => {
+      const ds = await deliveries(t, `member_id=${m}`);
+      return Promise.all(ds.map(async (d) => (await delivery(t, d.id)).attempt_log.map((a: any) => [a.status_code, a.response_body])));
+    };
+    assert.deepEqual((await logOf(gone)).flat(), [[200, `welcome ${gone}`], [200, `welcome ${gone}`]]);
+    assert.equal((await t.api('POST', `/v1/members/${gone}/erase`)).status, 200);
+    assert.deepEqual((await logOf(gone)).flat(), [[200, null], [200, null]]);
+    assert.deepEqual((await logOf(kept)).flat(), [[200, `welcome ${kept}`]]);
+  });
+});
