@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import type { Clock } from '../../platform/clock.js';
 import type { Queryable } from '../../platform/db/db.js';
 import { errors, type FieldError } from '../../platform/errors.js';
+import { checkHttpUrl } from '../../platform/http/urls.js';
 import { emit } from '../../platform/outbox/outbox.js';
 import * as store from './messaging.store.js';
 
@@ -70,15 +71,9 @@ function viewOf(row: store.SettingsRow | null): MessagingSettings {
 
 /** An absolute http(s) URL without credentials: it goes into every member's email as a link. */
 function portalUrlErrors(raw: string): FieldError[] {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    return [{ field: 'portal_url', detail: 'must be an absolute http(s) URL such as https://shop.example/account' }];
-  }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') return [{ field: 'portal_url', detail: 'must be an http(s) URL' }];
-  if (u.username || u.password) return [{ field: 'portal_url', detail: 'must not carry a user name or password' }];
-  if (u.href.length > 2000) return [{ field: 'portal_url', detail: 'must be at most 2000 characters' }];
+  const { url, problem } = checkHttpUrl(raw, { example: 'https://shop.example/account' });
+  if (!url) return [{ field: 'portal_url', detail: problem }];
+  if (url.href.length > 2000) return [{ field: 'portal_url', detail: 'must be at most 2000 characters' }];
   return [];
 }
 

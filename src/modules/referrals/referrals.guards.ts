@@ -4,6 +4,7 @@
  */
 import crypto from 'node:crypto';
 import net from 'node:net';
+import { checkHttpUrl } from '../../platform/http/urls.js';
 
 /**
  * Referral code alphabet: digits and capitals without the look-alikes 0/O, 1/I/L, so a code read aloud or copied
@@ -28,16 +29,10 @@ export function shareLink(template: string | null, code: string): string | null 
   return template ? template.split('{code}').join(encodeURIComponent(code)) : null;
 }
 
-/** A template is an http(s) URL once `{code}` is put in, and has `{code}` in it. */
+/** A template is an http(s) URL without credentials (friends see it) once `{code}` is put in, and has `{code}` in it. */
 export function templateError(template: string): string | null {
   if (!template.includes('{code}')) return 'must contain {code}';
-  try {
-    const url = new URL(template.split('{code}').join('ABCD2345'));
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an http or https URL';
-  } catch {
-    return 'must be an http or https URL';
-  }
-  return null;
+  return checkHttpUrl(template.split('{code}').join('ABCD2345')).problem;
 }
 
 /**

@@ -408,6 +408,7 @@ describe('input and isolation', () => {
       'extra_disposable_domains[0]', 'limit.count', 'limit.period', 'milestones[1].count', 'referee_gift.points', 'referrer_gift', 'return_window_days', 'review.burst', 'share_link_template',
     ]);
     assert.equal((await t.api('PATCH', '/v1/referral-program', { body: { share_link_template: 'https://shop.example/r/' } })).body.errors[0].detail, 'must contain {code}');
+    assert.equal((await t.api('PATCH', '/v1/referral-program', { body: { share_link_template: 'https://me:pw@shop.example/r/{code}' } })).body.errors[0].detail, 'must not carry a user name or password');
     assert.equal((await t.api('PATCH', '/v1/referral-program', { body: {} })).status, 400);
     assert.equal((await t.api('PATCH', '/v1/referral-program', { body: { enabled: false }, key: await t.keyWith(['write']) })).status, 403);
     assert.equal((await t.api('POST', `/v1/members/${await member(t)}/referral-signals`, { body: { ip: 'x' } })).body.errors[0].field, 'ip');

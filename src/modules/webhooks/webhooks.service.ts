@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock.js';
 import { withSavepoint, type Db, type Queryable, type Tx } from '../../platform/db/db.js';
 import { errors, type FieldError } from '../../platform/errors.js';
+import { checkHttpUrl } from '../../platform/http/urls.js';
 import { newId } from '../../platform/ids.js';
 import type { OutboxConsumer } from '../../platform/outbox/dispatch.js';
 import { isEventType } from '../../platform/outbox/catalog.js';
@@ -545,14 +546,8 @@ const LOCAL_SUFFIXES = ['.localhost', '.local', '.internal', '.test'];
  * refused here already; names are checked when sending (webhooks.addresses.ts), where DNS can be trusted no further.
  */
 export function urlErrors(field: string, raw: string, allowPrivateNetworks: boolean): FieldError[] {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    return [{ field, detail: 'must be an absolute http(s) URL' }];
-  }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') return [{ field, detail: 'must be an http(s) URL' }];
-  if (u.username || u.password) return [{ field, detail: 'must not carry a user name or password' }];
+  const { url: u, problem } = checkHttpUrl(raw);
+  if (!u) return [{ field, detail: problem }];
   if (u.hash) return [{ field, detail: 'must not have a #fragment' }];
   const host = u.hostname.toLowerCase().replace(/^\[|\]$/g, '');
   if (!allowPrivateNetworks && ((net.isIP(host) && isPrivateAddress(host)) || host === 'localhost' || host.endsWith('.localhost'))) {
