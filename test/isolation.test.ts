@@ -426,6 +426,8 @@ async function makeFixture(t: TestTenant, opts: { analytics?: boolean } = {}): P
     assert.equal(queued.status, 202, queued.text);
     analyticsRunId = queued.body.id;
     await app.patron.jobs.runNow('analytics.run', { tenant_id: t.id, run_id: analyticsRunId });
+    // This app's own worker may have taken the queued job first (runNow then skips): wait for whichever ran it.
+    await settle(t.id);
     const done = await t.api('GET', `/v1/analytics/runs/${analyticsRunId}`);
     assert.equal(done.body.status, 'succeeded', done.text);
   }

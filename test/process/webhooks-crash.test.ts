@@ -32,8 +32,9 @@ describe('webhooks across SIGKILL', () => {
     const scratch = await freshDatabase('webhooks_crash');
     dropDb = () => scratch.drop();
     const operator = randomKey();
-    // A 1 s timeout: the dead process's lease (2 × timeout + 5 s) runs out in 7 s.
-    const env = { DATABASE_URL: scratch.url, PATRON_OPERATOR_KEY: operator, DELIVERY_POLL_MS: '100', WEBHOOK_TIMEOUT_MS: '1000', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
+    // A 5 s timeout: the kill must land before the hung attempt times out (and is recorded), even on a loaded
+    // machine; the dead process's lease (2 × timeout + 5 s) then runs out in 15 s.
+    const env = { DATABASE_URL: scratch.url, PATRON_OPERATOR_KEY: operator, DELIVERY_POLL_MS: '100', WEBHOOK_TIMEOUT_MS: '5000', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
     let hung = false;
     const rx = (receiver = await startReceiver((r) => {
       if (r.json?.type === 'member.created' && !hung) {

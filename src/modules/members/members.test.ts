@@ -636,23 +636,24 @@ describe('GDPR export and erasure', () => {
 
   test('erase: personal fields anonymised, consents withdrawn, status erased, id kept, member.erased emitted', async () => {
     const t = await app.newTenant();
-    app.clock.set('2025-05-01T00:00:00Z');
+    // After 2030 (test/helpers.ts): the stored Idempotency-Key answer must outlive other files' idempotency.purge runs.
+    app.clock.set('2031-05-01T00:00:00Z');
     const replayBody = { ...FULL, external_id: 'CUST-IDEM', email: 'idem@example.com' };
     const idem = await t.api('POST', '/v1/members', { body: replayBody, headers: { 'idempotency-key': 'create-idem-1' } });
     assert.equal(idem.status, 201);
     const m = await richMember(t);
     assertProblem(await t.api('POST', `/v1/members/${m.id}/erase`, { key: await t.keyWith(['write']) }), 403);
-    app.clock.set('2025-06-01T00:00:00Z');
+    app.clock.set('2031-06-01T00:00:00Z');
     const erased = await t.api('POST', `/v1/members/${m.id}/erase`);
     assert.equal(erased.status, 200, erased.text);
     const e = erased.body;
     assert.equal(e.id, m.id);
     assert.equal(e.status, 'erased');
-    assert.equal(e.erased_at, '2025-06-01T00:00:00.000Z');
+    assert.equal(e.erased_at, '2031-06-01T00:00:00.000Z');
     for (const k of ['external_id', 'email', 'phone', 'first_name', 'last_name', 'birth_date', 'time_zone', 'blocked_reason']) assert.equal(e[k], null, k);
     assert.deepEqual(e.attributes, {});
     assert.equal(e.enrolled_at, m.enrolled_at, 'dates that are not personal are kept');
-    for (const ch of ['email', 'sms']) assert.deepEqual(e.consent[ch], { granted: false, source: 'erasure', updated_at: '2025-06-01T00:00:00.000Z' });
+    for (const ch of ['email', 'sms']) assert.deepEqual(e.consent[ch], { granted: false, source: 'erasure', updated_at: '2031-06-01T00:00:00.000Z' });
     assert.deepEqual(e.consent.push, { granted: false, source: null, updated_at: null }, 'a channel never granted gets no fake withdrawal');
 
     // the row and id remain, with nothing personal in the database

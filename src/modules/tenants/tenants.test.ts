@@ -156,7 +156,10 @@ describe('idempotent creation of tenants and keys', () => {
     // Without the listening connection, nothing is cached: a revocation takes effect at once.
     const key2 = await t.keyWith(['read']);
     assert.equal((await call(app.url, 'GET', '/v1/tenant', { key: key2 })).status, 200);
-    await app.patron.db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'patron-listen' AND pid <> pg_backend_pid()`);
+    // This app's listener only: other test files' apps (and any other run on the server) keep theirs.
+    const listener = app.patron.notifications?.backendPid;
+    assert.ok(listener, 'the app listens');
+    await app.patron.db.query(`SELECT pg_terminate_backend($1)`, [listener]);
     for (let i = 0; i < 100 && app.patron.notifications?.listening; i++) await new Promise((r) => setTimeout(r, 20));
     await app.patron.db.query(`UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND revoked_at IS NULL AND name = 'read'`, [t.id]);
     if (!app.patron.notifications?.listening) assert.equal((await call(app.url, 'GET', '/v1/tenant', { key: key2 })).status, 401);

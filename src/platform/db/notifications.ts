@@ -64,6 +64,12 @@ export class Notifications {
     setTimeout(retry, this.retryMs).unref();
   }
 
+  /** The PostgreSQL backend pid of the listening connection (null while down): to tell it apart in pg_stat_activity. */
+  get backendPid(): number | null {
+    // node-postgres keeps it from the server's BackendKeyData; @types/pg does not declare it.
+    return (this.client as (pg.Client & { processID?: number | null }) | null)?.processID ?? null;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.listening = false;
