@@ -11,6 +11,7 @@ import { runApiReadBench } from '../../bench/api-read.js';
 import { runEarnBench } from '../../bench/earn.js';
 import { runExpiryBench } from '../../bench/expiry.js';
 import { findPgbench } from '../../bench/lib/pgbench.js';
+import { afternoonZone, runMessagesBench } from '../../bench/messages.js';
 import { runWebhooksBench } from '../../bench/webhooks.js';
 
 test('bench:api-read runs end to end at a tiny scale', async () => {
@@ -90,4 +91,28 @@ test('bench:webhooks runs end to end at a tiny scale: every event delivered once
   assert.ok(steady && steady.events > 0 && steady.deliveries === 2 * steady.events, JSON.stringify(steady));
   assert.ok(steady.latency_ms.p50 > 0 && steady.latency_ms.p50 <= steady.latency_ms.p99);
   assert.ok(result.results.peak_rss_mb > 10);
+});
+
+test('bench:messages runs end to end at a tiny scale: every email arrives once, to its member, and is sent in the log', async () => {
+  const result = await runMessagesBench({ messages: 120, members: 15, rate: 20, durationSeconds: 1, pollMs: 200 }, () => undefined);
+  assert.equal(result.benchmark, 'messages');
+  assert.equal(result.settings.database, 'external');
+  const { setup, backlog, steady, smtp, checks } = result.results;
+  assert.deepEqual(checks, { missing: 0, duplicates: 0, unknown: 0, unparsable: 0, wrong_recipient: 0, malformed: 0, unsubscribe_headers: 0, not_sent: 0, retried: 0 });
+  assert.deepEqual([backlog.messages, backlog.marketing, backlog.transactional], [120, 60, 60]);
+  assert.ok(backlog.messages_per_second > 0 && backlog.seconds_to_first <= backlog.seconds_to_last, JSON.stringify(backlog));
+  assert.ok(backlog.cpu.patron_ms_per_message > 0 && backlog.cpu.wall_s > 0, JSON.stringify(backlog.cpu));
+  assert.ok(setup.enqueue_seconds > 0 && setup.members_import_seconds > 0);
+  assert.ok(steady && steady.messages > 0, JSON.stringify(steady));
+  assert.ok(steady.latency_ms.p50 > 0 && steady.latency_ms.p50 <= steady.latency_ms.p99);
+  assert.ok(smtp.connections >= 1 && smtp.max_transactions_in_flight >= 1 && smtp.transaction_ms_mean > 0, JSON.stringify(smtp));
+  assert.ok(result.results.peak_rss_mb > 10);
+});
+
+test('bench:messages puts its members where it is early afternoon, away from the default quiet hours', () => {
+  for (let h = 0; h < 24; h++) {
+    const now = new Date(Date.UTC(2026, 10, 30, h, 59));
+    const local = new Intl.DateTimeFormat('en-GB', { timeZone: afternoonZone(now), hour: '2-digit', hour12: false }).format(now);
+    assert.equal(local, '13', `at ${h}:59 UTC`);
+  }
 });
