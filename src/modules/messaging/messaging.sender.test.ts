@@ -11,7 +11,8 @@ import { pino } from 'pino';
 import { call, startTestApp, type TestApp, type TestTenant } from '../../../test/helpers.js';
 import { startSmtp, type ReceivedMail, type TestSmtp } from '../../../test/smtp.js';
 import { createMailer, type Mailer } from '../../platform/mail/mailer.js';
-import { LEASE_MS, MessageSender, type SenderDeps } from './messaging.sender.js';
+import { inLanes, LEASE_MS, MessageSender, SEND_CONCURRENCY, type SenderDeps } from './messaging.sender.js';
+import type { MessageRow } from './messaging.store.js';
 import { MessagingSettingsService } from './messaging.settings.js';
 import { SuppressionsService } from './messaging.suppressions.js';
 import { TemplatesService } from './templates/templates.service.js';
@@ -306,7 +307,8 @@ describe('email', () => {
       },
     };
     try {
-      const run = await senderWith({ mailer: slow }).sendDue(t.id);
+      // One at a time, as within a member's lane or behind the batch's first SEND_CONCURRENCY messages.
+      const run = await senderWith({ mailer: slow, concurrency: 1 }).sendDue(t.id);
       assert.equal(other!.sent, 2, 'the other run sent both');
       assert.equal(smtp.to(second.email).length, 1, 'the second message once: the slow sender skipped it');
       assert.equal(run.sent, 0);
@@ -484,6 +486,63 @@ describe('email', () => {
     const row = await message(t, id);
     assert.deepEqual([row.status, row.to_address, row.subject, row.error], ['sent', null, null, null]);
     assert.equal((await events(t, 'message.sent'))[0]?.payload.message_id, id);
+  });
+});
+
+describe('concurrency', () => {
+  test('a batch goes out SEND_CONCURRENCY at a time over the pooled connections; one member\'s messages one after the other, in order', async () => {
+    app.clock.set('2031-03-02T10:00:00Z');
+    const t = await app.newTenant();
+    const many = await Promise.all(Array.from({ length: 8 }, () => member(t)));
+    const busy = await member(t);
+    const queued: string[] = [];
+    for (let i = 0; i < 3; i++) queued.push((await enqueue(t, { memberId: busy.id, sendAfter: new Date(Date.parse('2031-03-02T09:00:00Z') + i * 1000) })).id);
+    for (const m of many) await enqueue(t, { memberId: m.id });
+    const real = createMailer({ smtpUrl: smtp.url, log: app.patron.logger });
+    let inFlight = 0;
+    let most = 0;
+    let busyInFlight = 0;
+    const counting: Mailer = {
+      configured: true,
+      close: () => real.close(),
+      async send(mail) {
+        const mine = mail.to === busy.email;
+        inFlight++;
+        if (mine) assert.equal(++busyInFlight, 1, 'one message of a member at a time');
+        most = Math.max(most, inFlight);
+        try {
+          return await real.send(mail);
+        } finally {
+          inFlight--;
+          if (mine) busyInFlight--;
+        }
+      },
+    };
+    try {
+      assert.equal((await senderWith({ mailer: counting }).sendDue(t.id)).sent, 11);
+    } finally {
+      await counting.close();
+    }
+    assert.ok(most > 1 && most <= SEND_CONCURRENCY, `at most ${SEND_CONCURRENCY} in flight, and more than one: ${most}`);
+    const rows = await Promise.all(queued.map((id) => message(t, id)));
+    const arrived = smtp.to(busy.email).map((m) => m.parsed.messageId);
+    assert.deepEqual(arrived, rows.map((r) => r.provider_id), 'the member\'s emails arrived in the order they were queued');
+  });
+
+  test('inLanes: a failure stops the taking of new messages, waits for those in flight, then is thrown', async () => {
+    const row = (id: string, member: string) => ({ id, member_id: member, to_address: null }) as unknown as MessageRow;
+    const batch = [row('a1', 'a'), row('b1', 'b'), row('a2', 'a'), row('c1', 'c'), row('d1', 'd')];
+    const started: string[] = [];
+    let finished = 0;
+    const err = new Error('the database is gone');
+    await assert.rejects(inLanes(batch, 2, async (m) => {
+      started.push(m.id);
+      await new Promise((r) => setTimeout(r, m.id === 'b1' ? 30 : 5));
+      if (m.id === 'a1') throw err;
+      finished++;
+    }), (e) => e === err);
+    assert.deepEqual(started, ['a1', 'b1'], 'nothing new after the failure: not a2 (its lane), not c1 or d1');
+    assert.equal(finished, 1, 'b1, in flight at the failure, ended before the error was thrown');
   });
 });
 
