@@ -152,6 +152,8 @@ export class CpuTracker {
     this.timer = setInterval(() => {
       for (const [pid, c] of cpuSnapshot(this.patronPid, this.postmaster).postgres) this.lastSeen.set(pid, c);
     }, this.everyMs);
+    // A phase that fails before stop() must not keep the process (a smoke test's file) alive.
+    this.timer.unref();
     return this;
   }
 

@@ -1,9 +1,9 @@
 /**
  * The benchmarks' SMTP server: a real `smtp-server` on 127.0.0.1 (no TLS, no login needed, like test/smtp.ts) that
  * accepts every message as soon as its DATA has arrived and keeps it raw; `parsePending` parses them with mailparser
- * once the measured phase is over. Patron sends one message at a time, so anything this server did before its
- * "250 OK" (or between two SMTP commands, on this process's one event loop) would slow Patron down and be counted as
- * Patron's time. It keeps, per message, when it was accepted and what a check needs (Message-ID, envelope and To
+ * once the measured phase is over. Patron waits for each answer before it records the message, so anything this server
+ * did before its "250 OK" (or between two SMTP commands, on this process's one event loop) would slow Patron down and
+ * be counted as Patron's time. It keeps, per message, when it was accepted and what a check needs (Message-ID, envelope and To
  * recipients, whether it has a text and an HTML part, the List-Unsubscribe headers), and how Patron used it: the
  * connections it opened, the most transactions (MAIL FROM … end of DATA) in flight at once, and their mean duration.
  */

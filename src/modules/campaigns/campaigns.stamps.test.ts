@@ -95,7 +95,8 @@ describe('extra_stamp campaigns', () => {
     const ids: string[] = [];
     const inTreatment = () => ids.find((id) => controlDraw(c.id, id) >= 0.5);
     const inControl = () => ids.find((id) => controlDraw(c.id, id) < 0.5);
-    while (!inTreatment() || !inControl()) ids.push(await member(t));
+    while ((!inTreatment() || !inControl()) && ids.length < 64) ids.push(await member(t));
+    assert.ok(inTreatment() && inControl(), 'both groups among 64 members');
     const ana = inTreatment()!;
     const ctl = inControl()!;
 

@@ -3,7 +3,7 @@
  * every DELIVERY_POLL_MS, in as many processes as there are.
  *
  * Per tenant with due messages: claim them (FOR UPDATE SKIP LOCKED, with a lease, oldest send_after first, within
- * the tenant's rate limit), then, one by one, take the message's lease again (skipping a message another sender took
+ * the tenant's rate limit), then, SEND_CONCURRENCY at a time (a member's one after the other), take the message's lease again (skipping a message another sender took
  * over meanwhile) and decide it AT SEND TIME, so a consent withdrawn, an address changed or a bounce after the
  * message was queued is respected:
  *
@@ -28,7 +28,7 @@ import { DateTime } from 'luxon';
 import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock.js';
 import type { Db, Queryable } from '../../platform/db/db.js';
-import type { Mailer } from '../../platform/mail/mailer.js';
+import { SMTP_CONNECTIONS, type Mailer } from '../../platform/mail/mailer.js';
 import { emit, redactMemberEvents } from '../../platform/outbox/outbox.js';
 import type { MemberRow, MembersService } from '../members/members.service.js';
 import type { TenantRow } from '../tenants/tenants.store.js';
@@ -84,7 +84,7 @@ const BATCH = 50;
  * a message costs the sum of its database round trips and the relay's answer (about 40 a second against a relay
  * answering in 20 ms); in flight together, those waits overlap.
  */
-export const SEND_CONCURRENCY = 5;
+export const SEND_CONCURRENCY = SMTP_CONNECTIONS;
 /** A temporary failure (4xx, connection) is tried this many times in all, then the message is failed. */
 export const MAX_ATTEMPTS = 5;
 /** Wait before the 2nd, 3rd … attempt. */
@@ -372,7 +372,7 @@ export class MessageSender {
    * Records the outcome (if this sender still holds the message) and its event, in `tx`. A member's message records
    * the address it was decided for (`m.to_address`, read from the member at send time), unless the member was erased
    * meanwhile (while the SMTP server answered): the erasure has scrubbed the send log, and nothing personal is written
-   * back. The member is locked FOR SHARE so that an erasure either comes after this record (and scrubs it) or before.
+   * back to it (a hard bounce still adds the address to the suppression list, which is kept for good). The member is locked FOR SHARE so that an erasure either comes after this record (and scrubs it) or before.
    */
   private async finishIn(tx: Queryable, tenantId: string, m: store.MessageRow, lease: Date, outcome: store.MessageOutcome, event?: string, extra: Record<string, unknown> = {}): Promise<store.MessageRow | null> {
     const now = this.deps.clock.now();

@@ -1,5 +1,5 @@
 /**
- * The one check of a URL Patron will put in front of a member (a link in an email, a share link) or call (a webhook
+ * The check of a URL a tenant gives Patron to put in front of a member (a link in an email, a share link) or call (a webhook
  * endpoint): absolute, http or https, and without a user name or password (which would
  * be shown to every member, or sent in the clear). Each owner adds its own rules on top (webhooks: https only off
  * local hosts, no private addresses).

@@ -71,6 +71,9 @@ export function classify(err: unknown): Extract<SendOutcome, { ok: false; notCon
   return { ok: false, failure, ...(code !== undefined ? { code } : {}), error: e.command ? `${e.command}: ${detail}` : detail };
 }
 
+/** SMTP connections the pooled transport keeps open at most: what a sender can have in flight at once. */
+export const SMTP_CONNECTIONS = 5;
+
 export function createMailer(opts: { smtpUrl: string | undefined; log: Logger }): Mailer {
   if (!opts.smtpUrl) {
     return {
@@ -82,7 +85,7 @@ export function createMailer(opts: { smtpUrl: string | undefined; log: Logger })
   const transport = nodemailer.createTransport({
     url: opts.smtpUrl,
     pool: true,
-    maxConnections: 5,
+    maxConnections: SMTP_CONNECTIONS,
     // Shorter than nodemailer's defaults (2 and 10 minutes): a stuck server must not hold a sending lease for long.
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
