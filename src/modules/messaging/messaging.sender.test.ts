@@ -529,6 +529,29 @@ describe('concurrency', () => {
     assert.deepEqual(arrived, rows.map((r) => r.provider_id), 'the member\'s emails arrived in the order they were queued');
   });
 
+  test('inLanes: one lane per member and per address, joined when they meet; claim order within a lane', async () => {
+    const row = (id: string, member: string | null, to: string | null) => ({ id, member_id: member, to_address: to }) as unknown as MessageRow;
+    const batch = [
+      row('a1', 'a', 'fam@x.test'), row('b1', 'b', 'B@x.test'), row('c1', 'c', 'FAM@x.test'), row('n1', null, 'b@X.test'),
+      row('a2', 'a', 'new@x.test'), row('d1', 'd', null), row('e1', null, 'e@x.test'), row('d2', 'd', null),
+    ];
+    const log: string[] = [];
+    const inFlight = new Set<string>();
+    const laneOf: Record<string, string> = { a1: 'fam', c1: 'fam', a2: 'fam', b1: 'b', n1: 'b', d1: 'd', d2: 'd', e1: 'e' };
+    await inLanes(batch, 8, async (m) => {
+      const lane = laneOf[m.id]!;
+      assert.ok(!inFlight.has(lane), `${m.id}: its lane is busy`);
+      inFlight.add(lane);
+      log.push(m.id);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight.delete(lane);
+    });
+    assert.deepEqual(log.filter((id) => laneOf[id] === 'fam'), ['a1', 'c1', 'a2'], 'a shared mailbox joins members a and c; a2 follows a');
+    assert.deepEqual(log.filter((id) => laneOf[id] === 'b'), ['b1', 'n1'], 'addresses compared without case');
+    assert.deepEqual(log.filter((id) => laneOf[id] === 'd'), ['d1', 'd2']);
+    assert.deepEqual(log.slice(0, 4).sort(), ['a1', 'b1', 'd1', 'e1'], 'the four lanes start side by side');
+  });
+
   test('inLanes: a failure stops the taking of new messages, waits for those in flight, then is thrown', async () => {
     const row = (id: string, member: string) => ({ id, member_id: member, to_address: null }) as unknown as MessageRow;
     const batch = [row('a1', 'a'), row('b1', 'b'), row('a2', 'a'), row('c1', 'c'), row('d1', 'd')];

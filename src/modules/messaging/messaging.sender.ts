@@ -105,18 +105,31 @@ export interface SendRunResult {
 type Outcome = keyof Omit<SendRunResult, 'tenants'>;
 
 /**
- * Runs `work` over the claimed messages, `concurrency` at a time, one lane per member (or address): a member's
- * messages go one after the other in claim order (their emails arrive in the order they were queued), different
- * members' side by side.
+ * Runs `work` over the claimed messages, `concurrency` at a time, in lanes: messages of one member, or to one address
+ * (members may share a mailbox; a non-member message has only its address), share a lane and go one after the other
+ * in claim order — so a member's emails leave in the order they were queued, and a mailbox that hard-bounces is
+ * suppressed before the next message to it is decided. Different lanes go side by side.
  */
 export async function inLanes(messages: store.MessageRow[], concurrency: number, work: (m: store.MessageRow) => Promise<void>): Promise<void> {
-  const lanes = new Map<string, store.MessageRow[]>();
-  for (const m of messages) {
-    const key = m.member_id ?? m.to_address ?? m.id;
-    const lane = lanes.get(key);
+  // Union-find over the messages' keys (member, lower-cased address): one lane per connected group.
+  const parent = messages.map((_, i) => i);
+  const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i]!)));
+  const firstWith = new Map<string, number>();
+  messages.forEach((m, i) => {
+    for (const key of [m.member_id && `member:${m.member_id}`, m.to_address && `address:${m.to_address.toLowerCase()}`]) {
+      if (!key) continue;
+      const j = firstWith.get(key);
+      if (j === undefined) firstWith.set(key, i);
+      else parent[root(i)] = root(j);
+    }
+  });
+  const lanes = new Map<number, store.MessageRow[]>();
+  messages.forEach((m, i) => {
+    const r = root(i);
+    const lane = lanes.get(r);
     if (lane) lane.push(m);
-    else lanes.set(key, [m]);
-  }
+    else lanes.set(r, [m]);
+  });
   const queue = [...lanes.values()];
   // A failure (the database gone) stops the taking of new messages; what is in flight ends before it is thrown, so
   // nothing of this run is still working when the job sees the error.
