@@ -45,6 +45,7 @@ import { createLogger } from '../src/platform/logger.js';
 import { CpuTracker, postmasterOf, type CpuUse } from './lib/cpu.js';
 import { latencyOf, request, type LatencyMs } from './lib/http-load.js';
 import { startBenchPatron, type BenchPatron } from './lib/patron-process.js';
+import { steadyLoad } from './lib/steady.js';
 import { machineInfo, round, wholeNumberArg, writeResult } from './lib/report.js';
 import { SmtpSink, type SinkArrival } from './lib/smtp-sink.js';
 
@@ -233,36 +234,6 @@ export function checkRun(sink: SmtpSink, log: LogRow[], members: BenchMember[], 
   };
 }
 
-/** The steady phase: RATE messages a second for DURATION seconds in batches every 100 ms; each batch's commit time. */
-async function steadyLoad(enqueue: (from: number, to: number) => Promise<number>, first: number, rate: number, seconds: number): Promise<{ commitAt: Map<number, number>; next: number }> {
-  const perTick = Math.max(1, Math.round(rate / 10));
-  const commitAt = new Map<number, number>(); // first message number of a batch → its commit time
-  let next = first;
-  const end = Date.now() + seconds * 1000;
-  let tick = Date.now();
-  while (Date.now() < end) {
-    const from = next;
-    next += perTick;
-    commitAt.set(from, await enqueue(from, next));
-    tick += 100;
-    const wait = tick - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  }
-  return { commitAt, next };
-}
-
-/** The commit time of the batch holding message n: the last batch start at or below it (binary search). */
-function commitOf(commitAt: Map<number, number>, starts: number[], n: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= n) lo = mid;
-    else hi = mid - 1;
-  }
-  return commitAt.get(starts[lo]!)!;
-}
-
 export async function runMessagesBench(partial: Partial<MessagesSettings> = {}, log: (msg: string) => void = console.log): Promise<MessagesResult> {
   const s: MessagesSettings = { ...DEFAULTS, ...partial };
   const machine = machineInfo();
@@ -344,17 +315,16 @@ export async function runMessagesBench(partial: Partial<MessagesSettings> = {}, 
       let steady: MessagesResult['results']['steady'] = null;
       if (s.rate > 0) {
         log(`messages: ${s.rate} messages/s for ${s.durationSeconds} s, committed every 100 ms…`);
-        const { commitAt, next } = await steadyLoad(enqueue, s.messages, s.rate, s.durationSeconds);
+        const { next, commitOf } = await steadyLoad(enqueue, s.messages, s.rate, s.durationSeconds);
         const count = next - s.messages;
         await sink.waitFor(next, 120_000 + count * 50);
         await sink.parsePending();
         const byProvider = new Map((await db.query<{ provider_id: string; dedupe_key: string }>(
           `SELECT provider_id, dedupe_key FROM messages WHERE tenant_id = $1 AND provider_id IS NOT NULL`, [tenantId])).rows.map((r) => [r.provider_id, Number(r.dedupe_key.slice('bench:'.length))]));
-        const starts = [...commitAt.keys()].sort((a, b) => a - b);
         const lat: number[] = [];
         for (const a of sink.arrivals) {
           const n = byProvider.get(a.messageId);
-          if (n !== undefined && n >= s.messages) lat.push(a.at - commitOf(commitAt, starts, n));
+          if (n !== undefined && n >= s.messages) lat.push(a.at - commitOf(n));
         }
         steady = { messages: count, messages_per_second: round(count / s.durationSeconds, 1), latency_ms: latencyOf(lat) };
         log(`messages: steady p50 ${steady.latency_ms.p50} ms, p99 ${steady.latency_ms.p99} ms`);

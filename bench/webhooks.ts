@@ -33,6 +33,7 @@ import { Webhook } from 'standardwebhooks';
 import { CpuTracker, postmasterOf, type CpuUse } from './lib/cpu.js';
 import { latencyOf, request, type LatencyMs } from './lib/http-load.js';
 import { startBenchPatron } from './lib/patron-process.js';
+import { steadyLoad } from './lib/steady.js';
 import { machineInfo, round, wholeNumberArg, writeResult } from './lib/report.js';
 
 export interface WebhooksSettings {
@@ -245,33 +246,9 @@ export async function runWebhooksBench(partial: Partial<WebhooksSettings> = {}, 
       let steady: WebhooksResult['results']['steady'] = null;
       if (s.rate > 0) {
         log(`webhooks: ${s.rate} events/s for ${s.durationSeconds} s, committed every 100 ms…`);
-        const perTick = Math.max(1, Math.round(s.rate / 10));
-        const commitAt = new Map<number, number>(); // first event number of a batch → its commit time
-        let next = s.burst;
-        const end = Date.now() + s.durationSeconds * 1000;
-        let tick = Date.now();
-        while (Date.now() < end) {
-          const from = next;
-          next += perTick;
-          commitAt.set(from, await commitEvents(db, tenantId, members, from, next));
-          tick += 100;
-          const wait = tick - Date.now();
-          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        }
+        const { next, commitOf } = await steadyLoad((from, to) => commitEvents(db, tenantId, members, from, to), s.burst, s.rate, s.durationSeconds);
         const events = next - s.burst;
         await Promise.all(receivers.map((rx) => rx.waitFor(s.burst + events, 120_000)));
-        const batchStarts = [...commitAt.keys()].sort((a, b) => a - b);
-        const commitOf = (n: number) => {
-          // The batch holding event n: the last start at or below it (binary search).
-          let lo = 0;
-          let hi = batchStarts.length - 1;
-          while (lo < hi) {
-            const mid = (lo + hi + 1) >> 1;
-            if (batchStarts[mid]! <= n) lo = mid;
-            else hi = mid - 1;
-          }
-          return commitAt.get(batchStarts[lo]!)!;
-        };
         const lat = receivers.flatMap((rx) => rx.arrivals.filter((a) => a.n >= s.burst).map((a) => a.at - commitOf(a.n)));
         steady = { events, deliveries: lat.length, events_per_second: round(events / s.durationSeconds, 1), latency_ms: latencyOf(lat) };
         log(`webhooks: steady p50 ${steady.latency_ms.p50} ms, p99 ${steady.latency_ms.p99} ms`);
