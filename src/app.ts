@@ -210,7 +210,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
     const jobs = new Jobs({ db, clock, log: logger }, url, metrics);
     // The outbox is handed to its consumers (webhooks, messaging triggers; registered below) by the outbox.dispatch
     // pump (docs/events.md).
-    const dispatcher = new OutboxDispatcher({ db, clock, log: logger });
+    const dispatcher = new OutboxDispatcher({ db, clock, log: logger, onSkip: (consumer) => metrics.onOutboxSkip(consumer) });
     jobs.define({
       name: 'outbox.dispatch',
       description: 'Hand new domain events to their consumers (webhook deliveries, message triggers); runs every DELIVERY_POLL_MS.',
@@ -431,7 +431,7 @@ export async function createPatron(opts: PatronOptions): Promise<Patron> {
       await http.register(healthRoutes({ db, metrics }));
       await http.register(tenantsRoutes({ db, tenants, http: kit }));
       await http.register(auditRoutes({ db }));
-      await http.register(outboxRoutes({ db }));
+      await http.register(outboxRoutes({ db, dispatcher, http: kit }));
       await http.register(membersRoutes({ db, members, http: kit }));
       await http.register(importsRoutes({ imports }));
       await http.register(membersExportRoutes({ db }));

@@ -22,6 +22,7 @@ import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { RouteInfo } from '../src/platform/http/server.js';
 import { signUnsubscribeToken } from '../src/modules/messaging/unsubscribe/unsubscribe.token.js';
+import { insertSkip } from '../src/platform/outbox/skips.js';
 import { call, startTestApp, type ApiResponse, type TestApp, type TestTenant } from './helpers.js';
 
 const OPERATOR_KEY = `operator_${crypto.randomBytes(16).toString('hex')}`;
@@ -95,6 +96,8 @@ interface Fixture {
    * replay of the member's creation, pending while the endpoint is disabled), when the API has webhooks.
    */
   webhook: { endpointId: string; deliveryId: string } | null;
+  /** An event the webhooks consumer skipped (the dispatch's dead-letter), when the API lists them. */
+  skipId: string | null;
 }
 
 /**
@@ -138,6 +141,7 @@ const PATH_PARAMS: Record<string, { of: (f: Fixture) => string; random: () => st
   '/v1/messaging/messages/:id': { of: (f) => f.messageId ?? assert.fail('the fixture has no message'), random: () => crypto.randomUUID() },
   '/v1/messaging/suppressions/:email': { of: (f) => f.suppressionEmail ?? assert.fail('the fixture has no suppression'), random: () => `nobody-${crypto.randomBytes(6).toString('hex')}@example.com` },
   '/v1/webhooks/endpoints/:id': { of: (f) => f.webhook?.endpointId ?? assert.fail('the fixture has no webhook endpoint'), random: () => crypto.randomUUID() },
+  '/v1/domain-events/skips/:id': { of: (f) => f.skipId ?? assert.fail('the fixture has no skipped event'), random: () => crypto.randomUUID() },
   '/v1/webhooks/deliveries/:id': { of: (f) => f.webhook?.deliveryId ?? assert.fail('the fixture has no webhook delivery'), random: () => crypto.randomUUID() },
 };
 
@@ -462,11 +466,18 @@ async function makeFixture(t: TestTenant, opts: { analytics?: boolean } = {}): P
     assert.equal(listed.body.data.length, 1, listed.text);
     webhook = { endpointId: made.body.id, deliveryId: listed.body.data[0].id };
   }
+  let skipId: string | null = null;
+  if (routes.some((r) => routeName(r) === 'GET /v1/domain-events/skips/:id')) {
+    // Recorded as the dispatch records a consumer's failure (no consumer of this app fails on purpose).
+    const created = await t.api('GET', `/v1/domain-events?type=member.created&aggregate_id=${member.body.id}`);
+    await insertSkip(app.patron.db, t.id, { eventId: created.body.data[0].id, consumer: 'webhooks', error: 'isolation fixture', at: new Date() });
+    skipId = (await t.api('GET', '/v1/domain-events/skips')).body.data[0]?.id ?? assert.fail('the skip is not listed');
+  }
   await settle(t.id);
   return {
     tenant: t, memberId: member.body.id, externalId, email, keyId: key.body.id, keyPrefix: key.body.prefix, importId, ruleId, redemptionId, holdId, eventId,
     transactionId, orderImportId, voucher, walletDebitId, tierId, tierCode, reevaluationId, stampCardTypeId, badgeId, referralId, referralBody, campaignId,
-    rewardId, rewardRedemptionId, agentId, caseId, survey, analyticsRunId, simulationId, messageId, suppressionEmail, webhook,
+    rewardId, rewardRedemptionId, agentId, caseId, survey, analyticsRunId, simulationId, messageId, suppressionEmail, webhook, skipId,
   };
 }
 

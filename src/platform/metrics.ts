@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics at GET /metrics: HTTP requests and latencies by route,
- * the database pool, and job runs. One registry per Patron instance.
+ * the database pool, job runs, and events the outbox dispatch skipped. One registry per Patron instance.
  */
 import client from 'prom-client';
 import type { Db } from './db/db.js';
@@ -11,6 +11,7 @@ export class Metrics implements JobMetrics {
   private readonly httpDuration: client.Histogram<'method' | 'route' | 'status'>;
   private readonly jobRuns: client.Counter<'job' | 'outcome'>;
   private readonly jobDuration: client.Histogram<'job'>;
+  private readonly outboxSkips: client.Counter<'consumer'>;
 
   constructor(db: Db) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'patron_' });
@@ -29,6 +30,12 @@ export class Metrics implements JobMetrics {
       buckets: [0.01, 0.1, 1, 10, 60, 600],
       registers: [this.registry],
     });
+    this.outboxSkips = new client.Counter({
+      name: 'patron_outbox_skips_total',
+      help: 'Events an outbox consumer failed on and skipped (listed at GET /v1/domain-events/skips): alert on any.',
+      labelNames: ['consumer'],
+      registers: [this.registry],
+    });
     const pool = db.pool;
     new client.Gauge({ name: 'patron_db_pool_connections', help: 'Connections in the pool.', registers: [this.registry], collect() { this.set(pool.totalCount); } });
     new client.Gauge({ name: 'patron_db_pool_idle', help: 'Idle connections in the pool.', registers: [this.registry], collect() { this.set(pool.idleCount); } });
@@ -37,6 +44,10 @@ export class Metrics implements JobMetrics {
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {
     this.httpDuration.observe({ method, route, status: String(status) }, seconds);
+  }
+
+  onOutboxSkip(consumer: string): void {
+    this.outboxSkips.inc({ consumer });
   }
 
   onRun(job: string, outcome: 'succeeded' | 'failed', seconds: number): void {

@@ -4,6 +4,7 @@
  * events away from their consumers; and another file dispatching every tenant would take this file's.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createScratchDatabase, type ScratchDatabase } from '../db/scratch-database.js';
 import type { Tx } from '../db/db.js';
@@ -120,6 +121,52 @@ describe('outbox dispatch', () => {
 
     // Skipped is final for that consumer: the event is not handed out again.
     assert.deepEqual(await app.patron.dispatcher.dispatchAll(t.id), { tenants: 1, events: 0 });
+  });
+
+  test('a skipped event is recorded (GET /v1/domain-events/skips, patron_outbox_skips_total) and handed to its consumer again by a retry once fixed', async () => {
+    const t = await app.newTenant();
+    await someChanges(t, 1);
+    const written = await outbox(t);
+    const poison = written.find((e) => e.type === 'member.blocked')!;
+    let broken = true;
+    const fixable = recorder(t.id, 'test.skips.fixable', { write: true, fail: (events) => broken && events.some((e) => e.id === poison.id) });
+    const metric = async () => Number(/^patron_outbox_skips_total\{consumer="test\.skips\.fixable"\} (\d+)$/m.exec((await t.api('GET', '/metrics')).text)?.[1] ?? 0);
+    const before = await metric();
+    await app.patron.dispatcher.dispatchAll(t.id);
+    assert.equal(await metric(), before + 1);
+
+    const open = await t.api('GET', '/v1/domain-events/skips');
+    assert.equal(open.status, 200, open.text);
+    assert.equal(open.body.data.length, 1);
+    const skip = open.body.data[0];
+    assert.deepEqual({ ...skip, id: undefined, skipped_at: undefined }, {
+      id: undefined, skipped_at: undefined, event_id: poison.id, event_type: 'member.blocked', consumer: 'test.skips.fixable',
+      error: 'test.skips.fixable fails on member.blocked', retried_at: null,
+    });
+    assert.deepEqual((await t.api('GET', `/v1/domain-events/skips/${skip.id}`)).body, skip);
+    assert.equal((await t.api('GET', `/v1/domain-events/skips/${crypto.randomUUID()}`)).status, 404);
+    assert.equal((await t.api('POST', `/v1/domain-events/skips/${skip.id}/retry`, { key: await t.keyWith(['write']) })).status, 403, 'admin only');
+
+    // Still broken: a 422 with the error, nothing written, the skip stays open.
+    const again = await t.api('POST', `/v1/domain-events/skips/${skip.id}/retry`);
+    assert.equal(again.status, 422, again.text);
+    assert.match(again.body.detail, /test\.skips\.fixable failed again: test\.skips\.fixable fails on member\.blocked/);
+    assert.equal((await t.api('GET', '/v1/domain-events/skips')).body.data.length, 1);
+    assert.ok(!(await seen(t, 'test.skips.fixable')).includes(poison.id));
+
+    // Fixed: the consumer gets the event (and writes for it) in the retry's transaction; the skip is closed.
+    broken = false;
+    const retried = await t.api('POST', `/v1/domain-events/skips/${skip.id}/retry`, { headers: { 'idempotency-key': `retry-${skip.id}` } });
+    assert.equal(retried.status, 200, retried.text);
+    assert.ok(retried.body.retried_at);
+    assert.deepEqual(fixable.calls.at(-1)!.map((e) => e.id), [poison.id]);
+    assert.deepEqual(await seen(t, 'test.skips.fixable'), sorted(written.map((e) => e.id)), 'once each, the skipped one included');
+    assert.deepEqual((await t.api('GET', '/v1/domain-events/skips')).body.data, [], 'nothing open');
+    assert.deepEqual((await t.api('GET', '/v1/domain-events/skips?status=all')).body.data.map((x: any) => [x.id, x.retried_at]), [[skip.id, retried.body.retried_at]]);
+    // Retrying again hands out nothing more.
+    const calls = fixable.calls.length;
+    assert.deepEqual((await t.api('POST', `/v1/domain-events/skips/${skip.id}/retry`)).body, retried.body);
+    assert.equal(fixable.calls.length, calls);
   });
 
   test('a process dying during dispatch leaves the events undispatched, and the next dispatch hands them out once', async () => {

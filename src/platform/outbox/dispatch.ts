@@ -20,7 +20,9 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { withSavepoint, type Db, type Tx } from '../db/db.js';
-import type { StoredEvent } from './outbox.js';
+import { errors } from '../errors.js';
+import { getEvent, type StoredEvent } from './outbox.js';
+import * as skips from './skips.js';
 
 export interface OutboxConsumer {
   /** For logs: `webhooks`, `messaging.triggers` … */
@@ -29,8 +31,9 @@ export interface OutboxConsumer {
   types?: ReadonlySet<string>;
   /**
    * Called in the dispatch transaction with the tenant's new events of its types, oldest first. It must only
-   * write in `tx`. A consumer that throws on a single event is skipped for that event (logged); the other
-   * consumers still get it.
+   * write in `tx`. A consumer that throws on a single event is skipped for that event (logged, and recorded in
+   * outbox_skips to be retried by hand); the other consumers still get it. It must accept an event again (a retry
+   * of a skip hands it out after later ones).
    */
   handle(tx: Tx, tenantId: string, events: StoredEvent[]): Promise<void>;
 }
@@ -56,7 +59,7 @@ export function isTransient(err: unknown): boolean {
 export class OutboxDispatcher {
   private readonly consumers: OutboxConsumer[] = [];
 
-  constructor(private readonly deps: { db: Db; clock: Clock; log: Logger }) {}
+  constructor(private readonly deps: { db: Db; clock: Clock; log: Logger; onSkip?: (consumer: string) => void }) {}
 
   register(consumer: OutboxConsumer): void {
     if (this.consumers.some((c) => c.name === consumer.name)) throw new Error(`Outbox consumer ${consumer.name} is registered twice`);
@@ -147,6 +150,8 @@ export class OutboxDispatcher {
         // would lose the consumer's delivery; the whole run fails and the next one hands the event out again.
         if (events.length > 1 || isTransient(err)) throw err;
         this.deps.log.error({ err, tenant_id: tenantId, event_id: mine[0]!.id, event_type: mine[0]!.type, consumer: consumer.name }, 'outbox consumer failed on an event; skipped for this consumer');
+        await skips.insertSkip(tx, tenantId, { eventId: mine[0]!.id, consumer: consumer.name, error: messageOf(err), at: this.deps.clock.now() });
+        this.deps.onSkip?.(consumer.name);
       }
     }
     await tx.query(
@@ -155,4 +160,44 @@ export class OutboxDispatcher {
     );
     return events.length;
   }
+
+  // ── Skipped events ─────────────────────────────────────────────────────────
+
+  listSkips(q: Db | Tx, tenantId: string, f: { open: boolean; before?: { at: Date; id: string } | undefined; limit: number }): Promise<skips.SkipRow[]> {
+    return skips.listSkips(q, tenantId, f);
+  }
+
+  async getSkip(q: Db | Tx, tenantId: string, id: string): Promise<skips.SkipRow> {
+    const row = await skips.getSkip(q, tenantId, id);
+    if (!row) throw errors.notFound('skipped event', id);
+    return row;
+  }
+
+  /**
+   * Hands a skipped event to its consumer again, in `tx` (its work commits with the retry, or not at all). A skip
+   * retried before is returned as it is. The consumer failing again is a 422 with its error; the skip stays open.
+   * The event reaches the consumer after later ones: for a webhook, after the member's later events.
+   */
+  async retrySkip(tx: Tx, tenantId: string, id: string): Promise<skips.SkipRow> {
+    const row = await skips.getSkip(tx, tenantId, id, { lock: true });
+    if (!row) throw errors.notFound('skipped event', id);
+    if (row.retried_at) return row;
+    const consumer = this.consumers.find((c) => c.name === row.consumer);
+    if (!consumer) throw errors.unprocessable(`the consumer ${row.consumer} is no longer part of this Patron`);
+    const event = await getEvent(tx, tenantId, row.event_id);
+    if (!event) throw errors.notFound('event', row.event_id);
+    try {
+      await withSavepoint(tx, () => consumer.handle(tx, tenantId, [event]));
+    } catch (err) {
+      if (isTransient(err)) throw err; // the database's, not the event's: try again
+      throw errors.unprocessable(`the consumer ${row.consumer} failed again: ${messageOf(err)}`.slice(0, 2000));
+    }
+    const at = this.deps.clock.now();
+    await skips.markRetried(tx, tenantId, id, at);
+    return { ...row, retried_at: at };
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message || err.name : String(err);
 }

@@ -100,3 +100,11 @@ export async function listEvents(
   );
   return res.rows;
 }
+
+export async function getEvent(db: Queryable, tenantId: string, id: string): Promise<StoredEvent | null> {
+  const res = await db.query<StoredEvent>(
+    `SELECT id, seq, type, aggregate_type, aggregate_id, member_id, payload, occurred_at FROM outbox_events WHERE tenant_id = $1 AND id = $2`,
+    [tenantId, id],
+  );
+  return res.rows[0] ?? null;
+}
