@@ -186,6 +186,9 @@ export class OutboxDispatcher {
     if (!consumer) throw errors.unprocessable(`the consumer ${row.consumer} is no longer part of this Patron`);
     const event = await getEvent(tx, tenantId, row.event_id);
     if (!event) throw errors.notFound('event', row.event_id);
+    // Consumers are written for one dispatcher of the tenant at a time: wait for a running dispatch (a dispatch that
+    // starts meanwhile finds the lock taken and leaves the tenant to its next run).
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`outbox-dispatch:${tenantId}`]);
     try {
       await withSavepoint(tx, () => consumer.handle(tx, tenantId, [event]));
     } catch (err) {
