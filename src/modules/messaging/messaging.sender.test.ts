@@ -534,10 +534,12 @@ describe('concurrency', () => {
     const batch = [
       row('a1', 'a', 'fam@x.test'), row('b1', 'b', 'B@x.test'), row('c1', 'c', 'FAM@x.test'), row('n1', null, 'b@X.test'),
       row('a2', 'a', 'new@x.test'), row('d1', 'd', null), row('e1', null, 'e@x.test'), row('d2', 'd', null),
+      // Two lanes that exist already joined by a later message: x (p@) and y (q@), then x at q@.
+      row('x1', 'x', 'p@x.test'), row('y1', 'y', 'q@x.test'), row('x2', 'x', 'q@x.test'),
     ];
     const log: string[] = [];
     const inFlight = new Set<string>();
-    const laneOf: Record<string, string> = { a1: 'fam', c1: 'fam', a2: 'fam', b1: 'b', n1: 'b', d1: 'd', d2: 'd', e1: 'e' };
+    const laneOf: Record<string, string> = { a1: 'fam', c1: 'fam', a2: 'fam', b1: 'b', n1: 'b', d1: 'd', d2: 'd', e1: 'e', x1: 'xy', y1: 'xy', x2: 'xy' };
     await inLanes(batch, 8, async (m) => {
       const lane = laneOf[m.id]!;
       assert.ok(!inFlight.has(lane), `${m.id}: its lane is busy`);
@@ -549,7 +551,8 @@ describe('concurrency', () => {
     assert.deepEqual(log.filter((id) => laneOf[id] === 'fam'), ['a1', 'c1', 'a2'], 'a shared mailbox joins members a and c; a2 follows a');
     assert.deepEqual(log.filter((id) => laneOf[id] === 'b'), ['b1', 'n1'], 'addresses compared without case');
     assert.deepEqual(log.filter((id) => laneOf[id] === 'd'), ['d1', 'd2']);
-    assert.deepEqual(log.slice(0, 4).sort(), ['a1', 'b1', 'd1', 'e1'], 'the four lanes start side by side');
+    assert.deepEqual(log.filter((id) => laneOf[id] === 'xy'), ['x1', 'y1', 'x2'], 'two lanes joined by a later message keep claim order');
+    assert.deepEqual(log.slice(0, 5).sort(), ['a1', 'b1', 'd1', 'e1', 'x1'], 'the five lanes start side by side');
   });
 
   test('inLanes: a failure stops the taking of new messages, waits for those in flight, then is thrown', async () => {

@@ -108,7 +108,9 @@ type Outcome = keyof Omit<SendRunResult, 'tenants'>;
  * Runs `work` over the claimed messages, `concurrency` at a time, in lanes: messages of one member, or to one address
  * (members may share a mailbox; a non-member message has only its address), share a lane and go one after the other
  * in claim order — so a member's emails leave in the order they were queued, and a mailbox that hard-bounces is
- * suppressed before the next message to it is decided. Different lanes go side by side.
+ * suppressed before the next message to it is decided. Different lanes go side by side. The address is the one the
+ * message was queued with: a member whose email changed since to one another member uses is not joined (the sender
+ * sends to the current address), so that last guarantee is best effort.
  */
 export async function inLanes(messages: store.MessageRow[], concurrency: number, work: (m: store.MessageRow) => Promise<void>): Promise<void> {
   // Union-find over the messages' keys (member, lower-cased address): one lane per connected group.
@@ -116,7 +118,7 @@ export async function inLanes(messages: store.MessageRow[], concurrency: number,
   const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i]!)));
   const firstWith = new Map<string, number>();
   messages.forEach((m, i) => {
-    for (const key of [m.member_id && `member:${m.member_id}`, m.to_address && `address:${m.to_address.toLowerCase()}`]) {
+    for (const key of [m.member_id && `member:${m.member_id}`, m.to_address && `address:${m.to_address.trim().toLowerCase()}`]) {
       if (!key) continue;
       const j = firstWith.get(key);
       if (j === undefined) firstWith.set(key, i);

@@ -199,8 +199,10 @@ export interface NewDelivery {
 /**
  * Inserts deliveries made at `at`, in the given order (ids are time-ordered, so the log lists them in it). Only the
  * head of each (endpoint, member) is due: a delivery of kind 'event' for a member who already has one pending to the
- * endpoint (in the table or earlier in `rows`) is parked at 'infinity' until the one before it finishes
- * (promoteNext), so the claim never looks at a backlog waiting behind a failing head. Deliveries to a disabled
+ * endpoint with an earlier event (in the table or earlier in `rows`) is parked at 'infinity' until the one before it
+ * finishes (promoteNext), so the claim never looks at a backlog waiting behind a failing head. One for an earlier
+ * event than every pending one (a skipped event retried: docs/events.md) is due: it is the new head, and the claim
+ * holds the later ones behind it. Deliveries to a disabled
  * endpoint are parked too (wakeEndpoint makes them due on re-enabling).
  *
  * The member's pending deliveries are locked (FOR SHARE, in event_seq order) before deciding: an attempt finishing
@@ -212,17 +214,21 @@ export async function insertDeliveries(q: Queryable, tenantId: string, rows: New
   // The locks first, all in one sorted statement (not per chunk below): the attempts' recording locks deliveries in
   // the same (endpoint, member, event) order, so the two never wait on each other in a cycle.
   const ordered = rows.filter((r) => r.kind === 'event' && r.event.member_id);
-  const waiting = new Set<string>();
+  // (endpoint, member) → the earliest event pending to it
+  const earliest = new Map<string, number>();
   if (ordered.length > 0) {
-    const held = await q.query<{ endpoint_id: string; member_id: string }>(
-      `SELECT p.endpoint_id, p.member_id FROM webhook_deliveries p
+    const held = await q.query<{ endpoint_id: string; member_id: string; event_seq: number }>(
+      `SELECT p.endpoint_id, p.member_id, p.event_seq FROM webhook_deliveries p
         WHERE p.tenant_id = $1 AND p.status = 'pending' AND p.kind = 'event'
           AND (p.endpoint_id, p.member_id) IN (SELECT * FROM unnest($2::uuid[], $3::uuid[]))
         ORDER BY p.endpoint_id, p.member_id, p.event_seq
         FOR SHARE OF p`,
       [tenantId, ordered.map((r) => r.endpointId), ordered.map((r) => r.event.member_id)],
     );
-    for (const h of held.rows) waiting.add(`${h.endpoint_id}:${h.member_id}`);
+    for (const h of held.rows) {
+      const key = `${h.endpoint_id}:${h.member_id}`;
+      if (!earliest.has(key)) earliest.set(key, h.event_seq); // the rows come in event_seq order
+    }
   }
   const disabled = new Set((await q.query<{ id: string }>(
     `SELECT id FROM webhook_endpoints WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND status <> 'active'`,
@@ -237,8 +243,9 @@ export async function insertDeliveries(q: Queryable, tenantId: string, rows: New
       if (disabled.has(r.endpointId)) return 'infinity';
       if (r.kind !== 'event' || !r.event.member_id) return (r.dueAt ?? at).toISOString();
       const key = `${r.endpointId}:${r.event.member_id}`;
-      if (waiting.has(key)) return 'infinity';
-      waiting.add(key);
+      const first = earliest.get(key);
+      if (first !== undefined && first < r.event.seq) return 'infinity';
+      earliest.set(key, r.event.seq);
       return (r.dueAt ?? at).toISOString();
     });
     await q.query(

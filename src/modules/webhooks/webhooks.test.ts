@@ -9,6 +9,7 @@ import { startTestApp, type TestApp, type TestTenant } from '../../../test/helpe
 import { startReceiver, verifyAsSent, type Receiver } from '../../../test/receiver.js';
 import { EVENT_CATALOG } from '../../platform/outbox/catalog.js';
 import { emitMany } from '../../platform/outbox/outbox.js';
+import { insertSkip } from '../../platform/outbox/skips.js';
 import { newId } from '../../platform/ids.js';
 import { RETRY_DELAYS_MS, JITTER } from './webhooks.retry.js';
 import { newSecret } from './webhooks.signing.js';
@@ -845,5 +846,42 @@ describe('erasure', () => {
     assert.equal((await t.api('POST', `/v1/members/${gone}/erase`)).status, 200);
     assert.deepEqual((await logOf(gone)).flat(), [[200, null], [200, null]]);
     assert.deepEqual((await logOf(kept)).flat(), [[200, `welcome ${kept}`]]);
+  });
+});
+
+describe('a skipped event retried', () => {
+  test("its delivery is due at once and holds the member's later pending deliveries behind it (it is the earlier event)", async () => {
+    app.clock.set(new Date(T0.getTime() + 270 * DAY));
+    const t = await app.newTenant();
+    // The first member.updated fails once: it is the member's pending head when the skipped member.created comes back.
+    let failedOnce = false;
+    const rx = await receiver((r) => {
+      if (r.json?.type === 'member.updated' && !failedOnce) {
+        failedOnce = true;
+        return 500;
+      }
+      return 200;
+    });
+    const ep = await endpoint(t, rx.url, { event_types: ['member.created', 'member.updated'] });
+    const m = await member(t, 'Skipped');
+    await app.patron.jobs.runNow('outbox.dispatch', { tenant_id: t.id });
+    // As if the fan-out had thrown on member.created: its delivery never made, the event recorded as skipped.
+    const [created] = (await eventsOf(t, 'member.created')).filter((e) => e.aggregate_id === m);
+    await app.patron.db.query(`DELETE FROM webhook_deliveries WHERE tenant_id = $1 AND event_id = $2`, [t.id, created.id]);
+    await insertSkip(app.patron.db, t.id, { eventId: created.id, consumer: 'webhooks', error: 'test', at: app.clock.now() });
+    await rename(t, m, 'Later');
+    await pump(t);
+    const [updated] = await deliveries(t, `endpoint_id=${ep.id}&event_type=member.updated`);
+    assert.deepEqual([updated.status, updated.attempts, updated.last_status_code], ['pending', 1, 500]);
+
+    const [skip] = (await t.api('GET', '/v1/domain-events/skips')).body.data;
+    assert.equal((await t.api('POST', `/v1/domain-events/skips/${skip.id}/retry`)).status, 200);
+    await pump(t);
+    assert.deepEqual(forMember(rx, 'member.created', m).map((r) => r.answered), [200], 'the retried event is sent at once');
+    app.clock.set(new Date((await delivery(t, updated.id)).next_attempt_at));
+    await pump(t);
+    assert.deepEqual(rx.requests.filter((r) => r.json?.data?.member_id === m).map((r) => [r.json.type, r.answered]),
+      [['member.updated', 500], ['member.created', 200], ['member.updated', 200]]);
+    assert.deepEqual((await deliveries(t, `endpoint_id=${ep.id}`)).map((d) => d.status), ['succeeded', 'succeeded']);
   });
 });

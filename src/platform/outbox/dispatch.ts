@@ -20,7 +20,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { withSavepoint, type Db, type Tx } from '../db/db.js';
-import { errors } from '../errors.js';
+import { AppError, errors } from '../errors.js';
 import { getEvent, type StoredEvent } from './outbox.js';
 import * as skips from './skips.js';
 
@@ -108,8 +108,14 @@ export class OutboxDispatcher {
     while (batches < maxBatches || total < singleUntil) {
       const limit = total < singleUntil ? 1 : BATCH;
       let n: number;
+      // The consumers that skipped an event in this batch: counted once its transaction has committed.
+      let skipped: string[] = [];
       try {
-        n = await this.deps.db.tx((tx) => this.dispatchBatch(tx, tenantId, limit));
+        n = await this.deps.db.tx((tx) => {
+          skipped = [];
+          return this.dispatchBatch(tx, tenantId, limit, skipped);
+        });
+        for (const consumer of skipped) this.deps.onSkip?.(consumer);
       } catch (err) {
         if (limit === 1) throw err;
         this.deps.log.warn({ err, tenant_id: tenantId }, 'outbox dispatch failed; retrying event by event');
@@ -126,7 +132,7 @@ export class OutboxDispatcher {
     return { events: total, more: true };
   }
 
-  private async dispatchBatch(tx: Tx, tenantId: string, limit: number): Promise<number> {
+  private async dispatchBatch(tx: Tx, tenantId: string, limit: number, skipped: string[]): Promise<number> {
     const lock = await tx.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok`, [`outbox-dispatch:${tenantId}`]);
     if (!lock.rows[0]!.ok) return -1;
     const events = (await tx.query<StoredEvent>(
@@ -151,7 +157,7 @@ export class OutboxDispatcher {
         if (events.length > 1 || isTransient(err)) throw err;
         this.deps.log.error({ err, tenant_id: tenantId, event_id: mine[0]!.id, event_type: mine[0]!.type, consumer: consumer.name }, 'outbox consumer failed on an event; skipped for this consumer');
         await skips.insertSkip(tx, tenantId, { eventId: mine[0]!.id, consumer: consumer.name, error: messageOf(err), at: this.deps.clock.now() });
-        this.deps.onSkip?.(consumer.name);
+        skipped.push(consumer.name);
       }
     }
     await tx.query(
@@ -186,13 +192,14 @@ export class OutboxDispatcher {
     if (!consumer) throw errors.unprocessable(`the consumer ${row.consumer} is no longer part of this Patron`);
     const event = await getEvent(tx, tenantId, row.event_id);
     if (!event) throw errors.notFound('event', row.event_id);
-    // Consumers are written for one dispatcher of the tenant at a time: wait for a running dispatch (a dispatch that
-    // starts meanwhile finds the lock taken and leaves the tenant to its next run).
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`outbox-dispatch:${tenantId}`]);
     try {
+      // Consumers are written for one dispatcher of the tenant at a time: wait for a running dispatch (a dispatch
+      // that starts meanwhile finds the lock taken and leaves the tenant to its next run).
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`outbox-dispatch:${tenantId}`]);
       await withSavepoint(tx, () => consumer.handle(tx, tenantId, [event]));
     } catch (err) {
-      if (isTransient(err)) throw err; // the database's, not the event's: try again
+      // The database's (a deadlock, a timeout), not the event's: a 503, to be tried again (and not kept as the answer).
+      if (isTransient(err)) throw new AppError('unavailable', `the database could not complete the retry (${messageOf(err)}); try again`, [], { 'retry-after': '1' });
       throw errors.unprocessable(`the consumer ${row.consumer} failed again: ${messageOf(err)}`.slice(0, 2000));
     }
     const at = this.deps.clock.now();

@@ -90,8 +90,8 @@ export function outboxRoutes(deps: { db: Db; dispatcher: OutboxDispatcher; http:
       schema: {
         tags: ['events'],
         summary: 'Hand a skipped event to its consumer again',
-        description: 'Once the cause is fixed: the consumer gets the event now (after later ones: a webhook delivery of it follows the member\'s later events). 200 with retried_at set; a skip retried before is returned as it is; 422 with the error when the consumer fails again (it stays open).',
-        params: IdParams, response: { 200: Type.Ref(SkippedEvent), ...problems(400, 401, 403, 404, 409, 422) },
+        description: 'Once the cause is fixed: the consumer gets the event now, after later events of the tenant (its webhook delivery goes before the member\'s later deliveries still pending to the endpoint; those already sent went before it). 200 with retried_at set; a skip retried before is returned as it is; 422 with the error when the consumer fails again (it stays open; like any 4xx, that answer is kept under an Idempotency-Key: retry with a new key); 503 when the database could not complete it (try again).',
+        params: IdParams, response: { 200: Type.Ref(SkippedEvent), ...problems(400, 401, 403, 404, 409, 422, 503) },
       },
     }, (req, reply) => http.write(req, reply, { resource: 'skipped_event' }, (tx) => dispatcher.retrySkip(tx, tenantOf(req).tenantId, req.params.id)));
   };
