@@ -3,9 +3,9 @@
  * every DELIVERY_POLL_MS, in as many processes as there are.
  *
  * Per tenant with due messages: claim them (FOR UPDATE SKIP LOCKED, with a lease, oldest send_after first, within
- * the tenant's rate limit), then, SEND_CONCURRENCY at a time (a member's one after the other), take the message's lease again (skipping a message another sender took
- * over meanwhile) and decide it AT SEND TIME, so a consent withdrawn, an address changed or a bounce after the
- * message was queued is respected:
+ * the tenant's rate limit), then, SEND_CONCURRENCY at a time (a member's one after the other: inLanes), take the
+ * message's lease again (skipping a message another sender took over meanwhile) and decide it AT SEND TIME, so a
+ * consent withdrawn, an address changed or a bounce after the message was queued is respected:
  *
  *   member erased or blocked       -> suppressed member_erased / member_blocked
  *   no address for the channel     -> suppressed no_address  (a member's CURRENT email or phone; `to` of a non-member)
@@ -387,7 +387,8 @@ export class MessageSender {
    * Records the outcome (if this sender still holds the message) and its event, in `tx`. A member's message records
    * the address it was decided for (`m.to_address`, read from the member at send time), unless the member was erased
    * meanwhile (while the SMTP server answered): the erasure has scrubbed the send log, and nothing personal is written
-   * back to it (a hard bounce still adds the address to the suppression list, which is kept for good). The member is locked FOR SHARE so that an erasure either comes after this record (and scrubs it) or before.
+   * back to it (a hard bounce still adds the address to the suppression list, which is kept for good). The member is
+   * locked FOR SHARE so that an erasure either comes after this record (and scrubs it) or before.
    */
   private async finishIn(tx: Queryable, tenantId: string, m: store.MessageRow, lease: Date, outcome: store.MessageOutcome, event?: string, extra: Record<string, unknown> = {}): Promise<store.MessageRow | null> {
     const now = this.deps.clock.now();
