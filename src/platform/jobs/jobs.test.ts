@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type pg from 'pg';
+import type PgBoss from 'pg-boss';
 import { SettableClock } from '../clock.js';
 import { freshDatabase } from '../../../test/process/lib.js';
 import { Db } from '../db/db.js';
@@ -43,6 +45,35 @@ test('nudge runs a pump now, and once more right after a run in progress; then i
     assert.equal(runs, 2, 'back to its poll: no further run');
     jobs.nudge('test.unknown-job'); // nothing to wake: no error
   } finally {
+    await jobs.stop();
+    await db.close();
+    await database.drop();
+  }
+});
+
+test("stop leaves nothing queued on pg-boss's pool: workers waiting for a connection are let through and stop before it ends", async () => {
+  const database = await freshDatabase('jobs_stop');
+  const url = database.url;
+  const db = new Db({ connectionString: url, max: 2 });
+  await migrate(db);
+  const jobs = new Jobs({ db, clock: new SettableClock(), log: createLogger('silent') }, url);
+  // More workers than pg-boss's 4 connections, as in Patron.
+  for (let i = 0; i < 8; i++) jobs.define({ name: `test.stop-${i}`, description: 'a queue for the test', handler: async () => undefined });
+  await jobs.start({ work: true, schedule: false });
+  const pool = ((jobs as unknown as { boss: PgBoss }).boss.getDb() as unknown as { pool: pg.Pool }).pool;
+  const held: pg.PoolClient[] = [];
+  try {
+    // Every connection busy: the workers' next fetches queue up, as under load.
+    for (let i = 0; i < 4; i++) held.push(await pool.connect());
+    await until('fetches queued for a connection', () => pool.waitingCount > 0);
+    const stopping = jobs.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    for (const c of held.splice(0)) c.release();
+    await stopping;
+    assert.equal(pool.waitingCount, 0, 'no fetch left queued on the ended pool (it would never be answered)');
+    assert.equal(pool.totalCount, 0, 'the pool is ended');
+  } finally {
+    for (const c of held) c.release();
     await jobs.stop();
     await db.close();
     await database.drop();

@@ -8,6 +8,7 @@
  * Every job can also be run now, in this process, with `runNow` (the CLI's
  * `patron jobs run NAME`, and tests that must not wait for a schedule).
  */
+import type pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -223,6 +224,15 @@ export class Jobs {
     if (!this.boss) return;
     const boss = this.boss;
     this.boss = null;
+    // Our workers are stopped, and pg-boss's pool left to drain, before pg-boss ends that pool: a worker whose fetch
+    // is still queued for one of its connections (more workers than connections, under load) would otherwise wait
+    // for ever — pg-pool neither serves nor fails what is queued when it ends — and pg-boss's offWork keeps a timer
+    // polling for that worker to stop, so the process never exits (a test file then times out after its last test).
+    for (const name of this.workerIds.keys()) await boss.offWork(name).catch(() => undefined);
+    this.workerIds.clear();
+    const pool = (boss.getDb() as { pool?: pg.Pool }).pool;
+    const quiet = () => !pool || (pool.waitingCount === 0 && pool.idleCount === pool.totalCount);
+    for (const deadline = Date.now() + 20_000; !quiet() && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 25));
     await boss.stop({ graceful: true, wait: true, timeout: 20_000 });
   }
 }
