@@ -19,12 +19,24 @@ const until = async (what: string, fn: () => boolean) => {
   assert.ok(fn(), `timed out waiting for ${what}`);
 };
 
-test('nudge runs a pump now, and once more right after a run in progress; then it waits for its poll again', async () => {
-  const database = await freshDatabase('jobs');
-  const url = database.url;
-  const db = new Db({ connectionString: url, max: 2 });
+/** A job queue of its own on a fresh, migrated database; `close` stops it and drops the database. */
+async function queueOnFreshDatabase(prefix: string): Promise<{ jobs: Jobs; close: () => Promise<void> }> {
+  const database = await freshDatabase(prefix);
+  const db = new Db({ connectionString: database.url, max: 2 });
   await migrate(db);
-  const jobs = new Jobs({ db, clock: new SettableClock(), log: createLogger('silent') }, url);
+  const jobs = new Jobs({ db, clock: new SettableClock(), log: createLogger('silent') }, database.url);
+  return {
+    jobs,
+    close: async () => {
+      await jobs.stop();
+      await db.close();
+      await database.drop();
+    },
+  };
+}
+
+test('nudge runs a pump now, and once more right after a run in progress; then it waits for its poll again', async () => {
+  const { jobs, close } = await queueOnFreshDatabase('jobs');
   let runs = 0;
   let gate: Promise<void> = Promise.resolve();
   let release = () => undefined as void;
@@ -45,18 +57,12 @@ test('nudge runs a pump now, and once more right after a run in progress; then i
     assert.equal(runs, 2, 'back to its poll: no further run');
     jobs.nudge('test.unknown-job'); // nothing to wake: no error
   } finally {
-    await jobs.stop();
-    await db.close();
-    await database.drop();
+    await close();
   }
 });
 
 test("stop leaves nothing queued on pg-boss's pool: workers waiting for a connection are let through and stop before it ends", async () => {
-  const database = await freshDatabase('jobs_stop');
-  const url = database.url;
-  const db = new Db({ connectionString: url, max: 2 });
-  await migrate(db);
-  const jobs = new Jobs({ db, clock: new SettableClock(), log: createLogger('silent') }, url);
+  const { jobs, close } = await queueOnFreshDatabase('jobs_stop');
   // More workers than pg-boss's 4 connections, as in Patron.
   for (let i = 0; i < 8; i++) jobs.define({ name: `test.stop-${i}`, description: 'a queue for the test', handler: async () => undefined });
   await jobs.start({ work: true, schedule: false });
@@ -74,8 +80,6 @@ test("stop leaves nothing queued on pg-boss's pool: workers waiting for a connec
     assert.equal(pool.totalCount, 0, 'the pool is ended');
   } finally {
     for (const c of held) c.release();
-    await jobs.stop();
-    await db.close();
-    await database.drop();
+    await close();
   }
 });
