@@ -20,9 +20,9 @@ import http from 'node:http';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { pool, request } from './lib/http-load.js';
+import { latencyOf, pool, request } from './lib/http-load.js';
 import { startBenchPatron } from './lib/patron-process.js';
-import { machineInfo, percentile, round, writeResult } from './lib/report.js';
+import { machineInfo, round, writeResult } from './lib/report.js';
 
 export interface ApiReadSettings {
   members: number;
@@ -118,18 +118,13 @@ export async function runApiReadBench(partial: Partial<ApiReadSettings> = {}, lo
           if (res.status !== 200) errors++;
         }, Date.now() + s.durationSeconds * 1000);
         const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        const sorted = latencies.slice(0, done).sort();
-        const mean = sorted.reduce((x, y) => x + y, 0) / Math.max(1, done);
         runs.push({
           concurrency,
           requests: done,
           errors,
           duration_s: round(seconds, 3),
           requests_per_second: Math.round(done / seconds),
-          latency_ms: {
-            p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)),
-            p999: round(percentile(sorted, 99.9)), max: round(sorted[done - 1] ?? NaN), mean: round(mean),
-          },
+          latency_ms: latencyOf(latencies.subarray(0, done)),
         });
       }
     } finally {

@@ -51,7 +51,7 @@ export interface LatencyMs {
 }
 
 /** Latency figures of a list of durations (ms), in any order. */
-export function latencyOf(values: number[]): LatencyMs {
+export function latencyOf(values: ArrayLike<number>): LatencyMs {
   const sorted = Float64Array.from(values).sort();
   const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
   return {
@@ -110,8 +110,6 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     }
   }, Date.now() + o.durationSeconds * 1000);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const sorted = latencies.slice(0, done).sort();
-  const mean = sorted.reduce((x, y) => x + y, 0) / Math.max(1, done);
   return {
     concurrency: o.concurrency,
     requests: done,
@@ -119,9 +117,6 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     error_samples: samples,
     duration_s: round(seconds, 3),
     requests_per_second: round(done / seconds, 1),
-    latency_ms: {
-      p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)),
-      p999: round(percentile(sorted, 99.9)), max: round(sorted[done - 1] ?? NaN), mean: round(mean),
-    },
+    latency_ms: latencyOf(latencies.subarray(0, done)),
   };
 }

@@ -4,7 +4,7 @@
  * escalated once, so a run repeated or interrupted does no harm.
  */
 import type { Db } from '../../platform/db/db.js';
-import { tenantIdOf } from '../../platform/jobs/each-tenant.js';
+import { eachTenant } from '../../platform/jobs/each-tenant.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import type { CasesService } from './cases.service.js';
@@ -18,26 +18,17 @@ export function defineCaseJobs(jobs: Jobs, deps: { db: Db; cases: CasesService; 
     description: 'Flag cases past their first-response or resolution due time (case.sla_breached) and escalate each once (case.escalated).',
     schedule: '*/5 * * * *',
     handler: async (data, ctx) => {
-      const one = tenantIdOf('cases.sla', data);
-      const ids = one !== undefined ? [one] : await tenants.allTenantIds();
       const total = { breached: 0, escalated: 0 };
-      const failed: string[] = [];
-      for (const tenantId of ids) {
-        try {
-          for (;;) {
-            const r = await db.tx((tx) => cases.checkBreaches(tx, tenantId, BATCH));
-            total.breached += r.breached;
-            total.escalated += r.escalated;
-            // A batch short of full was the last: no extra empty transaction per tenant.
-            if (!r.more) break;
-          }
-        } catch (err) {
-          failed.push(tenantId);
-          ctx.log.error({ err, job: 'cases.sla', tenant_id: tenantId }, 'cases.sla failed for a tenant');
+      const n = await eachTenant('cases.sla', data, ctx, tenants, async (tenantId) => {
+        for (;;) {
+          const r = await db.tx((tx) => cases.checkBreaches(tx, tenantId, BATCH));
+          total.breached += r.breached;
+          total.escalated += r.escalated;
+          // A batch short of full was the last: no extra empty transaction per tenant.
+          if (!r.more) break;
         }
-      }
-      if (failed.length > 0) throw new Error(`cases.sla failed for ${failed.length} of ${ids.length} tenants: ${failed.slice(0, 10).join(', ')}`);
-      return { tenants: ids.length, ...total };
+      });
+      return { tenants: n, ...total };
     },
   });
 }

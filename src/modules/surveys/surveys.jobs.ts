@@ -4,7 +4,7 @@
  * `{"tenant_id": …}`); may be interrupted or repeated: every step is a state change done once per invitation.
  */
 import type { Db } from '../../platform/db/db.js';
-import { tenantIdOf } from '../../platform/jobs/each-tenant.js';
+import { eachTenant } from '../../platform/jobs/each-tenant.js';
 import type { Jobs } from '../../platform/jobs/jobs.js';
 import type { TenantsService } from '../tenants/tenants.service.js';
 import type { SurveysService } from './surveys.service.js';
@@ -21,25 +21,16 @@ export function defineSurveyJobs(jobs: Jobs, deps: { db: Db; surveys: SurveysSer
     schedule: '*/5 * * * *',
     expireInSeconds: 3600,
     handler: async (data, ctx) => {
-      const one = tenantIdOf('surveys.invite', data);
-      const ids = one !== undefined ? [one] : await tenants.allTenantIds();
       const total = { sent: 0, skipped: 0, invited: 0, expired: 0 };
-      const failed: string[] = [];
-      for (const tenantId of ids) {
-        try {
-          // Expire first: an invitation past its time is never counted as sent by a later step of this run.
-          total.expired += (await surveys.expireDue(db, tenantId)).expired;
-          const due = await surveys.sendDue(db, tenantId);
-          total.sent += due.sent;
-          total.skipped += due.skipped;
-          total.invited += (await surveys.inviteRelationship(db, tenantId)).invited;
-        } catch (err) {
-          failed.push(tenantId);
-          ctx.log.error({ err, job: 'surveys.invite', tenant_id: tenantId }, 'surveys job failed for a tenant');
-        }
-      }
-      if (failed.length > 0) throw new Error(`surveys.invite failed for ${failed.length} of ${ids.length} tenants: ${failed.slice(0, 10).join(', ')}`);
-      return { tenants: ids.length, ...total };
+      const n = await eachTenant('surveys.invite', data, ctx, tenants, async (tenantId) => {
+        // Expire first: an invitation past its time is never counted as sent by a later step of this run.
+        total.expired += (await surveys.expireDue(db, tenantId)).expired;
+        const due = await surveys.sendDue(db, tenantId);
+        total.sent += due.sent;
+        total.skipped += due.skipped;
+        total.invited += (await surveys.inviteRelationship(db, tenantId)).invited;
+      }, 'surveys job failed for a tenant');
+      return { tenants: n, ...total };
     },
   });
 }

@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { withSavepoint, type Db, type Tx } from '../db/db.js';
 import { AppError, errors } from '../errors.js';
-import { getEvent, type StoredEvent } from './outbox.js';
+import { EVENT_COLS, getEvent, type StoredEvent } from './outbox.js';
 import * as skips from './skips.js';
 
 export interface OutboxConsumer {
@@ -136,7 +136,7 @@ export class OutboxDispatcher {
     const lock = await tx.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok`, [`outbox-dispatch:${tenantId}`]);
     if (!lock.rows[0]!.ok) return -1;
     const events = (await tx.query<StoredEvent>(
-      `SELECT id, seq, type, aggregate_type, aggregate_id, member_id, payload, occurred_at
+      `SELECT ${EVENT_COLS}
          FROM outbox_events
         WHERE tenant_id = $1 AND dispatched_at IS NULL
         ORDER BY seq

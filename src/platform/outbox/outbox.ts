@@ -71,6 +71,9 @@ export async function redactMemberEvents(q: Queryable, tenantId: string, memberI
   return res.rowCount ?? 0;
 }
 
+/** The columns of a StoredEvent, for every read of the outbox (the listing, one event, the dispatcher's batch). */
+export const EVENT_COLS = 'id, seq, type, aggregate_type, aggregate_id, member_id, payload, occurred_at';
+
 export interface StoredEvent {
   id: string;
   seq: number;
@@ -88,7 +91,7 @@ export async function listEvents(
   opts: { afterSeq?: number; type?: string; aggregateId?: string; limit: number },
 ): Promise<StoredEvent[]> {
   const res = await db.query(
-    `SELECT id, seq, type, aggregate_type, aggregate_id, member_id, payload, occurred_at
+    `SELECT ${EVENT_COLS}
        FROM outbox_events
       WHERE tenant_id = $1
         AND seq > $2
@@ -103,7 +106,7 @@ export async function listEvents(
 
 export async function getEvent(db: Queryable, tenantId: string, id: string): Promise<StoredEvent | null> {
   const res = await db.query<StoredEvent>(
-    `SELECT id, seq, type, aggregate_type, aggregate_id, member_id, payload, occurred_at FROM outbox_events WHERE tenant_id = $1 AND id = $2`,
+    `SELECT ${EVENT_COLS} FROM outbox_events WHERE tenant_id = $1 AND id = $2`,
     [tenantId, id],
   );
   return res.rows[0] ?? null;
