@@ -198,19 +198,25 @@ export class AnalyticsRuns {
   /** The job: executes a queued run (or restarts an interrupted one); a finished or unknown run is skipped. */
   async execute(tenantId: string, runId: string): Promise<RunOutcome> {
     const client = await this.deps.db.pool.connect();
+    const lockKey = `analytics:${tenantId}`;
+    let locked = false;
     try {
       // Session-level: held for the whole run and released when the session ends (below), even after a crash. Tried,
       // not waited for: the worker runs one job at a time, and waiting here for the tenant's other run would stall
       // every other tenant's runs behind it. The job comes back later instead.
-      const got = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok`, [`analytics:${tenantId}`]);
-      if (!got.rows[0]!.ok) {
+      const got = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok`, [lockKey]);
+      locked = got.rows[0]!.ok;
+      if (!locked) {
         if (!this.deps.jobs.started) return { status: 'skipped', detail: 'another run of the tenant is executing' };
         await this.deps.jobs.enqueue(RUN_JOB, { tenant_id: tenantId, run_id: runId }, { startAfterSeconds: LOCKED_RETRY_SECONDS });
         return { status: 'skipped', detail: `another run of the tenant is executing: retried in ${LOCKED_RETRY_SECONDS} s` };
       }
       return await this.executeLocked(client, tenantId, runId);
     } finally {
-      // The session is closed rather than pooled: its lock, session tables and settings go with it.
+      // Unlocked first: closing the session releases the lock only once the server has ended it, a moment after
+      // release() returns, and the tenant's next run (the demo queues two in a row) would find it still held.
+      if (locked) await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]).catch(() => undefined);
+      // The session is closed rather than pooled: its session tables and settings go with it.
       client.release(true);
     }
   }
